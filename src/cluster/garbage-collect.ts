@@ -1,0 +1,77 @@
+/**
+ * Deleting a key for good, paper §3.1 ("How to delete a record"). A delete itself is a proposal
+ * that writes the empty state (`null`, a tombstone); this removes the tombstone's records:
+ *  a. "Replicates an empty value to all nodes by executing the identity transform with max quorum
+ *     size (2F+1)": a full identity read, which also yields the tombstone's ballot. A non-empty
+ *     state stops here with a non-retryable `NotTombstoneError`.
+ *  b. "Connects to each proposer, invalidates its cache associated with the removing key,
+ *     fast-forwards its counter to guarantee that new ballot numbers are greater than the
+ *     tombstone's ballot, and increments proposer's age."
+ *  c. "For each acceptor, asks to reject messages from proposers if their age is younger than the
+ *     corresponding age from the previous step." Minimums only rise (the seed overwrote them).
+ *  d. "Removes the register from each acceptor if it contains the tombstone from the 1st step":
+ *     if its accepted ballot is the tombstone's (the seed compared values, which also removed a
+ *     newer tombstone and let an older value come back).
+ * Every step is idempotent, so a failed collection can simply run again from the start.
+ */
+import { compareBallots } from '../core/ballot.js';
+import type { Age } from '../core/age.js';
+import { InvalidArgumentError, NotEqualError, NotTombstoneError } from '../errors.js';
+import type { Addresser, FastForwarder, RejectRemover } from '../roles.js';
+import { assertKey } from '../validate.js';
+import type { OrchestrationOptions } from './options.js';
+import { assertNonEmpty, pick, runStep } from './steps.js';
+
+/**
+ * Removes `key` from `acceptors`, which must be every acceptor of the cluster, after fencing off
+ * every proposer in `proposers`, which must be every proposer of the cluster. Rejects with a
+ * `StepFailedError` naming the step; retry when `isRetryable(error)`. A proposer restarted later
+ * must use a new id (its age starts again at 0); acceptors also keep the highest removed promise
+ * as a floor for absent keys, so such a proposer cannot write below the tombstone either.
+ */
+export async function garbageCollect(
+  key: string,
+  proposers: readonly FastForwarder[],
+  acceptors: readonly (RejectRemover & Addresser)[],
+  opts: OrchestrationOptions = {},
+): Promise<void> {
+  assertKey(key);
+  assertNonEmpty(proposers, 'proposers');
+  assertNonEmpty(acceptors, 'acceptors');
+  for (const acceptor of acceptors) {
+    if (typeof acceptor?.removeIfEqual !== 'function') throw new InvalidArgumentError('acceptors must implement RejectRemover');
+  }
+  const op = { operation: 'gc', key } as const;
+  const callOptions = opts.signal === undefined ? {} : { signal: opts.signal };
+
+  const tombstone = await runStep(op, 'identity-read', 'a (full identity read)', opts, async () => {
+    const read = await pick(proposers, opts.random).fullIdentityRead(key, callOptions);
+    if (read.state !== null) throw new NotTombstoneError(key, read.ballot);
+    return { ballot: read.ballot, state: null };
+  });
+
+  const ages: Age[] = await runStep(op, 'fast-forward', 'b (fast-forward proposers)', opts, () =>
+    settleAll(proposers.map((proposer) => proposer.fastForwardIncrement(key, tombstone.ballot, callOptions))),
+  );
+
+  await runStep(op, 'reject-by-age', 'c (reject by age)', opts, () =>
+    settleAll(acceptors.map((acceptor) => acceptor.rejectByAge(ages, callOptions))),
+  );
+
+  await runStep(op, 'remove', 'd (remove if equal)', opts, async () => {
+    const replies = await settleAll(acceptors.map((acceptor) => acceptor.removeIfEqual(key, tombstone, callOptions)));
+    replies.forEach((reply, i) => {
+      if (reply.type !== 'not-equal') return;
+      const newer = compareBallots(reply.accepted, tombstone.ballot) > 0;
+      throw new NotEqualError(key, (acceptors[i] as Addresser).address, tombstone.ballot, reply.accepted, newer);
+    });
+  });
+}
+
+/** Like `Promise.all`, but waits for every promise before rejecting with the first failure. */
+async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}

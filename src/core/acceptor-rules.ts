@@ -1,0 +1,130 @@
+/**
+ * The acceptor's rules as pure functions `(record, request) -> { next, reply }`.
+ *
+ * A shell (`MemoryAcceptor`, later a durable store) looks the record up, calls a rule, stores
+ * `next` when there is one — durably, where the store is durable — and only then sends `reply`.
+ * Rules never mutate their inputs, so a shell can apply them inside any atomic section.
+ *
+ * Pure module: no I/O, safe in browsers and notebooks.
+ */
+import type { Age } from './age.js';
+import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots, maxBallot } from './ballot.js';
+import type { AcceptReply, AgeRejection, Conflict, PrepareReply, RemoveReply, State } from './messages.js';
+
+/**
+ * What an acceptor keeps for one key. Invariant: `promise >= accepted` (an accept raises the promise
+ * to the accepted ballot, which is what the paper's "erase the promise" amounts to, see `accept`).
+ */
+export interface KeyRecord {
+  readonly promise: Ballot;
+  readonly accepted: Ballot;
+  readonly state: State;
+}
+
+/** A rule's verdict: the reply to send and, when the record changes, the record to store first. */
+export interface RuleResult<R> {
+  readonly reply: R;
+  readonly next?: KeyRecord;
+}
+
+/**
+ * The record an absent key behaves as. `floor` is the acceptor-wide tombstone floor: the highest
+ * promise among records this acceptor has removed (see `remove`). Without it, removing a record
+ * would also forget its promise, and a proposer the garbage collection did not fast-forward (a new
+ * or restarted proposer) could get a ballot below the tombstone accepted on the acceptors that
+ * already removed the key, while others still hold the tombstone at a higher ballot; the next read
+ * would pick the tombstone and lose that write.
+ */
+export function absentRecord(floor: Ballot): KeyRecord {
+  return { promise: floor, accepted: ZERO_BALLOT, state: null };
+}
+
+function conflictWith(record: KeyRecord): Conflict {
+  // Report the acceptor's highest ballot so the proposer fast-forwards past everything it knows.
+  return compareBallots(record.promise, record.accepted) > 0
+    ? { type: 'conflict', ballot: record.promise, kind: 'promise' }
+    : { type: 'conflict', ballot: record.accepted, kind: 'accepted' };
+}
+
+/**
+ * GC fence, paper §3.1 step 3: "asks to reject messages from proposers if their age is younger than
+ * the corresponding age from the previous step". `minimum` is the recorded minimum for `age.id`
+ * (0 when none is recorded). Returns the rejection to send, or `undefined` to go on.
+ */
+export function checkAge(age: Age, minimum: number): AgeRejection | undefined {
+  return age.counter < minimum ? { type: 'age', required: { counter: minimum, id: age.id } } : undefined;
+}
+
+/**
+ * Phase 1b. Paper §2.2: "An acceptor returns a conflict if it already saw a greater ballot number.
+ * Otherwise, it persists the ballot number as a promise and returns a confirmation either with an
+ * empty value (if it hasn't accepted any value yet) or with a tuple of an accepted value and its
+ * ballot number."
+ *
+ * Succeeds only if `ballot > promise` and `ballot > accepted`. Strict: a repeated or duplicated
+ * prepare with the same ballot is a conflict, so one ballot can never be promised twice.
+ */
+export function prepare(record: KeyRecord, ballot: Ballot): RuleResult<PrepareReply> {
+  if (compareBallots(ballot, record.promise) <= 0 || compareBallots(ballot, record.accepted) <= 0) {
+    return { reply: conflictWith(record) };
+  }
+  return {
+    reply: { type: 'promised', accepted: record.accepted, state: record.state },
+    next: { promise: ballot, accepted: record.accepted, state: record.state },
+  };
+}
+
+/**
+ * Phase 2b. Paper §2.2: "An acceptor returns a conflict if it already saw a greater ballot number.
+ * Otherwise, it erases the promise, marks the received tuple (ballot number, value) as the accepted
+ * value and returns a confirmation."
+ *
+ * Succeeds if `ballot >= promise` and `ballot > accepted`. rystsov (quoted by the seed): "During the
+ * accept phase, it's not necessary for the promise to be equal to the passed ballot number. The
+ * promise simply cannot be larger." The strict `> accepted` makes a duplicated accept a conflict.
+ * Instead of erasing the promise we set it to the accepted ballot: every later request compares
+ * against both anyway, and `promise >= accepted` stays an invariant a monitor can check.
+ */
+export function accept(record: KeyRecord, ballot: Ballot, state: State): RuleResult<AcceptReply> {
+  if (compareBallots(ballot, record.promise) < 0 || compareBallots(ballot, record.accepted) <= 0) {
+    return { reply: conflictWith(record) };
+  }
+  return { reply: { type: 'accepted' }, next: { promise: ballot, accepted: ballot, state } };
+}
+
+/** The verdict of `remove`: the reply, and when removed, the new tombstone floor. */
+export interface RemoveResult {
+  readonly reply: RemoveReply;
+  readonly floor?: Ballot;
+}
+
+/**
+ * GC step 4, paper §3.1: "Removes the register from each acceptor if it contains the tombstone from
+ * the 1st step." The seed compared values, which also removes a newer tombstone written after the
+ * collection started (and so lets an older value win the next read); we compare the accepted ballot,
+ * which names exactly one accepted value, and also require that value to be empty.
+ *
+ * On removal the record's promise survives as the acceptor-wide floor (`absentRecord`), so removing
+ * never un-promises anything.
+ */
+export function remove(record: KeyRecord | undefined, tombstone: Ballot, floor: Ballot): RemoveResult {
+  if (record === undefined) return { reply: { type: 'absent' } };
+  if (!ballotEquals(record.accepted, tombstone) || record.state !== null) {
+    return { reply: { type: 'not-equal', accepted: record.accepted } };
+  }
+  return { reply: { type: 'removed' }, floor: maxBallot(floor, record.promise) };
+}
+
+/**
+ * GC step 3: the ages to record, raising each proposer's minimum and never lowering it (the seed
+ * overwrote the minimum, so a late or repeated step could re-admit messages it had fenced off).
+ * Returns only the entries that change; a proposer listed twice counts with its highest age.
+ */
+export function raiseAges(minimumOf: (id: string) => number, ages: readonly Age[]): Age[] {
+  const raised = new Map<string, number>();
+  for (const age of ages) {
+    const current = raised.get(age.id) ?? minimumOf(age.id);
+    if (age.counter > current) raised.set(age.id, age.counter);
+  }
+  return Array.from(raised, ([id, counter]) => ({ counter, id }));
+}

@@ -1,0 +1,77 @@
+/**
+ * What acceptors answer. Outcomes of the protocol (a promise, a conflict, a stale age) are reply
+ * values; a rejected promise from an acceptor call means the acceptor could not be reached or
+ * refused malformed input, never that the protocol said no.
+ *
+ * Pure module: types only.
+ */
+import type { Age } from './age.js';
+import type { Ballot } from './ballot.js';
+
+/** A register's value. `null` is the empty state: never written, or deleted (a tombstone). */
+export type State = Uint8Array | null;
+
+/** Which of the acceptor's ballots beat the request: its promise or its accepted ballot. */
+export type ConflictKind = 'promise' | 'accepted';
+
+/**
+ * The request's ballot was not high enough. `ballot` is the acceptor's ballot that beat it; the
+ * proposer fast-forwards its counter past it before its next attempt.
+ */
+export interface Conflict {
+  readonly type: 'conflict';
+  readonly ballot: Ballot;
+  readonly kind: ConflictKind;
+}
+
+/**
+ * The request carried an age younger than the minimum this acceptor records for that proposer:
+ * it was sent before a garbage collection the proposer has since been told about, or by a proposer
+ * the garbage collection left out. `required` is the minimum.
+ */
+export interface AgeRejection {
+  readonly type: 'age';
+  readonly required: Age;
+}
+
+/**
+ * Prepare succeeded: the acceptor promised to ignore ballots below the request's and reports what
+ * it accepted last (`ZERO_BALLOT` and `null` if nothing).
+ */
+export interface Promised {
+  readonly type: 'promised';
+  readonly accepted: Ballot;
+  readonly state: State;
+}
+
+/** Accept succeeded: the acceptor stored the state under the request's ballot. */
+export interface Accepted {
+  readonly type: 'accepted';
+}
+
+export type PrepareReply = Promised | Conflict | AgeRejection;
+export type AcceptReply = Accepted | Conflict | AgeRejection;
+
+/**
+ * The answer to `removeIfEqual`: the record was removed, there was nothing to remove, or the
+ * record's accepted ballot is not the tombstone's (`accepted` says which it is), so it was kept.
+ */
+export type RemoveReply =
+  | { readonly type: 'removed' }
+  | { readonly type: 'absent' }
+  | { readonly type: 'not-equal'; readonly accepted: Ballot };
+
+/** A state together with the ballot under which it was accepted. */
+export interface AcceptedState {
+  readonly ballot: Ballot;
+  readonly state: State;
+}
+
+/**
+ * Input to garbage collection: the empty state and the ballot under which every acceptor accepted
+ * it (paper §3.1 step 1). Acceptors remove a record only if its accepted ballot is this ballot.
+ */
+export interface Tombstone {
+  readonly ballot: Ballot;
+  readonly state: State;
+}

@@ -1,0 +1,121 @@
+/**
+ * The roles, as in the seed: one small interface per responsibility, composed into `Acceptor` and
+ * `Proposer`. "Acceptor" (-or) is the noun, the whole acceptor; "Accepter" (-er) is the verb, the
+ * second-phase responsibility alone. Code that needs one responsibility asks for that interface,
+ * so a test double or a remote implementation only has to provide what is used.
+ *
+ * Every asynchronous method takes a last optional `{ signal }`; an aborted call rejects with
+ * `signal.reason`. Acceptor methods resolve with protocol outcomes (conflicts included) and reject
+ * only when the acceptor could not be reached or refused malformed input.
+ */
+import type { Age } from './core/age.js';
+import type { Ballot } from './core/ballot.js';
+import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from './core/messages.js';
+
+/** Options every asynchronous method accepts. */
+export interface CallOptions {
+  /** Cancels the call; it then rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of `watch`. */
+export interface WatchOptions extends CallOptions {
+  /**
+   * How many states may wait for a slow consumer. When more arrive, the oldest waiting ones are
+   * dropped, so a consumer that falls behind skips intermediate states but always gets the latest,
+   * and an acceptor never waits for a consumer.
+   * @default 1024
+   */
+  readonly bufferSize?: number;
+}
+
+/** A change function: given the current state (`null` if empty), returns the next state. It must
+ * be free of side effects: a proposer may call it more than once (once per attempt), or never. */
+export type ChangeFunc = (current: State) => State;
+
+/** What a successful proposal resolves to: the new state and the ballot it was accepted under. */
+export interface ProposeResult {
+  readonly state: State;
+  readonly ballot: Ballot;
+}
+
+/** Something with a unique address, typically `protocol://host:port` or a name. */
+export interface Addresser {
+  readonly address: string;
+}
+
+/** The first-phase responsibility of an acceptor (paper §2.2, message 1b). */
+export interface Preparer {
+  prepare(key: string, age: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply>;
+}
+
+/** The second-phase responsibility of an acceptor (paper §2.2, message 2b). */
+export interface Accepter {
+  accept(key: string, age: Age, ballot: Ballot, state: State, opts?: CallOptions): Promise<AcceptReply>;
+}
+
+/** The garbage-collection responsibilities of an acceptor (paper §3.1, steps c and d). */
+export interface RejectRemover {
+  /** Raises the minimum age required of each listed proposer (never lowers it). */
+  rejectByAge(ages: readonly Age[], opts?: CallOptions): Promise<void>;
+  /** Removes the key's record if it was accepted under the tombstone's ballot with an empty state. */
+  removeIfEqual(key: string, tombstone: Tombstone, opts?: CallOptions): Promise<RemoveReply>;
+}
+
+/**
+ * Watches one key: yields its current state first, then each change, and ends when the signal
+ * aborts or the consumer stops iterating. Acceptors yield `AcceptedState` (state and ballot);
+ * proposers yield states.
+ */
+export interface StateWatcher<T = State> {
+  watch(key: string, opts?: WatchOptions): AsyncIterable<T>;
+}
+
+/**
+ * Lists the keys an acceptor holds an accepted state for. Membership changes use it to re-read
+ * every key, not just one (see `growCluster`).
+ */
+export interface KeyLister {
+  listKeys(opts?: CallOptions): AsyncIterable<string>;
+}
+
+/** A complete, uniquely addressed acceptor. */
+export interface Acceptor extends Addresser, Preparer, Accepter, RejectRemover, StateWatcher<AcceptedState>, KeyLister {}
+
+/** The membership-change responsibilities of a proposer (paper §2.3). */
+export interface ConfigurationChanger {
+  /** A proposal with the identity change function: re-writes the current state to a quorum. */
+  identityRead(key: string, opts?: CallOptions): Promise<ProposeResult>;
+  /** Every key held by enough of this proposer's accepters that no committed key is missed. */
+  listKeys(opts?: CallOptions): AsyncIterable<string>;
+  /** Step 1 of growing: send accepts to `target` too (the accept quorum grows with the set). */
+  addAccepter(target: Acceptor, opts?: CallOptions): Promise<void>;
+  /** Step 3 of growing: send prepares to `target` too. */
+  addPreparer(target: Acceptor, opts?: CallOptions): Promise<void>;
+  /** Step 1 of shrinking: stop sending prepares to `target`. */
+  removePreparer(target: Addresser, opts?: CallOptions): Promise<void>;
+  /** Step 3 of shrinking: stop sending accepts to `target`. */
+  removeAccepter(target: Addresser, opts?: CallOptions): Promise<void>;
+}
+
+/** The garbage-collection responsibilities of a proposer (paper §3.1, steps a and b). */
+export interface FastForwarder {
+  /** An identity read whose accept phase needs every accepter: replicates the state everywhere. */
+  fullIdentityRead(key: string, opts?: CallOptions): Promise<ProposeResult>;
+  /** Moves the ballot counter past `ballot`, forgets anything cached for `key`, increments the age. */
+  fastForwardIncrement(key: string, ballot: Ballot, opts?: CallOptions): Promise<Age>;
+}
+
+/** Introspection of a proposer's configuration, for operators. */
+export interface AcceptorLister {
+  /** Addresses of the acceptors prepares go to, sorted. */
+  listPreparers(opts?: CallOptions): Promise<string[]>;
+  /** Addresses of the acceptors accepts go to, sorted. */
+  listAccepters(opts?: CallOptions): Promise<string[]>;
+}
+
+/** A complete proposer. */
+export interface Proposer extends Addresser, ConfigurationChanger, FastForwarder, AcceptorLister, StateWatcher<State> {
+  /** Runs `change` against the current state of `key` and resolves once a quorum accepted the result. */
+  propose(key: string, change: ChangeFunc, opts?: CallOptions): Promise<ProposeResult>;
+}
