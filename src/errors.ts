@@ -81,8 +81,9 @@ export class AgeError extends CASPaxosError {
 }
 
 /**
- * The prepare phase found no quorum, on every attempt the retry policy allowed. Nothing was
- * accepted under any of the attempts' ballots, so the proposal had no effect. Retryable.
+ * Every attempt the retry policy allowed ended without effect: its prepare phase found no quorum
+ * (the usual case), or every accepter rejected its accept. Nothing was accepted under any of the
+ * attempts' ballots, so the proposal had no effect. Retryable.
  */
 export class PrepareFailedError extends CASPaxosError {
   constructor(
@@ -93,7 +94,7 @@ export class PrepareFailedError extends CASPaxosError {
   ) {
     super(
       'ERR_PREPARE_FAILED',
-      `prepare of key ${JSON.stringify(key)} failed: not enough confirmations after ${attempts} attempt(s), last ballot ${formatBallot(ballot)}`,
+      `proposal for key ${JSON.stringify(key)} had no effect: not enough confirmations in ${attempts} attempt(s), last ballot ${formatBallot(ballot)}`,
       true,
       options,
     );

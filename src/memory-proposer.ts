@@ -10,7 +10,7 @@
  * takes its ballot synchronously before its first `await`, so a burst of calls gets increasing
  * ballots in call order.
  */
-import { abortable } from './abort.js';
+import { abortable, abortableWait } from './abort.js';
 import type { Age } from './core/age.js';
 import { type Ballot, ZERO_BALLOT, compareBallots, formatBallot, isZeroBallot } from './core/ballot.js';
 import { BallotGenerator } from './core/ballot-generator.js';
@@ -146,8 +146,9 @@ export class MemoryProposer implements Proposer {
    * state of `key` and resolves with the new state once a quorum accepted it.
    *
    * Rejects with: the change function's own error if it throws (nothing is accepted, the state is
-   * unchanged); `PrepareFailedError` when every attempt the retry policy allows lost its prepare
-   * phase (no effect); `AcceptFailedError` when the accept phase failed (outcome unknown);
+   * unchanged); `PrepareFailedError` when every attempt the retry policy allows ended without
+   * effect (lost its prepare phase, or had its accept rejected by every accepter);
+   * `AcceptFailedError` when the accept phase failed otherwise (outcome unknown);
    * `AgeError` when this proposer was left out of a garbage collection; `signal.reason` on abort.
    * An abort after the accept phase began leaves the outcome unknown too.
    */
@@ -297,9 +298,10 @@ export class MemoryProposer implements Proposer {
 
   /**
    * One attempt (paper §2.2): prepare, apply the change, accept. Resolves with the result when it
-   * committed, or with a `LostAttempt` when its prepare phase lost (no effect, may retry). Throws
-   * when it must not be retried: the change function threw, the accept phase failed (outcome
-   * unknown), the proposer is too old (`AgeError`), or the signal aborted.
+   * committed, or with a `LostAttempt` when it certainly had no effect (its prepare phase lost, or
+   * every accepter rejected its accept) and may be retried. Throws when it must not be retried:
+   * the change function threw, the accept phase failed with an unknown outcome, the proposer is
+   * too old (`AgeError`), or the signal aborted.
    */
   async #attempt(
     key: string,
@@ -355,8 +357,8 @@ export class MemoryProposer implements Proposer {
         B: formatBallot(ballot),
         phase: 'prepare',
         result: prepare.status === 'won' ? 'success' : 'failed',
-        confirmed: prepare.tally.yes,
-        rejected: prepare.tally.no - prepare.unreachable,
+        confirmed: prepare.confirmations,
+        rejected: prepare.rejections,
         unreachable: prepare.unreachable,
         broadcast_to: preparers.length,
       });
@@ -383,6 +385,7 @@ export class MemoryProposer implements Proposer {
       const { accepters } = config;
       const needed = mode === 'all' ? accepters.length : majority(accepters.length);
       const acceptRound = new AcceptRound(ballot, accepters.length, needed);
+      let everyReplyIn: (() => void) | undefined;
       await fanOut(
         accepters,
         (acceptor) => {
@@ -398,16 +401,29 @@ export class MemoryProposer implements Proposer {
             else if (reply.type === 'conflict') tracer({ ...base, type: 'accept-conflict', conflict: reply.ballot, kind: reply.kind });
             else tracer({ ...base, type: 'accept-age-rejected', required: reply.required });
           }
+          if (acceptRound.received === accepters.length) everyReplyIn?.();
           return status;
         },
         (acceptor, error) => {
           const late = acceptRound.status !== 'pending';
           lastFailure = error;
           tracer?.({ type: 'accept-unreachable', proposer, acceptor: acceptor.address, key, ballot, late, error });
-          return acceptRound.onUnreachable();
+          const status = acceptRound.onUnreachable();
+          if (acceptRound.received === accepters.length) everyReplyIn?.();
+          return status;
         },
         signal,
       );
+      if (acceptRound.rejectedSoFar && acceptRound.received < accepters.length) {
+        // Lost, with nothing but rejections so far. If the stragglers reject too, the value is
+        // stored nowhere and the attempt can be retried instead of reported as unknown; this is
+        // what a proposal preempted by a competitor's prepare looks like. Replies come promptly
+        // (acceptors answer or their transport times out), so this wait is short.
+        await abortableWait<void>(signal, (resolve) => {
+          everyReplyIn = resolve;
+          return () => {};
+        });
+      }
       this.#fastForward(key, acceptRound.highestConflict);
       log?.debug({
         proposer,
@@ -416,14 +432,12 @@ export class MemoryProposer implements Proposer {
         B: formatBallot(ballot),
         phase: 'accept',
         result: acceptRound.status === 'won' ? 'success' : 'failed',
-        confirmed: acceptRound.tally.yes,
-        rejected: acceptRound.tally.no - acceptRound.unreachable,
+        confirmed: acceptRound.confirmations,
+        rejected: acceptRound.rejections,
         unreachable: acceptRound.unreachable,
         broadcast_to: accepters.length,
       });
       if (acceptRound.status === 'lost') {
-        // Some acceptors may have stored `next`; a later prepare may adopt it. Never report this
-        // as "nothing happened", and never retry it here: re-applying the change could apply it twice.
         const { lastConflict, requiredAge } = acceptRound;
         const cause =
           lastConflict !== undefined
@@ -431,6 +445,11 @@ export class MemoryProposer implements Proposer {
             : requiredAge !== undefined
               ? new AgeError(age, requiredAge)
               : lastFailure;
+        // Rejected by every accepter: stored nowhere, so it had no effect and may be retried.
+        if (acceptRound.rejectedByAll) return { cause };
+        // Otherwise some acceptors may hold `next` and a later prepare may adopt it: the outcome
+        // is unknown. Never report it as "nothing happened", and never retry it here: applying the
+        // change again could apply it twice.
         throw new AcceptFailedError(key, ballot, { cause });
       }
       tracer?.({ type: 'committed', proposer, key, ballot, state: next });

@@ -10,27 +10,37 @@
  *     number to the acceptors (the accept message)";
  *  4. "waits for the F+1 confirmations" and "returns the new state to the client".
  *
- * The rounds decide as soon as the outcome is known and then ignore further replies: a late
- * promise must not change the state the change function already saw.
+ * The rounds decide as soon as the outcome is known; a reply after that is late: it is counted,
+ * but a late promise never changes the state the change function already saw.
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Age } from './age.js';
 import { type Ballot, ZERO_BALLOT, compareBallots } from './ballot.js';
-import type { AcceptReply, Conflict, PrepareReply, State } from './messages.js';
+import type { AcceptReply, AgeRejection, Conflict, PrepareReply, State } from './messages.js';
 import { QuorumTally, type QuorumStatus } from './quorum.js';
 
-/** What a round learned from rejections: used to fast-forward and to explain a failure. */
+/**
+ * What a round learned. The quorum decision (`tally`) counts only the replies that arrived before
+ * it; the other counters count every reply, late ones included, because they still tell the
+ * proposer how high to fast-forward and whether any acceptor may hold an accepted value.
+ */
 abstract class Round {
   readonly tally: QuorumTally;
+  /** Replies received so far, of every kind, late ones included. */
+  received = 0;
+  /** Confirmations (promises, acceptances) received, late ones included. */
+  confirmations = 0;
+  /** Rejections (conflicts, stale ages) received, late ones included. */
+  rejections = 0;
+  /** Calls that failed (unreachable, timed out, refused), late ones included. */
+  unreachable = 0;
   /** The highest ballot any conflict reported; `ZERO_BALLOT` if none. */
   highestConflict: Ballot = ZERO_BALLOT;
   /** The latest conflict reply, kept to explain a lost round. */
   lastConflict: Conflict | undefined;
   /** The highest minimum age any acceptor required, when some rejected the proposer's age. */
   requiredAge: Age | undefined;
-  /** Acceptors whose call failed (unreachable, timed out, refused). */
-  unreachable = 0;
 
   constructor(
     readonly ballot: Ballot,
@@ -46,19 +56,27 @@ abstract class Round {
 
   /** Records a failed call: it counts against the quorum, like a rejection. */
   onUnreachable(): QuorumStatus {
-    if (this.tally.status !== 'pending') return this.tally.status;
+    this.received++;
     this.unreachable++;
-    return this.tally.vote(false);
+    return this.tally.status === 'pending' ? this.tally.vote(false) : this.tally.status;
   }
 
-  protected reject(reply: Conflict | { readonly type: 'age'; readonly required: Age }): QuorumStatus {
+  protected confirm(): QuorumStatus {
+    this.received++;
+    this.confirmations++;
+    return this.tally.status === 'pending' ? this.tally.vote(true) : this.tally.status;
+  }
+
+  protected reject(reply: Conflict | AgeRejection): QuorumStatus {
+    this.received++;
+    this.rejections++;
     if (reply.type === 'conflict') {
       if (compareBallots(reply.ballot, this.highestConflict) > 0) this.highestConflict = reply.ballot;
       this.lastConflict = reply;
     } else if (this.requiredAge === undefined || reply.required.counter > this.requiredAge.counter) {
       this.requiredAge = reply.required;
     }
-    return this.tally.vote(false);
+    return this.tally.status === 'pending' ? this.tally.vote(false) : this.tally.status;
   }
 }
 
@@ -73,23 +91,39 @@ export class PrepareRound extends Round {
   state: State = null;
 
   onReply(reply: PrepareReply): QuorumStatus {
-    if (this.tally.status !== 'pending') return this.tally.status;
     if (reply.type !== 'promised') return this.reject(reply);
+    // A late promise must not change the state the change function already saw.
+    if (this.tally.status !== 'pending') return this.confirm();
     // Strictly greater: two promises can only carry the same accepted ballot with the same state,
     // because one ballot is accepted with one value (every attempt has its own ballot).
     if (compareBallots(reply.accepted, this.highestAccepted) > 0) {
       this.highestAccepted = reply.accepted;
       this.state = reply.state;
     }
-    return this.tally.vote(true);
+    return this.confirm();
   }
 }
 
 /** Phase 2 of an attempt. */
 export class AcceptRound extends Round {
   onReply(reply: AcceptReply): QuorumStatus {
-    if (this.tally.status !== 'pending') return this.tally.status;
-    if (reply.type !== 'accepted') return this.reject(reply);
-    return this.tally.vote(true);
+    return reply.type === 'accepted' ? this.confirm() : this.reject(reply);
+  }
+
+  /**
+   * Lost, and every reply so far is a rejection: if the replies still outstanding are rejections
+   * too, no acceptor stored the value. Worth waiting for them before calling the outcome unknown.
+   */
+  get rejectedSoFar(): boolean {
+    return this.tally.status === 'lost' && this.confirmations === 0 && this.unreachable === 0;
+  }
+
+  /**
+   * Lost, and every accepter answered with a rejection: no acceptor stored the value, and none
+   * ever will (a delayed or duplicated copy of the accept meets a promise at least as high as the
+   * one that rejected it), so the attempt certainly had no effect and may be retried.
+   */
+  get rejectedByAll(): boolean {
+    return this.tally.status === 'lost' && this.rejections === this.tally.total;
   }
 }

@@ -1,0 +1,462 @@
+import { describe, expect, test } from 'vitest';
+import {
+  AcceptFailedError,
+  AgeError,
+  type Age,
+  type Ballot,
+  ConflictError,
+  DuplicateError,
+  InvalidArgumentError,
+  MemoryAcceptor,
+  MemoryProposer,
+  type MemoryProposerOptions,
+  NotFoundError,
+  type PrepareReply,
+  PrepareFailedError,
+  type State,
+  type TraceEvent,
+  UnavailableError,
+  formatBallot,
+  isRetryable,
+} from '../../src/index.js';
+import { GatedAcceptor, tick } from './gated-acceptor.js';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const dec = (s: State): string | null => (s === null ? null : new TextDecoder().decode(s));
+const write = (s: string) => (): Uint8Array => enc(s);
+
+function cluster(n = 3, options: MemoryProposerOptions = {}) {
+  const acceptors = Array.from({ length: n }, (_, i) => new GatedAcceptor(`a${i + 1}`));
+  const events: TraceEvent[] = [];
+  const proposer = new MemoryProposer('p1', acceptors, { tracer: (e) => events.push(e), sleep: async () => {}, ...options });
+  return { acceptors, proposer, events };
+}
+
+const ofType = <T extends TraceEvent['type']>(events: TraceEvent[], type: T) =>
+  events.filter((e): e is Extract<TraceEvent, { type: T }> => e.type === type);
+
+describe('MemoryProposer.propose', () => {
+  test('resolves with the new state and the ballot it was accepted under', async () => {
+    const { proposer } = cluster();
+    const first = await proposer.propose('k', write('a'));
+    const second = await proposer.propose('k', (s) => enc(`${dec(s)}b`));
+    expect(dec(first.state)).toBe('a');
+    expect(formatBallot(first.ballot)).toBe('1/p1');
+    expect(dec(second.state)).toBe('ab');
+    expect(formatBallot(second.ballot)).toBe('2/p1');
+  });
+
+  test('the ballot is taken and the prepares are sent synchronously, before the first await', () => {
+    const { proposer, events } = cluster();
+    void proposer.propose('x', write('1'));
+    void proposer.propose('y', write('2'));
+    expect(ofType(events, 'prepare-sent').map((e) => `${e.key}@${formatBallot(e.ballot)}`)).toEqual([
+      'x@1/p1',
+      'x@1/p1',
+      'x@1/p1',
+      'y@2/p1',
+      'y@2/p1',
+      'y@2/p1',
+    ]);
+  });
+
+  test('a throwing change function rejects with its own error and sends no accept', async () => {
+    const { proposer, acceptors, events } = cluster();
+    await proposer.propose('k', write('before'));
+    const boom = new Error('boom');
+    events.length = 0;
+    await expect(
+      proposer.propose('k', () => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(ofType(events, 'accept-sent')).toHaveLength(0);
+    expect(ofType(events, 'failed')).toHaveLength(1);
+    for (const a of acceptors) expect(dec(a.inspect('k')?.state ?? null)).toBe('before');
+  });
+
+  test('a change function returning something other than bytes or null is rejected, nothing accepted', async () => {
+    const { proposer, events } = cluster();
+    await expect(proposer.propose('k', () => 'text' as unknown as Uint8Array)).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(ofType(events, 'accept-sent')).toHaveLength(0);
+  });
+
+  test('bad arguments reject with InvalidArgumentError before anything is sent', async () => {
+    const { proposer, events } = cluster();
+    await expect(proposer.propose(1 as unknown as string, write('x'))).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(proposer.propose('k', 'nope' as unknown as () => null)).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(events).toHaveLength(0);
+  });
+
+  test('resolves as soon as a quorum accepted, without waiting for a hanging acceptor', async () => {
+    const { proposer, acceptors, events } = cluster();
+    const a3 = acceptors[2] as GatedAcceptor;
+    a3.hold = () => true;
+    expect(dec((await proposer.propose('k', write('v'))).state)).toBe('v');
+    a3.releaseAll();
+    await tick();
+    a3.releaseAll();
+    await tick();
+    // The straggler's replies arrived after the rounds were decided and were marked late.
+    expect(events.filter((e) => 'late' in e && e.late).map((e) => e.type)).toEqual(['promised', 'accepted']);
+  });
+
+  test('fails as soon as a quorum is impossible, without waiting for a hanging acceptor', async () => {
+    const { proposer, acceptors } = cluster(3, { retry: { attempts: 1 } });
+    (acceptors[0] as GatedAcceptor).down = true;
+    (acceptors[1] as GatedAcceptor).down = true;
+    (acceptors[2] as GatedAcceptor).hold = () => true;
+    await expect(proposer.propose('k', write('v'))).rejects.toBeInstanceOf(PrepareFailedError);
+  });
+
+  test('late replies do not change the state the change function saw', async () => {
+    const { proposer, acceptors } = cluster();
+    const a3 = acceptors[2] as GatedAcceptor;
+    // a3 alone holds a value accepted under a high ballot (a minority accept, never committed).
+    await a3.accept('k', { counter: 0, id: 'p9' }, { counter: 50, id: 'p9' }, enc('minority'));
+    a3.hold = () => true;
+    const seen: string[] = [];
+    const result = await proposer.propose('k', (s) => {
+      seen.push(dec(s) ?? 'ø');
+      return enc('new');
+    });
+    expect(seen).toEqual(['ø']);
+    expect(dec(result.state)).toBe('new');
+    a3.releaseAll();
+    await tick();
+  });
+
+  test('a prepare conflict fast-forwards the ballot and the proposal retries', async () => {
+    const { proposer, acceptors, events } = cluster();
+    const other = new MemoryProposer('p2', acceptors);
+    for (let i = 0; i < 5; i++) await other.propose('k', write(`other${i}`));
+    const result = await proposer.propose('k', (s) => enc(`${dec(s)}+mine`));
+    expect(dec(result.state)).toBe('other4+mine');
+    expect(result.ballot.counter).toBeGreaterThan(5);
+    expect(ofType(events, 'fast-forwarded')[0]).toMatchObject({ from: 1, to: 5 });
+    expect(ofType(events, 'retry')).toHaveLength(1);
+  });
+
+  test('when every attempt loses its prepare: PrepareFailedError, retryable, caused by the conflict', async () => {
+    // Acceptors that always hold a promise just above whatever ballot comes in (a competitor that
+    // keeps preempting): every attempt loses, each under a new ballot.
+    class AlwaysAhead extends MemoryAcceptor {
+      override async prepare(_key: string, _age: Age, ballot: Ballot): Promise<PrepareReply> {
+        return { type: 'conflict', ballot: { counter: ballot.counter + 10, id: 'z' }, kind: 'promise' };
+      }
+    }
+    const events: TraceEvent[] = [];
+    const acceptors = ['a1', 'a2', 'a3'].map((a) => new AlwaysAhead(a));
+    const p = new MemoryProposer('p1', acceptors, { retry: { attempts: 3 }, sleep: async () => {}, tracer: (e) => events.push(e) });
+    const error = await p.propose('k', write('v')).catch((e: unknown) => e);
+    if (!(error instanceof PrepareFailedError)) throw new Error(`expected PrepareFailedError, got ${String(error)}`);
+    expect(error.attempts).toBe(3);
+    expect(isRetryable(error)).toBe(true);
+    expect(error.cause).toBeInstanceOf(ConflictError);
+    expect((error.cause as ConflictError).existing).toEqual({ counter: 33, id: 'z' });
+    // Three attempts under three ballots, each past the conflict the previous one saw.
+    expect([...new Set(ofType(events, 'prepare-sent').map((e) => formatBallot(e.ballot)))]).toEqual(['1/p1', '12/p1', '23/p1']);
+    expect(ofType(events, 'retry').map((e) => e.attempt)).toEqual([1, 2]);
+  });
+
+  test('prepares failing by timeouts alone never make an attempt reuse a ballot', async () => {
+    const { proposer, acceptors, events } = cluster(3, { retry: { attempts: 4 } });
+    await proposer.propose('k', write('first'));
+    for (const a of acceptors) a.down = true;
+    const error = await proposer.propose('k', write('second')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PrepareFailedError);
+    expect((error as PrepareFailedError).cause).toBeInstanceOf(Error);
+    for (const a of acceptors) a.down = false;
+    await proposer.propose('k', write('third'));
+    const attempts = [...new Set(ofType(events, 'prepare-sent').map((e) => formatBallot(e.ballot)))];
+    expect(attempts).toEqual(['1/p1', '2/p1', '3/p1', '4/p1', '5/p1', '6/p1']);
+  });
+
+  test('a failed accept phase rejects with AcceptFailedError (outcome unknown) and is not retried', async () => {
+    const { proposer, acceptors, events } = cluster();
+    const [a1, a2, a3] = acceptors as [GatedAcceptor, GatedAcceptor, GatedAcceptor];
+    a1.hold = (method) => method === 'accept';
+    a2.hold = (method) => method === 'accept';
+    const pending = proposer.propose('k', write('maybe'));
+    await tick();
+    a1.failAll();
+    a2.failAll();
+    const error = await pending.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AcceptFailedError);
+    expect((error as AcceptFailedError).outcome).toBe('unknown');
+    // One accept round only: an unknown outcome is never retried by re-applying the change.
+    expect(new Set(ofType(events, 'accept-sent').map((e) => formatBallot(e.ballot))).size).toBe(1);
+    // The third acceptor accepted the value: a later read may well adopt it.
+    expect(dec(a3.inspect('k')?.state ?? null)).toBe('maybe');
+  });
+
+  test('an accept rejected by every accepter had no effect: the proposal retries instead of failing', async () => {
+    const { proposer, acceptors, events } = cluster();
+    for (const a of acceptors) a.hold = (method) => method === 'accept';
+    const pending = proposer.propose('k', (s) => enc(`${dec(s) ?? ''}+p1`));
+    await tick();
+    // A competitor prepares above p1's ballot and commits while p1's accepts are in flight.
+    for (const a of acceptors) a.hold = undefined;
+    await new MemoryProposer('p2', acceptors).propose('k', () => enc('p2'));
+    for (const a of acceptors) a.releaseAll();
+    const result = await pending;
+    expect(dec(result.state)).toBe('p2+p1');
+    expect(ofType(events, 'accept-conflict')).toHaveLength(3);
+    expect(ofType(events, 'retry')).toHaveLength(1);
+  });
+
+  test('proposals for one key queue in arrival order; none is rejected for being concurrent', async () => {
+    const { proposer } = cluster();
+    const appended = await Promise.all(Array.from({ length: 20 }, (_, i) => proposer.propose('k', (s) => enc(`${dec(s) ?? ''}${String.fromCharCode(97 + i)}`))));
+    expect(appended.map((r) => dec(r.state))).toEqual(Array.from({ length: 20 }, (_, i) => 'abcdefghijklmnopqrst'.slice(0, i + 1)));
+  });
+
+  test('proposals for different keys run concurrently', async () => {
+    const { proposer, acceptors } = cluster();
+    for (const a of acceptors) a.hold = (_, key) => key === 'slow';
+    const slow = proposer.propose('slow', write('s'));
+    // 'fast' completes although 'slow' is stuck in its prepare phase.
+    expect(dec((await proposer.propose('fast', write('f'))).state)).toBe('f');
+    for (const a of acceptors) a.releaseAll();
+    expect(dec((await slow).state)).toBe('s');
+  });
+
+  describe('cancellation', () => {
+    test('an already aborted signal rejects with its reason and sends nothing', async () => {
+      const { proposer, events } = cluster();
+      const reason = new Error('cancelled');
+      await expect(proposer.propose('k', write('v'), { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+      expect(events).toHaveLength(0);
+    });
+
+    test('an abort during the prepare phase rejects with signal.reason', async () => {
+      const { proposer, acceptors } = cluster();
+      for (const a of acceptors) a.hold = () => true;
+      const controller = new AbortController();
+      const pending = proposer.propose('k', write('v'), { signal: controller.signal });
+      await tick();
+      controller.abort(new Error('deadline'));
+      await expect(pending).rejects.toThrow('deadline');
+      for (const a of acceptors) {
+        a.hold = undefined;
+        a.releaseAll();
+      }
+      // The key is free again for the next proposal.
+      expect(dec((await proposer.propose('k', write('next'))).state)).toBe('next');
+    });
+
+    test('a proposal aborted while queued behind another never runs', async () => {
+      const { proposer, acceptors } = cluster();
+      for (const a of acceptors) a.hold = () => true;
+      const first = proposer.propose('k', write('first'));
+      const controller = new AbortController();
+      let ran = false;
+      const second = proposer.propose(
+        'k',
+        () => {
+          ran = true;
+          return enc('second');
+        },
+        { signal: controller.signal },
+      );
+      controller.abort();
+      await expect(second).rejects.toMatchObject({ name: 'AbortError' });
+      for (const a of acceptors) {
+        a.hold = undefined;
+        a.releaseAll();
+      }
+      await first;
+      await tick();
+      expect(ran).toBe(false);
+    });
+  });
+
+  test('fullIdentityRead needs every accepter', async () => {
+    const { proposer, acceptors } = cluster();
+    await proposer.propose('k', write('v'));
+    expect(dec((await proposer.fullIdentityRead('k')).state)).toBe('v');
+    (acceptors[2] as GatedAcceptor).down = true;
+    await expect(proposer.fullIdentityRead('k')).rejects.toBeInstanceOf(AcceptFailedError);
+    expect(dec((await proposer.identityRead('k')).state)).toBe('v');
+  });
+
+  test('fastForwardIncrement moves the counter past the ballot and increments the age', async () => {
+    const { proposer } = cluster();
+    expect(await proposer.fastForwardIncrement('k', { counter: 41, id: 'zz' })).toEqual({ counter: 1, id: 'p1' });
+    expect((await proposer.propose('k', write('v'))).ballot).toEqual({ counter: 42, id: 'p1' });
+    expect(await proposer.fastForwardIncrement('k', { counter: 3, id: 'a' })).toEqual({ counter: 2, id: 'p1' });
+    expect(proposer.inspect().counter).toBe(42); // never moves back
+  });
+
+  test('a proposer left out of a garbage collection gets a non-retryable AgeError', async () => {
+    const { proposer, acceptors } = cluster();
+    for (const a of acceptors) await a.rejectByAge([{ counter: 3, id: 'p1' }]);
+    const error = await proposer.propose('k', write('v')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AgeError);
+    expect(isRetryable(error)).toBe(false);
+  });
+
+  test('an attempt fenced off by a concurrent garbage collection retries with the new age', async () => {
+    const { proposer, acceptors } = cluster();
+    for (const a of acceptors) a.hold = (method) => method === 'prepare';
+    const pending = proposer.propose('k', write('v'));
+    await tick();
+    // The collection runs while the prepares are in flight: the proposer's age goes to 1 and the
+    // acceptors start requiring it, so the in-flight prepares (age 0) are rejected.
+    const newAge = await proposer.fastForwardIncrement('k', { counter: 0, id: '' });
+    for (const a of acceptors) {
+      await a.rejectByAge([newAge]);
+      a.releaseAll();
+    }
+    expect(dec((await pending).state)).toBe('v');
+  });
+});
+
+describe('MemoryProposer configuration', () => {
+  test('constructor validates its arguments', () => {
+    const a = new MemoryAcceptor('a1');
+    expect(() => new MemoryProposer('', [a])).toThrow(InvalidArgumentError);
+    expect(() => new MemoryProposer('p1', [])).toThrow(InvalidArgumentError);
+    expect(() => new MemoryProposer('p1', [a, new MemoryAcceptor('a1')])).toThrow(DuplicateError);
+    expect(() => new MemoryProposer('p1', [a], { retry: { attempts: 0 } })).toThrow(InvalidArgumentError);
+  });
+
+  test('adding a duplicate or removing a missing acceptor is a typed error that changes nothing', async () => {
+    const { proposer, acceptors } = cluster();
+    await expect(proposer.addAccepter(acceptors[0] as GatedAcceptor)).rejects.toBeInstanceOf(DuplicateError);
+    await expect(proposer.addPreparer(acceptors[0] as GatedAcceptor)).rejects.toBeInstanceOf(DuplicateError);
+    await expect(proposer.removeAccepter({ address: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(proposer.removePreparer({ address: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
+    expect(await proposer.listAccepters()).toEqual(['a1', 'a2', 'a3']);
+    expect(await proposer.listPreparers()).toEqual(['a1', 'a2', 'a3']);
+  });
+
+  test('an empty prepare or accept set is refused, never treated as a quorum', async () => {
+    const a = new MemoryAcceptor('a1');
+    const p = new MemoryProposer('p1', [a]);
+    await expect(p.removePreparer(a)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(p.removeAccepter(a)).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(await p.listPreparers()).toEqual(['a1']);
+  });
+
+  test('the accept quorum is a majority of the accept set, which may differ from the prepare set', async () => {
+    const { proposer, acceptors } = cluster();
+    const a4 = new GatedAcceptor('a4');
+    await proposer.addAccepter(a4);
+    // The accept set a1..a4 needs 3 accepts: with a1's accept lost and a4 down, 2 are not enough,
+    // although they are a majority of the prepare set a1..a3.
+    const a1 = acceptors[0] as GatedAcceptor;
+    a1.hold = (m) => m === 'accept';
+    a4.down = true;
+    const pending = proposer.propose('k', write('v'));
+    await tick();
+    a1.failAll();
+    await expect(pending).rejects.toBeInstanceOf(AcceptFailedError);
+    a4.down = false;
+    expect(dec((await proposer.propose('k', (s) => s)).state)).toBe('v');
+  });
+
+  test('a configuration change resolves only when no attempt runs under the old configuration', async () => {
+    const { proposer, acceptors } = cluster();
+    for (const a of acceptors) a.hold = () => true;
+    const inFlight = proposer.propose('k', write('v'));
+    await tick();
+    let changed = false;
+    const change = proposer.addAccepter(new GatedAcceptor('a4')).then(() => (changed = true));
+    await tick();
+    // The change is in place for new attempts at once...
+    expect(await proposer.listAccepters()).toEqual(['a1', 'a2', 'a3', 'a4']);
+    // ...but waits for the attempt that started before it.
+    expect(changed).toBe(false);
+    for (const a of acceptors) a.releaseAll();
+    await tick();
+    for (const a of acceptors) a.releaseAll();
+    await inFlight;
+    await change;
+    expect(changed).toBe(true);
+  });
+
+  test('listKeys is the union over the accepters, and needs a majority of them', async () => {
+    const { proposer, acceptors } = cluster();
+    const [a1, a2, a3] = acceptors as [GatedAcceptor, GatedAcceptor, GatedAcceptor];
+    await a1.accept('only-on-a1', { counter: 0, id: 'x' }, { counter: 1, id: 'x' }, null);
+    await proposer.propose('everywhere', write('v'));
+    const keys = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const k of proposer.listKeys()) out.push(k);
+      return out;
+    };
+    expect(await keys()).toEqual(['everywhere', 'only-on-a1']);
+    const failing = async function* (): AsyncGenerator<string> {
+      yield* [];
+      throw new Error('unreachable');
+    };
+    a2.listKeys = failing;
+    expect(await keys()).toEqual(['everywhere', 'only-on-a1']);
+    a3.listKeys = failing;
+    await expect(keys()).rejects.toBeInstanceOf(UnavailableError);
+  });
+});
+
+describe('MemoryProposer.watch', () => {
+  test('yields the current state, then each committed change, and ends on abort', async () => {
+    const { proposer, acceptors } = cluster();
+    const other = new MemoryProposer('p2', acceptors);
+    await other.propose('k', write('v0'));
+    const controller = new AbortController();
+    const seen: Array<string | null> = [];
+    const done = (async () => {
+      for await (const s of proposer.watch('k', { signal: controller.signal })) seen.push(dec(s));
+    })();
+    await tick();
+    await other.propose('k', write('v1'));
+    await other.propose('k', (s) => s); // a read re-commits the same bytes: not a change
+    await other.propose('k', () => null);
+    await tick();
+    controller.abort();
+    await done;
+    expect(seen).toEqual(['v0', 'v1', null]);
+  });
+
+  test('fails when too few accepters can be watched', async () => {
+    const { proposer, acceptors } = cluster();
+    for (const a of acceptors.slice(0, 2)) {
+      a.watch = () => ({
+        [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('unreachable')) }),
+      });
+    }
+    const iterator = proposer.watch('k')[Symbol.asyncIterator]();
+    await expect(
+      (async () => {
+        for (;;) if ((await iterator.next()).done === true) return;
+      })(),
+    ).rejects.toBeInstanceOf(UnavailableError);
+  });
+});
+
+describe('logging', () => {
+  const recorder = (enabled: boolean) => {
+    const records: Array<Record<string, unknown>> = [];
+    const log = (obj: Record<string, unknown>): void => {
+      records.push(obj);
+    };
+    return { records, logger: { debug: log, info: log, warn: log, error: log, isLevelEnabled: () => enabled } };
+  };
+
+  test('one debug record per phase, naming the key, ballot and result', async () => {
+    const { records, logger } = recorder(true);
+    const p = new MemoryProposer('p1', [new MemoryAcceptor('a1'), new MemoryAcceptor('a2'), new MemoryAcceptor('a3')], { logger });
+    await p.propose('k', write('v'));
+    expect(records).toEqual([
+      expect.objectContaining({ proposer: 'p1', key: 'k', B: '1/p1', phase: 'prepare', result: 'success' }),
+      expect.objectContaining({ proposer: 'p1', key: 'k', B: '1/p1', phase: 'accept', result: 'success' }),
+    ]);
+  });
+
+  test('nothing is built or written when debug is disabled', async () => {
+    const { records, logger } = recorder(false);
+    const p = new MemoryProposer('p1', [new MemoryAcceptor('a1', { logger })], { logger });
+    await p.propose('k', write('v'));
+    expect(records).toEqual([]);
+  });
+});
