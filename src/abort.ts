@@ -5,6 +5,11 @@
 /** Races `promise` against `signal`: rejects with `signal.reason` as soon as it aborts. */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
+  if (signal.aborted) {
+    // The caller abandons `promise`; observe its rejection so it is not reported as unhandled.
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
   return abortableWait<T>(signal, (resolve, reject) => {
     promise.then(resolve, reject);
     return () => {};

@@ -17,9 +17,12 @@ export class KeyQueue {
 
   /**
    * Runs `task` now if nothing runs for `key` (synchronously, before returning), otherwise once
-   * everything queued before it has settled. Rejects with `signal.reason` if aborted while waiting.
+   * everything queued before it has settled. Rejects with `signal.reason`, without running the
+   * task, if the signal is aborted already or aborts while the task waits; once started, the task
+   * itself decides what an abort does, and the key stays busy until it settles.
    */
   run<T>(key: string, task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const queue = this.#waiting.get(key);
     if (queue === undefined) {
       this.#waiting.set(key, []);

@@ -56,12 +56,15 @@ export function retryDelay(policy: RetryPolicy, retry: number, random: Random): 
 
 /** Validates and completes a partial policy. Throws `InvalidArgumentError` on nonsense values. */
 export function resolveRetryPolicy(partial: Partial<RetryPolicy> | undefined): RetryPolicy {
-  const policy = { ...DEFAULT_RETRY_POLICY, ...partial };
+  // Fields given as `undefined` (plain JavaScript callers) take their defaults.
+  const given = Object.entries(partial ?? {}).filter(([, value]) => value !== undefined);
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...Object.fromEntries(given) };
   if (!Number.isSafeInteger(policy.attempts) || policy.attempts < 1) throw new InvalidArgumentError(`retry.attempts must be an integer >= 1, got ${policy.attempts}`);
   for (const field of ['baseDelayMs', 'maxDelayMs', 'multiplier'] as const) {
     const value = policy[field];
     if (!Number.isFinite(value) || value < 0) throw new InvalidArgumentError(`retry.${field} must be a finite number >= 0, got ${value}`);
   }
+  if (policy.multiplier < 1) throw new InvalidArgumentError(`retry.multiplier must be >= 1, got ${policy.multiplier}`);
   return policy;
 }
 

@@ -38,6 +38,7 @@ export class QuorumTally {
 
   /** Records one reply and returns the (possibly unchanged) status. */
   vote(ok: boolean): QuorumStatus {
+    if (this.yes + this.no >= this.total) throw new RangeError(`more than ${this.total} votes: a member answered twice`);
     if (ok) this.yes++;
     else this.no++;
     if (this.status === 'pending') {

@@ -5,9 +5,13 @@
  */
 import type { State } from './messages.js';
 
-/** A copy of `state` that shares no memory with it (`null` stays `null`). */
+/**
+ * A copy of `state` that shares no memory with it (`null` stays `null`), always a plain
+ * `Uint8Array`. Not `state.slice()`: Node's `Buffer` overrides `slice` to return a view of the same
+ * memory, so an acceptor would keep a live window onto its caller's buffer.
+ */
 export function copyState(state: State): State {
-  return state === null ? null : state.slice();
+  return state === null ? null : new Uint8Array(state);
 }
 
 /** True when both states are empty, or hold the same bytes. */

@@ -1,0 +1,87 @@
+/**
+ * Packaging: the tarball `npm pack` produces, installed into a scratch project, works through its
+ * `exports` map as ESM and as CommonJS, with types for both, and holds no Node built-in imports
+ * (the package is browser-safe). `npm test` builds first.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+let scratch = '';
+let packedFiles: string[] = [];
+
+const program = (load: string): string => `${load}
+const acceptors = ['a1', 'a2', 'a3'].map((a) => new MemoryAcceptor(a));
+const proposer = new MemoryProposer('p1', acceptors);
+proposer.propose('k', () => new TextEncoder().encode('packed')).then(({ state, ballot }) => {
+  console.log(new TextDecoder().decode(state), formatBallot(ballot));
+});
+`;
+
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'caspaxos-pack-'));
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root, encoding: 'utf8' })) as Array<{
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
+  if (packed === undefined) throw new Error('npm pack printed nothing');
+  packedFiles = packed.files.map((f) => f.path).sort();
+  const app = join(scratch, 'app');
+  const installed = join(app, 'node_modules', 'caspaxos');
+  mkdirSync(installed, { recursive: true });
+  execFileSync('tar', ['-xzf', join(scratch, packed.filename), '-C', installed, '--strip-components=1']);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
+  writeFileSync(join(app, 'esm.mjs'), program("import { MemoryAcceptor, MemoryProposer, formatBallot } from 'caspaxos';"));
+  writeFileSync(join(app, 'cjs.cjs'), program("const { MemoryAcceptor, MemoryProposer, formatBallot } = require('caspaxos');"));
+  const typed = (load: string): string => `${load}
+const acceptor: Acceptor = new MemoryAcceptor('a1');
+const proposer = new MemoryProposer('p1', [acceptor]);
+export const result: Promise<ProposeResult> = proposer.propose('k', (s) => s);
+// @ts-expect-error the types are real: a proposer needs acceptors
+new MemoryProposer('p1', ['not an acceptor']);
+`;
+  writeFileSync(join(app, 'types-esm.mts'), typed("import { MemoryAcceptor, MemoryProposer, type Acceptor, type ProposeResult } from 'caspaxos';"));
+  writeFileSync(join(app, 'types-cjs.cts'), typed("import { MemoryAcceptor, MemoryProposer, type Acceptor, type ProposeResult } from 'caspaxos';"));
+}, 60_000);
+
+afterAll(() => {
+  if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('the packed package', () => {
+  test('ships the builds, their types, README and LICENSE, and no sources or tests', () => {
+    expect(packedFiles).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']));
+    expect(packedFiles.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('examples/'))).toEqual([]);
+  });
+
+  test('imports as ESM through the exports map', () => {
+    expect(execFileSync(process.execPath, ['esm.mjs'], { cwd: join(scratch, 'app'), encoding: 'utf8' }).trim()).toBe('packed 1/p1');
+  });
+
+  test('requires as CommonJS through the exports map', () => {
+    expect(execFileSync(process.execPath, ['cjs.cjs'], { cwd: join(scratch, 'app'), encoding: 'utf8' }).trim()).toBe('packed 1/p1');
+  });
+
+  test('resolves types for both conditions (TypeScript, module node16)', () => {
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = [tsc, '--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--skipLibCheck', 'false', 'types-esm.mts', 'types-cjs.cts'];
+    let diagnostics = '';
+    try {
+      execFileSync(process.execPath, args, { cwd: join(scratch, 'app'), encoding: 'utf8' });
+    } catch (error) {
+      diagnostics = String((error as { stdout?: unknown }).stdout ?? error);
+    }
+    expect(diagnostics).toBe('');
+  }, 60_000);
+
+  test('the builds import no Node built-ins (browser-safe)', () => {
+    for (const file of ['dist/index.js', 'dist/index.cjs']) {
+      const code = readFileSync(join(root, file), 'utf8');
+      expect(code, file).not.toMatch(/\bfrom\s*["']node:|require\(\s*["'](node:|fs|path|os|crypto|child_process|net|http)["']\)/);
+    }
+  });
+});
