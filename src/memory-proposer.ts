@@ -14,9 +14,9 @@ import { abortable, abortableWait } from './abort.js';
 import type { Age } from './core/age.js';
 import { type Ballot, ZERO_BALLOT, compareBallots, formatBallot, isZeroBallot } from './core/ballot.js';
 import { BallotGenerator } from './core/ballot-generator.js';
-import type { AcceptedState, State } from './core/messages.js';
-import { AcceptRound, PrepareRound } from './core/proposal.js';
-import { majority } from './core/quorum.js';
+import type { AcceptReply, AcceptedState, PrepareReply, State } from './core/messages.js';
+import { AcceptRound, PrepareRound, type Round } from './core/proposal.js';
+import { type QuorumStatus, majority } from './core/quorum.js';
 import { copyState, isState, statesEqual } from './core/state.js';
 import { Configuration } from './configuration.js';
 import {
@@ -34,7 +34,7 @@ import { KeyQueue } from './key-queue.js';
 import { type Logger, debugEnabled } from './logger.js';
 import { type Random, type RetryPolicy, type Sleep, resolveRetryPolicy, retryDelay, timerSleep } from './retry.js';
 import type { Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from './roles.js';
-import type { Tracer } from './tracer.js';
+import type { TraceEvent, Tracer } from './tracer.js';
 import { assertAddress, assertBallot, assertFunction, assertKey } from './validate.js';
 import { WatchChannel, closeOnAbort } from './watch-channel.js';
 
@@ -315,62 +315,25 @@ export class MemoryProposer implements Proposer {
     config.enter();
     try {
       const age = this.age;
-      const signal = callOptions?.signal;
       const tracer = this.#tracer;
       const proposer = this.address;
-      let lastFailure: unknown;
+      const attempt: AttemptContext = { key, ballot, signal: callOptions?.signal, log };
 
       // Phase 1: "sends a prepare message containing this number to the acceptors ... waits for
       // the F+1 confirmations".
       const { preparers } = config;
       const prepare = new PrepareRound(ballot, preparers.length, majority(preparers.length));
-      await fanOut(
-        preparers,
-        (acceptor) => {
-          tracer?.({ type: 'prepare-sent', proposer, acceptor: acceptor.address, key, ballot, age });
-          return acceptor.prepare(key, age, ballot, callOptions);
-        },
-        (acceptor, reply) => {
-          const late = prepare.status !== 'pending';
-          const status = prepare.onReply(reply);
-          if (tracer !== undefined) {
-            const base = { proposer, acceptor: acceptor.address, key, ballot, late };
-            if (reply.type === 'promised') tracer({ ...base, type: 'promised', accepted: reply.accepted, state: reply.state });
-            else if (reply.type === 'conflict') tracer({ ...base, type: 'prepare-conflict', conflict: reply.ballot, kind: reply.kind });
-            else tracer({ ...base, type: 'prepare-age-rejected', required: reply.required });
-          }
-          return status;
-        },
-        (acceptor, error) => {
-          const late = prepare.status !== 'pending';
-          lastFailure = error;
-          tracer?.({ type: 'prepare-unreachable', proposer, acceptor: acceptor.address, key, ballot, late, error });
-          return prepare.onUnreachable();
-        },
-        signal,
-      );
-      this.#fastForward(key, prepare.highestConflict);
-      log?.debug({
-        proposer,
-        method: 'propose',
-        key,
-        B: formatBallot(ballot),
-        phase: 'prepare',
-        result: prepare.status === 'won' ? 'success' : 'failed',
-        confirmed: prepare.confirmations,
-        rejected: prepare.rejections,
-        unreachable: prepare.unreachable,
-        broadcast_to: preparers.length,
+      const prepareFailure = await this.#phase('prepare', preparers, prepare, attempt, (acceptor) => {
+        tracer?.({ type: 'prepare-sent', proposer, acceptor: acceptor.address, key, ballot, age });
+        return acceptor.prepare(key, age, ballot, callOptions);
       });
       if (prepare.status === 'lost') {
-        const { requiredAge, lastConflict } = prepare;
+        const { requiredAge } = prepare;
         if (requiredAge !== undefined && requiredAge.counter > this.#age) {
           // Not the race with a garbage collection that already bumped our age: we are stale.
           throw new AgeError(age, requiredAge);
         }
-        if (lastConflict !== undefined) return { cause: new ConflictError(ballot, prepare.highestConflict, lastConflict.kind) };
-        if (requiredAge !== undefined) return { cause: new AgeError(age, requiredAge) };
-        return { cause: lastFailure };
+        return { cause: rejectionCause(prepare, age) ?? prepareFailure };
       }
 
       // "The proposer applies the change function to the current state." A throw propagates to
@@ -384,69 +347,25 @@ export class MemoryProposer implements Proposer {
       // confirmations". For a full identity read the quorum is every accepter.
       const { accepters } = config;
       const needed = mode === 'all' ? accepters.length : majority(accepters.length);
-      const acceptRound = new AcceptRound(ballot, accepters.length, needed);
-      let everyReplyIn: (() => void) | undefined;
-      await fanOut(
+      const accept = new AcceptRound(ballot, accepters.length, needed);
+      const acceptFailure = await this.#phase(
+        'accept',
         accepters,
+        accept,
+        attempt,
         (acceptor) => {
           tracer?.({ type: 'accept-sent', proposer, acceptor: acceptor.address, key, ballot, age, state: next });
           return acceptor.accept(key, age, ballot, next, callOptions);
         },
-        (acceptor, reply) => {
-          const late = acceptRound.status !== 'pending';
-          const status = acceptRound.onReply(reply);
-          if (tracer !== undefined) {
-            const base = { proposer, acceptor: acceptor.address, key, ballot, late };
-            if (reply.type === 'accepted') tracer({ ...base, type: 'accepted' });
-            else if (reply.type === 'conflict') tracer({ ...base, type: 'accept-conflict', conflict: reply.ballot, kind: reply.kind });
-            else tracer({ ...base, type: 'accept-age-rejected', required: reply.required });
-          }
-          if (acceptRound.received === accepters.length) everyReplyIn?.();
-          return status;
-        },
-        (acceptor, error) => {
-          const late = acceptRound.status !== 'pending';
-          lastFailure = error;
-          tracer?.({ type: 'accept-unreachable', proposer, acceptor: acceptor.address, key, ballot, late, error });
-          const status = acceptRound.onUnreachable();
-          if (acceptRound.received === accepters.length) everyReplyIn?.();
-          return status;
-        },
-        signal,
+        // Lost, with nothing but rejections so far: if the stragglers reject too, the value is
+        // stored nowhere and the attempt can be retried instead of reported as unknown. This is
+        // what a proposal preempted by a competitor's prepare looks like.
+        () => accept.rejectedSoFar,
       );
-      if (acceptRound.rejectedSoFar && acceptRound.received < accepters.length) {
-        // Lost, with nothing but rejections so far. If the stragglers reject too, the value is
-        // stored nowhere and the attempt can be retried instead of reported as unknown; this is
-        // what a proposal preempted by a competitor's prepare looks like. Replies come promptly
-        // (acceptors answer or their transport times out), so this wait is short.
-        await abortableWait<void>(signal, (resolve) => {
-          everyReplyIn = resolve;
-          return () => {};
-        });
-      }
-      this.#fastForward(key, acceptRound.highestConflict);
-      log?.debug({
-        proposer,
-        method: 'propose',
-        key,
-        B: formatBallot(ballot),
-        phase: 'accept',
-        result: acceptRound.status === 'won' ? 'success' : 'failed',
-        confirmed: acceptRound.confirmations,
-        rejected: acceptRound.rejections,
-        unreachable: acceptRound.unreachable,
-        broadcast_to: accepters.length,
-      });
-      if (acceptRound.status === 'lost') {
-        const { lastConflict, requiredAge } = acceptRound;
-        const cause =
-          lastConflict !== undefined
-            ? new ConflictError(ballot, acceptRound.highestConflict, lastConflict.kind)
-            : requiredAge !== undefined
-              ? new AgeError(age, requiredAge)
-              : lastFailure;
+      if (accept.status === 'lost') {
+        const cause = rejectionCause(accept, age) ?? acceptFailure;
         // Rejected by every accepter: stored nowhere, so it had no effect and may be retried.
-        if (acceptRound.rejectedByAll) return { cause };
+        if (accept.rejectedByAll) return { cause };
         // Otherwise some acceptors may hold `next` and a later prepare may adopt it: the outcome
         // is unknown. Never report it as "nothing happened", and never retry it here: applying the
         // change again could apply it twice.
@@ -457,6 +376,72 @@ export class MemoryProposer implements Proposer {
     } finally {
       config.leave();
     }
+  }
+
+  /**
+   * Runs one phase: sends to every member at once (`send` also traces the message), feeds each
+   * reply to `round` and traces it, resolves once the round is decided, or, while
+   * `waitForStragglers()` holds after the decision, once every member answered. Then fast-forwards
+   * past any conflict and logs the phase. Resolves with the last transport failure, if any.
+   */
+  async #phase<R extends PrepareReply | AcceptReply>(
+    phase: 'prepare' | 'accept',
+    members: readonly Acceptor[],
+    round: Round & { onReply(reply: R): QuorumStatus },
+    attempt: AttemptContext,
+    send: (acceptor: Acceptor) => Promise<R>,
+    waitForStragglers?: () => boolean,
+  ): Promise<unknown> {
+    const tracer = this.#tracer;
+    const { key, ballot, signal } = attempt;
+    let lastFailure: unknown;
+    let everyReplyIn: (() => void) | undefined;
+    const received = (status: QuorumStatus): QuorumStatus => {
+      if (round.received === members.length) everyReplyIn?.();
+      return status;
+    };
+    await fanOut(
+      members,
+      send,
+      (acceptor, reply) => {
+        const late = round.status !== 'pending';
+        const status = round.onReply(reply);
+        if (tracer !== undefined) tracer(replyEvent(phase, { proposer: this.address, acceptor: acceptor.address, key, ballot, late }, reply));
+        return received(status);
+      },
+      (acceptor, error) => {
+        const late = round.status !== 'pending';
+        lastFailure = error;
+        const status = round.onUnreachable();
+        if (tracer !== undefined) {
+          const base = { proposer: this.address, acceptor: acceptor.address, key, ballot, late, error };
+          tracer(phase === 'prepare' ? { ...base, type: 'prepare-unreachable' } : { ...base, type: 'accept-unreachable' });
+        }
+        return received(status);
+      },
+      signal,
+    );
+    if (waitForStragglers?.() === true && round.received < members.length) {
+      // Acceptors answer promptly or their transport times out, so this wait is short.
+      await abortableWait<void>(signal, (resolve) => {
+        everyReplyIn = resolve;
+        return () => {};
+      });
+    }
+    this.#fastForward(key, round.highestConflict);
+    attempt.log?.debug({
+      proposer: this.address,
+      method: 'propose',
+      key,
+      B: formatBallot(ballot),
+      phase,
+      result: round.status === 'won' ? 'success' : 'failed',
+      confirmed: round.confirmations,
+      rejected: round.rejections,
+      unreachable: round.unreachable,
+      broadcast_to: members.length,
+    });
+    return lastFailure;
   }
 
   #fastForward(key: string, seen: Ballot): void {
@@ -547,6 +532,39 @@ export class MemoryProposer implements Proposer {
       },
     );
     return out;
+  }
+}
+
+/** What a phase needs to know about the attempt it belongs to. */
+interface AttemptContext {
+  readonly key: string;
+  readonly ballot: Ballot;
+  readonly signal: AbortSignal | undefined;
+  readonly log: Logger | undefined;
+}
+
+/** The error that explains a lost round's rejections: the conflict, else the stale age. */
+function rejectionCause(round: Round, age: Age): Error | undefined {
+  if (round.lastConflict !== undefined) return new ConflictError(round.ballot, round.highestConflict, round.lastConflict.kind);
+  if (round.requiredAge !== undefined) return new AgeError(age, round.requiredAge);
+  return undefined;
+}
+
+/** The trace event of one reply of a phase. */
+function replyEvent(
+  phase: 'prepare' | 'accept',
+  base: { proposer: string; acceptor: string; key: string; ballot: Ballot; late: boolean },
+  reply: PrepareReply | AcceptReply,
+): TraceEvent {
+  switch (reply.type) {
+    case 'promised':
+      return { ...base, type: 'promised', accepted: reply.accepted, state: reply.state };
+    case 'accepted':
+      return { ...base, type: 'accepted' };
+    case 'conflict':
+      return { ...base, type: phase === 'prepare' ? 'prepare-conflict' : 'accept-conflict', conflict: reply.ballot, kind: reply.kind };
+    case 'age':
+      return { ...base, type: phase === 'prepare' ? 'prepare-age-rejected' : 'accept-age-rejected', required: reply.required };
   }
 }
 

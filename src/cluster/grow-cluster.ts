@@ -14,36 +14,22 @@
  * undone in reverse order, which only ever moves back through configurations this process passes
  * through, so the cluster is safe at every point.
  */
-import { InvalidArgumentError } from '../errors.js';
 import type { Acceptor, ConfigurationChanger } from '../roles.js';
 import type { MembershipOptions } from './options.js';
-import { UndoStack, assertNonEmpty, changeEach, identityPass, pick, runStep } from './steps.js';
+import { changeMembership } from './change-membership.js';
 
 /**
  * Adds `target` to the cluster served by `proposers`, which must be every proposer of the cluster.
  * Rejects with `StepFailedError` (the failed step in `step`, the reason in `cause`) after undoing
  * the steps that completed, or with `signal.reason` when aborted (also after undoing).
  */
-export async function growCluster(
-  target: Acceptor,
-  proposers: readonly ConfigurationChanger[],
-  opts: MembershipOptions = {},
-): Promise<void> {
-  assertNonEmpty(proposers, 'proposers');
-  if (typeof target?.address !== 'string') throw new InvalidArgumentError('target must be an acceptor');
-  const op = { operation: 'grow', target: target.address } as const;
-  const callOptions = opts.signal === undefined ? {} : { signal: opts.signal };
-  const undo = new UndoStack();
-  try {
-    await runStep(op, 'add-accepter', '1 (add accepter)', opts, () =>
-      changeEach(proposers, (p) => p.addAccepter(target, callOptions), (p) => p.removeAccepter(target), undo, opts.signal),
-    );
-    await runStep(op, 'identity-pass', '2 (identity pass)', opts, () => identityPass(pick(proposers, opts.random), opts));
-    await runStep(op, 'add-preparer', '3 (add preparer)', opts, () =>
-      changeEach(proposers, (p) => p.addPreparer(target, callOptions), (p) => p.removePreparer(target), undo, opts.signal),
-    );
-  } catch (error) {
-    await undo.run(op, opts);
-    throw error;
-  }
+export function growCluster(target: Acceptor, proposers: readonly ConfigurationChanger[], opts: MembershipOptions = {}): Promise<void> {
+  return changeMembership(
+    'grow',
+    target,
+    proposers,
+    opts,
+    { step: 'add-accepter', label: '1 (add accepter)', apply: (p, o) => p.addAccepter(target, o), revert: (p) => p.removeAccepter(target) },
+    { step: 'add-preparer', label: '3 (add preparer)', apply: (p, o) => p.addPreparer(target, o), revert: (p) => p.removePreparer(target) },
+  );
 }

@@ -7,35 +7,21 @@
  *  3. stop sending accepts to `target` — on every proposer.
  * See `growCluster` for the waiting and undo rules, which are the same.
  */
-import { InvalidArgumentError } from '../errors.js';
 import type { Acceptor, ConfigurationChanger } from '../roles.js';
 import type { MembershipOptions } from './options.js';
-import { UndoStack, assertNonEmpty, changeEach, identityPass, pick, runStep } from './steps.js';
+import { changeMembership } from './change-membership.js';
 
 /**
  * Removes `target` from the cluster served by `proposers`, which must be every proposer of the
  * cluster. Rejects like `growCluster`. Turn the acceptor off only after this resolves.
  */
-export async function shrinkCluster(
-  target: Acceptor,
-  proposers: readonly ConfigurationChanger[],
-  opts: MembershipOptions = {},
-): Promise<void> {
-  assertNonEmpty(proposers, 'proposers');
-  if (typeof target?.address !== 'string') throw new InvalidArgumentError('target must be an acceptor');
-  const op = { operation: 'shrink', target: target.address } as const;
-  const callOptions = opts.signal === undefined ? {} : { signal: opts.signal };
-  const undo = new UndoStack();
-  try {
-    await runStep(op, 'remove-preparer', '1 (remove preparer)', opts, () =>
-      changeEach(proposers, (p) => p.removePreparer(target, callOptions), (p) => p.addPreparer(target), undo, opts.signal),
-    );
-    await runStep(op, 'identity-pass', '2 (identity pass)', opts, () => identityPass(pick(proposers, opts.random), opts));
-    await runStep(op, 'remove-accepter', '3 (remove accepter)', opts, () =>
-      changeEach(proposers, (p) => p.removeAccepter(target, callOptions), (p) => p.addAccepter(target), undo, opts.signal),
-    );
-  } catch (error) {
-    await undo.run(op, opts);
-    throw error;
-  }
+export function shrinkCluster(target: Acceptor, proposers: readonly ConfigurationChanger[], opts: MembershipOptions = {}): Promise<void> {
+  return changeMembership(
+    'shrink',
+    target,
+    proposers,
+    opts,
+    { step: 'remove-preparer', label: '1 (remove preparer)', apply: (p, o) => p.removePreparer(target, o), revert: (p) => p.addPreparer(target) },
+    { step: 'remove-accepter', label: '3 (remove accepter)', apply: (p, o) => p.removeAccepter(target, o), revert: (p) => p.addAccepter(target) },
+  );
 }

@@ -1,13 +1,11 @@
 /**
  * Machinery shared by the orchestration functions: picking a proposer, running a labelled step
- * (traced, logged, its failure wrapped in `StepFailedError`), undoing completed steps, and the
- * identity pass over every key.
+ * (traced, logged, its failure wrapped in `StepFailedError`), and undoing completed steps.
  */
 import type { Random } from '../retry.js';
 import { InvalidArgumentError, StepFailedError, isRetryable } from '../errors.js';
-import type { ConfigurationChanger } from '../roles.js';
 import type { GarbageCollectStep, MembershipStep, StepOutcome, TraceEvent } from '../tracer.js';
-import type { MembershipOptions, OrchestrationOptions } from './options.js';
+import type { OrchestrationOptions } from './options.js';
 
 /** One proposer chosen with `random` (uniformly when `random` is uniform). */
 export function pick<T>(items: readonly T[], random: Random = Math.random): T {
@@ -75,60 +73,5 @@ export class UndoStack {
         opts.logger?.warn({ ...op, err: error }, `${op.operation}: undoing a completed step failed; check the proposers' configurations`);
       }
     }
-  }
-}
-
-/**
- * Re-writes every key the proposer's accepters hold by an identity read, `concurrency` at a time,
- * so each committed state ends up on a quorum of the current accept set. Stops at the first failure.
- */
-export async function identityPass(proposer: ConfigurationChanger, opts: MembershipOptions): Promise<number> {
-  const { signal, concurrency = 16 } = opts;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`concurrency must be an integer >= 1, got ${concurrency}`);
-  const callOptions = signal === undefined ? {} : { signal };
-  const keys = proposer.listKeys(callOptions)[Symbol.asyncIterator]();
-  let count = 0;
-  let failure: { readonly error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined) {
-      const next = await keys.next();
-      if (next.done === true) return;
-      await proposer.identityRead(next.value, callOptions);
-      count++;
-    }
-  };
-  const workers = Array.from({ length: concurrency }, () =>
-    worker().catch((error: unknown) => {
-      failure ??= { error };
-    }),
-  );
-  await Promise.all(workers);
-  if (failure !== undefined) {
-    await keys.return?.();
-    throw failure.error;
-  }
-  return count;
-}
-
-/**
- * Applies one configuration change to every proposer in turn, pushing its inverse on `undo` as
- * each completes. A change interrupted by the caller's abort may already be installed (only the
- * wait for in-flight attempts was cut short), so its inverse is pushed too.
- */
-export async function changeEach(
-  proposers: readonly ConfigurationChanger[],
-  apply: (proposer: ConfigurationChanger) => Promise<void>,
-  revert: (proposer: ConfigurationChanger) => Promise<void>,
-  undo: UndoStack,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  for (const proposer of proposers) {
-    try {
-      await apply(proposer);
-    } catch (error) {
-      if (signal?.aborted && error === signal.reason) undo.push(() => revert(proposer));
-      throw error;
-    }
-    undo.push(() => revert(proposer));
   }
 }

@@ -25,7 +25,7 @@ import { QuorumTally, type QuorumStatus } from './quorum.js';
  * it; the other counters count every reply, late ones included, because they still tell the
  * proposer how high to fast-forward and whether any acceptor may hold an accepted value.
  */
-abstract class Round {
+export abstract class Round {
   readonly tally: QuorumTally;
   /** Replies received so far, of every kind, late ones included. */
   received = 0;
