@@ -58,6 +58,15 @@ export interface MemoryProposerOptions {
    * @default Math.random
    */
   readonly random?: Random;
+  /**
+   * When an accept phase is lost with nothing but rejections so far, how long to wait for the
+   * remaining accepters, in milliseconds. If they all reject too, the value is stored nowhere and
+   * the proposal is retried (this is what losing to a competitor's prepare looks like); otherwise,
+   * or when the wait runs out, the outcome is unknown and the proposal fails with
+   * `AcceptFailedError`.
+   * @default 100
+   */
+  readonly stragglerTimeoutMs?: number;
 }
 
 /** A snapshot of a proposer's state, for tests and teaching. */
@@ -94,6 +103,7 @@ export class MemoryProposer implements Proposer {
   readonly #retry: RetryPolicy;
   readonly #sleep: Sleep;
   readonly #random: Random;
+  readonly #stragglerTimeoutMs: number;
 
   /**
    * @param id unique among the proposers of a cluster, and never reused by a proposer that
@@ -119,6 +129,10 @@ export class MemoryProposer implements Proposer {
     this.#retry = resolveRetryPolicy(options.retry);
     this.#sleep = options.sleep ?? timerSleep;
     this.#random = options.random ?? Math.random;
+    this.#stragglerTimeoutMs = options.stragglerTimeoutMs ?? 100;
+    if (!Number.isFinite(this.#stragglerTimeoutMs) || this.#stragglerTimeoutMs < 0) {
+      throw new InvalidArgumentError(`stragglerTimeoutMs must be a finite number >= 0, got ${this.#stragglerTimeoutMs}`);
+    }
   }
 
   /** This proposer's id (the same as `address`). */
@@ -422,10 +436,15 @@ export class MemoryProposer implements Proposer {
       signal,
     );
     if (waitForStragglers?.() === true && round.received < members.length) {
-      // Acceptors answer promptly or their transport times out, so this wait is short.
+      // Bounded: an acceptor that never answers must not hold the proposal (and its key) forever.
       await abortableWait<void>(signal, (resolve) => {
-        everyReplyIn = resolve;
-        return () => {};
+        const timer = new AbortController();
+        everyReplyIn = () => {
+          timer.abort();
+          resolve();
+        };
+        this.#sleep(this.#stragglerTimeoutMs, timer.signal).then(resolve, () => {});
+        return () => timer.abort();
       });
     }
     this.#fastForward(key, round.highestConflict);

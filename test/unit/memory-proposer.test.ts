@@ -205,6 +205,37 @@ describe('MemoryProposer.propose', () => {
     expect(ofType(events, 'retry')).toHaveLength(1);
   });
 
+  test('a silent accepter cannot hold a lost accept phase: after stragglerTimeoutMs the outcome is unknown', async () => {
+    let wake: () => void = () => {};
+    // A sleep the test controls: the straggler wait ends when the test says the time is up.
+    const sleep = (_ms: number, signal?: AbortSignal): Promise<void> =>
+      new Promise((resolve, reject) => {
+        wake = resolve;
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    const { proposer, acceptors } = cluster(3, { sleep, retry: { attempts: 1 } });
+    const [a1, a2, a3] = acceptors as [GatedAcceptor, GatedAcceptor, GatedAcceptor];
+    for (const a of acceptors) a.hold = (method) => method === 'accept';
+    const pending = proposer.propose('k', write('v'));
+    await tick();
+    // A competitor's prepare reaches a1 and a2 only; a3 never answers p1's accept.
+    const competitor = new MemoryProposer('p2', [a1, a2]);
+    a1.hold = undefined;
+    a2.hold = undefined;
+    void competitor.propose('k', write('w'));
+    await tick();
+    a1.releaseAll();
+    a2.releaseAll();
+    await tick();
+    let settled = false;
+    void pending.catch(() => (settled = true));
+    await tick();
+    expect(settled).toBe(false); // waiting for a3
+    wake(); // the straggler timeout elapses
+    await expect(pending).rejects.toBeInstanceOf(AcceptFailedError);
+    a3.failAll();
+  });
+
   test('proposals for one key queue in arrival order; none is rejected for being concurrent', async () => {
     const { proposer } = cluster();
     const appended = await Promise.all(Array.from({ length: 20 }, (_, i) => proposer.propose('k', (s) => enc(`${dec(s) ?? ''}${String.fromCharCode(97 + i)}`))));
