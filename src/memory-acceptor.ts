@@ -19,7 +19,7 @@ import { WatchChannel, closeOnAbort } from './watch-channel.js';
 
 export interface MemoryAcceptorOptions {
   /** Receives a debug record per request. Silent when absent. */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
 }
 
 /** A snapshot of what an acceptor holds for one key, as returned by `inspect`. */

@@ -40,24 +40,24 @@ import { WatchChannel, closeOnAbort } from './watch-channel.js';
 
 export interface MemoryProposerOptions {
   /** Receives debug records, one per phase of each attempt. Silent when absent. */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
   /** Receives a trace event per message, reply and outcome. Nothing is built when absent. */
-  readonly tracer?: Tracer;
+  readonly tracer?: Tracer | undefined;
   /**
    * How often and how patiently to retry a proposal whose prepare phase failed.
    * @default DEFAULT_RETRY_POLICY (10 attempts, delays capped at 1, 2, 4 ... 100 ms)
    */
-  readonly retry?: Partial<RetryPolicy>;
+  readonly retry?: Partial<RetryPolicy> | undefined;
   /**
    * Waits between attempts. Inject a virtual clock's sleep to make retries deterministic.
    * @default timerSleep (setTimeout)
    */
-  readonly sleep?: Sleep;
+  readonly sleep?: Sleep | undefined;
   /**
    * Source of the retry jitter.
    * @default Math.random
    */
-  readonly random?: Random;
+  readonly random?: Random | undefined;
   /**
    * When an accept phase is lost with nothing but rejections so far, how long to wait for the
    * remaining accepters, in milliseconds. If they all reject too, the value is stored nowhere and
@@ -66,7 +66,7 @@ export interface MemoryProposerOptions {
    * `AcceptFailedError`.
    * @default 100
    */
-  readonly stragglerTimeoutMs?: number;
+  readonly stragglerTimeoutMs?: number | undefined;
 }
 
 /** A snapshot of a proposer's state, for tests and teaching. */

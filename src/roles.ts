@@ -15,7 +15,7 @@ import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tomb
 /** Options every asynchronous method accepts. */
 export interface CallOptions {
   /** Cancels the call; it then rejects with `signal.reason`. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Options of `watch`. */
@@ -26,7 +26,7 @@ export interface WatchOptions extends CallOptions {
    * and an acceptor never waits for a consumer.
    * @default 1024
    */
-  readonly bufferSize?: number;
+  readonly bufferSize?: number | undefined;
 }
 
 /** A change function: given the current state (`null` if empty), returns the next state. It must

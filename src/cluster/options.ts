@@ -9,15 +9,15 @@ import type { Tracer } from '../tracer.js';
 
 export interface OrchestrationOptions extends CallOptions {
   /** Receives an info record per step and a warning per failed undo. Silent when absent. */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
   /** Receives a `gc-step` or `membership-step` event when each step starts, completes or fails. */
-  readonly tracer?: Tracer;
+  readonly tracer?: Tracer | undefined;
   /**
    * Picks the proposer that runs the reads (the seed picks one at random, `rand.Intn`). Inject a
    * seeded source to make runs reproducible.
    * @default Math.random
    */
-  readonly random?: Random;
+  readonly random?: Random | undefined;
 }
 
 export interface MembershipOptions extends OrchestrationOptions {
@@ -25,5 +25,5 @@ export interface MembershipOptions extends OrchestrationOptions {
    * Identity reads in flight at once while re-reading every key.
    * @default 16
    */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
 }
