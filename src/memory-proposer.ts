@@ -283,7 +283,6 @@ export class MemoryProposer implements Proposer {
   }
 
   #enqueue(key: string, change: ChangeFunc, mode: QuorumMode, signal: AbortSignal | undefined): Promise<ProposeResult> {
-    signal?.throwIfAborted();
     return this.#queue.run(key, () => this.#run(key, change, mode, signal), signal);
   }
 
@@ -510,7 +509,7 @@ export class MemoryProposer implements Proposer {
     };
     const onVote = (voter: number, { ballot, state }: AcceptedState): void => {
       if (isZeroBallot(ballot) || (last !== undefined && compareBallots(ballot, last.ballot) <= 0)) return;
-      const id = `${ballot.counter}/${ballot.id}`;
+      const id = formatBallot(ballot);
       let vote = votes.get(id);
       if (vote === undefined) votes.set(id, (vote = { ballot, state, voters: new Set() }));
       vote.voters.add(voter);
