@@ -4,9 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { type ChangeFunc, MemoryAcceptor, MemoryProposer, type State, statesEqual } from '../../src/index.js';
-
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (s: State): string | null => (s === null ? null : new TextDecoder().decode(s));
+import { dec, enc } from '../support/text.js';
 
 function cluster(): { acceptors: MemoryAcceptor[]; proposers: MemoryProposer[] } {
   const acceptors = ['1', '2', '3'].map((a) => new MemoryAcceptor(a));

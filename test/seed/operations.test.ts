@@ -3,10 +3,9 @@
  * reads in between, and garbage collection of a key.
  */
 import { expect, test } from 'vitest';
-import { type ChangeFunc, MemoryAcceptor, MemoryProposer, type State, garbageCollect, growCluster, shrinkCluster } from '../../src/index.js';
+import { type ChangeFunc, MemoryAcceptor, MemoryProposer, garbageCollect, growCluster, shrinkCluster } from '../../src/index.js';
+import { dec, enc } from '../support/text.js';
 
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (s: State): string | null => (s === null ? null : new TextDecoder().decode(s));
 const read: ChangeFunc = (current) => current;
 const initializeOnlyOnce =
   (value: string): ChangeFunc =>

@@ -126,4 +126,21 @@ describe('FaultyAcceptor', () => {
     await expect(call).rejects.toThrow('gave up');
     expect(a.held).toHaveLength(1);
   });
+
+  it('ignores the caller abort signal when ignoreAbort is set: the call settles only by its reply', async () => {
+    const a = acceptor();
+    a.ignoreAbort = true;
+    a.addRule({ method: 'prepare', when: 'request', action: 'hold' });
+    const controller = new AbortController();
+    let settled = false;
+    const call = a.prepare('k', age, b(1), { signal: controller.signal }).finally(() => (settled = true));
+    controller.abort(new Error('gave up'));
+    await flush();
+    expect(settled).toBe(false);
+    a.ignoreAbort = false; // only affects new calls
+    await a.releaseAll();
+    // The inner acceptor got the aborted signal too and refused the request.
+    await expect(call).rejects.toThrow('gave up');
+    expect(a.inner.inspect('k')).toBeUndefined();
+  });
 });

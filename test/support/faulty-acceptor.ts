@@ -17,6 +17,10 @@
  * Independently, `down = true` makes every new call reject at once with `AcceptorDown`, without
  * reaching the inner acceptor (messages already held or delayed are not affected).
  *
+ * A caller's abort signal rejects its pending call at once with `signal.reason`, as a cancellable
+ * transport would. `ignoreAbort = true` models one that cannot cancel: new calls then settle only
+ * by reply, drop or timeout, so a test can check that the proposer stops waiting on its own.
+ *
  * Rules are matched in the order they were added; the first live rule whose `method`, `key`,
  * `when` and `match` all fit decides, and uses up one of its `times`. `watch` is not subject to
  * rules (only to `down`); `listKeys` is, as one call.
@@ -199,6 +203,12 @@ export class FaultyAcceptor<A extends Acceptor = MemoryAcceptor> implements Acce
   readonly address: string;
   /** Every new call rejects with `AcceptorDown` while true. */
   down = false;
+  /**
+   * While true, new calls ignore the caller's abort signal: an aborted caller's call stays pending
+   * until its reply arrives, or it is dropped or timed out (the inner acceptor still gets the
+   * signal). @default false: an abort rejects the pending call with `signal.reason`
+   */
+  ignoreAbort = false;
   /** What the inner acceptor processed, in order. */
   readonly deliveries: Delivery[] = [];
   /** Every drop, delay, hold, release, caller timeout and refusal, in order. */
@@ -307,7 +317,7 @@ export class FaultyAcceptor<A extends Acceptor = MemoryAcceptor> implements Acce
     invoke: () => Promise<R>,
     opts: CallOptions | undefined,
   ): Promise<R> {
-    const signal = opts?.signal;
+    const signal = this.ignoreAbort ? undefined : opts?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const message: Message = {
       id: ++this.#calls,

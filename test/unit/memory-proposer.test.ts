@@ -13,24 +13,35 @@ import {
   NotFoundError,
   type PrepareReply,
   PrepareFailedError,
-  type State,
   type TraceEvent,
   UnavailableError,
   formatBallot,
   isRetryable,
 } from '../../src/index.js';
-import { GatedAcceptor, tick } from './gated-acceptor.js';
+import { TestCluster, flush, noSleep, until } from '../support/cluster.js';
+import { FaultyAcceptor } from '../support/faulty-acceptor.js';
+import { dec, enc, write } from '../support/text.js';
 
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (s: State): string | null => (s === null ? null : new TextDecoder().decode(s));
-const write = (s: string) => (): Uint8Array => enc(s);
-
+/** Acceptors a1..an behind `FaultyAcceptor`s, and one proposer p1 over all of them. */
 function cluster(n = 3, options: MemoryProposerOptions = {}) {
-  const acceptors = Array.from({ length: n }, (_, i) => new GatedAcceptor(`a${i + 1}`));
-  const events: TraceEvent[] = [];
-  const proposer = new MemoryProposer('p1', acceptors, { tracer: (e) => events.push(e), sleep: async () => {}, ...options });
-  return { acceptors, proposer, events };
+  const { acceptors, events, tracer } = new TestCluster({ acceptors: Array.from({ length: n }, (_, i) => `a${i + 1}`), proposers: [] });
+  const proposer = new MemoryProposer('p1', acceptors, { tracer, sleep: noSleep, ...options });
+  return { acceptors: acceptors as [FaultyAcceptor, FaultyAcceptor, FaultyAcceptor, ...FaultyAcceptor[]], proposer, events };
 }
+
+/** Waits until each of `acceptors` holds `count` messages. */
+const held = (acceptors: readonly FaultyAcceptor[], count = 1): Promise<void> =>
+  until(() => acceptors.every((a) => a.held.length === count), `${count} held message(s) at ${acceptors.map((a) => a.address).join(', ')}`);
+
+/** Stops holding new messages and delivers every held one, at all of `acceptors` at once. */
+const unblock = async (acceptors: readonly FaultyAcceptor[]): Promise<void> => {
+  await Promise.all(
+    acceptors.map((a) => {
+      a.clearRules();
+      return a.releaseAll();
+    }),
+  );
+};
 
 const ofType = <T extends TraceEvent['type']>(events: TraceEvent[], type: T) =>
   events.filter((e): e is Extract<TraceEvent, { type: T }> => e.type === type);
@@ -72,7 +83,7 @@ describe('MemoryProposer.propose', () => {
     ).rejects.toBe(boom);
     expect(ofType(events, 'accept-sent')).toHaveLength(0);
     expect(ofType(events, 'failed')).toHaveLength(1);
-    for (const a of acceptors) expect(dec(a.inspect('k')?.state ?? null)).toBe('before');
+    for (const a of acceptors) expect(dec(a.inner.inspect('k')?.state ?? null)).toBe('before');
   });
 
   test('a change function returning something other than bytes or null is rejected, nothing accepted', async () => {
@@ -90,31 +101,33 @@ describe('MemoryProposer.propose', () => {
 
   test('resolves as soon as a quorum accepted, without waiting for a hanging acceptor', async () => {
     const { proposer, acceptors, events } = cluster();
-    const a3 = acceptors[2] as GatedAcceptor;
-    a3.hold = () => true;
+    const a3 = acceptors[2];
+    a3.addRule({ when: 'request', action: 'hold' });
     expect(dec((await proposer.propose('k', write('v'))).state)).toBe('v');
-    a3.releaseAll();
-    await tick();
-    a3.releaseAll();
-    await tick();
+    expect(a3.held.map((h) => h.message.method)).toEqual(['prepare', 'accept']);
+    await a3.releaseAll();
+    await flush();
     // The straggler's replies arrived after the rounds were decided and were marked late.
     expect(events.filter((e) => 'late' in e && e.late).map((e) => e.type)).toEqual(['promised', 'accepted']);
   });
 
   test('fails as soon as a quorum is impossible, without waiting for a hanging acceptor', async () => {
     const { proposer, acceptors } = cluster(3, { retry: { attempts: 1 } });
-    (acceptors[0] as GatedAcceptor).down = true;
-    (acceptors[1] as GatedAcceptor).down = true;
-    (acceptors[2] as GatedAcceptor).hold = () => true;
+    const [a1, a2, a3] = acceptors;
+    a1.down = true;
+    a2.down = true;
+    a3.addRule({ when: 'request', action: 'hold' });
     await expect(proposer.propose('k', write('v'))).rejects.toBeInstanceOf(PrepareFailedError);
+    expect(a3.held).toHaveLength(1); // a3 never answered
   });
 
   test('late replies do not change the state the change function saw', async () => {
     const { proposer, acceptors } = cluster();
-    const a3 = acceptors[2] as GatedAcceptor;
-    // a3 alone holds a value accepted under a high ballot (a minority accept, never committed).
-    await a3.accept('k', { counter: 0, id: 'p9' }, { counter: 50, id: 'p9' }, enc('minority'));
-    a3.hold = () => true;
+    const a3 = acceptors[2];
+    // a3 alone holds a value accepted under 1/a, below p1's first ballot 1/p1: a minority accept,
+    // never committed. Were a3's promise counted, the change function would see 'minority'.
+    await a3.accept('k', { counter: 0, id: 'a' }, { counter: 1, id: 'a' }, enc('minority'));
+    a3.addRule({ method: 'prepare', when: 'reply', action: 'hold' });
     const seen: string[] = [];
     const result = await proposer.propose('k', (s) => {
       seen.push(dec(s) ?? 'ø');
@@ -122,8 +135,11 @@ describe('MemoryProposer.propose', () => {
     });
     expect(seen).toEqual(['ø']);
     expect(dec(result.state)).toBe('new');
-    a3.releaseAll();
-    await tick();
+    // The held promise (accepted 1/a, 'minority') arrives now, after the round was decided.
+    expect(a3.held).toHaveLength(1);
+    await a3.releaseAll();
+    await flush();
+    expect(seen).toEqual(['ø']);
   });
 
   test('a prepare conflict fast-forwards the ballot and the proposal retries', async () => {
@@ -174,31 +190,31 @@ describe('MemoryProposer.propose', () => {
 
   test('a failed accept phase rejects with AcceptFailedError (outcome unknown) and is not retried', async () => {
     const { proposer, acceptors, events } = cluster();
-    const [a1, a2, a3] = acceptors as [GatedAcceptor, GatedAcceptor, GatedAcceptor];
-    a1.hold = (method) => method === 'accept';
-    a2.hold = (method) => method === 'accept';
+    const [a1, a2, a3] = acceptors;
+    a1.addRule({ method: 'accept', when: 'request', action: 'hold' });
+    a2.addRule({ method: 'accept', when: 'request', action: 'hold' });
     const pending = proposer.propose('k', write('maybe'));
-    await tick();
-    a1.failAll();
-    a2.failAll();
+    await held([a1, a2]);
+    a1.dropAll();
+    a2.dropAll();
     const error = await pending.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AcceptFailedError);
     expect((error as AcceptFailedError).outcome).toBe('unknown');
     // One accept round only: an unknown outcome is never retried by re-applying the change.
     expect(new Set(ofType(events, 'accept-sent').map((e) => formatBallot(e.ballot))).size).toBe(1);
     // The third acceptor accepted the value: a later read may well adopt it.
-    expect(dec(a3.inspect('k')?.state ?? null)).toBe('maybe');
+    expect(dec(a3.inner.inspect('k')?.state ?? null)).toBe('maybe');
   });
 
   test('an accept rejected by every accepter had no effect: the proposal retries instead of failing', async () => {
     const { proposer, acceptors, events } = cluster();
-    for (const a of acceptors) a.hold = (method) => method === 'accept';
+    for (const a of acceptors) a.addRule({ method: 'accept', when: 'request', action: 'hold' });
     const pending = proposer.propose('k', (s) => enc(`${dec(s) ?? ''}+p1`));
-    await tick();
+    await held(acceptors);
     // A competitor prepares above p1's ballot and commits while p1's accepts are in flight.
-    for (const a of acceptors) a.hold = undefined;
+    for (const a of acceptors) a.clearRules();
     await new MemoryProposer('p2', acceptors).propose('k', () => enc('p2'));
-    for (const a of acceptors) a.releaseAll();
+    await unblock(acceptors);
     const result = await pending;
     expect(dec(result.state)).toBe('p2+p1');
     expect(ofType(events, 'accept-conflict')).toHaveLength(3);
@@ -214,26 +230,25 @@ describe('MemoryProposer.propose', () => {
         signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
       });
     const { proposer, acceptors } = cluster(3, { sleep, retry: { attempts: 1 } });
-    const [a1, a2, a3] = acceptors as [GatedAcceptor, GatedAcceptor, GatedAcceptor];
-    for (const a of acceptors) a.hold = (method) => method === 'accept';
+    const [a1, a2, a3] = acceptors;
+    for (const a of acceptors) a.addRule({ method: 'accept', when: 'request', action: 'hold' });
     const pending = proposer.propose('k', write('v'));
-    await tick();
+    await held(acceptors);
     // A competitor's prepare reaches a1 and a2 only; a3 never answers p1's accept.
     const competitor = new MemoryProposer('p2', [a1, a2]);
-    a1.hold = undefined;
-    a2.hold = undefined;
-    void competitor.propose('k', write('w'));
-    await tick();
-    a1.releaseAll();
-    a2.releaseAll();
-    await tick();
+    a1.clearRules();
+    a2.clearRules();
+    await competitor.propose('k', write('w'));
+    await unblock([a1, a2]);
+    await flush();
     let settled = false;
     void pending.catch(() => (settled = true));
-    await tick();
+    await flush();
     expect(settled).toBe(false); // waiting for a3
+    expect(a3.held).toHaveLength(1);
     wake(); // the straggler timeout elapses
     await expect(pending).rejects.toBeInstanceOf(AcceptFailedError);
-    a3.failAll();
+    a3.dropAll();
   });
 
   test('proposals for one key queue in arrival order; none is rejected for being concurrent', async () => {
@@ -244,11 +259,12 @@ describe('MemoryProposer.propose', () => {
 
   test('proposals for different keys run concurrently', async () => {
     const { proposer, acceptors } = cluster();
-    for (const a of acceptors) a.hold = (_, key) => key === 'slow';
+    for (const a of acceptors) a.addRule({ key: 'slow', when: 'request', action: 'hold' });
     const slow = proposer.propose('slow', write('s'));
     // 'fast' completes although 'slow' is stuck in its prepare phase.
     expect(dec((await proposer.propose('fast', write('f'))).state)).toBe('f');
-    for (const a of acceptors) a.releaseAll();
+    expect(acceptors.map((a) => a.heldOf('prepare').length)).toEqual([1, 1, 1]);
+    await unblock(acceptors);
     expect(dec((await slow).state)).toBe('s');
   });
 
@@ -262,23 +278,24 @@ describe('MemoryProposer.propose', () => {
 
     test('an abort during the prepare phase rejects with signal.reason', async () => {
       const { proposer, acceptors } = cluster();
-      for (const a of acceptors) a.hold = () => true;
+      // The prepares hang and the transport cannot cancel them: the proposer must stop waiting itself.
+      for (const a of acceptors) {
+        a.ignoreAbort = true;
+        a.addRule({ when: 'request', action: 'hold' });
+      }
       const controller = new AbortController();
       const pending = proposer.propose('k', write('v'), { signal: controller.signal });
-      await tick();
+      await held(acceptors);
       controller.abort(new Error('deadline'));
       await expect(pending).rejects.toThrow('deadline');
-      for (const a of acceptors) {
-        a.hold = undefined;
-        a.releaseAll();
-      }
+      await unblock(acceptors);
       // The key is free again for the next proposal.
       expect(dec((await proposer.propose('k', write('next'))).state)).toBe('next');
     });
 
     test('a proposal aborted while queued behind another never runs', async () => {
       const { proposer, acceptors } = cluster();
-      for (const a of acceptors) a.hold = () => true;
+      for (const a of acceptors) a.addRule({ when: 'request', action: 'hold' });
       const first = proposer.propose('k', write('first'));
       const controller = new AbortController();
       let ran = false;
@@ -292,12 +309,9 @@ describe('MemoryProposer.propose', () => {
       );
       controller.abort();
       await expect(second).rejects.toMatchObject({ name: 'AbortError' });
-      for (const a of acceptors) {
-        a.hold = undefined;
-        a.releaseAll();
-      }
+      await unblock(acceptors);
       await first;
-      await tick();
+      await flush();
       expect(ran).toBe(false);
     });
   });
@@ -306,7 +320,7 @@ describe('MemoryProposer.propose', () => {
     const { proposer, acceptors } = cluster();
     await proposer.propose('k', write('v'));
     expect(dec((await proposer.fullIdentityRead('k')).state)).toBe('v');
-    (acceptors[2] as GatedAcceptor).down = true;
+    acceptors[2].down = true;
     await expect(proposer.fullIdentityRead('k')).rejects.toBeInstanceOf(AcceptFailedError);
     expect(dec((await proposer.identityRead('k')).state)).toBe('v');
   });
@@ -329,15 +343,16 @@ describe('MemoryProposer.propose', () => {
 
   test('an attempt fenced off by a concurrent garbage collection retries with the new age', async () => {
     const { proposer, acceptors } = cluster();
-    for (const a of acceptors) a.hold = (method) => method === 'prepare';
+    for (const a of acceptors) a.addRule({ method: 'prepare', when: 'request', action: 'hold' });
     const pending = proposer.propose('k', write('v'));
-    await tick();
+    await held(acceptors);
     // The collection runs while the prepares are in flight: the proposer's age goes to 1 and the
     // acceptors start requiring it, so the in-flight prepares (age 0) are rejected.
     const newAge = await proposer.fastForwardIncrement('k', { counter: 0, id: '' });
     for (const a of acceptors) {
       await a.rejectByAge([newAge]);
-      a.releaseAll();
+      a.clearRules();
+      await a.releaseAll();
     }
     expect(dec((await pending).state)).toBe('v');
   });
@@ -354,8 +369,8 @@ describe('MemoryProposer configuration', () => {
 
   test('adding a duplicate or removing a missing acceptor is a typed error that changes nothing', async () => {
     const { proposer, acceptors } = cluster();
-    await expect(proposer.addAccepter(acceptors[0] as GatedAcceptor)).rejects.toBeInstanceOf(DuplicateError);
-    await expect(proposer.addPreparer(acceptors[0] as GatedAcceptor)).rejects.toBeInstanceOf(DuplicateError);
+    await expect(proposer.addAccepter(acceptors[0])).rejects.toBeInstanceOf(DuplicateError);
+    await expect(proposer.addPreparer(acceptors[0])).rejects.toBeInstanceOf(DuplicateError);
     await expect(proposer.removeAccepter({ address: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
     await expect(proposer.removePreparer({ address: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
     expect(await proposer.listAccepters()).toEqual(['a1', 'a2', 'a3']);
@@ -372,16 +387,16 @@ describe('MemoryProposer configuration', () => {
 
   test('the accept quorum is a majority of the accept set, which may differ from the prepare set', async () => {
     const { proposer, acceptors } = cluster();
-    const a4 = new GatedAcceptor('a4');
+    const a4 = new FaultyAcceptor(new MemoryAcceptor('a4'));
     await proposer.addAccepter(a4);
     // The accept set a1..a4 needs 3 accepts: with a1's accept lost and a4 down, 2 are not enough,
     // although they are a majority of the prepare set a1..a3.
-    const a1 = acceptors[0] as GatedAcceptor;
-    a1.hold = (m) => m === 'accept';
+    const a1 = acceptors[0];
+    a1.addRule({ method: 'accept', when: 'request', action: 'hold', times: 1 });
     a4.down = true;
     const pending = proposer.propose('k', write('v'));
-    await tick();
-    a1.failAll();
+    await held([a1]);
+    a1.dropAll();
     await expect(pending).rejects.toBeInstanceOf(AcceptFailedError);
     a4.down = false;
     expect(dec((await proposer.propose('k', (s) => s)).state)).toBe('v');
@@ -389,19 +404,17 @@ describe('MemoryProposer configuration', () => {
 
   test('a configuration change resolves only when no attempt runs under the old configuration', async () => {
     const { proposer, acceptors } = cluster();
-    for (const a of acceptors) a.hold = () => true;
+    for (const a of acceptors) a.addRule({ when: 'request', action: 'hold' });
     const inFlight = proposer.propose('k', write('v'));
-    await tick();
+    await held(acceptors);
     let changed = false;
-    const change = proposer.addAccepter(new GatedAcceptor('a4')).then(() => (changed = true));
-    await tick();
+    const change = proposer.addAccepter(new FaultyAcceptor(new MemoryAcceptor('a4'))).then(() => (changed = true));
+    await flush();
     // The change is in place for new attempts at once...
     expect(await proposer.listAccepters()).toEqual(['a1', 'a2', 'a3', 'a4']);
     // ...but waits for the attempt that started before it.
     expect(changed).toBe(false);
-    for (const a of acceptors) a.releaseAll();
-    await tick();
-    for (const a of acceptors) a.releaseAll();
+    await unblock(acceptors);
     await inFlight;
     await change;
     expect(changed).toBe(true);
@@ -409,7 +422,7 @@ describe('MemoryProposer configuration', () => {
 
   test('listKeys is the union over the accepters, and needs a majority of them', async () => {
     const { proposer, acceptors } = cluster();
-    const [a1, a2, a3] = acceptors as [GatedAcceptor, GatedAcceptor, GatedAcceptor];
+    const [a1, a2, a3] = acceptors;
     await a1.accept('only-on-a1', { counter: 0, id: 'x' }, { counter: 1, id: 'x' }, null);
     await proposer.propose('everywhere', write('v'));
     const keys = async (): Promise<string[]> => {
@@ -418,13 +431,9 @@ describe('MemoryProposer configuration', () => {
       return out;
     };
     expect(await keys()).toEqual(['everywhere', 'only-on-a1']);
-    const failing = async function* (): AsyncGenerator<string> {
-      yield* [];
-      throw new Error('unreachable');
-    };
-    a2.listKeys = failing;
+    a2.addRule({ method: 'listKeys', when: 'request', action: 'drop' });
     expect(await keys()).toEqual(['everywhere', 'only-on-a1']);
-    a3.listKeys = failing;
+    a3.addRule({ method: 'listKeys', when: 'request', action: 'drop' });
     await expect(keys()).rejects.toBeInstanceOf(UnavailableError);
   });
 });
@@ -439,11 +448,11 @@ describe('MemoryProposer.watch', () => {
     const done = (async () => {
       for await (const s of proposer.watch('k', { signal: controller.signal })) seen.push(dec(s));
     })();
-    await tick();
+    await flush();
     await other.propose('k', write('v1'));
     await other.propose('k', (s) => s); // a read re-commits the same bytes: not a change
     await other.propose('k', () => null);
-    await tick();
+    await flush();
     controller.abort();
     await done;
     expect(seen).toEqual(['v0', 'v1', null]);

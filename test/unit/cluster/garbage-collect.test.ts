@@ -4,26 +4,23 @@ import {
   MemoryProposer,
   NotEqualError,
   NotTombstoneError,
-  type State,
   StepFailedError,
   type TraceEvent,
   garbageCollect,
   isRetryable,
 } from '../../../src/index.js';
-import { GatedAcceptor } from '../gated-acceptor.js';
+import { TestCluster } from '../../support/cluster.js';
+import { dec, enc } from '../../support/text.js';
 
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (s: State): string | null => (s === null ? null : new TextDecoder().decode(s));
-
-function cluster() {
-  const acceptors = ['a1', 'a2', 'a3'].map((a) => new GatedAcceptor(a));
-  const proposers = ['p1', 'p2', 'p3'].map((p) => new MemoryProposer(p, acceptors, { sleep: async () => {} }));
-  return { acceptors, proposers, p1: proposers[0] as MemoryProposer };
+/** A `TestCluster` of acceptors a1..a3 (behind `FaultyAcceptor`s) and proposers p1..p3 over all of them. */
+function setup() {
+  const cluster = new TestCluster({ acceptors: ['a1', 'a2', 'a3'], proposers: ['p1', 'p2', 'p3'] });
+  return { cluster, acceptors: cluster.acceptors, proposers: cluster.proposers, p1: cluster.proposer('p1') };
 }
 
 describe('garbageCollect', () => {
   test('runs steps a-d in order and removes the key everywhere', async () => {
-    const { acceptors, proposers, p1 } = cluster();
+    const { cluster, acceptors, proposers, p1 } = setup();
     await p1.propose('k', () => enc('v'));
     await p1.propose('k', () => null);
     const events: TraceEvent[] = [];
@@ -38,62 +35,63 @@ describe('garbageCollect', () => {
       'remove:started',
       'remove:completed',
     ]);
-    for (const a of acceptors) expect(a.inspect('k')).toBeUndefined();
+    for (const a of acceptors) expect(a.inner.inspect('k')).toBeUndefined();
     // Every proposer's next ballot is above the tombstone, and the key reads as empty.
-    const after = await (proposers[1] as MemoryProposer).propose('k', (s) => s);
+    const after = await cluster.proposer('p2').propose('k', (s) => s);
     expect(after.state).toBeNull();
   });
 
   test('a key whose state is not empty is not collected: non-retryable NotTombstoneError, nothing changed', async () => {
-    const { acceptors, proposers, p1 } = cluster();
+    const { acceptors, proposers, p1 } = setup();
     await p1.propose('k', () => enc('alive'));
     const error = await garbageCollect('k', proposers, acceptors).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StepFailedError);
     expect(error).toMatchObject({ operation: 'gc', step: 'a (full identity read)', retryable: false });
     expect((error as StepFailedError).cause).toBeInstanceOf(NotTombstoneError);
     for (const p of proposers) expect(p.age.counter).toBe(0);
-    for (const a of acceptors) expect(dec(a.inspect('k')?.state ?? null)).toBe('alive');
+    for (const a of acceptors) expect(dec(a.inner.inspect('k')?.state ?? null)).toBe('alive');
   });
 
   test('an unreachable acceptor fails step a with a retryable error; a retry later succeeds', async () => {
-    const { acceptors, proposers, p1 } = cluster();
+    const { cluster, acceptors, proposers, p1 } = setup();
     await p1.propose('k', () => null);
-    (acceptors[2] as GatedAcceptor).down = true;
+    cluster.acceptor('a3').down = true;
     const error = await garbageCollect('k', proposers, acceptors).catch((e: unknown) => e);
+    expect(error).toMatchObject({ operation: 'gc', step: 'a (full identity read)' });
     expect(isRetryable(error)).toBe(true);
-    (acceptors[2] as GatedAcceptor).down = false;
+    cluster.acceptor('a3').down = false;
     await garbageCollect('k', proposers, acceptors);
-    for (const a of acceptors) expect(a.inspect('k')).toBeUndefined();
+    for (const a of acceptors) expect(a.inner.inspect('k')).toBeUndefined();
   });
 
   test('a record written after the tombstone is kept: retryable NotEqualError, and a rerun re-decides', async () => {
-    const { acceptors, proposers, p1 } = cluster();
+    const { cluster, acceptors, proposers, p1 } = setup();
     await p1.propose('k', () => null);
-    // Hold a3's removal; meanwhile a proposer writes a newer tombstone... then a value.
-    const a3 = acceptors[2] as GatedAcceptor;
-    const removeIfEqual = a3.removeIfEqual.bind(a3);
-    let newerWrite: Promise<unknown> | undefined;
-    a3.removeIfEqual = async (key, tombstone, opts) => {
-      newerWrite = (proposers[1] as MemoryProposer).propose('k', () => null);
-      await newerWrite;
-      return removeIfEqual(key, tombstone, opts);
-    };
+    // Delay a3's removal; meanwhile a proposer writes a newer tombstone.
+    const a3 = cluster.acceptor('a3');
+    const delayed = a3.addRule({
+      method: 'removeIfEqual',
+      when: 'request',
+      action: 'delay',
+      until: () => cluster.proposer('p2').propose('k', () => null),
+      times: 1,
+    });
     const error = await garbageCollect('k', proposers, acceptors, { random: () => 0 }).catch((e: unknown) => e);
+    expect(delayed.hits).toBe(1);
     expect((error as StepFailedError).cause).toBeInstanceOf(NotEqualError);
     expect(isRetryable(error)).toBe(true);
-    expect(a3.inspect('k')).toBeDefined(); // the newer tombstone was not removed
-    a3.removeIfEqual = removeIfEqual;
+    expect(a3.inner.inspect('k')).toBeDefined(); // the newer tombstone was not removed
     await garbageCollect('k', proposers, acceptors);
-    for (const a of acceptors) expect(a.inspect('k')).toBeUndefined();
+    for (const a of acceptors) expect(a.inner.inspect('k')).toBeUndefined();
   });
 
   test('ages rise to the incremented ages; repeating a collection raises them again', async () => {
-    const { acceptors, proposers, p1 } = cluster();
+    const { acceptors, proposers, p1 } = setup();
     await p1.propose('k', () => null);
     await garbageCollect('k', proposers, acceptors);
     await p1.propose('k', () => null);
     await garbageCollect('k', proposers, acceptors);
-    for (const a of acceptors) for (const p of proposers) expect(a.minimumAge(p.id)).toBe(2);
+    for (const a of acceptors) for (const p of proposers) expect(a.inner.minimumAge(p.id)).toBe(2);
   });
 
   test('a proposer restarted under a new id cannot write below the removed tombstone', async () => {
@@ -111,7 +109,7 @@ describe('garbageCollect', () => {
   });
 
   test('rejects bad arguments before doing anything', async () => {
-    const { acceptors, proposers } = cluster();
+    const { acceptors, proposers } = setup();
     await expect(garbageCollect(5 as unknown as string, proposers, acceptors)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     await expect(garbageCollect('k', [], acceptors)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     await expect(garbageCollect('k', proposers, [])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
