@@ -1,0 +1,192 @@
+/**
+ * The client side of the simulated network: an `Endpoint` belongs to one node (a proposer, or the
+ * operator that runs garbage collection and membership changes) and hands out `AcceptorProxy`s,
+ * which implement `Acceptor` by sending request messages and waiting for the replies. A call times
+ * out after `timeoutMs` of the node's (skewed) virtual time and then rejects like a real transport
+ * would; a reply that comes later is ignored. When the node crashes, its endpoint goes dead: its
+ * pending calls never settle, and it sends nothing more.
+ *
+ * Pure module: no I/O, safe in browsers and notebooks.
+ */
+import type { Age } from '../core/age.js';
+import { type Ballot, formatBallot } from '../core/ballot.js';
+import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
+import { UnavailableError } from '../errors.js';
+import type { Acceptor, CallOptions, WatchOptions } from '../roles.js';
+import { WatchChannel, closeOnAbort } from '../watch-channel.js';
+import type { SimMessage, SimNetwork } from './network.js';
+import type { VirtualTime } from './virtual-time.js';
+
+/** The outcome a reply message carries. */
+export type ReplyBody = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+
+/** What an endpoint needs from the simulation. */
+export interface EndpointContext {
+  readonly time: VirtualTime;
+  readonly network: SimNetwork;
+  /** Globally unique call ids, so a reply can never be taken for another call's. */
+  nextCall(): number;
+}
+
+export interface EndpointOptions {
+  /** How long a call waits for its reply, in milliseconds of this node's clock. */
+  readonly timeoutMs: number;
+  /** This node's clock rate: 2 means its timers take twice as long in virtual time. */
+  readonly skew: number;
+}
+
+interface PendingCall {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+export class Endpoint {
+  #alive = true;
+  readonly #calls = new Map<number, PendingCall>();
+  readonly #watches = new Map<number, WatchChannel<AcceptedState>>();
+
+  constructor(
+    readonly address: string,
+    readonly context: EndpointContext,
+    readonly options: EndpointOptions,
+  ) {}
+
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /** The node crashed: nothing pending will ever settle, nothing more is sent or received. */
+  kill(): void {
+    this.#alive = false;
+    this.#calls.clear();
+    for (const channel of this.#watches.values()) channel.close();
+    this.#watches.clear();
+  }
+
+  /** An `Acceptor` whose every call travels over the network to `address`. */
+  proxy(address: string): AcceptorProxy {
+    return new AcceptorProxy(address, this);
+  }
+
+  /** A timer on this node's clock; never fires once the node is dead. */
+  sleep(ms: number, signal: AbortSignal | undefined, label: string): Promise<void> {
+    if (!this.#alive) return new Promise(() => {});
+    return this.context.time.sleep(ms, { signal, skew: this.options.skew, label: `${this.address} ${label}`, live: () => this.#alive });
+  }
+
+  /** Sends a request and resolves with the reply's value (rejects with its error, or on timeout). */
+  call(to: string, method: string, body: unknown, summary: string, signal: AbortSignal | undefined): Promise<unknown> {
+    if (!this.#alive) return new Promise(() => {});
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const call = this.context.nextCall();
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = new AbortController();
+      const finish = (): void => {
+        this.#calls.delete(call);
+        timer.abort();
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        finish();
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#calls.set(call, {
+        resolve: (value) => {
+          finish();
+          resolve(value);
+        },
+        reject: (error) => {
+          finish();
+          reject(error);
+        },
+      });
+      this.context.network.send({ kind: 'request', from: this.address, to, method, call, body, summary });
+      this.sleep(this.options.timeoutMs, timer.signal, `timeout of call ${call}`).then(
+        () => this.#calls.get(call)?.reject(new UnavailableError(`${method} to ${to} timed out after ${this.options.timeoutMs} ms`)),
+        () => {},
+      );
+    });
+  }
+
+  /** Opens a watch stream on acceptor `to` (events travel as messages, faults included). */
+  watch(to: string, key: string, opts: WatchOptions): AsyncIterable<AcceptedState> {
+    return {
+      [Symbol.asyncIterator]: () => {
+        const call = this.context.nextCall();
+        let detach = (): void => {};
+        const channel = new WatchChannel<AcceptedState>(opts.bufferSize ?? 1024, () => {
+          detach();
+          this.#watches.delete(call);
+          if (this.#alive) this.context.network.send({ kind: 'request', from: this.address, to, method: 'unwatch', call, body: {}, summary: `unwatch ${key}` });
+        });
+        if (!this.#alive) return channel; // a dead node's stream never yields
+        this.#watches.set(call, channel);
+        detach = closeOnAbort(channel, opts.signal);
+        if (!channel.closed) this.context.network.send({ kind: 'request', from: this.address, to, method: 'watch', call, body: { key }, summary: `watch ${key}` });
+        return channel;
+      },
+    };
+  }
+
+  /** The network hands this endpoint a message; returns false if the node is dead. */
+  receive(message: SimMessage): boolean {
+    if (!this.#alive) return false;
+    if (message.kind === 'event') {
+      this.#watches.get(message.call)?.push(message.body as AcceptedState);
+      return true;
+    }
+    if (message.kind !== 'reply') return true;
+    const pending = this.#calls.get(message.call);
+    if (pending === undefined) return true; // late, duplicated or timed out: ignored
+    const body = message.body as ReplyBody;
+    if (body.ok) pending.resolve(body.value);
+    else pending.reject(new UnavailableError(`${message.method} at ${message.from} failed: ${body.error}`));
+    return true;
+  }
+}
+
+/** An `Acceptor` on the other side of the simulated network. */
+export class AcceptorProxy implements Acceptor {
+  constructor(
+    readonly address: string,
+    readonly endpoint: Endpoint,
+  ) {}
+
+  prepare(key: string, age: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply> {
+    const summary = `prepare ${key} ${formatBallot(ballot)} age ${age.counter}`;
+    return this.endpoint.call(this.address, 'prepare', { key, age, ballot }, summary, opts?.signal) as Promise<PrepareReply>;
+  }
+
+  accept(key: string, age: Age, ballot: Ballot, state: State, opts?: CallOptions): Promise<AcceptReply> {
+    const summary = `accept ${key} ${formatBallot(ballot)} age ${age.counter} ${preview(state)}`;
+    return this.endpoint.call(this.address, 'accept', { key, age, ballot, state }, summary, opts?.signal) as Promise<AcceptReply>;
+  }
+
+  async rejectByAge(ages: readonly Age[], opts?: CallOptions): Promise<void> {
+    const summary = `rejectByAge ${ages.map((a) => `${a.id}>=${a.counter}`).join(',')}`;
+    await this.endpoint.call(this.address, 'rejectByAge', { ages }, summary, opts?.signal);
+  }
+
+  removeIfEqual(key: string, tombstone: Tombstone, opts?: CallOptions): Promise<RemoveReply> {
+    const summary = `removeIfEqual ${key} ${formatBallot(tombstone.ballot)}`;
+    return this.endpoint.call(this.address, 'removeIfEqual', { key, tombstone }, summary, opts?.signal) as Promise<RemoveReply>;
+  }
+
+  watch(key: string, opts: WatchOptions = {}): AsyncIterable<AcceptedState> {
+    return this.endpoint.watch(this.address, key, opts);
+  }
+
+  async *listKeys(opts?: CallOptions): AsyncIterable<string> {
+    const keys = (await this.endpoint.call(this.address, 'listKeys', {}, 'listKeys', opts?.signal)) as string[];
+    yield* keys;
+  }
+}
+
+/** A short, deterministic rendering of a state for traces. */
+export function preview(state: State): string {
+  if (state === null) return '∅';
+  let text = '';
+  for (const byte of state.subarray(0, 24)) text += byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : '.';
+  return `"${text}${state.length > 24 ? '…' : ''}"`;
+}

@@ -1,0 +1,204 @@
+/**
+ * The simulated network. Every acceptor call travels as a request message and a reply message;
+ * each message independently may be dropped, duplicated and delayed (delays drawn per message, so
+ * messages overtake each other: reordering), all decided by the seeded random source when it is
+ * sent. Partitions block directed links and are checked when a message would be delivered, so a
+ * partition also swallows messages already in flight.
+ *
+ * Pure module: no I/O, safe in browsers and notebooks.
+ */
+import type { SeededRandom } from './random.js';
+import type { VirtualTime } from './virtual-time.js';
+
+/** Fault rates and delays of one direction of traffic. */
+export interface LinkProfile {
+  /** Probability that a message is lost. */
+  readonly dropRate: number;
+  /** Probability that a message is delivered twice (the copy with its own delay). */
+  readonly duplicateRate: number;
+  /** Delivery delay in milliseconds, uniform in [minDelayMs, maxDelayMs]. */
+  readonly minDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+/** Requests (proposer to acceptor) and replies (acceptor to proposer) fail independently. */
+export interface NetworkProfile {
+  readonly request: LinkProfile;
+  readonly reply: LinkProfile;
+}
+
+/** No loss, no duplicates, 0.1-1 ms delays (still enough to reorder). */
+export const CALM_LINK: LinkProfile = Object.freeze({ dropRate: 0, duplicateRate: 0, minDelayMs: 0.1, maxDelayMs: 1 });
+export const CALM_NETWORK: NetworkProfile = Object.freeze({ request: CALM_LINK, reply: CALM_LINK });
+
+export type MessageKind = 'request' | 'reply' | 'event';
+
+/** One message on the wire. */
+export interface SimMessage {
+  readonly id: number;
+  readonly kind: MessageKind;
+  readonly from: string;
+  readonly to: string;
+  /** The acceptor method (`prepare`, `accept`, ...), or `watch-event` / `unwatch`. */
+  readonly method: string;
+  /** The call this message belongs to: a request and its reply share it. */
+  readonly call: number;
+  /** Arguments (request), outcome (reply) or payload (event). */
+  readonly body: unknown;
+  /** What the trace prints for it. */
+  readonly summary: string;
+  /** 0 for the original, 1 for a duplicate. */
+  readonly copy: number;
+}
+
+/** What a node does with a message delivered to it. Returns false if it could not take it (down). */
+export type Receiver = (message: SimMessage) => boolean;
+
+export class SimNetwork {
+  profile: NetworkProfile = CALM_NETWORK;
+  readonly #time: VirtualTime;
+  readonly #random: SeededRandom;
+  readonly #trace: (line: string) => void;
+  readonly #receivers = new Map<string, Receiver>();
+  readonly #blocked = new Set<string>();
+  /** Messages scheduled for delivery, by id (a duplicate shares its original's id). */
+  readonly #inFlight = new Map<number, SimMessage[]>();
+  #nextId = 1;
+  /** Counters, for coverage assertions. */
+  readonly stats = { sent: 0, dropped: 0, duplicated: 0, blocked: 0, delivered: 0, undeliverable: 0 };
+
+  constructor(time: VirtualTime, random: SeededRandom, trace: (line: string) => void) {
+    this.#time = time;
+    this.#random = random;
+    this.#trace = trace;
+  }
+
+  /** Registers the node that receives messages addressed to `address`. */
+  attach(address: string, receiver: Receiver): void {
+    this.#receivers.set(address, receiver);
+  }
+
+  /** Sends a message; its fate is decided now, its delivery happens later on the agenda. */
+  send(message: Omit<SimMessage, 'id' | 'copy'>): SimMessage {
+    const sent: SimMessage = { ...message, id: this.#nextId++, copy: 0 };
+    this.stats.sent++;
+    const link = message.kind === 'request' ? this.profile.request : this.profile.reply;
+    if (this.#random.chance(link.dropRate)) {
+      this.stats.dropped++;
+      this.#trace(`lose #${sent.id} ${describe(sent)}`);
+      return sent;
+    }
+    this.#schedule(sent, link);
+    if (this.#random.chance(link.duplicateRate)) {
+      this.stats.duplicated++;
+      this.#schedule({ ...sent, copy: 1 }, link);
+    }
+    return sent;
+  }
+
+  /** Blocks messages from `from` to `to` (one direction) until unblocked or healed. */
+  block(from: string, to: string): void {
+    this.#blocked.add(`${from}>${to}`);
+  }
+
+  unblock(from: string, to: string): void {
+    this.#blocked.delete(`${from}>${to}`);
+  }
+
+  isBlocked(from: string, to: string): boolean {
+    return this.#blocked.has(`${from}>${to}`);
+  }
+
+  /** Removes every partition. */
+  heal(): void {
+    this.#blocked.clear();
+  }
+
+  /** The blocked links, as `from>to`. */
+  get blockedLinks(): readonly string[] {
+    return [...this.#blocked].sort();
+  }
+
+  /** Messages scheduled and not yet delivered, in id order. */
+  inFlight(): SimMessage[] {
+    return [...this.#inFlight.values()].flat().sort((a, b) => a.id - b.id || a.copy - b.copy);
+  }
+
+  /** Delivers message `id` (every copy in flight) now, out of its scheduled turn. */
+  deliverNow(id: number): boolean {
+    const copies = this.#inFlight.get(id);
+    if (copies === undefined) return false;
+    this.#time.agenda.remove((item) => item instanceof Delivery && item.message.id === id);
+    this.#inFlight.delete(id);
+    for (const message of copies) {
+      this.#trace(`${this.#deliver(message) ? 'deliver' : 'undeliverable'} #${id} ${describe(message)} (by hand)`);
+    }
+    return true;
+  }
+
+  /** Drops message `id` (every copy in flight). */
+  drop(id: number): boolean {
+    const copies = this.#inFlight.get(id);
+    if (copies === undefined) return false;
+    this.#time.agenda.remove((item) => item instanceof Delivery && item.message.id === id);
+    this.#inFlight.delete(id);
+    this.stats.dropped += copies.length;
+    for (const message of copies) this.#trace(`lose #${id} ${describe(message)} (by hand)`);
+    return true;
+  }
+
+  #schedule(message: SimMessage, link: LinkProfile): void {
+    const delayMs = link.minDelayMs + this.#random.next() * (link.maxDelayMs - link.minDelayMs);
+    const copies = this.#inFlight.get(message.id);
+    if (copies === undefined) this.#inFlight.set(message.id, [message]);
+    else copies.push(message);
+    this.#time.schedule(delayMs * 1000, new Delivery(message, this));
+  }
+
+  /** Called by the agenda when a delivery is due. */
+  arrive(message: SimMessage): string {
+    const copies = this.#inFlight.get(message.id);
+    if (copies !== undefined) {
+      const i = copies.indexOf(message);
+      if (i >= 0) copies.splice(i, 1);
+      if (copies.length === 0) this.#inFlight.delete(message.id);
+    }
+    if (this.isBlocked(message.from, message.to)) {
+      this.stats.blocked++;
+      return `block #${message.id} ${describe(message)}`;
+    }
+    return `${this.#deliver(message) ? 'deliver' : 'undeliverable'} #${message.id} ${describe(message)}`;
+  }
+
+  #deliver(message: SimMessage): boolean {
+    const receiver = this.#receivers.get(message.to);
+    const taken = receiver !== undefined && receiver(message);
+    if (taken) this.stats.delivered++;
+    else this.stats.undeliverable++;
+    return taken;
+  }
+}
+
+/** An agenda item delivering one message. */
+class Delivery {
+  constructor(
+    readonly message: SimMessage,
+    readonly network: SimNetwork,
+  ) {}
+
+  #line = '';
+
+  describe(): string {
+    return this.#line;
+  }
+
+  run(): boolean {
+    this.#line = this.network.arrive(this.message);
+    return true;
+  }
+}
+
+/** `p1 -> a2 request prepare ...` (with `dup` for a duplicate). */
+export function describe(message: SimMessage): string {
+  return `${message.from} -> ${message.to} ${message.kind} ${message.summary}${message.copy > 0 ? ' (dup)' : ''}`;
+}

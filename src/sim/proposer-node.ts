@@ -1,0 +1,234 @@
+/**
+ * A proposer on the simulated network: a `MemoryProposer` (or a test's own `Proposer`) whose
+ * acceptors are `AcceptorProxy`s of this node's endpoint, whose sleeps run on virtual time at this
+ * node's clock rate, and whose jitter comes from the simulation's seeded random source.
+ *
+ * It implements `Proposer` itself, so orchestration (`growCluster`, `garbageCollect`) can be given
+ * the nodes: membership calls name acceptors by address, and each node maps the address to its own
+ * proxy. It can crash (every operation in progress ends with an unknown outcome; its messages
+ * already sent may still arrive) and restart: as the docs require of a proposer that lost its
+ * ballot counter, it comes back under a new incarnation id (`p1#2`) with its counter at 0, and with
+ * the acceptor configuration it had.
+ *
+ * Pure module: no I/O, safe in browsers and notebooks.
+ */
+import type { Age } from '../core/age.js';
+import type { Ballot } from '../core/ballot.js';
+import type { State } from '../core/messages.js';
+import { UnavailableError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { MemoryProposer } from '../memory-proposer.js';
+import type { RetryPolicy } from '../retry.js';
+import type { Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from '../roles.js';
+import type { Tracer } from '../tracer.js';
+import { Endpoint, type EndpointContext } from './endpoint.js';
+import type { SeededRandom } from './random.js';
+
+/** Builds the proposer of one incarnation (a test may substitute a broken one). */
+export type ProposerFactory = (id: string, acceptors: readonly Acceptor[], options: ProposerFactoryOptions) => Proposer;
+
+export interface ProposerFactoryOptions {
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly random: () => number;
+  readonly retry?: Partial<RetryPolicy> | undefined;
+  readonly tracer?: Tracer | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+/** The default factory: a `MemoryProposer`. */
+export const memoryProposerFactory: ProposerFactory = (id, acceptors, options) => new MemoryProposer(id, acceptors, options);
+
+/** Rejection of every operation a proposer had in progress when it crashed: outcome unknown. */
+export class ProposerCrashedError extends UnavailableError {
+  /** Like an accept failure: the operation may or may not take effect. */
+  readonly outcome = 'unknown' as const;
+  constructor(id: string) {
+    super(`proposer ${id} crashed; the outcome of its operation is unknown`);
+  }
+}
+
+/** Rejection of an operation sent to a proposer that is down: it never started, so no effect. */
+export class ProposerDownError extends UnavailableError {
+  constructor(id: string) {
+    super(`proposer ${id} is down`);
+  }
+}
+
+export interface ProposerNodeOptions {
+  readonly timeoutMs: number;
+  readonly skew: number;
+  readonly retry?: Partial<RetryPolicy> | undefined;
+  readonly tracer?: Tracer | undefined;
+  readonly logger?: Logger | undefined;
+  readonly factory: ProposerFactory;
+}
+
+export class ProposerNode implements Proposer {
+  #incarnation = 1;
+  #endpoint: Endpoint;
+  #proposer: Proposer;
+  #up = true;
+  #preparers: string[];
+  #accepters: string[];
+  /** Rejecters of the operations in progress, so a crash can end them. */
+  readonly #inProgress = new Set<(error: unknown) => void>();
+  readonly #random: SeededRandom;
+
+  constructor(
+    readonly address: string,
+    acceptors: readonly string[],
+    private readonly context: EndpointContext,
+    random: SeededRandom,
+    private readonly options: ProposerNodeOptions,
+  ) {
+    this.#random = random;
+    this.#preparers = [...acceptors];
+    this.#accepters = [...acceptors];
+    this.#endpoint = this.#newEndpoint();
+    this.#proposer = this.#build();
+    context.network.attach(address, (message) => this.#endpoint.receive(message));
+  }
+
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** The id the current incarnation's ballots carry: `p1`, then `p1#2`, `p1#3` after restarts. */
+  get incarnationId(): string {
+    return this.#incarnation === 1 ? this.address : `${this.address}#${this.#incarnation}`;
+  }
+
+  /** The current incarnation's proposer. */
+  get proposer(): Proposer {
+    return this.#proposer;
+  }
+
+  /** Clock rate of this node (1 = true time). */
+  get skew(): number {
+    return this.options.skew;
+  }
+
+  crash(): void {
+    if (!this.#up) return;
+    this.#up = false;
+    this.#endpoint.kill();
+    const crashed = new ProposerCrashedError(this.incarnationId);
+    for (const reject of this.#inProgress) reject(crashed);
+    this.#inProgress.clear();
+  }
+
+  /** Starts a new incarnation: new id, counter 0, age 0, the configuration it had. */
+  async restart(): Promise<void> {
+    if (this.#up) return;
+    this.#incarnation++;
+    this.#endpoint = this.#newEndpoint();
+    this.#proposer = this.#build();
+    this.#up = true;
+  }
+
+  propose(key: string, change: ChangeFunc, opts?: CallOptions): Promise<ProposeResult> {
+    return this.#guard(() => this.#proposer.propose(key, change, opts));
+  }
+
+  identityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
+    return this.#guard(() => this.#proposer.identityRead(key, opts));
+  }
+
+  fullIdentityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
+    return this.#guard(() => this.#proposer.fullIdentityRead(key, opts));
+  }
+
+  fastForwardIncrement(key: string, ballot: Ballot, opts?: CallOptions): Promise<Age> {
+    return this.#guard(() => this.#proposer.fastForwardIncrement(key, ballot, opts));
+  }
+
+  listKeys(opts?: CallOptions): AsyncIterable<string> {
+    if (!this.#up) return failing(new ProposerDownError(this.address));
+    return this.#proposer.listKeys(opts);
+  }
+
+  async addAccepter(target: Acceptor, opts?: CallOptions): Promise<void> {
+    await this.#guard(() => this.#proposer.addAccepter(this.#endpoint.proxy(target.address), opts));
+    this.#accepters.push(target.address);
+  }
+
+  async addPreparer(target: Acceptor, opts?: CallOptions): Promise<void> {
+    await this.#guard(() => this.#proposer.addPreparer(this.#endpoint.proxy(target.address), opts));
+    this.#preparers.push(target.address);
+  }
+
+  async removePreparer(target: Addresser, opts?: CallOptions): Promise<void> {
+    await this.#guard(() => this.#proposer.removePreparer(target, opts));
+    this.#preparers = this.#preparers.filter((a) => a !== target.address);
+  }
+
+  async removeAccepter(target: Addresser, opts?: CallOptions): Promise<void> {
+    await this.#guard(() => this.#proposer.removeAccepter(target, opts));
+    this.#accepters = this.#accepters.filter((a) => a !== target.address);
+  }
+
+  listPreparers(opts?: CallOptions): Promise<string[]> {
+    return this.#guard(() => this.#proposer.listPreparers(opts));
+  }
+
+  listAccepters(opts?: CallOptions): Promise<string[]> {
+    return this.#guard(() => this.#proposer.listAccepters(opts));
+  }
+
+  watch(key: string, opts?: WatchOptions): AsyncIterable<State> {
+    if (!this.#up) return failing(new ProposerDownError(this.address));
+    return this.#proposer.watch(key, opts);
+  }
+
+  /** Runs `operation` on the live incarnation; a crash meanwhile rejects it (outcome unknown). */
+  #guard<T>(operation: () => Promise<T>): Promise<T> {
+    if (!this.#up) return Promise.reject(new ProposerDownError(this.address));
+    return new Promise<T>((resolve, reject) => {
+      this.#inProgress.add(reject);
+      operation().then(
+        (value) => {
+          this.#inProgress.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#inProgress.delete(reject);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #newEndpoint(): Endpoint {
+    return new Endpoint(this.address, this.context, { timeoutMs: this.options.timeoutMs, skew: this.options.skew });
+  }
+
+  #build(): Proposer {
+    const endpoint = this.#endpoint;
+    const id = this.incarnationId;
+    const union = [...new Set([...this.#accepters, ...this.#preparers])];
+    const proposer = this.options.factory(
+      id,
+      union.map((address) => endpoint.proxy(address)),
+      {
+        sleep: (ms, signal) => endpoint.sleep(ms, signal, `sleep of ${id}`),
+        random: this.#random.fork(id).asFunction,
+        retry: this.options.retry,
+        tracer: this.options.tracer,
+        logger: this.options.logger,
+      },
+    );
+    // Restore the two sets when they differ (a crash in the middle of a membership change); the
+    // new proposer has no attempt in flight, so these resolve at once.
+    for (const address of union) {
+      if (!this.#preparers.includes(address)) void proposer.removePreparer({ address });
+      if (!this.#accepters.includes(address)) void proposer.removeAccepter({ address });
+    }
+    return proposer;
+  }
+}
+
+function failing<T>(error: unknown): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+  };
+}

@@ -1,0 +1,402 @@
+/**
+ * A deterministic simulation of a CASPaxos cluster: acceptor and proposer nodes on a simulated
+ * network, virtual time, seeded randomness, fault injection, a history recorder and the acceptor
+ * monitor. Nothing below it reads `Math.random`, `Date` or real timers: the same seed and the same
+ * calls give a byte-identical trace.
+ *
+ * Drive it by hand (`step`, `deliver`, `drop`, `partition`, `crashAcceptor`, ...) as a test or a
+ * notebook would, or let `run` take events off the agenda until a condition holds.
+ *
+ * Pure module: no I/O, safe in browsers and notebooks (between events it yields one turn of the
+ * host's event loop so promise callbacks settle; see `settle`).
+ */
+import { majority } from '../core/quorum.js';
+import { HistoryRecorder } from '../check/history.js';
+import type { Logger } from '../logger.js';
+import { MemoryAcceptor } from '../memory-acceptor.js';
+import type { RetryPolicy } from '../retry.js';
+import type { Acceptor } from '../roles.js';
+import type { Tracer } from '../tracer.js';
+import { AcceptorNode, type CrashPoint } from './acceptor-node.js';
+import { type AcceptorProxy, Endpoint, type EndpointContext } from './endpoint.js';
+import { AcceptorMonitor } from './monitor.js';
+import { CALM_NETWORK, type NetworkProfile, type SimMessage, SimNetwork } from './network.js';
+import { type ProposerFactory, ProposerNode, memoryProposerFactory } from './proposer-node.js';
+import { SeededRandom } from './random.js';
+import { VirtualTime, formatTime, settle } from './virtual-time.js';
+
+export interface SimulationOptions {
+  /** The seed of every random decision. */
+  readonly seed: number;
+  /** Acceptor addresses. @default ['a1', 'a2', 'a3'] */
+  readonly acceptors?: readonly string[] | undefined;
+  /** Proposer ids. @default ['p1', 'p2'] */
+  readonly proposers?: readonly string[] | undefined;
+  /** Loss, duplication and delays. @default CALM_NETWORK */
+  readonly network?: NetworkProfile | undefined;
+  /** How long an acceptor call waits for its reply (ms, proposer's clock). @default 20 */
+  readonly timeoutMs?: number | undefined;
+  /** The proposers' retry policy. @default 10 attempts, delays up to 100 ms */
+  readonly retry?: Partial<RetryPolicy> | undefined;
+  /** Clock rate per proposer id (1 = true time, 2 = its timers take twice as long). @default 1 */
+  readonly skew?: Readonly<Record<string, number>> | undefined;
+  /** Builds each acceptor (a test may pass a broken one). @default MemoryAcceptor */
+  readonly acceptorFactory?: ((address: string) => Acceptor) | undefined;
+  /** Builds each proposer incarnation. @default MemoryProposer */
+  readonly proposerFactory?: ProposerFactory | undefined;
+  /** Receives every proposer's trace events too. */
+  readonly tracer?: Tracer | undefined;
+  readonly logger?: Logger | undefined;
+  /** Run the acceptor monitor after every applied request. @default true */
+  readonly monitor?: boolean | undefined;
+}
+
+/** A crash-at-delivery fault: each request delivered to an acceptor crashes it with this rate. */
+export interface AcceptorCrashes {
+  readonly rate: number;
+  /** Downtime before the automatic restart, in milliseconds. */
+  readonly minDowntimeMs: number;
+  readonly maxDowntimeMs: number;
+  /** Negative control only: restart empty. */
+  readonly amnesia?: boolean;
+}
+
+export class Simulation implements EndpointContext {
+  readonly seed: number;
+  readonly random: SeededRandom;
+  readonly time = new VirtualTime();
+  readonly network: SimNetwork;
+  readonly recorder: HistoryRecorder;
+  readonly monitor: AcceptorMonitor | undefined;
+  /** One line per event, in order: the run's trace. */
+  readonly trace: string[] = [];
+  readonly #acceptors = new Map<string, AcceptorNode>();
+  readonly #proposers = new Map<string, ProposerNode>();
+  readonly #operator: Endpoint;
+  readonly #acceptorFactory: (address: string) => Acceptor;
+  #members: string[];
+  #membershipStable = true;
+  #nextCall = 1;
+  #crashes: AcceptorCrashes | undefined;
+  readonly #faultRandom: SeededRandom;
+  /** Counters, for coverage assertions. */
+  readonly stats = { steps: 0, acceptorCrashes: 0, proposerCrashes: 0 };
+  /**
+   * Whether each proposer could reach a quorum, recorded after every fault and repair: the input
+   * of the check that no operation succeeds without a reachable quorum.
+   */
+  readonly availability: Array<{ readonly time: number; readonly proposer: string; readonly quorum: boolean }> = [];
+
+  constructor(options: SimulationOptions) {
+    this.seed = options.seed >>> 0;
+    this.random = new SeededRandom(this.seed);
+    this.#faultRandom = this.random.fork('faults');
+    this.network = new SimNetwork(this.time, this.random.fork('network'), (line) => this.log(line));
+    this.network.profile = options.network ?? CALM_NETWORK;
+    this.recorder = new HistoryRecorder(() => this.time.now);
+    this.#acceptorFactory = options.acceptorFactory ?? ((address) => new MemoryAcceptor(address));
+    const acceptors = options.acceptors ?? ['a1', 'a2', 'a3'];
+    for (const address of acceptors) this.addAcceptor(address);
+    this.#members = [...acceptors];
+    this.monitor =
+      options.monitor === false
+        ? undefined
+        : new AcceptorMonitor(
+            () => this.time.now,
+            () => (this.#membershipStable ? this.#members.map((address) => ({ address, acceptor: this.acceptor(address).acceptor })) : undefined),
+          );
+    for (const id of options.proposers ?? ['p1', 'p2']) {
+      const node = new ProposerNode(id, acceptors, this, this.random.fork(`proposer ${id}`), {
+        timeoutMs: options.timeoutMs ?? 20,
+        skew: options.skew?.[id] ?? 1,
+        retry: options.retry,
+        tracer: options.tracer,
+        logger: options.logger,
+        factory: options.proposerFactory ?? memoryProposerFactory,
+      });
+      this.#proposers.set(id, node);
+    }
+    this.#operator = new Endpoint('operator', this, { timeoutMs: options.timeoutMs ?? 20, skew: 1 });
+    this.network.attach('operator', (message) => this.#operator.receive(message));
+  }
+
+  /** Virtual time now, in microseconds. */
+  get now(): number {
+    return this.time.now;
+  }
+
+  nextCall(): number {
+    return this.#nextCall++;
+  }
+
+  /** Appends a line to the trace, stamped with the virtual time. */
+  log(line: string): void {
+    this.trace.push(`${formatTime(this.time.now)} ${line}`);
+  }
+
+  // ---- nodes ------------------------------------------------------------------------------
+
+  acceptor(address: string): AcceptorNode {
+    const node = this.#acceptors.get(address);
+    if (node === undefined) throw new RangeError(`no acceptor ${address}`);
+    return node;
+  }
+
+  proposer(id: string): ProposerNode {
+    const node = this.#proposers.get(id);
+    if (node === undefined) throw new RangeError(`no proposer ${id}`);
+    return node;
+  }
+
+  get acceptors(): AcceptorNode[] {
+    return [...this.#acceptors.values()];
+  }
+
+  get proposers(): ProposerNode[] {
+    return [...this.#proposers.values()];
+  }
+
+  /** The acceptors the cluster consists of, as far as the monitor is concerned. */
+  get members(): readonly string[] {
+    return this.#members;
+  }
+
+  /**
+   * Declares a membership change in progress (`members` undefined) or done (the new members):
+   * the monitor checks the readable ballot only while the membership is stable.
+   */
+  setMembers(members: readonly string[] | undefined): void {
+    if (members === undefined) {
+      this.#membershipStable = false;
+      return;
+    }
+    this.#members = [...members];
+    this.#membershipStable = true;
+    this.monitor?.membershipChanged();
+  }
+
+  /** Starts a new acceptor node (not yet a member of any proposer's sets: see `growCluster`). */
+  addAcceptor(address: string): AcceptorNode {
+    if (this.#acceptors.has(address)) throw new RangeError(`acceptor ${address} exists`);
+    const node = new AcceptorNode(address, this.#acceptorFactory(address), this.network, this.#acceptorFactory);
+    node.onApplied = (n, key) => {
+      if (key !== undefined) this.monitor?.observe(n.address, n.acceptor, key);
+    };
+    node.crashPolicy = () => this.#crashDecision();
+    node.onCrash = (n, point) => this.#crashed(n, point);
+    this.#acceptors.set(address, node);
+    return node;
+  }
+
+  /** Acceptors as seen from the operator node: garbage collection and membership targets. */
+  operatorAcceptors(addresses: readonly string[] = this.#members): AcceptorProxy[] {
+    return addresses.map((address) => this.#operator.proxy(address));
+  }
+
+  // ---- faults -----------------------------------------------------------------------------
+
+  /** Crashes at delivery points with the given rate, restarting after a random downtime. */
+  set acceptorCrashes(crashes: AcceptorCrashes | undefined) {
+    this.#crashes = crashes;
+  }
+
+  crashAcceptor(address: string): void {
+    this.acceptor(address).crash();
+    this.stats.acceptorCrashes++;
+    this.log(`crash ${address}`);
+    this.recorder.annotate('crash', address);
+
+    this.#noteAvailability();
+  }
+
+  restartAcceptor(address: string, options: { amnesia?: boolean } = {}): void {
+    this.acceptor(address).restart(options);
+    this.log(`restart ${address}${options.amnesia === true ? ' (amnesia)' : ''}`);
+    this.recorder.annotate('restart', `${address}${options.amnesia === true ? ' amnesia' : ''}`);
+
+    this.#noteAvailability();
+  }
+
+  crashProposer(id: string): void {
+    this.proposer(id).crash();
+    this.stats.proposerCrashes++;
+    this.log(`crash ${id}`);
+    this.recorder.annotate('crash', id);
+
+    this.#noteAvailability();
+  }
+
+  async restartProposer(id: string): Promise<void> {
+    await this.proposer(id).restart();
+    this.log(`restart ${id} as ${this.proposer(id).incarnationId}`);
+    this.recorder.annotate('restart', this.proposer(id).incarnationId);
+
+    this.#noteAvailability();
+  }
+
+  /**
+   * Blocks traffic between two groups of nodes. `direction` limits it to requests (proposer or
+   * operator to acceptor) or replies (acceptor to proposer or operator); by default both.
+   */
+  partition(a: readonly string[], b: readonly string[], direction: 'both' | 'requests' | 'replies' = 'both'): void {
+    for (const x of a) {
+      for (const y of b) {
+        for (const [from, to] of [
+          [x, y],
+          [y, x],
+        ] as const) {
+          const isRequest = this.#acceptors.has(to) && !this.#acceptors.has(from);
+          if (direction === 'both' || (direction === 'requests') === isRequest) this.network.block(from, to);
+        }
+      }
+    }
+    const detail = `${a.join(',')} | ${b.join(',')}${direction === 'both' ? '' : ` (${direction})`}`;
+    this.log(`partition ${detail}`);
+    this.recorder.annotate('partition', detail);
+
+    this.#noteAvailability();
+  }
+
+  /** Removes every partition. */
+  heal(): void {
+    this.network.heal();
+    this.log('heal');
+    this.recorder.annotate('heal', 'all links');
+
+    this.#noteAvailability();
+  }
+
+  /** Restarts every crashed node and removes every partition. */
+  async healAll(): Promise<void> {
+    this.heal();
+    for (const node of this.acceptors) if (!node.up) this.restartAcceptor(node.address);
+    for (const node of this.proposers) if (!node.up) await this.restartProposer(node.address);
+  }
+
+  /**
+   * True when `proposer` can reach a prepare quorum of the members right now (links in both
+   * directions open, acceptors up): used to assert that no operation succeeds without one.
+   */
+  hasQuorum(proposer: string): boolean {
+    const reachable = this.#members.filter((address) => {
+      const node = this.acceptor(address);
+      return node.up && !this.network.isBlocked(proposer, address) && !this.network.isBlocked(address, proposer);
+    });
+    return reachable.length >= majority(this.#members.length);
+  }
+
+  #noteAvailability(): void {
+    for (const node of this.#proposers.values()) {
+      this.availability.push({ time: this.time.now, proposer: node.address, quorum: node.up && this.hasQuorum(node.address) });
+    }
+  }
+
+  #crashDecision(): CrashPoint | undefined {
+    const crashes = this.#crashes;
+    if (crashes === undefined || !this.#faultRandom.chance(crashes.rate)) return undefined;
+    return this.#faultRandom.chance(0.5) ? 'before-apply' : 'after-apply';
+  }
+
+  #crashed(node: AcceptorNode, point: CrashPoint): void {
+    const crashes = this.#crashes;
+    this.stats.acceptorCrashes++;
+    this.log(`crash ${node.address} (${point})`);
+    this.recorder.annotate('crash', `${node.address} ${point}`);
+    this.#noteAvailability();
+    if (crashes === undefined) return;
+    const downtimeMs = crashes.minDowntimeMs + this.#faultRandom.next() * (crashes.maxDowntimeMs - crashes.minDowntimeMs);
+    this.at(downtimeMs, () => this.restartAcceptor(node.address, crashes.amnesia === true ? { amnesia: true } : {}));
+  }
+
+  // ---- driving ----------------------------------------------------------------------------
+
+  /** Schedules `action` at `delayMs` from now on the agenda (a scripted fault, a workload step). */
+  at(delayMs: number, action: () => void): void {
+    this.time.schedule(delayMs * 1000, {
+      run: () => {
+        action();
+        return true;
+      },
+      describe: () => undefined, // the action logs what it does itself
+    });
+  }
+
+  /** A timer on true (unskewed) virtual time, for workloads and scripts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.time.sleep(ms, { signal, label: 'script' });
+  }
+
+  /**
+   * Takes the next event off the agenda and runs it, letting every promise callback settle before
+   * and after. Resolves with its trace line, or `undefined` when the agenda is empty. Cancelled
+   * timers are skipped: they are not events.
+   */
+  async step(): Promise<string | undefined> {
+    await settle();
+    return this.#next();
+  }
+
+  /** Runs the next traced event and lets its consequences settle (the caller settled before). */
+  async #next(): Promise<string | undefined> {
+    for (;;) {
+      const next = this.time.agenda.pop();
+      if (next === undefined) return undefined;
+      this.time.advanceTo(next.time);
+      this.stats.steps++;
+      if (!next.item.run()) continue; // a cancelled timer: nothing happened
+      const description = next.item.describe();
+      const line = description === undefined ? this.trace.at(-1) : `${formatTime(this.time.now)} ${description}`;
+      if (description !== undefined) this.trace.push(line as string);
+      await settle();
+      return line;
+    }
+  }
+
+  /**
+   * Runs events until `until()` holds, the agenda is empty, virtual time passes `untilTime` (µs),
+   * or `maxSteps` events ran. Resolves with the number of events run.
+   */
+  async run(options: { until?: () => boolean; untilTime?: number; maxSteps?: number } = {}): Promise<number> {
+    const { until, untilTime = Infinity, maxSteps = Infinity } = options;
+    let steps = 0;
+    await settle();
+    while (steps < maxSteps && until?.() !== true) {
+      const next = this.time.agenda.peek();
+      if (next === undefined || next.time > untilTime) break;
+      await this.#next();
+      steps++;
+    }
+    if (untilTime !== Infinity && this.time.agenda.peek() === undefined) this.time.advanceTo(untilTime);
+    return steps;
+  }
+
+  /** Runs until `promise` settles (or the agenda empties) and returns its outcome. */
+  async runUntilSettled<T>(promise: Promise<T>, options: { maxSteps?: number } = {}): Promise<PromiseSettledResult<T>> {
+    let outcome: PromiseSettledResult<T> | undefined;
+    promise.then(
+      (value) => (outcome = { status: 'fulfilled', value }),
+      (reason: unknown) => (outcome = { status: 'rejected', reason }),
+    );
+    await this.run({ until: () => outcome !== undefined, ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }) });
+    await settle();
+    if (outcome === undefined) throw new Error('the simulation went idle before the promise settled');
+    return outcome;
+  }
+
+  /** Messages on the wire, not yet delivered. */
+  pendingMessages(): SimMessage[] {
+    return this.network.inFlight();
+  }
+
+  /** Delivers message `id` now, ahead of its turn (step-by-step use). */
+  async deliver(id: number): Promise<void> {
+    if (!this.network.deliverNow(id)) throw new RangeError(`message #${id} is not in flight`);
+    await settle();
+  }
+
+  /** Loses message `id` (step-by-step use). */
+  async drop(id: number): Promise<void> {
+    if (!this.network.drop(id)) throw new RangeError(`message #${id} is not in flight`);
+    await settle();
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Virtual time: a clock that only moves when the simulation takes the next event off its agenda,
+ * and timers that fire in that order. Every node's `sleep` (the proposer's retry backoff and
+ * straggler wait, request timeouts) is one of these timers, scaled by the node's clock skew.
+ *
+ * Time is in integer microseconds, so arithmetic is exact and traces are byte-identical.
+ *
+ * Pure module: no real timers, safe in browsers and notebooks.
+ */
+import { EventQueue } from './event-queue.js';
+
+/** Something on the agenda: a message delivery, a timer, or a scripted action. */
+export interface AgendaItem {
+  /** Does it. Returns false when there was nothing to do (a cancelled timer). */
+  run(): boolean;
+  /**
+   * What the trace says about it, asked after `run` (built lazily: most timers are cancelled);
+   * `undefined` when the item logged what it did itself.
+   */
+  describe(): string | undefined;
+}
+
+export class VirtualTime {
+  #now = 0;
+  readonly agenda = new EventQueue<AgendaItem>();
+
+  /** The current time, in microseconds since the start of the simulation. */
+  get now(): number {
+    return this.#now;
+  }
+
+  /** Moves the clock to `time` (never backwards). */
+  advanceTo(time: number): void {
+    if (time > this.#now) this.#now = time;
+  }
+
+  /** Puts `item` on the agenda `delayUs` microseconds from now. */
+  schedule(delayUs: number, item: AgendaItem): void {
+    this.agenda.push(this.#now + Math.max(0, Math.round(delayUs)), item);
+  }
+
+  /**
+   * A timer: resolves after `ms` virtual milliseconds times `skew`; rejects with `signal.reason` if
+   * the signal aborts first (the timer is then cancelled and leaves no trace). `live()` is asked
+   * when the timer is due: a timer of a crashed node never fires (its promise never settles).
+   */
+  sleep(ms: number, options: { signal?: AbortSignal | undefined; skew?: number; label: string; live?: () => boolean }): Promise<void> {
+    const { signal, skew = 1, label, live } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      let cancelled = false;
+      const onAbort = (): void => {
+        cancelled = true;
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.schedule(ms * 1000 * skew, {
+        describe: () => `timer ${label}`,
+        run: () => {
+          signal?.removeEventListener('abort', onAbort);
+          if (cancelled || (live !== undefined && !live())) return false;
+          resolve();
+          return true;
+        },
+      });
+    });
+  }
+}
+
+/** Renders a virtual time as fixed-width milliseconds with microsecond precision: `000012.345`. */
+export function formatTime(us: number): string {
+  const ms = Math.floor(us / 1000);
+  return `${String(ms).padStart(6, '0')}.${String(us % 1000).padStart(3, '0')}`;
+}
+
+/**
+ * Lets every pending promise callback run: one turn of the host's event loop. The simulation calls
+ * this between events, so each event's consequences (replies computed, next messages sent) are
+ * complete before the next event is taken. Uses `setImmediate` where it exists (Node), else a
+ * `MessageChannel` (browsers), else `setTimeout(0)`.
+ */
+export const settle: () => Promise<void> = (() => {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown; MessageChannel?: typeof MessageChannel };
+  if (typeof g.setImmediate === 'function') {
+    const setImmediate = g.setImmediate;
+    return () => new Promise<void>((resolve) => void setImmediate(resolve));
+  }
+  if (typeof g.MessageChannel === 'function') {
+    const channel = new g.MessageChannel();
+    const waiting: Array<() => void> = [];
+    channel.port1.onmessage = () => waiting.shift()?.();
+    return () =>
+      new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        channel.port2.postMessage(null);
+      });
+  }
+  return () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+})();
