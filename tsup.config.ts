@@ -1,9 +1,9 @@
 import { defineConfig } from 'tsup';
 
-// One entry today; later subpath exports (testing, trace, adapters) add entries here and
-// matching blocks in package.json "exports".
+// One entry per subpath export; each has a matching block in package.json "exports". Shared code
+// lands in chunks, so `caspaxos` and `caspaxos/testing` use the same classes (instanceof works).
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
@@ -11,4 +11,5 @@ export default defineConfig({
   target: 'es2022',
   platform: 'neutral',
   treeshake: true,
+  splitting: true,
 });

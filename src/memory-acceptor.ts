@@ -61,7 +61,7 @@ export class MemoryAcceptor implements Acceptor {
   #prepare(key: string, age: Age, ballot: Ballot): PrepareReply {
     const rejected = rules.checkAge(age, this.#minimumAges.get(age.id) ?? 0);
     if (rejected !== undefined) return rejected;
-    const { reply, next } = rules.prepare(this.#records.get(key) ?? this.#absent, ballot);
+    const { reply, next } = rules.prepare(this.#records.get(key) ?? this.#absent, ballot, this.#absent.promise);
     if (next !== undefined) this.#records.set(key, next);
     // The reply must not share memory with the stored state: the change function may mutate it.
     return reply.type === 'promised' ? { type: 'promised', accepted: reply.accepted, state: copyState(reply.state) } : reply;
@@ -81,7 +81,7 @@ export class MemoryAcceptor implements Acceptor {
   #accept(key: string, age: Age, ballot: Ballot, state: State): AcceptReply {
     const rejected = rules.checkAge(age, this.#minimumAges.get(age.id) ?? 0);
     if (rejected !== undefined) return rejected;
-    const { reply, next } = rules.accept(this.#records.get(key) ?? this.#absent, ballot, state);
+    const { reply, next } = rules.accept(this.#records.get(key) ?? this.#absent, ballot, state, this.#absent.promise);
     if (next === undefined) return reply;
     // Store a copy: the caller keeps its buffer and may reuse it.
     const stored: KeyRecord = { promise: next.promise, accepted: next.accepted, state: copyState(next.state) };

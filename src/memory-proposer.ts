@@ -28,6 +28,7 @@ import {
   NotFoundError,
   PrepareFailedError,
   UnavailableError,
+  isRetryable,
 } from './errors.js';
 import { fanOut } from './fan-out.js';
 import { KeyQueue } from './key-queue.js';
@@ -481,6 +482,22 @@ export class MemoryProposer implements Proposer {
     return abortable(Promise.all(waits).then(() => undefined), signal);
   }
 
+  /**
+   * The watch's first state: an identity read, retried (under the retry policy, with its backoff)
+   * while it fails retryably. Retrying is safe even after an unknown outcome: applying the identity
+   * twice changes nothing.
+   */
+  async #readForWatch(key: string, signal: AbortSignal): Promise<ProposeResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.identityRead(key, { signal });
+      } catch (error) {
+        if (signal.aborted || !isRetryable(error) || attempt >= this.#retry.attempts) throw error;
+        await this.#sleep(retryDelay(this.#retry, attempt + 1, this.#random), signal);
+      }
+    }
+  }
+
   #watch(key: string, { signal, bufferSize = DEFAULT_WATCH_BUFFER }: WatchOptions): AsyncIterator<State> {
     const stop = new AbortController();
     let detach = (): void => {};
@@ -536,7 +553,7 @@ export class MemoryProposer implements Proposer {
       })();
     });
 
-    this.identityRead(key, { signal: stop.signal }).then(
+    this.#readForWatch(key, stop.signal).then(
       (read) => {
         last = read;
         out.push(read.state);

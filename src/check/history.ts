@@ -15,7 +15,10 @@
  * Pure module: no I/O, safe in browsers and notebooks.
  */
 
-/** A register value in a history: a string, or `null` for absent. */
+/**
+ * A register value in a history: a string, or `null` for absent. In register workloads a delete
+ * is a write of `null`; chain workloads write versioned tombstones instead (see `check/versioned`).
+ */
 export type Value = string | null;
 
 /** The kinds of operation the models understand. `add` adds the integer in `arg` to a counter. */
@@ -32,7 +35,10 @@ export interface Operation {
   readonly arg?: Value;
   /** cas: the value compared with. */
   readonly expected?: Value;
-  /** read: the value read; add: the counter after the add (when known). */
+  /**
+   * read: the value read (`null` for absent); add: the counter after the add (when known); write
+   * in a chain workload: the versioned value it wrote (its `arg` is unknown at invocation).
+   */
   readonly output?: Value;
   /** Completed read/write/add: true. Completed cas: whether the comparison held. */
   readonly ok?: boolean;
@@ -60,9 +66,9 @@ export interface History {
 
 /** What an operation's caller reports when it returns. */
 export interface Completion {
-  /** read: the value read; add: the counter after the add. */
+  /** read: the value read (required; `null` for absent); add: the counter after; chain write: the value written. */
   readonly output?: Value;
-  /** cas only: whether the comparison held. Defaults to true. */
+  /** cas: whether the comparison held (required for a cas). */
   readonly ok?: boolean;
 }
 
@@ -89,15 +95,28 @@ export interface Invocation {
 /**
  * Records a history as operations are invoked and return. `now` reads the clock (virtual time in a
  * simulation). Operations never completed, failed or marked unknown are exported as unknown.
+ *
+ * Timestamps are strictly increasing in recording order: an event read at the same clock value as
+ * the previous one is stamped one unit of the clock later (use an integer clock, such as the
+ * simulation's microseconds, so the bump is negligible). A client that invokes its next operation in the
+ * same instant its previous one returned did so after it, and checkers (like Porcupine) treat
+ * equal times as overlapping, which would hide real-time order.
  */
 export class HistoryRecorder {
-  readonly #now: () => number;
+  readonly #clock: () => number;
+  #last = -Infinity;
   readonly #operations: Array<Operation | undefined> = [];
   readonly #invocations: Array<{ readonly invocation: Invocation; readonly call: number }> = [];
   readonly #annotations: Annotation[] = [];
 
   constructor(now: () => number) {
-    this.#now = now;
+    this.#clock = now;
+  }
+
+  #now(): number {
+    const time = this.#clock();
+    this.#last = time > this.#last ? time : this.#last + 1;
+    return this.#last;
   }
 
   invoke(invocation: Invocation): PendingOperation {
@@ -114,9 +133,13 @@ export class HistoryRecorder {
       id,
       complete: (completion = {}) => {
         const { output, ok } = completion;
+        // Refuse what would otherwise be recorded silently wrong: a read with no value, a cas with
+        // no comparison result.
+        if (invocation.op === 'read' && output === undefined) throw new TypeError(`operation ${id}: a read must report its output (null for absent)`);
+        if (invocation.op === 'cas' && ok === undefined) throw new TypeError(`operation ${id}: a cas must report ok (whether the comparison held)`);
         settle({
           return: this.#now(),
-          ok: invocation.op === 'cas' ? (ok ?? true) : true,
+          ok: invocation.op === 'cas' ? ok === true : true,
           ...(output === undefined ? {} : { output }),
         });
       },
@@ -183,10 +206,13 @@ export function historyFromJSON(text: string, annotationsText?: string): History
   const { operations, annotations = [] } = raw as { operations?: unknown; annotations?: unknown };
   if (!Array.isArray(operations)) throw new TypeError('history.operations must be an array');
   if (!Array.isArray(annotations)) throw new TypeError('history.annotations must be an array');
-  return {
-    operations: operations.map((op, i) => parseOperation(op, i)),
-    annotations: annotations.map((a, i) => parseAnnotation(a, i)),
-  };
+  const ops = operations.map((op, i) => parseOperation(op, i));
+  const ids = new Set<number>();
+  for (const op of ops) {
+    if (ids.has(op.id)) throw new TypeError(`two operations have id ${op.id}`);
+    ids.add(op.id);
+  }
+  return { operations: ops, annotations: annotations.map((a, i) => parseAnnotation(a, i)) };
 }
 
 const OP_KINDS: readonly string[] = ['read', 'write', 'cas', 'add'];
@@ -210,7 +236,10 @@ function parseOperation(value: unknown, index: number): Operation {
     if (v !== undefined && v !== null && typeof v !== 'string') throw new TypeError(`${where}.${field} must be a string or null`);
   }
   if (o.ok !== undefined && typeof o.ok !== 'boolean') throw new TypeError(`${where}.ok must be a boolean`);
-  const unknown = o.unknown === true || ret === null;
+  if (o.fail !== undefined && o.fail !== true) throw new TypeError(`${where}.fail must be true when present`);
+  if (o.unknown !== undefined && o.unknown !== true) throw new TypeError(`${where}.unknown must be true when present`);
+  if (o.unknown === true && ret !== null) throw new TypeError(`${where} is unknown, so its return must be null`);
+  const unknown = ret === null;
   if (o.fail === true && unknown) throw new TypeError(`${where} cannot be both failed and unknown`);
   return {
     id: id as number,

@@ -39,11 +39,13 @@ export function absentRecord(floor: Ballot): KeyRecord {
   return { promise: floor, accepted: ZERO_BALLOT, state: null };
 }
 
-function conflictWith(record: KeyRecord): Conflict {
-  // Report the acceptor's highest ballot so the proposer fast-forwards past everything it knows.
+function conflictWith(record: KeyRecord, floor: Ballot): Conflict {
+  // Report the acceptor's highest ballot so the proposer fast-forwards past everything it knows,
+  // and the highest ballot it may have accepted (see `Conflict.accepted`).
+  const accepted = maxBallot(record.accepted, floor);
   return compareBallots(record.promise, record.accepted) > 0
-    ? { type: 'conflict', ballot: record.promise, kind: 'promise' }
-    : { type: 'conflict', ballot: record.accepted, kind: 'accepted' };
+    ? { type: 'conflict', ballot: record.promise, kind: 'promise', accepted }
+    : { type: 'conflict', ballot: record.accepted, kind: 'accepted', accepted };
 }
 
 /**
@@ -63,10 +65,11 @@ export function checkAge(age: Age, minimum: number): AgeRejection | undefined {
  *
  * Succeeds only if `ballot > promise` and `ballot > accepted`. Strict: a repeated or duplicated
  * prepare with the same ballot is a conflict, so one ballot can never be promised twice.
+ * `floor` is the acceptor's tombstone floor, reported in conflicts (see `Conflict.accepted`).
  */
-export function prepare(record: KeyRecord, ballot: Ballot): RuleResult<PrepareReply> {
+export function prepare(record: KeyRecord, ballot: Ballot, floor: Ballot = ZERO_BALLOT): RuleResult<PrepareReply> {
   if (compareBallots(ballot, record.promise) <= 0 || compareBallots(ballot, record.accepted) <= 0) {
-    return { reply: conflictWith(record) };
+    return { reply: conflictWith(record, floor) };
   }
   return {
     reply: { type: 'promised', accepted: record.accepted, state: record.state },
@@ -84,10 +87,11 @@ export function prepare(record: KeyRecord, ballot: Ballot): RuleResult<PrepareRe
  * promise simply cannot be larger." The strict `> accepted` makes a duplicated accept a conflict.
  * Instead of erasing the promise we set it to the accepted ballot: every later request compares
  * against both anyway, and `promise >= accepted` stays an invariant a monitor can check.
+ * `floor` is the acceptor's tombstone floor, reported in conflicts (see `Conflict.accepted`).
  */
-export function accept(record: KeyRecord, ballot: Ballot, state: State): RuleResult<AcceptReply> {
+export function accept(record: KeyRecord, ballot: Ballot, state: State, floor: Ballot = ZERO_BALLOT): RuleResult<AcceptReply> {
   if (compareBallots(ballot, record.promise) < 0 || compareBallots(ballot, record.accepted) <= 0) {
-    return { reply: conflictWith(record) };
+    return { reply: conflictWith(record, floor) };
   }
   return { reply: { type: 'accepted' }, next: { promise: ballot, accepted: ballot, state } };
 }

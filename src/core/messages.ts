@@ -22,6 +22,15 @@ export interface Conflict {
   readonly type: 'conflict';
   readonly ballot: Ballot;
   readonly kind: ConflictKind;
+  /**
+   * The highest ballot this acceptor may have accepted for the key: its accepted ballot, raised to
+   * its tombstone floor (a removed record may have been accepted under any ballot up to it). When
+   * it is below the request's ballot, the acceptor has certainly never stored the request's
+   * state: a proposer whose accept every accepter rejected that way knows its attempt had no
+   * effect. (A rejection alone does not prove it: with messages delivered twice, the rejection
+   * may answer a duplicate of an accept the acceptor stored.)
+   */
+  readonly accepted: Ballot;
 }
 
 /**

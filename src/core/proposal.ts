@@ -16,7 +16,7 @@
  * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Age } from './age.js';
-import { type Ballot, ZERO_BALLOT, compareBallots } from './ballot.js';
+import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots } from './ballot.js';
 import type { AcceptReply, AgeRejection, Conflict, PrepareReply, State } from './messages.js';
 import { QuorumTally, type QuorumStatus } from './quorum.js';
 
@@ -106,24 +106,38 @@ export class PrepareRound extends Round {
 
 /** Phase 2 of an attempt. */
 export class AcceptRound extends Round {
+  /** Rejections that prove the acceptor never stored this round's state (see `Conflict.accepted`). */
+  provenRejections = 0;
+
   onReply(reply: AcceptReply): QuorumStatus {
-    return reply.type === 'accepted' ? this.confirm() : this.reject(reply);
+    if (reply.type === 'accepted') return this.confirm();
+    // An acceptor that reports our own ballot as its accepted one holds our state: it answered a
+    // duplicate of an accept it had already stored. That is a confirmation, not a conflict.
+    if (reply.type === 'conflict' && reply.kind === 'accepted' && ballotEquals(reply.ballot, this.ballot)) return this.confirm();
+    // (An acceptor that omits `accepted`, as an older or foreign implementation may, proves nothing.)
+    if (reply.type === 'conflict' && reply.accepted !== undefined && compareBallots(reply.accepted, this.ballot) < 0) this.provenRejections++;
+    return this.reject(reply);
   }
 
   /**
-   * Lost, and every reply so far is a rejection: if the replies still outstanding are rejections
-   * too, no acceptor stored the value. Worth waiting for them before calling the outcome unknown.
+   * Lost, and every reply so far proves its acceptor never stored the state: if the replies still
+   * outstanding prove it too, the attempt had no effect. Worth waiting for them before calling
+   * the outcome unknown.
    */
   get rejectedSoFar(): boolean {
-    return this.tally.status === 'lost' && this.confirmations === 0 && this.unreachable === 0;
+    return this.tally.status === 'lost' && this.provenRejections === this.received;
   }
 
   /**
-   * Lost, and every accepter answered with a rejection: no acceptor stored the value, and none
-   * ever will (a delayed or duplicated copy of the accept meets a promise at least as high as the
-   * one that rejected it), so the attempt certainly had no effect and may be retried.
+   * Lost, and every accepter answered with a conflict showing it never accepted this round's
+   * ballot (its highest possibly-accepted ballot is lower): the state is stored nowhere, and never
+   * will be (a late or duplicated copy of the accept meets a promise at least as high as the one
+   * that rejected it), so the attempt certainly had no effect and may be retried. A rejection that
+   * does not prove it (a stale age, or an acceptor that may have accepted this ballot before
+   * moving on) leaves the outcome unknown: with duplicated messages, it may answer a copy of an
+   * accept that the acceptor stored.
    */
   get rejectedByAll(): boolean {
-    return this.tally.status === 'lost' && this.rejections === this.tally.total;
+    return this.tally.status === 'lost' && this.provenRejections === this.tally.total;
   }
 }

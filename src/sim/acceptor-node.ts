@@ -122,16 +122,9 @@ export class AcceptorNode {
 
   #reply(request: SimMessage, incarnation: number, key: string | undefined, body: ReplyBody): void {
     this.onApplied?.(this, key);
+    if (body.ok && (body.value as { type?: string } | undefined)?.type === 'conflict') this.network.stats.conflicts++;
     if (!this.#up || incarnation !== this.#incarnation) return;
-    this.network.send({
-      kind: 'reply',
-      from: this.address,
-      to: request.from,
-      method: request.method,
-      call: request.call,
-      body,
-      summary: `${request.method} ${summarize(body)}`,
-    });
+    this.network.send({ kind: 'reply', from: this.address, to: request.from, method: request.method, call: request.call, body }, () => `${request.method} ${summarize(body)}`);
   }
 
   #startWatch(request: SimMessage, key: string): void {
@@ -143,15 +136,7 @@ export class AcceptorNode {
       for (;;) {
         const next = await iterator.next();
         if (next.done === true || !this.#up || incarnation !== this.#incarnation) return;
-        this.network.send({
-          kind: 'event',
-          from: this.address,
-          to: request.from,
-          method: 'watch-event',
-          call: request.call,
-          body: next.value,
-          summary: `watch-event ${key}`,
-        });
+        this.network.send({ kind: 'event', from: this.address, to: request.from, method: 'watch-event', call: request.call, body: next.value }, () => `watch-event ${key}`);
       }
     };
     void pump().catch(() => {});

@@ -74,37 +74,40 @@ export class Endpoint {
     return this.context.time.sleep(ms, { signal, skew: this.options.skew, label: `${this.address} ${label}`, live: () => this.#alive });
   }
 
-  /** Sends a request and resolves with the reply's value (rejects with its error, or on timeout). */
-  call(to: string, method: string, body: unknown, summary: string, signal: AbortSignal | undefined): Promise<unknown> {
+  /**
+   * Sends a request and resolves with the reply's value (rejects with its error, or on timeout).
+   * `summary` describes it in the trace (only called when the simulation traces).
+   */
+  call(to: string, method: string, body: unknown, summary: () => string, signal: AbortSignal | undefined): Promise<unknown> {
     if (!this.#alive) return new Promise(() => {});
     if (signal?.aborted) return Promise.reject(signal.reason);
     const call = this.context.nextCall();
+    // No abort listener per call: the proposer stops waiting on its own when its signal aborts
+    // (and one listener per call would pile up on a long-lived signal). An abandoned call simply
+    // ends at its reply or its timeout.
     return new Promise<unknown>((resolve, reject) => {
-      const timer = new AbortController();
-      const finish = (): void => {
+      const settle = (): void => {
         this.#calls.delete(call);
-        timer.abort();
-        signal?.removeEventListener('abort', onAbort);
+        timeout.cancel();
       };
-      const onAbort = (): void => {
-        finish();
-        reject(signal?.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
       this.#calls.set(call, {
         resolve: (value) => {
-          finish();
+          settle();
           resolve(value);
         },
         reject: (error) => {
-          finish();
+          settle();
           reject(error);
         },
       });
-      this.context.network.send({ kind: 'request', from: this.address, to, method, call, body, summary });
-      this.sleep(this.options.timeoutMs, timer.signal, `timeout of call ${call}`).then(
-        () => this.#calls.get(call)?.reject(new UnavailableError(`${method} to ${to} timed out after ${this.options.timeoutMs} ms`)),
-        () => {},
+      this.context.network.send({ kind: 'request', from: this.address, to, method, call, body }, summary);
+      const timeout = this.context.time.timer(
+        this.options.timeoutMs,
+        this.options.skew,
+        () => `timer ${this.address} timeout of call ${call}`,
+        () => {
+          if (this.#alive) this.#calls.get(call)?.reject(new UnavailableError(`${method} to ${to} timed out after ${this.options.timeoutMs} ms`));
+        },
       );
     });
   }
@@ -118,12 +121,12 @@ export class Endpoint {
         const channel = new WatchChannel<AcceptedState>(opts.bufferSize ?? 1024, () => {
           detach();
           this.#watches.delete(call);
-          if (this.#alive) this.context.network.send({ kind: 'request', from: this.address, to, method: 'unwatch', call, body: {}, summary: `unwatch ${key}` });
+          if (this.#alive) this.context.network.send({ kind: 'request', from: this.address, to, method: 'unwatch', call, body: {} }, () => `unwatch ${key}`);
         });
         if (!this.#alive) return channel; // a dead node's stream never yields
         this.#watches.set(call, channel);
         detach = closeOnAbort(channel, opts.signal);
-        if (!channel.closed) this.context.network.send({ kind: 'request', from: this.address, to, method: 'watch', call, body: { key }, summary: `watch ${key}` });
+        if (!channel.closed) this.context.network.send({ kind: 'request', from: this.address, to, method: 'watch', call, body: { key } }, () => `watch ${key}`);
         return channel;
       },
     };
@@ -154,22 +157,22 @@ export class AcceptorProxy implements Acceptor {
   ) {}
 
   prepare(key: string, age: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply> {
-    const summary = `prepare ${key} ${formatBallot(ballot)} age ${age.counter}`;
+    const summary = (): string => `prepare ${key} ${formatBallot(ballot)} age ${age.counter}`;
     return this.endpoint.call(this.address, 'prepare', { key, age, ballot }, summary, opts?.signal) as Promise<PrepareReply>;
   }
 
   accept(key: string, age: Age, ballot: Ballot, state: State, opts?: CallOptions): Promise<AcceptReply> {
-    const summary = `accept ${key} ${formatBallot(ballot)} age ${age.counter} ${preview(state)}`;
+    const summary = (): string => `accept ${key} ${formatBallot(ballot)} age ${age.counter} ${preview(state)}`;
     return this.endpoint.call(this.address, 'accept', { key, age, ballot, state }, summary, opts?.signal) as Promise<AcceptReply>;
   }
 
   async rejectByAge(ages: readonly Age[], opts?: CallOptions): Promise<void> {
-    const summary = `rejectByAge ${ages.map((a) => `${a.id}>=${a.counter}`).join(',')}`;
+    const summary = (): string => `rejectByAge ${ages.map((a) => `${a.id}>=${a.counter}`).join(',')}`;
     await this.endpoint.call(this.address, 'rejectByAge', { ages }, summary, opts?.signal);
   }
 
   removeIfEqual(key: string, tombstone: Tombstone, opts?: CallOptions): Promise<RemoveReply> {
-    const summary = `removeIfEqual ${key} ${formatBallot(tombstone.ballot)}`;
+    const summary = (): string => `removeIfEqual ${key} ${formatBallot(tombstone.ballot)}`;
     return this.endpoint.call(this.address, 'removeIfEqual', { key, tombstone }, summary, opts?.signal) as Promise<RemoveReply>;
   }
 
@@ -178,7 +181,7 @@ export class AcceptorProxy implements Acceptor {
   }
 
   async *listKeys(opts?: CallOptions): AsyncIterable<string> {
-    const keys = (await this.endpoint.call(this.address, 'listKeys', {}, 'listKeys', opts?.signal)) as string[];
+    const keys = (await this.endpoint.call(this.address, 'listKeys', {}, () => 'listKeys', opts?.signal)) as string[];
     yield* keys;
   }
 }

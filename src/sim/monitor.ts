@@ -61,13 +61,17 @@ export class AcceptorMonitor {
     const id = `${address} ${key}`;
     const last = this.#last.get(id);
     if (record === undefined) {
-      if (last !== undefined) {
+      if (last !== undefined && !(last.promise.counter === 0 && last.accepted.counter === 0)) {
         const floor = view.tombstoneFloor ?? ZERO_BALLOT;
         if (compareBallots(floor, last.promise) < 0) {
           this.#violate('forgotten-record', key, address, `${address} lost its record of ${key} (promise ${formatBallot(last.promise)}) without a tombstone floor to replace it (floor ${formatBallot(floor)})`);
         }
-        // A garbage-collected record: it counts as still accepted under its last ballot.
+        // Garbage collection removed it: from now on the floor stands for its promise, nothing is
+        // accepted, and the key's readable ballot starts afresh.
+        this.#last.set(id, { promise: floor, accepted: ZERO_BALLOT });
+        this.#readable.delete(key);
       }
+      return;
     } else {
       if (compareBallots(record.promise, record.accepted) < 0) {
         this.#violate('promise-below-accepted', key, address, `${address} ${key}: promise ${formatBallot(record.promise)} < accepted ${formatBallot(record.accepted)}`);

@@ -19,6 +19,12 @@ export interface LinkProfile {
   /** Delivery delay in milliseconds, uniform in [minDelayMs, maxDelayMs]. */
   readonly minDelayMs: number;
   readonly maxDelayMs: number;
+  /**
+   * Extra delay of a duplicate, uniform in [0, replayDelayMs]: a stale replay of a message that
+   * may arrive long after the original did its work.
+   * @default 0
+   */
+  readonly replayDelayMs?: number;
 }
 
 /** Requests (proposer to acceptor) and replies (acceptor to proposer) fail independently. */
@@ -65,7 +71,7 @@ export class SimNetwork {
   readonly #inFlight = new Map<number, SimMessage[]>();
   #nextId = 1;
   /** Counters, for coverage assertions. */
-  readonly stats = { sent: 0, dropped: 0, duplicated: 0, blocked: 0, delivered: 0, undeliverable: 0 };
+  readonly stats = { sent: 0, dropped: 0, duplicated: 0, blocked: 0, delivered: 0, undeliverable: 0, conflicts: 0 };
 
   constructor(time: VirtualTime, random: SeededRandom, trace: (line: string) => void) {
     this.#time = time;
@@ -78,22 +84,39 @@ export class SimNetwork {
     this.#receivers.set(address, receiver);
   }
 
-  /** Sends a message; its fate is decided now, its delivery happens later on the agenda. */
-  send(message: Omit<SimMessage, 'id' | 'copy'>): SimMessage {
-    const sent: SimMessage = { ...message, id: this.#nextId++, copy: 0 };
+  /** When false, no trace text is built: messages carry an empty summary. */
+  tracing = true;
+  /** Sees every message sent (before its fate is decided): for scripts that capture and replay. */
+  onSend: ((message: SimMessage) => void) | undefined;
+
+  /**
+   * Sends a message; its fate is decided now, its delivery happens later on the agenda. `summary`
+   * describes it for the trace (called only when tracing).
+   */
+  send(message: Omit<SimMessage, 'id' | 'copy' | 'summary'>, summary: () => string): SimMessage {
+    const sent: SimMessage = { ...message, summary: this.tracing ? summary() : '', id: this.#nextId++, copy: 0 };
     this.stats.sent++;
+    this.onSend?.(sent);
     const link = message.kind === 'request' ? this.profile.request : this.profile.reply;
     if (this.#random.chance(link.dropRate)) {
       this.stats.dropped++;
-      this.#trace(`lose #${sent.id} ${describe(sent)}`);
+      if (this.tracing) this.#trace(`lose #${sent.id} ${describe(sent)}`);
       return sent;
     }
-    this.#schedule(sent, link);
+    this.#schedule(sent, link, 0);
     if (this.#random.chance(link.duplicateRate)) {
       this.stats.duplicated++;
-      this.#schedule({ ...sent, copy: 1 }, link);
+      this.#schedule({ ...sent, copy: 1 }, link, this.#random.next() * (link.replayDelayMs ?? 0));
     }
     return sent;
+  }
+
+  /** Delivers a copy of an earlier message again after `delayMs`: a stale replay. */
+  replay(message: SimMessage, delayMs: number): void {
+    this.stats.duplicated++;
+    const link = message.kind === 'request' ? this.profile.request : this.profile.reply;
+    this.#schedule({ ...message, copy: message.copy + 1 }, { ...link, minDelayMs: delayMs, maxDelayMs: delayMs }, 0);
+    if (this.tracing) this.#trace(`replay #${message.id} ${describe(message)} in ${delayMs} ms`);
   }
 
   /** Blocks messages from `from` to `to` (one direction) until unblocked or healed. */
@@ -147,15 +170,15 @@ export class SimNetwork {
     return true;
   }
 
-  #schedule(message: SimMessage, link: LinkProfile): void {
-    const delayMs = link.minDelayMs + this.#random.next() * (link.maxDelayMs - link.minDelayMs);
+  #schedule(message: SimMessage, link: LinkProfile, extraMs: number): void {
+    const delayMs = link.minDelayMs + this.#random.next() * (link.maxDelayMs - link.minDelayMs) + extraMs;
     const copies = this.#inFlight.get(message.id);
     if (copies === undefined) this.#inFlight.set(message.id, [message]);
     else copies.push(message);
     this.#time.schedule(delayMs * 1000, new Delivery(message, this));
   }
 
-  /** Called by the agenda when a delivery is due. */
+  /** Called by the agenda when a delivery is due; returns the trace line ('' when not tracing). */
   arrive(message: SimMessage): string {
     const copies = this.#inFlight.get(message.id);
     if (copies !== undefined) {
@@ -165,9 +188,10 @@ export class SimNetwork {
     }
     if (this.isBlocked(message.from, message.to)) {
       this.stats.blocked++;
-      return `block #${message.id} ${describe(message)}`;
+      return this.tracing ? `block #${message.id} ${describe(message)}` : '';
     }
-    return `${this.#deliver(message) ? 'deliver' : 'undeliverable'} #${message.id} ${describe(message)}`;
+    const delivered = this.#deliver(message);
+    return this.tracing ? `${delivered ? 'deliver' : 'undeliverable'} #${message.id} ${describe(message)}` : '';
   }
 
   #deliver(message: SimMessage): boolean {

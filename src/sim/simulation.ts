@@ -49,6 +49,12 @@ export interface SimulationOptions {
   readonly logger?: Logger | undefined;
   /** Run the acceptor monitor after every applied request. @default true */
   readonly monitor?: boolean | undefined;
+  /**
+   * Record the trace (one line per event). Off, a run is faster and `trace` stays empty; a failing
+   * run can be replayed with the same seed and tracing on, since tracing changes no decision.
+   * @default true
+   */
+  readonly trace?: boolean | undefined;
 }
 
 /** A crash-at-delivery fault: each request delivered to an acceptor crashes it with this rate. */
@@ -77,6 +83,7 @@ export class Simulation implements EndpointContext {
   #members: string[];
   #membershipStable = true;
   #nextCall = 1;
+  readonly #tracing: boolean;
   #crashes: AcceptorCrashes | undefined;
   readonly #faultRandom: SeededRandom;
   /** Counters, for coverage assertions. */
@@ -93,6 +100,8 @@ export class Simulation implements EndpointContext {
     this.#faultRandom = this.random.fork('faults');
     this.network = new SimNetwork(this.time, this.random.fork('network'), (line) => this.log(line));
     this.network.profile = options.network ?? CALM_NETWORK;
+    this.#tracing = options.trace !== false;
+    this.network.tracing = this.#tracing;
     this.recorder = new HistoryRecorder(() => this.time.now);
     this.#acceptorFactory = options.acceptorFactory ?? ((address) => new MemoryAcceptor(address));
     const acceptors = options.acceptors ?? ['a1', 'a2', 'a3'];
@@ -131,7 +140,7 @@ export class Simulation implements EndpointContext {
 
   /** Appends a line to the trace, stamped with the virtual time. */
   log(line: string): void {
-    this.trace.push(`${formatTime(this.time.now)} ${line}`);
+    if (this.#tracing) this.trace.push(`${formatTime(this.time.now)} ${line}`);
   }
 
   // ---- nodes ------------------------------------------------------------------------------
@@ -328,8 +337,8 @@ export class Simulation implements EndpointContext {
 
   /**
    * Takes the next event off the agenda and runs it, letting every promise callback settle before
-   * and after. Resolves with its trace line, or `undefined` when the agenda is empty. Cancelled
-   * timers are skipped: they are not events.
+   * and after. Resolves with its trace line ('' when not tracing), or `undefined` when the agenda
+   * is empty. Cancelled timers are skipped: they are not events.
    */
   async step(): Promise<string | undefined> {
     await settle();
@@ -344,9 +353,12 @@ export class Simulation implements EndpointContext {
       this.time.advanceTo(next.time);
       this.stats.steps++;
       if (!next.item.run()) continue; // a cancelled timer: nothing happened
-      const description = next.item.describe();
-      const line = description === undefined ? this.trace.at(-1) : `${formatTime(this.time.now)} ${description}`;
-      if (description !== undefined) this.trace.push(line as string);
+      let line = '';
+      if (this.#tracing) {
+        const description = next.item.describe();
+        if (description === undefined) line = this.trace.at(-1) ?? '';
+        else this.trace.push((line = `${formatTime(this.time.now)} ${description}`));
+      }
       await settle();
       return line;
     }

@@ -97,6 +97,7 @@ function hadQuorumDuring(sim: Simulation, proposer: string, from: number, to: nu
 function liveness(history: History, report: WorkloadReport, { healedAt, boundMs }: { healedAt: number; boundMs: number }): CheckResult {
   const violations: Violation[] = [];
   for (const op of history.operations) {
+    if (!report.proposerOf.has(op.clientId)) continue; // not a workload client's (a script's own)
     const deadline = Math.max(op.call, healedAt) + boundMs * 1000;
     const settled = report.settledAt.get(op.id);
     if (settled === undefined || settled > deadline) {

@@ -40,6 +40,23 @@ export class VirtualTime {
   }
 
   /**
+   * A cancellable callback timer, cheaper than `sleep` (no promise, no AbortSignal): the request
+   * timeouts, of which there is one per acceptor call, use it.
+   */
+  timer(ms: number, skew: number, label: () => string, fire: () => void): { cancel(): void } {
+    const handle = { cancelled: false, cancel: () => void (handle.cancelled = true) };
+    this.schedule(ms * 1000 * skew, {
+      run: () => {
+        if (handle.cancelled) return false;
+        fire();
+        return true;
+      },
+      describe: label,
+    });
+    return handle;
+  }
+
+  /**
    * A timer: resolves after `ms` virtual milliseconds times `skew`; rejects with `signal.reason` if
    * the signal aborts first (the timer is then cancelled and leaves no trace). `live()` is asked
    * when the timer is due: a timer of a crashed node never fires (its promise never settles).

@@ -158,7 +158,7 @@ function plan(kind: WorkloadKind, random: SeededRandom, key: string, unique: str
     run: async (propose) => {
       const value = toValue(await propose((s) => s));
       seen.set(key, value);
-      return { output: kind === 'counter' ? (value ?? '0') : value };
+      return { output: value };
     },
   };
   switch (kind) {

@@ -37,6 +37,17 @@ beforeAll(() => {
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
   writeFileSync(join(app, 'esm.mjs'), program("import { MemoryAcceptor, MemoryProposer, formatBallot } from 'caspaxos';"));
   writeFileSync(join(app, 'cjs.cjs'), program("const { MemoryAcceptor, MemoryProposer, formatBallot } = require('caspaxos');"));
+  // caspaxos/testing: a simulated proposal whose acceptors are all down fails with the very
+  // PrepareFailedError class that `caspaxos` exports (the two entries share their classes).
+  const testing = (load: string): string => `${load}
+const sim = new Simulation({ seed: 1, proposers: ['p1'], retry: { attempts: 2 } });
+for (const a of ['a1', 'a2', 'a3']) sim.crashAcceptor(a);
+sim.runUntilSettled(sim.proposer('p1').propose('k', () => null)).then((outcome) => {
+  console.log(outcome.status, outcome.reason instanceof PrepareFailedError, sim.trace.length > 0);
+});
+`;
+  writeFileSync(join(app, 'testing-esm.mjs'), testing("import { Simulation } from 'caspaxos/testing';\nimport { PrepareFailedError } from 'caspaxos';"));
+  writeFileSync(join(app, 'testing-cjs.cjs'), testing("const { Simulation } = require('caspaxos/testing');\nconst { PrepareFailedError } = require('caspaxos');"));
   const typed = (load: string): string => `${load}
 const acceptor: Acceptor = new MemoryAcceptor('a1');
 const proposer = new MemoryProposer('p1', [acceptor]);
@@ -44,8 +55,16 @@ export const result: Promise<ProposeResult> = proposer.propose('k', (s) => s);
 // @ts-expect-error the types are real: a proposer needs acceptors
 new MemoryProposer('p1', ['not an acceptor']);
 `;
-  writeFileSync(join(app, 'types-esm.mts'), typed("import { MemoryAcceptor, MemoryProposer, type Acceptor, type ProposeResult } from 'caspaxos';"));
-  writeFileSync(join(app, 'types-cjs.cts'), typed("import { MemoryAcceptor, MemoryProposer, type Acceptor, type ProposeResult } from 'caspaxos';"));
+  const typedTesting = `
+export const verdictOk: Promise<boolean | 'unknown'> = (async () => {
+  const sim = new Simulation({ seed: 1 });
+  const report = await runWorkload(sim, { kind: 'register', clients: 2, keys: ['k'], operationsPerClient: 2 });
+  return verifySimulation(sim, { kind: 'register', report }).ok;
+})();
+`;
+  const testingImport = "import { Simulation, runWorkload, verifySimulation } from 'caspaxos/testing';";
+  writeFileSync(join(app, 'types-esm.mts'), `${typed("import { MemoryAcceptor, MemoryProposer, type Acceptor, type ProposeResult } from 'caspaxos';")}\n${testingImport}\n${typedTesting}`);
+  writeFileSync(join(app, 'types-cjs.cts'), `${typed("import { MemoryAcceptor, MemoryProposer, type Acceptor, type ProposeResult } from 'caspaxos';")}\n${testingImport}\n${typedTesting}`);
 }, 60_000);
 
 afterAll(() => {
@@ -54,7 +73,9 @@ afterAll(() => {
 
 describe('the packed package', () => {
   test('ships the builds, their types, README and LICENSE, and no sources or tests', () => {
-    expect(packedFiles).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']));
+    expect(packedFiles).toEqual(
+      expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/testing.js', 'dist/testing.cjs', 'dist/testing.d.ts', 'dist/testing.d.cts']),
+    );
     expect(packedFiles.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('examples/'))).toEqual([]);
   });
 
@@ -64,6 +85,12 @@ describe('the packed package', () => {
 
   test('requires as CommonJS through the exports map', () => {
     expect(execFileSync(process.execPath, ['cjs.cjs'], { cwd: join(scratch, 'app'), encoding: 'utf8' }).trim()).toBe('packed 1/p1');
+  });
+
+  test('caspaxos/testing imports as ESM and CommonJS and shares its classes with caspaxos', () => {
+    for (const file of ['testing-esm.mjs', 'testing-cjs.cjs']) {
+      expect(execFileSync(process.execPath, [file], { cwd: join(scratch, 'app'), encoding: 'utf8' }).trim(), file).toBe('rejected true true');
+    }
   });
 
   test('resolves types for both conditions (TypeScript, module node16)', () => {
@@ -79,7 +106,7 @@ describe('the packed package', () => {
   }, 60_000);
 
   test('the builds import no Node built-ins (browser-safe)', () => {
-    for (const file of ['dist/index.js', 'dist/index.cjs']) {
+    for (const file of packedFiles.filter((f) => /^dist\/.*\.c?js$/.test(f))) {
       const code = readFileSync(join(root, file), 'utf8');
       expect(code, file).not.toMatch(/\bfrom\s*["']node:|require\(\s*["'](node:|fs|path|os|crypto|child_process|net|http)["']\)/);
     }
