@@ -371,10 +371,13 @@ describe('bug e: a delayed pre-GC accept after the key was removed', () => {
     expect(c.inner.inspect('k')).toBeUndefined();
 
     // A proposer GC did not fence (age 0): the floor still rejects an accept below the removed promise.
+    // The conflict reports the floor as the highest ballot C may have accepted for k: C did accept
+    // k under ballots up to it before the removal, so the rejection proves nothing about them.
     await expect(c.inner.accept('k', { counter: 0, id: 'p9' }, b(1, 'p9'), enc('old'))).resolves.toEqual({
       type: 'conflict',
       ballot: floor,
       kind: 'promise',
+      accepted: floor,
     });
     expect(c.inner.inspect('k')).toBeUndefined();
 

@@ -10,6 +10,7 @@ import type {
   Acceptor,
   Age,
   Ballot,
+  Conflict,
   KeyRecord,
   PrepareReply,
   RemoveReply,
@@ -65,7 +66,19 @@ export class RuleAcceptor implements Acceptor {
   }
 }
 
-const conflict = (record: KeyRecord): AcceptReply => ({ type: 'conflict', ballot: record.promise, kind: 'promise' });
+/**
+ * The conflict the real rules send for `record` (its highest ballot and kind, and `accepted`: the
+ * highest ballot it may have accepted; a RuleAcceptor has no tombstone floor). A broken rule must
+ * still report conflicts truthfully: the proposer reads `accepted` to decide whether a rejected
+ * accept certainly had no effect, and a conflict without it is malformed, not broken in the way a
+ * negative control means to test.
+ */
+function conflict(record: KeyRecord): Conflict {
+  // A prepare with the record's own promise always conflicts under the real rules.
+  const { reply } = acceptorRules.prepare(record, record.promise);
+  if (reply.type !== 'conflict') throw new Error('the real prepare rule promised a ballot equal to the promise');
+  return reply;
+}
 
 /** BROKEN: accepts any ballot above the accepted one, ignoring the promise it made. */
 export const acceptIgnoringPromise: Rules['accept'] = (record, ballot, state) =>

@@ -34,10 +34,14 @@ describe('MemoryAcceptor', () => {
   test('conflicts are reply values naming the winning ballot and its kind', async () => {
     const a = new MemoryAcceptor('a1');
     await a.prepare('k', age(), b(5));
-    expect(await a.prepare('k', age(), b(5))).toEqual({ type: 'conflict', ballot: b(5), kind: 'promise' });
-    expect(await a.accept('k', age(), b(4), null)).toEqual({ type: 'conflict', ballot: b(5), kind: 'promise' });
+    // `accepted`: the highest ballot the acceptor may have accepted for the key (nothing yet).
+    expect(await a.prepare('k', age(), b(5))).toEqual({ type: 'conflict', ballot: b(5), kind: 'promise', accepted: ZERO_BALLOT });
+    expect(await a.accept('k', age(), b(4), null)).toEqual({ type: 'conflict', ballot: b(5), kind: 'promise', accepted: ZERO_BALLOT });
     await a.accept('k', age(), b(5), null);
-    expect(await a.accept('k', age(), b(5), null)).toEqual({ type: 'conflict', ballot: b(5), kind: 'accepted' });
+    // A duplicate of the accept it stored: the conflict names that very ballot as accepted.
+    expect(await a.accept('k', age(), b(5), null)).toEqual({ type: 'conflict', ballot: b(5), kind: 'accepted', accepted: b(5) });
+    await a.prepare('k', age(), b(6));
+    expect(await a.accept('k', age(), b(5, 'p0'), null)).toEqual({ type: 'conflict', ballot: b(6), kind: 'promise', accepted: b(5) });
   });
 
   test('a caller mutating its buffers cannot change acceptor state', async () => {
@@ -123,10 +127,19 @@ describe('MemoryAcceptor', () => {
       await a.removeIfEqual('k', { ballot: b(3), state: null });
       expect(a.tombstoneFloor).toEqual(b(7, 'p2'));
       // A proposer that restarted with a reset counter cannot write below the removed promise...
-      expect(await a.prepare('k', age(0, 'p9'), b(2, 'p9'))).toEqual({ type: 'conflict', ballot: b(7, 'p2'), kind: 'promise' });
-      expect(await a.accept('other', age(0, 'p9'), b(2, 'p9'), null)).toEqual({ type: 'conflict', ballot: b(7, 'p2'), kind: 'promise' });
+      // The conflicts report the floor as `accepted`: the removed record may have been accepted
+      // under any ballot up to it, so these rejections prove nothing about earlier accepts.
+      expect(await a.prepare('k', age(0, 'p9'), b(2, 'p9'))).toEqual({ type: 'conflict', ballot: b(7, 'p2'), kind: 'promise', accepted: b(7, 'p2') });
+      expect(await a.accept('other', age(0, 'p9'), b(2, 'p9'), null)).toEqual({ type: 'conflict', ballot: b(7, 'p2'), kind: 'promise', accepted: b(7, 'p2') });
       // ...and above it everything works as on a fresh acceptor.
       expect(await a.prepare('k', age(0, 'p9'), b(8, 'p9'))).toEqual({ type: 'promised', accepted: ZERO_BALLOT, state: null });
+      // The new record knows nothing of the removed one, but its conflicts still report the floor:
+      // a duplicate of the removed record's accept (3/p1) must not read as "never stored".
+      expect(a.inspect('k')).toEqual({ promise: b(8, 'p9'), accepted: ZERO_BALLOT, state: null });
+      expect(await a.accept('k', age(), b(3), null)).toEqual({ type: 'conflict', ballot: b(8, 'p9'), kind: 'promise', accepted: b(7, 'p2') });
+      // Once the key accepts above the floor, its own accepted ballot is the higher one.
+      await a.accept('k', age(0, 'p9'), b(9, 'p9'), bytes(1));
+      expect(await a.accept('k', age(), b(3), null)).toEqual({ type: 'conflict', ballot: b(9, 'p9'), kind: 'accepted', accepted: b(9, 'p9') });
     });
   });
 

@@ -13,8 +13,10 @@ import {
   NotFoundError,
   type PrepareReply,
   PrepareFailedError,
+  type Sleep,
   type TraceEvent,
   UnavailableError,
+  ZERO_BALLOT,
   formatBallot,
   isRetryable,
 } from '../../src/index.js';
@@ -42,6 +44,13 @@ const unblock = async (acceptors: readonly FaultyAcceptor[]): Promise<void> => {
     }),
   );
 };
+
+/**
+ * A sleep that ends only by abort: a straggler wait under it lasts until every reply is in.
+ * (Retries still happen: the first retry does not sleep.)
+ */
+const neverSleep: Sleep = (_ms, signal) =>
+  new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
 
 const ofType = <T extends TraceEvent['type']>(events: TraceEvent[], type: T) =>
   events.filter((e): e is Extract<TraceEvent, { type: T }> => e.type === type);
@@ -158,7 +167,7 @@ describe('MemoryProposer.propose', () => {
     // keeps preempting): every attempt loses, each under a new ballot.
     class AlwaysAhead extends MemoryAcceptor {
       override async prepare(_key: string, _age: Age, ballot: Ballot): Promise<PrepareReply> {
-        return { type: 'conflict', ballot: { counter: ballot.counter + 10, id: 'z' }, kind: 'promise' };
+        return { type: 'conflict', ballot: { counter: ballot.counter + 10, id: 'z' }, kind: 'promise', accepted: ZERO_BALLOT };
       }
     }
     const events: TraceEvent[] = [];
@@ -206,19 +215,142 @@ describe('MemoryProposer.propose', () => {
     expect(dec(a3.inner.inspect('k')?.state ?? null)).toBe('maybe');
   });
 
-  test('an accept rejected by every accepter had no effect: the proposal retries instead of failing', async () => {
-    const { proposer, acceptors, events } = cluster();
+  test('an accept every accepter rejected with proof it never stored it had no effect: the proposal retries', async () => {
+    // No straggler timeout: p1 decides on every accepter's reply, whatever order they arrive in.
+    const { proposer, acceptors, events } = cluster(3, { sleep: neverSleep });
+    await proposer.propose('k', write('base')); // accepted under 1/p1 everywhere
     for (const a of acceptors) a.addRule({ method: 'accept', when: 'request', action: 'hold' });
-    const pending = proposer.propose('k', (s) => enc(`${dec(s) ?? ''}+p1`));
+    const seen: string[] = [];
+    const pending = proposer.propose('k', (s) => {
+      seen.push(dec(s) ?? 'ø');
+      return enc(`${dec(s)}+p1`);
+    });
     await held(acceptors);
-    // A competitor prepares above p1's ballot and commits while p1's accepts are in flight.
-    for (const a of acceptors) a.clearRules();
-    await new MemoryProposer('p2', acceptors).propose('k', () => enc('p2'));
+    // A competitor only PREPARES a higher ballot (3/p2) at every acceptor while p1's accepts
+    // (2/p1) are in flight; it accepts nothing. Each acceptor then rejects p1's accept with a
+    // conflict whose `accepted` (1/p1) is below 2/p1: it certainly never stored p1's state.
+    for (const a of acceptors) expect(await a.prepare('k', { counter: 0, id: 'p2' }, { counter: 3, id: 'p2' })).toMatchObject({ type: 'promised' });
     await unblock(acceptors);
     const result = await pending;
-    expect(dec(result.state)).toBe('p2+p1');
+    for (const a of acceptors) {
+      const rejected = a.deliveries.filter((d) => d.message.method === 'accept' && formatBallot(d.message.ballot ?? ZERO_BALLOT) === '2/p1');
+      expect(rejected.map((d) => d.reply)).toEqual([{ type: 'conflict', ballot: { counter: 3, id: 'p2' }, kind: 'promise', accepted: { counter: 1, id: 'p1' } }]);
+    }
     expect(ofType(events, 'accept-conflict')).toHaveLength(3);
     expect(ofType(events, 'retry')).toHaveLength(1);
+    // The retry, past 3/p2, saw the same state as the first attempt: that one stored nothing.
+    expect(seen).toEqual(['base', 'base']);
+    expect(dec(result.state)).toBe('base+p1');
+    expect(formatBallot(result.ballot)).toBe('4/p1');
+    for (const a of acceptors) expect(dec(a.inner.inspect('k')?.state ?? null)).toBe('base+p1');
+  });
+
+  test('an accept rejected by acceptors that accepted a higher ballot is not proven harmless: unknown outcome, no retry', async () => {
+    // Every accepter rejects, but each reports a competitor's ACCEPTED ballot at or above p1's: an
+    // acceptor that stored p1's state and then accepted the competitor's would answer a duplicate
+    // of p1's accept exactly so. The proposer cannot tell, so it must not retry.
+    const { proposer, acceptors, events } = cluster();
+    for (const a of acceptors) a.addRule({ method: 'accept', when: 'request', action: 'hold' });
+    let calls = 0;
+    const pending = proposer.propose('k', (s) => {
+      calls++;
+      return enc(`${dec(s) ?? ''}+p1`);
+    });
+    await held(acceptors);
+    for (const a of acceptors) a.clearRules();
+    await new MemoryProposer('p2', acceptors).propose('k', () => enc('p2'));
+    const outcome = pending.catch((e: unknown) => e);
+    await unblock(acceptors);
+    const error = await outcome;
+    expect(error).toBeInstanceOf(AcceptFailedError);
+    expect((error as AcceptFailedError).outcome).toBe('unknown');
+    expect(ofType(events, 'accept-conflict').map((e) => `${formatBallot(e.conflict)} ${e.kind}`)).toEqual(['1/p2 accepted', '1/p2 accepted', '1/p2 accepted']);
+    expect(ofType(events, 'retry')).toHaveLength(0);
+    expect(calls).toBe(1);
+  });
+
+  test('the bug this fixes: a rejected duplicate of a stored accept never makes the proposal retry (no double application)', async () => {
+    // With messages delivered twice, a plain rejection may answer a duplicate of an accept the
+    // acceptor stored and then moved past. Scenario, p1 appending "+p1" under 1/p1:
+    //  1. p1's accept reaches a1 and is stored, but a1's reply is lost; a duplicate of it is still
+    //     in the network. p1's accepts to a2 and a3 are delayed.
+    //  2. A competitor p2 prepares 1/p2 everywhere, adopts "+p1" from a1, and gets "+p1+p2"
+    //     accepted at a1 (its accepts to a2 and a3 are lost).
+    //  3. p1's accepts reach a2 and a3 (rejected: a promise to 1/p2, nothing accepted) and the
+    //     duplicate reaches a1 (rejected: a1 accepted 1/p2 since).
+    // Every accepter rejected p1's accept, yet its change is in "+p1+p2". Retrying would apply it a
+    // second time. a2's and a3's rejections prove they never stored 1/p1; a1's does not.
+    const { proposer, acceptors, events } = cluster(3, {
+      // The straggler wait never ends on its own: p1 hears from every accepter before deciding.
+      sleep: neverSleep,
+    });
+    const [a1, a2, a3] = acceptors;
+    // Only p1's first accepts are held (so that a wrongful retry would run to completion).
+    for (const a of acceptors) a.addRule({ method: 'accept', when: 'request', action: 'hold', match: (m) => m.ballot?.id === 'p1', times: 1 });
+    for (const a of [a2, a3]) a.addRule({ method: 'accept', when: 'request', action: 'drop', match: (m) => m.ballot?.id === 'p2' });
+    let calls = 0;
+    const pending = proposer.propose('k', (s) => {
+      calls++;
+      return enc(`${dec(s) ?? ''}+p1`);
+    });
+    const outcome = pending.catch((e: unknown) => e);
+    await held(acceptors);
+
+    // 1. The first copy of p1's accept reaches a1 and is stored; nobody hears its reply. (It goes
+    // straight to the inner acceptor; the held copy at a1 is the duplicate.)
+    const [duplicate] = a1.heldOf('accept');
+    if (duplicate === undefined) throw new Error('expected p1 accept held at a1');
+    const { key, age, ballot, state } = duplicate.message;
+    if (key === undefined || age === undefined || ballot === undefined || state === undefined) throw new Error('incomplete accept');
+    expect(await a1.inner.accept(key, age, ballot, state)).toEqual({ type: 'accepted' });
+
+    // 2. The competitor adopts the stored state and gets its own accepted at a1 only.
+    const adopted: string[] = [];
+    const competitor = new MemoryProposer('p2', acceptors, { sleep: noSleep, retry: { attempts: 1 } });
+    const competing = competitor.propose('k', (s) => {
+      adopted.push(dec(s) ?? 'ø');
+      return enc(`${dec(s) ?? ''}+p2`);
+    });
+    await expect(competing).rejects.toBeInstanceOf(AcceptFailedError);
+    expect(adopted).toEqual(['+p1']);
+    expect(a1.inner.inspect('k')).toEqual({ promise: { counter: 1, id: 'p2' }, accepted: { counter: 1, id: 'p2' }, state: enc('+p1+p2') });
+
+    // 3. p1's delayed accepts reach a2 and a3: rejections that prove they never stored 1/p1...
+    for (const a of [a2, a3]) {
+      await expect(a.heldOf('accept')[0]?.release()).resolves.toEqual({
+        type: 'conflict',
+        ballot: { counter: 1, id: 'p2' },
+        kind: 'promise',
+        accepted: ZERO_BALLOT,
+      });
+    }
+    await flush();
+    // ...so p1 waits for a1, the last accepter (if it proved the same, p1 could safely retry).
+    let settled = false;
+    void outcome.then(() => (settled = true));
+    await flush();
+    expect(settled).toBe(false);
+
+    // ...and the duplicate reaches a1: rejected, but a1 may have accepted 1/p1 (it did).
+    await expect(duplicate.release()).resolves.toEqual({
+      type: 'conflict',
+      ballot: { counter: 1, id: 'p2' },
+      kind: 'accepted',
+      accepted: { counter: 1, id: 'p2' },
+    });
+    const error = await outcome;
+    // A retry would have re-applied the change to "+p1+p2" (and committed "+p1+p2+p1").
+    expect(calls).toBe(1);
+    expect(ofType(events, 'retry')).toHaveLength(0);
+    expect(error).toBeInstanceOf(AcceptFailedError);
+    expect((error as AcceptFailedError).outcome).toBe('unknown');
+    expect([...new Set(ofType(events, 'accept-sent').map((e) => formatBallot(e.ballot)))]).toEqual(['1/p1']);
+    // p1's change is applied exactly once wherever anything was stored.
+    const applications = (state: string | null): number => state?.match(/\+p1/g)?.length ?? 0;
+    for (const a of acceptors) {
+      for (const d of a.deliveries) if (d.message.method === 'accept') expect(applications(dec(d.message.state ?? null))).toBeLessThanOrEqual(1);
+    }
+    expect(dec(a1.inner.inspect('k')?.state ?? null)).toBe('+p1+p2');
   });
 
   test('a silent accepter cannot hold a lost accept phase: after stragglerTimeoutMs the outcome is unknown', async () => {
@@ -229,25 +361,51 @@ describe('MemoryProposer.propose', () => {
         wake = resolve;
         signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
       });
-    const { proposer, acceptors } = cluster(3, { sleep, retry: { attempts: 1 } });
+    const { proposer, acceptors, events } = cluster(3, { sleep, retry: { attempts: 1 } });
     const [a1, a2, a3] = acceptors;
     for (const a of acceptors) a.addRule({ method: 'accept', when: 'request', action: 'hold' });
     const pending = proposer.propose('k', write('v'));
+    let settled = false;
+    const outcome = pending.catch((e: unknown) => {
+      settled = true;
+      return e;
+    });
     await held(acceptors);
-    // A competitor's prepare reaches a1 and a2 only; a3 never answers p1's accept.
-    const competitor = new MemoryProposer('p2', [a1, a2]);
-    a1.clearRules();
-    a2.clearRules();
-    await competitor.propose('k', write('w'));
+    // A competitor only PREPARES a higher ballot at a1 and a2: their rejections of p1's accept
+    // prove they never stored it. a3 never answers p1's accept.
+    for (const a of [a1, a2]) await a.prepare('k', { counter: 0, id: 'p2' }, { counter: 2, id: 'p2' });
     await unblock([a1, a2]);
     await flush();
-    let settled = false;
-    void pending.catch(() => (settled = true));
-    await flush();
-    expect(settled).toBe(false); // waiting for a3
+    expect(ofType(events, 'accept-conflict')).toHaveLength(2);
+    expect(settled).toBe(false); // lost, every reply so far proven: waiting for a3
     expect(a3.held).toHaveLength(1);
     wake(); // the straggler timeout elapses
-    await expect(pending).rejects.toBeInstanceOf(AcceptFailedError);
+    const error = await outcome;
+    expect(error).toBeInstanceOf(AcceptFailedError);
+    expect((error as AcceptFailedError).outcome).toBe('unknown');
+    a3.dropAll();
+  });
+
+  test('a lost accept phase does not wait for stragglers once a reply proves nothing', async () => {
+    // a1 rejects with proof (a competitor's promise), a2 with none (a competitor's accepted
+    // ballot above p1's): the outcome is unknown whatever a3 says, so p1 fails at once.
+    const waits: number[] = [];
+    const { proposer, acceptors } = cluster(3, {
+      stragglerTimeoutMs: 50,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    const [a1, a2, a3] = acceptors;
+    for (const a of acceptors) a.addRule({ method: 'accept', when: 'request', action: 'hold' });
+    const outcome = proposer.propose('k', write('v')).catch((e: unknown) => e);
+    await held(acceptors);
+    await a1.prepare('k', { counter: 0, id: 'p2' }, { counter: 2, id: 'p2' });
+    await a2.inner.accept('k', { counter: 0, id: 'p2' }, { counter: 2, id: 'p2' }, enc('w'));
+    await unblock([a1, a2]);
+    expect(await outcome).toBeInstanceOf(AcceptFailedError);
+    expect(waits).toEqual([]); // no straggler wait
+    expect(a3.held).toHaveLength(1); // a3 never answered
     a3.dropAll();
   });
 
@@ -358,6 +516,22 @@ describe('MemoryProposer.propose', () => {
   });
 });
 
+describe('a tracer that throws', () => {
+  test('fails the proposal with its error instead of hanging it, and the key stays usable', async () => {
+    const acceptors = ['a1', 'a2', 'a3'].map((a) => new MemoryAcceptor(a));
+    let armed = true;
+    const boom = new Error('tracer bug');
+    const proposer = new MemoryProposer('p1', acceptors, {
+      tracer: (event) => {
+        if (armed && event.type === 'promised') throw boom;
+      },
+    });
+    await expect(proposer.propose('k', write('v'))).rejects.toBe(boom);
+    armed = false;
+    expect(dec((await proposer.propose('k', write('w'))).state)).toBe('w');
+  });
+});
+
 describe('MemoryProposer configuration', () => {
   test('constructor validates its arguments', () => {
     const a = new MemoryAcceptor('a1');
@@ -456,6 +630,37 @@ describe('MemoryProposer.watch', () => {
     controller.abort();
     await done;
     expect(seen).toEqual(['v0', 'v1', null]);
+  });
+
+  test('retries its first read while it fails retryably, then yields the state it read', async () => {
+    const { proposer, acceptors, events } = cluster();
+    await proposer.propose('k', write('v0'));
+    // The first identity read loses two of its three accepts: an unknown outcome (retryable).
+    for (const a of acceptors.slice(0, 2)) a.addRule({ method: 'accept', when: 'request', action: 'drop', times: 1 });
+    const controller = new AbortController();
+    const iterator = proposer.watch('k', { signal: controller.signal })[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.done).toBe(false);
+    expect(dec(first.value as Uint8Array)).toBe('v0');
+    expect(ofType(events, 'failed').map((e) => e.error)).toEqual([expect.any(AcceptFailedError)]);
+    expect(ofType(events, 'committed').map((e) => formatBallot(e.ballot))).toEqual(['1/p1', '3/p1']);
+    controller.abort();
+  });
+
+  test('gives up on the first read after retry.attempts reads, failing with the last error', async () => {
+    const { proposer, acceptors, events } = cluster(3, { retry: { attempts: 2 } });
+    for (const a of acceptors.slice(0, 2)) a.addRule({ method: 'accept', when: 'request', action: 'drop' });
+    const iterator = proposer.watch('k')[Symbol.asyncIterator]();
+    await expect(iterator.next()).rejects.toBeInstanceOf(AcceptFailedError);
+    expect(ofType(events, 'failed')).toHaveLength(2);
+  });
+
+  test('does not retry a first read that failed for good', async () => {
+    const { proposer, acceptors, events } = cluster();
+    for (const a of acceptors) await a.rejectByAge([{ counter: 1, id: 'p1' }]);
+    const iterator = proposer.watch('k')[Symbol.asyncIterator]();
+    await expect(iterator.next()).rejects.toBeInstanceOf(AgeError);
+    expect(ofType(events, 'failed')).toHaveLength(1);
   });
 
   test('fails when too few accepters can be watched', async () => {

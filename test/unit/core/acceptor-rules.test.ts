@@ -30,19 +30,19 @@ function snapshot(r: KeyRecord): unknown {
 describe('prepare (phase 1b: "returns a conflict if it already saw a greater ballot number")', () => {
   test('a ballot equal to the promise is a conflict (one ballot is never promised twice)', () => {
     const r = prepare(PROMISED_ABOVE, B(5, 'a'));
-    expect(r.reply).toEqual({ type: 'conflict', ballot: B(5, 'a'), kind: 'promise' });
+    expect(r.reply).toEqual({ type: 'conflict', ballot: B(5, 'a'), kind: 'promise', accepted: B(3, 'b') });
     expect(r.next).toBeUndefined();
   });
 
   test('a ballot below the promise is a conflict', () => {
     const r = prepare(PROMISED_ABOVE, B(4, 'z'));
-    expect(r.reply).toEqual({ type: 'conflict', ballot: B(5, 'a'), kind: 'promise' });
+    expect(r.reply).toEqual({ type: 'conflict', ballot: B(5, 'a'), kind: 'promise', accepted: B(3, 'b') });
     expect(r.next).toBeUndefined();
   });
 
   test('a ballot equal to the accepted ballot is a conflict', () => {
     const r = prepare(SETTLED, B(4, 'b'));
-    expect(r.reply).toEqual({ type: 'conflict', ballot: B(4, 'b'), kind: 'accepted' });
+    expect(r.reply).toEqual({ type: 'conflict', ballot: B(4, 'b'), kind: 'accepted', accepted: B(4, 'b') });
     expect(r.next).toBeUndefined();
   });
 
@@ -93,13 +93,14 @@ describe('accept (phase 2b: "returns a conflict if it already saw a greater ball
 
   test('a ballot below the promise is a conflict', () => {
     const r = accept(PROMISED_ABOVE, B(4, 'z'), bytes(9));
-    expect(r.reply).toEqual({ type: 'conflict', ballot: B(5, 'a'), kind: 'promise' });
+    expect(r.reply).toEqual({ type: 'conflict', ballot: B(5, 'a'), kind: 'promise', accepted: B(3, 'b') });
     expect(r.next).toBeUndefined();
   });
 
   test('a ballot equal to the accepted ballot is a conflict (a duplicated accept)', () => {
     const r = accept(SETTLED, B(4, 'b'), bytes(9));
-    expect(r.reply).toEqual({ type: 'conflict', ballot: B(4, 'b'), kind: 'accepted' });
+    // Naming the request's own ballot as accepted: the acceptor holds that ballot's state.
+    expect(r.reply).toEqual({ type: 'conflict', ballot: B(4, 'b'), kind: 'accepted', accepted: B(4, 'b') });
     expect(r.next).toBeUndefined();
   });
 
@@ -127,18 +128,47 @@ describe('accept (phase 2b: "returns a conflict if it already saw a greater ball
 
 describe('conflicts report the acceptor highest ballot', () => {
   test("kind 'promise' when the promise is above the accepted ballot", () => {
-    expect(prepare(PROMISED_ABOVE, B(1, 'a')).reply).toEqual({ type: 'conflict', ballot: B(5, 'a'), kind: 'promise' });
-    expect(accept(PROMISED_ABOVE, B(1, 'a'), null).reply).toEqual({ type: 'conflict', ballot: B(5, 'a'), kind: 'promise' });
+    const expected = { type: 'conflict', ballot: B(5, 'a'), kind: 'promise', accepted: B(3, 'b') };
+    expect(prepare(PROMISED_ABOVE, B(1, 'a')).reply).toEqual(expected);
+    expect(accept(PROMISED_ABOVE, B(1, 'a'), null).reply).toEqual(expected);
   });
 
   test("kind 'accepted' when the promise equals the accepted ballot", () => {
-    expect(prepare(SETTLED, B(1, 'a')).reply).toEqual({ type: 'conflict', ballot: B(4, 'b'), kind: 'accepted' });
-    expect(accept(SETTLED, B(1, 'a'), null).reply).toEqual({ type: 'conflict', ballot: B(4, 'b'), kind: 'accepted' });
+    const expected = { type: 'conflict', ballot: B(4, 'b'), kind: 'accepted', accepted: B(4, 'b') };
+    expect(prepare(SETTLED, B(1, 'a')).reply).toEqual(expected);
+    expect(accept(SETTLED, B(1, 'a'), null).reply).toEqual(expected);
   });
 
   test("kind 'accepted' with the accepted ballot when a record has accepted above its promise", () => {
     const odd = rec(B(2, 'a'), B(6, 'a'), bytes(6));
-    expect(prepare(odd, B(3, 'a')).reply).toEqual({ type: 'conflict', ballot: B(6, 'a'), kind: 'accepted' });
+    expect(prepare(odd, B(3, 'a')).reply).toEqual({ type: 'conflict', ballot: B(6, 'a'), kind: 'accepted', accepted: B(6, 'a') });
+  });
+});
+
+describe("conflicts report the highest ballot the acceptor may have accepted ('accepted')", () => {
+  test('without a floor (the default), the record\'s accepted ballot; the zero ballot when nothing was accepted', () => {
+    expect(prepare(PROMISED_ABOVE, B(1, 'a')).reply).toMatchObject({ accepted: B(3, 'b') });
+    expect(accept(rec(B(5, 'a'), ZERO_BALLOT, null), B(1, 'a'), null).reply).toMatchObject({ accepted: ZERO_BALLOT });
+    expect(prepare(PROMISED_ABOVE, B(1, 'a'), ZERO_BALLOT).reply).toEqual(prepare(PROMISED_ABOVE, B(1, 'a')).reply);
+  });
+
+  test('raised to the tombstone floor when the floor is higher (a removed record may have been accepted up to it)', () => {
+    const floor = B(4, 'z');
+    expect(prepare(PROMISED_ABOVE, B(1, 'a'), floor).reply).toEqual({ type: 'conflict', ballot: B(5, 'a'), kind: 'promise', accepted: floor });
+    expect(accept(PROMISED_ABOVE, B(1, 'a'), null, floor).reply).toEqual({ type: 'conflict', ballot: B(5, 'a'), kind: 'promise', accepted: floor });
+    // On an absent key: nothing accepted in the record, the floor in the conflict.
+    expect(accept(absentRecord(floor), B(2, 'a'), bytes(1), floor).reply).toEqual({ type: 'conflict', ballot: floor, kind: 'promise', accepted: floor });
+  });
+
+  test('a floor below the accepted ballot changes nothing', () => {
+    expect(accept(SETTLED, B(1, 'a'), null, B(2, 'z')).reply).toEqual({ type: 'conflict', ballot: B(4, 'b'), kind: 'accepted', accepted: B(4, 'b') });
+    expect(prepare(PROMISED_ABOVE, B(1, 'a'), B(3, 'a')).reply).toMatchObject({ accepted: B(3, 'b') });
+  });
+
+  test('the floor affects only conflicts: successes and the records they store ignore it', () => {
+    const floor = B(9, 'z');
+    expect(prepare(PROMISED_ABOVE, B(6, 'a'), floor)).toEqual(prepare(PROMISED_ABOVE, B(6, 'a')));
+    expect(accept(PROMISED_ABOVE, B(6, 'a'), bytes(6), floor)).toEqual(accept(PROMISED_ABOVE, B(6, 'a'), bytes(6)));
   });
 });
 
@@ -171,9 +201,10 @@ describe('rules never mutate their input record', () => {
 describe('absentRecord (tombstone floor)', () => {
   test('a prepare at or below the floor conflicts; above it is promised', () => {
     const floor = B(7, 'm');
-    expect(prepare(absentRecord(floor), B(7, 'm')).reply).toEqual({ type: 'conflict', ballot: floor, kind: 'promise' });
-    expect(prepare(absentRecord(floor), B(6, 'z')).reply).toEqual({ type: 'conflict', ballot: floor, kind: 'promise' });
-    expect(prepare(absentRecord(floor), B(7, 'n')).reply).toEqual({ type: 'promised', accepted: ZERO_BALLOT, state: null });
+    // The acceptor's shell passes its floor to the rule too, so the conflict reports it as `accepted`.
+    expect(prepare(absentRecord(floor), B(7, 'm'), floor).reply).toEqual({ type: 'conflict', ballot: floor, kind: 'promise', accepted: floor });
+    expect(prepare(absentRecord(floor), B(6, 'z'), floor).reply).toEqual({ type: 'conflict', ballot: floor, kind: 'promise', accepted: floor });
+    expect(prepare(absentRecord(floor), B(7, 'n'), floor).reply).toEqual({ type: 'promised', accepted: ZERO_BALLOT, state: null });
   });
 
   test('an accept below the floor conflicts', () => {
@@ -321,16 +352,27 @@ describe('raiseAges (GC step 3: record the ages, never lowering them)', () => {
 // ---------------------------------------------------------------------------------------------
 
 type Tuple = readonly [number, string];
-type RefReply = { type: 'promised'; accepted: Tuple; state: number | null } | { type: 'conflict'; ballot: Tuple; kind: string } | { type: 'accepted' };
+type RefReply =
+  | { type: 'promised'; accepted: Tuple; state: number | null }
+  | { type: 'conflict'; ballot: Tuple; kind: string; accepted: Tuple }
+  | { type: 'accepted' };
 
 class ReferenceAcceptor {
+  /** The tombstone floor: the promise of a removed record, so the highest it may have accepted. */
+  readonly floor: Tuple;
   constructor(
     public promise: Tuple,
     public accepted: Tuple = [0, ''],
     public value: number | null = null,
-  ) {}
+  ) {
+    this.floor = promise;
+  }
   #lt = (x: Tuple, y: Tuple): boolean => x[0] < y[0] || (x[0] === y[0] && x[1] < y[1]);
-  #conflict = (): RefReply => this.#lt(this.accepted, this.promise) ? { type: 'conflict', ballot: this.promise, kind: 'promise' } : { type: 'conflict', ballot: this.accepted, kind: 'accepted' };
+  #mayHaveAccepted = (): Tuple => (this.#lt(this.accepted, this.floor) ? this.floor : this.accepted);
+  #conflict = (): RefReply =>
+    this.#lt(this.accepted, this.promise)
+      ? { type: 'conflict', ballot: this.promise, kind: 'promise', accepted: this.#mayHaveAccepted() }
+      : { type: 'conflict', ballot: this.accepted, kind: 'accepted', accepted: this.#mayHaveAccepted() };
   prepare(b: Tuple): RefReply {
     if (!this.#lt(this.promise, b) || !this.#lt(this.accepted, b)) return this.#conflict();
     this.promise = b;
@@ -357,14 +399,15 @@ test.prop([fc.oneof(fc.constant(ZERO_BALLOT), smallBallot), fc.array(request, { 
     const model = new ReferenceAcceptor(toTuple(floor));
     let record: KeyRecord = deepFreeze(absentRecord(floor));
     for (const req of requests) {
-      const result = req.op === 'prepare' ? prepare(record, req.ballot) : accept(record, req.ballot, req.value === null ? null : bytes(req.value));
+      const result =
+        req.op === 'prepare' ? prepare(record, req.ballot, floor) : accept(record, req.ballot, req.value === null ? null : bytes(req.value), floor);
       const expected = req.op === 'prepare' ? model.prepare(toTuple(req.ballot)) : model.accept(toTuple(req.ballot), req.value);
       const reply = result.reply;
       const actual: RefReply =
         reply.type === 'promised'
           ? { type: 'promised', accepted: toTuple(reply.accepted), state: toValue(reply.state) }
           : reply.type === 'conflict'
-            ? { type: 'conflict', ballot: toTuple(reply.ballot), kind: reply.kind }
+            ? { type: 'conflict', ballot: toTuple(reply.ballot), kind: reply.kind, accepted: toTuple(reply.accepted) }
             : reply.type === 'accepted'
               ? { type: 'accepted' }
               : (() => {

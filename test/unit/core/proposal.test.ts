@@ -7,7 +7,17 @@ import { AcceptRound, PrepareRound } from '../../../src/core/proposal.js';
 const B = (counter: number, id: string): Ballot => ({ counter, id });
 const bytes = (...b: number[]): Uint8Array => new Uint8Array(b);
 const promised = (accepted: Ballot, state: Uint8Array | null): PrepareReply => ({ type: 'promised', accepted, state });
-const conflict = (ballot: Ballot, kind: Conflict['kind'] = 'promise'): Conflict => ({ type: 'conflict', ballot, kind });
+/**
+ * A conflict reply. `accepted` (the highest ballot the acceptor may have accepted) defaults to what
+ * a real acceptor without a tombstone floor would most plausibly report: the conflict's own ballot
+ * for kind 'accepted', nothing (the zero ballot) for kind 'promise'.
+ */
+const conflict = (ballot: Ballot, kind: Conflict['kind'] = 'promise', accepted: Ballot = kind === 'accepted' ? ballot : ZERO_BALLOT): Conflict => ({
+  type: 'conflict',
+  ballot,
+  kind,
+  accepted,
+});
 const age = (counter: number, id = 'p') => ({ type: 'age' as const, required: { counter, id } });
 
 const MINE = B(10, 'me');
@@ -178,15 +188,130 @@ describe('AcceptRound', () => {
     expect(r.rejectedByAll).toBe(false);
   });
 
-  test('rejectedByAll: lost and every accepter rejected, late rejections included', () => {
+  test('rejectedByAll: lost and every accepter gave a proven rejection, late ones included', () => {
+    // Conflicts whose `accepted` is below MINE: those acceptors never stored MINE's state.
+    const r = new AcceptRound(MINE, 3, 2);
+    r.onReply(conflict(B(11, 'x'), 'promise', B(3, 'a')));
+    expect(r.provenRejections).toBe(1);
+    expect(r.onReply(conflict(B(12, 'x')))).toBe('lost');
+    expect(r.provenRejections).toBe(2);
+    expect(r.rejectedSoFar).toBe(true);
+    expect(r.rejectedByAll).toBe(false); // the third accepter has not answered
+    // A late proven rejection completes the proof.
+    expect(r.onReply(conflict(B(13, 'y'), 'promise', B(9, 'zz')))).toBe('lost');
+    expect([r.received, r.confirmations, r.rejections, r.provenRejections]).toEqual([3, 0, 3, 3]);
+    expect(r.rejectedByAll).toBe(true);
+    expect(r.rejectedSoFar).toBe(true);
+  });
+
+  test("(a) a conflict whose `accepted` is at or above the round's ballot is no proof: the acceptor may hold the state", () => {
+    // `accepted` equal to MINE, with a higher promise: the acceptor accepted MINE, then promised more.
+    const equal = new AcceptRound(MINE, 3, 2);
+    equal.onReply(conflict(B(11, 'x')));
+    expect(equal.onReply(conflict(B(12, 'x'), 'promise', MINE))).toBe('lost');
+    expect(equal.rejectedSoFar).toBe(false);
+    equal.onReply(conflict(B(13, 'x')));
+    expect([equal.rejections, equal.provenRejections]).toEqual([3, 2]);
+    expect(equal.rejectedByAll).toBe(false);
+
+    // `accepted` above MINE: the acceptor moved on to a higher ballot, possibly after storing MINE
+    // (it would answer a duplicate of MINE's accept exactly like this).
+    const above = new AcceptRound(MINE, 3, 2);
+    above.onReply(conflict(B(11, 'x')));
+    above.onReply(conflict(B(12, 'x')));
+    expect(above.rejectedSoFar).toBe(true);
+    above.onReply(conflict(B(11, 'y'), 'accepted'));
+    expect([above.rejections, above.provenRejections]).toEqual([3, 2]);
+    expect(above.rejectedSoFar).toBe(false);
+    expect(above.rejectedByAll).toBe(false);
+
+    // A promise-kind conflict whose `accepted` was raised to a tombstone floor above MINE: the
+    // acceptor may have accepted MINE before garbage collection removed the record.
+    const floor = new AcceptRound(MINE, 3, 2);
+    floor.onReply(conflict(B(11, 'x')));
+    floor.onReply(conflict(B(12, 'x')));
+    floor.onReply(conflict(B(20, 'f'), 'promise', B(20, 'f')));
+    expect(floor.rejectedByAll).toBe(false);
+  });
+
+  test("(a) a proof needs `accepted` strictly below the ballot: the same counter with a higher id is above", () => {
+    const r = new AcceptRound(MINE, 1, 1);
+    expect(r.onReply(conflict(B(11, 'x'), 'promise', B(10, 'zz')))).toBe('lost');
+    expect(r.provenRejections).toBe(0);
+    expect(r.rejectedByAll).toBe(false);
+    const lower = new AcceptRound(MINE, 1, 1);
+    lower.onReply(conflict(B(11, 'x'), 'promise', B(10, 'a')));
+    expect(lower.rejectedByAll).toBe(true);
+  });
+
+  test("(b) a conflict of kind 'accepted' naming the round's own ballot is a confirmation (a duplicate's answer)", () => {
+    const r = new AcceptRound(MINE, 3, 2);
+    expect(r.onReply(conflict(MINE, 'accepted'))).toBe('pending');
+    expect([r.received, r.confirmations, r.rejections, r.provenRejections]).toEqual([1, 1, 0, 0]);
+    // Not a conflict at all: nothing to fast-forward past, nothing to explain a loss with.
+    expect(r.highestConflict).toEqual(ZERO_BALLOT);
+    expect(r.lastConflict).toBeUndefined();
+    expect(r.tally.yes).toBe(1);
+    expect(r.onReply({ type: 'accepted' })).toBe('won');
+  });
+
+  test('(b) a late duplicate answer after the loss means the acceptor stored the state: no proof, no retry', () => {
     const r = new AcceptRound(MINE, 3, 2);
     r.onReply(conflict(B(11, 'x')));
     expect(r.onReply(conflict(B(12, 'x')))).toBe('lost');
     expect(r.rejectedSoFar).toBe(true);
+    expect(r.onReply(conflict(MINE, 'accepted'))).toBe('lost');
+    expect(r.confirmations).toBe(1);
+    expect(r.rejectedSoFar).toBe(false);
     expect(r.rejectedByAll).toBe(false);
-    r.onReply(age(2));
-    expect(r.rejectedByAll).toBe(true);
-    expect(r.rejectedSoFar).toBe(true);
+  });
+
+  test("(b) only kind 'accepted' with exactly the round's ballot confirms", () => {
+    // Same counter, another id: another proposer's ballot.
+    const other = new AcceptRound(MINE, 1, 1);
+    expect(other.onReply(conflict(B(10, 'zz'), 'accepted'))).toBe('lost');
+    expect([other.confirmations, other.rejections]).toEqual([0, 1]);
+    // Kind 'promise' naming the round's ballot is a rejection (a real acceptor would have accepted
+    // such a request); its `accepted` decides whether it proves anything.
+    const promise = new AcceptRound(MINE, 1, 1);
+    expect(promise.onReply(conflict(MINE, 'promise', B(2, 'a')))).toBe('lost');
+    expect([promise.confirmations, promise.rejections, promise.provenRejections]).toEqual([0, 1, 1]);
+  });
+
+  test('a conflict without `accepted` (an older or foreign acceptor) is a rejection that proves nothing', () => {
+    const { accepted: _omitted, ...bare } = conflict(B(11, 'x'));
+    const r = new AcceptRound(MINE, 1, 1);
+    expect(r.onReply(bare as Conflict)).toBe('lost');
+    expect([r.rejections, r.provenRejections]).toEqual([1, 0]);
+    expect(r.highestConflict).toEqual(B(11, 'x'));
+    expect(r.rejectedSoFar).toBe(false);
+    expect(r.rejectedByAll).toBe(false);
+  });
+
+  test('(c) an age rejection is never proof, whatever came before or after', () => {
+    const first = new AcceptRound(MINE, 3, 2);
+    first.onReply(age(2));
+    expect(first.onReply(conflict(B(11, 'x')))).toBe('lost');
+    expect(first.rejectedSoFar).toBe(false);
+    first.onReply(conflict(B(12, 'x')));
+    expect([first.rejections, first.provenRejections]).toEqual([3, 2]);
+    expect(first.rejectedByAll).toBe(false);
+
+    const last = new AcceptRound(MINE, 3, 2);
+    last.onReply(conflict(B(11, 'x')));
+    last.onReply(conflict(B(12, 'x')));
+    expect(last.rejectedSoFar).toBe(true);
+    last.onReply(age(2));
+    expect(last.rejectedSoFar).toBe(false);
+    expect(last.rejectedByAll).toBe(false);
+
+    const only = new AcceptRound(MINE, 2, 2);
+    only.onReply(age(1));
+    only.onReply(age(1));
+    expect(only.status).toBe('lost');
+    expect(only.provenRejections).toBe(0);
+    expect(only.rejectedSoFar).toBe(false);
+    expect(only.rejectedByAll).toBe(false);
   });
 
   test('rejectedByAll is false when one accepter accepted, even late', () => {
@@ -231,6 +356,55 @@ describe('AcceptRound', () => {
     expect(r.highestConflict).toEqual(B(30, 'a'));
     expect(r.lastConflict).toEqual(conflict(B(15, 'c')));
     expect(r.requiredAge).toEqual({ counter: 6, id: 'p' });
+  });
+
+  /** One accept-phase outcome at one accepter, for the reference model below. */
+  type Answer =
+    | { readonly type: 'accepted' }
+    | { readonly type: 'conflict'; readonly ballot: Ballot; readonly kind: Conflict['kind']; readonly accepted: Ballot }
+    | { readonly type: 'age' }
+    | { readonly type: 'unreachable' };
+
+  // Ballots around MINE (10/me), MINE itself included, so every comparison outcome is common.
+  const nearBallot = fc.oneof(
+    fc.constant(MINE),
+    fc.constant(ZERO_BALLOT),
+    fc.record({ counter: fc.integer({ min: 9, max: 11 }), id: fc.constantFrom('a', 'me', 'zz') }),
+  );
+  const answer: fc.Arbitrary<Answer> = fc.oneof(
+    fc.constant({ type: 'accepted' as const }),
+    fc.record({ type: fc.constant('conflict' as const), ballot: nearBallot, kind: fc.constantFrom<Conflict['kind']>('promise', 'accepted'), accepted: nearBallot }),
+    fc.constant({ type: 'age' as const }),
+    fc.constant({ type: 'unreachable' as const }),
+  );
+  const roundArb = fc
+    .integer({ min: 1, max: 5 })
+    .chain((total) => fc.tuple(fc.constant(total), fc.integer({ min: 1, max: total }), fc.array(answer, { minLength: 0, maxLength: total })));
+
+  test.prop([roundArb])('model: the flags follow from which replies prove non-storage, reply by reply', ([total, needed, answers]) => {
+    const r = new AcceptRound(MINE, total, needed);
+    const confirms = (a: Answer): boolean => a.type === 'accepted' || (a.type === 'conflict' && a.kind === 'accepted' && compareBallots(a.ballot, MINE) === 0);
+    const proves = (a: Answer): boolean => a.type === 'conflict' && !confirms(a) && compareBallots(a.accepted, MINE) < 0;
+    let yes = 0;
+    let no = 0;
+    let status = 'pending';
+    answers.forEach((a, i) => {
+      if (a.type === 'unreachable') r.onUnreachable();
+      else if (a.type === 'age') r.onReply(age(1));
+      else r.onReply(a.type === 'accepted' ? a : conflict(a.ballot, a.kind, a.accepted));
+      if (status === 'pending') {
+        if (confirms(a)) yes++;
+        else no++;
+        if (yes >= needed) status = 'won';
+        else if (total - no < needed) status = 'lost';
+      }
+      const sofar = answers.slice(0, i + 1);
+      expect(r.status).toBe(status);
+      expect(r.provenRejections).toBe(sofar.filter(proves).length);
+      expect(r.confirmations).toBe(sofar.filter(confirms).length);
+      expect(r.rejectedSoFar).toBe(status === 'lost' && sofar.every(proves));
+      expect(r.rejectedByAll).toBe(status === 'lost' && sofar.length === total && sofar.every(proves));
+    });
   });
 
   test('a full quorum is lost on the first rejection', () => {
