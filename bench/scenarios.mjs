@@ -1,11 +1,20 @@
-// The caspaxos side of the benchmark: one child process per run, so every run starts cold like
-// limit.mjs does. Usable on its own, e.g. under a profiler:
-//   node bench/scenarios.mjs abc <ms> [seed]           scenarios a, b, c (or any subset: a, bc ...)
-//   node --expose-gc bench/scenarios.mjs d <keys>       scenario d (heap bytes per key)
-//   node --cpu-prof bench/scenarios.mjs c 3000          CPU profile of scenario c
+// The caspaxos side of the benchmark: one child process per measurement, so every measurement
+// starts cold like limit.mjs does and no scenario's JIT feedback leaks into another's. Usable on
+// its own, e.g. under a profiler:
+//   node bench/scenarios.mjs a --rtt 1 --ms 3000                 (a) one key, sequential, 1RTT
+//   node bench/scenarios.mjs b --rtt 2 --acceptors 5 --ms 1000    (b)/(g) 10,000 keys, 2RTT, 5 acceptors
+//   node bench/scenarios.mjs c --ms 1000 --seed 1 [--rtt 2]       (c) 3 proposers x 16 workers
+//   node bench/scenarios.mjs d --ms 1000 [--max-batch 1]          (d) hot key, 64 callers, one proposer
+//   node --expose-gc bench/scenarios.mjs e --keys 1000000 [--rtt 2]   (e) heap bytes per key
+//   node bench/scenarios.mjs f --rtt 1 --count 200000             (f) latency percentiles
+//   node bench/scenarios.mjs h --logger all --ms 100 --rounds 4   (h) pino logger (none|proposer|all)
+//   node --cpu-prof bench/scenarios.mjs a --rtt 1 --ms 3000       CPU profile of scenario a, 1RTT
+// Defaults: --rtt 1 (the library default, one round trip), --acceptors 3, --ms 1500, --seed 1.
 // The last line of output is one JSON object. Every scenario reads its data back and throws on a
 // mismatch, so a broken build fails instead of reporting fast nonsense.
-import { MemoryAcceptor, MemoryProposer, timerSleep } from '../dist/index.js';
+// run.mjs passes a snapshot of dist/ taken when it started (BENCH_DIST), so a rebuild during the run
+// cannot change what later measurements see; on its own this measures ../dist/ as it is.
+const { MemoryAcceptor, MemoryProposer, majority, timerSleep } = await import(process.env.BENCH_DIST ?? '../dist/index.js');
 
 // 16 bytes, the same characters limit.mjs writes (there as a string, here as bytes).
 const VALUE = new TextEncoder().encode('0123456789abcdef');
@@ -16,6 +25,7 @@ const B_KEYS = Array.from({ length: 10000 }, (_, i) => `key-${String(i).padStart
 const C_KEYS = B_KEYS.slice(0, 1000);
 const C_PROPOSERS = 3;
 const C_WORKERS_PER_PROPOSER = 16;
+const D_CALLERS = 64;
 // Scenario c workers wait for the next turn of the event loop (one shared setImmediate) before
 // every Nth proposal: each turn, every free worker starts a proposal and all of them interleave at
 // every await, like a burst of requests arriving in one I/O poll; between turns the event loop
@@ -35,8 +45,15 @@ function sameBytes(a, b) {
   return true;
 }
 
-function cluster(proposerIds = ['p1'], options = {}) {
-  const acceptors = ['a1', 'a2', 'a3'].map((address) => new MemoryAcceptor(address));
+/** Proposer options for a round-trip mode: 2 turns one round trip off, 1 is the library default. */
+function rttOptions(rtt) {
+  if (rtt === 2) return { oneRoundTrip: false };
+  if (rtt === 1) return {};
+  throw new Error(`--rtt must be 1 or 2, got ${rtt}`);
+}
+
+function cluster(size = 3, options = {}, proposerIds = ['p1'], AcceptorClass = MemoryAcceptor, acceptorOptions = {}) {
+  const acceptors = Array.from({ length: size }, (_, i) => new AcceptorClass(`a${i + 1}`, acceptorOptions));
   const proposers = proposerIds.map((id) => new MemoryProposer(id, acceptors, options));
   return { acceptors, proposers };
 }
@@ -50,17 +67,32 @@ function cpuShare(since, wallMs) {
   return Math.round(((user + system) / 1000 / wallMs) * 100) / 100;
 }
 
-/** limit.mjs's measureAsync: 20000 warm-up calls, then batches of 1024 until `ms` elapsed. */
-async function measureAsync(ms, op) {
-  for (let i = 0; i < WARMUP_OPS; i++) await op(i);
+/** limit.mjs's measurement loop without the warm-up: batches of 1024 until `ms` elapsed. */
+async function measureLoop(ms, op) {
   const cpu = process.cpuUsage();
   const t0 = performance.now();
   let n = 0;
   for (;;) {
     for (let j = 0; j < BATCH; j++) await op(n++);
     const elapsed = performance.now() - t0;
-    if (elapsed >= ms) return { opsPerS: Math.round(n / (elapsed / 1000)), ops: n, ms: Math.round(elapsed), cpuShare: cpuShare(cpu, elapsed) };
+    if (elapsed >= ms) {
+      const { user, system } = process.cpuUsage(cpu);
+      return {
+        opsPerS: Math.round(n / (elapsed / 1000)),
+        ops: n,
+        ms: Math.round(elapsed),
+        cpuShare: cpuShare(cpu, elapsed),
+        // Per second of CPU time this process got: immune to neighbours taking the core away.
+        opsPerCpuS: Math.round(n / ((user + system) / 1e6)),
+      };
+    }
   }
+}
+
+/** limit.mjs's measureAsync: 20000 warm-up calls, then batches of 1024 until `ms` elapsed. */
+async function measureAsync(ms, op) {
+  for (let i = 0; i < WARMUP_OPS; i++) await op(i);
+  return measureLoop(ms, op);
 }
 
 /** Reads `key` back and checks the bytes and that a majority of the acceptors hold them. */
@@ -71,32 +103,43 @@ async function checkValue(proposer, acceptors, key) {
     const r = a.inspect(key);
     return r !== undefined && r.accepted.counter === ballot.counter && r.accepted.id === ballot.id && sameBytes(r.state, VALUE);
   }).length;
-  if (holding < 2) fail(`only ${holding} of 3 acceptors hold ${key} at ballot ${ballot.counter}/${ballot.id}`);
+  if (holding < majority(acceptors.length)) fail(`only ${holding} of ${acceptors.length} acceptors hold ${key} at ballot ${ballot.counter}/${ballot.id}`);
 }
 
-/** One proposer and no contention: every proposal must have used exactly one ballot. */
-function checkBallots(proposer, proposals, scenario) {
+/**
+ * One proposer and no contention: every proposal must have used exactly one ballot, and with one
+ * round trip each key's first proposal (the only one that prepares) one more: the ballot it
+ * reserved for the key's next change. So N proposals on one key use N ballots in 2RTT and N + 1 in
+ * 1RTT; a 1RTT run that prepared every time would use 2N.
+ */
+function checkBallots(proposer, proposals, rtt, keys, scenario) {
   const { counter } = proposer.inspect();
-  if (counter !== proposals) fail(`scenario ${scenario}: ${proposals} proposals used ${counter} ballots, expected one each`);
+  const expected = proposals + (rtt === 1 ? keys : 0);
+  if (counter !== expected) {
+    const rule = rtt === 1 ? `one each plus one reserved per key (${keys} key(s)): did every change after a key's first skip the prepare phase?` : 'one each';
+    fail(`scenario ${scenario} (${rtt}RTT): ${proposals} proposals used ${counter} ballots, expected ${expected}, ${rule}`);
+  }
 }
 
-// (a) Sequential proposals on one key.
-async function scenarioA(ms) {
-  const { acceptors, proposers: [p] } = cluster();
+// (a) Sequential proposals on one key; (g) with 5 or 7 acceptors.
+async function scenarioA({ ms, rtt, acceptors: size }) {
+  const { acceptors, proposers: [p] } = cluster(size, rttOptions(rtt));
   const m = await measureAsync(ms, () => p.propose('k', write));
   await checkValue(p, acceptors, 'k');
-  checkBallots(p, WARMUP_OPS + m.ops + 1, 'a');
+  checkBallots(p, WARMUP_OPS + m.ops + 1, rtt, 1, 'a');
   return m;
 }
 
-// (b) Sequential proposals round-robin over 10,000 pre-written keys.
-async function scenarioB(ms) {
-  const { acceptors, proposers: [p] } = cluster();
+// (b) Sequential proposals round-robin over 10,000 pre-written keys; (g) with 5 or 7 acceptors.
+async function scenarioB({ ms, rtt, acceptors: size }) {
+  const { acceptors, proposers: [p] } = cluster(size, rttOptions(rtt));
   for (const key of B_KEYS) await p.propose(key, write);
   const m = await measureAsync(ms, (i) => p.propose(B_KEYS[i % B_KEYS.length], write));
   for (const key of [B_KEYS[0], B_KEYS[4321], B_KEYS[B_KEYS.length - 1]]) await checkValue(p, acceptors, key);
   for (const a of acceptors) if (a.size !== B_KEYS.length) fail(`scenario b: acceptor ${a.address} holds ${a.size} keys`);
-  checkBallots(p, B_KEYS.length + WARMUP_OPS + m.ops + 3, 'b');
+  // With 1RTT each key prepares once, on its first write, if the proposer's one-round-trip cache
+  // holds all 10,000 keys (oneRoundTripKeys, default 10,000); a smaller cache fails this check.
+  checkBallots(p, B_KEYS.length + WARMUP_OPS + m.ops + 3, rtt, B_KEYS.length, 'b');
   return m;
 }
 
@@ -140,10 +183,11 @@ function getUint32(bytes, offset) {
   return ((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0;
 }
 
-// (c) 3 proposers x 16 workers each (48 workers) over 1,000 keys, all on the one event loop.
-// Each worker loops: pick a random key, propose a fresh 16-byte value through its proposer.
-// Only operations that complete inside the measurement window (after a warm-up) are counted.
-async function scenarioC(ms, seed, yieldEvery = C_YIELD_EVERY) {
+// (c) 3 proposers x 16 workers each (48 workers) over 1,000 keys, all on the one event loop, in the
+// library's default mode (one round trip). Each worker loops: pick a random key, propose a fresh
+// 16-byte value through its proposer. Only operations that complete inside the measurement window
+// (after a warm-up) are counted.
+async function scenarioC({ ms, seed, rtt }, yieldEvery = C_YIELD_EVERY) {
   let sleeps = 0;
   let sleptMs = 0;
   // The default sleep, counted: how often a proposal waited on a timer (retry backoff, or a bounded
@@ -153,16 +197,27 @@ async function scenarioC(ms, seed, yieldEvery = C_YIELD_EVERY) {
     sleptMs += delay;
     return timerSleep(delay, signal);
   };
-  // Attempts per proposal, a measure of contention: every attempt sends one prepare per acceptor.
+  // Attempts, a measure of contention. Every attempt reaches every acceptor (a proposer sends each
+  // phase to all members at once), so acceptor a1 sees each attempt once: as a prepare, or, for an
+  // attempt that skipped the prepare under a ballot promised by the previous accept (one round
+  // trip), as an accept whose ballot was never prepared. Proposers pass the same ballot object to
+  // both phases of an attempt, so a WeakSet tells the two kinds of accept apart.
   let prepares = 0;
+  let unpreparedAccepts = 0;
+  const prepared = new WeakSet();
   class CountingAcceptor extends MemoryAcceptor {
-    prepare(...args) {
+    prepare(key, age, ballot, opts) {
       prepares++;
-      return super.prepare(...args);
+      prepared.add(ballot);
+      return super.prepare(key, age, ballot, opts);
+    }
+    accept(key, age, ballot, state, opts) {
+      if (!prepared.has(ballot)) unpreparedAccepts++;
+      return super.accept(key, age, ballot, state, opts);
     }
   }
-  const acceptors = ['a1', 'a2', 'a3'].map((address) => new CountingAcceptor(address));
-  const proposers = Array.from({ length: C_PROPOSERS }, (_, i) => new MemoryProposer(`p${i + 1}`, acceptors, { sleep }));
+  const acceptors = [new CountingAcceptor('a1'), new MemoryAcceptor('a2'), new MemoryAcceptor('a3')];
+  const proposers = Array.from({ length: C_PROPOSERS }, (_, i) => new MemoryProposer(`p${i + 1}`, acceptors, { sleep, ...rttOptions(rtt) }));
   const random = mulberry32(seed);
   const warmupMs = Math.min(500, ms / 2);
   const start = performance.now();
@@ -229,7 +284,7 @@ async function scenarioC(ms, seed, yieldEvery = C_YIELD_EVERY) {
   await Promise.all(workers);
   const windowMs = ms; // counted operations all completed in [t0, t1)
   const share = cpu === undefined ? 0 : cpuShare(cpu, ms);
-  const attemptsPerProposal = prepares / acceptors.length / totalOps; // warm-up included, read-back not
+  const attempts = prepares + unpreparedAccepts; // warm-up included, read-back not
 
   // Read every key back: each final state must be a value written to that key by a proposal that
   // did not fail in its prepare phase, and a key with an acknowledged write must not be empty.
@@ -249,6 +304,7 @@ async function scenarioC(ms, seed, yieldEvery = C_YIELD_EVERY) {
   }
   if (ok === 0) fail('scenario c: no proposal succeeded');
 
+  const r4 = (x) => Math.round(x * 1e4) / 1e4;
   return {
     okOpsPerS: Math.round(ok / (windowMs / 1000)),
     ok,
@@ -260,11 +316,83 @@ async function scenarioC(ms, seed, yieldEvery = C_YIELD_EVERY) {
     windowMs,
     cpuShare: share,
     totalOps,
-    attemptsPerProposal: Math.round(attemptsPerProposal * 1e4) / 1e4,
+    attemptsPerProposal: r4(attempts / totalOps),
+    // Share of attempts that skipped the prepare phase (one round trip) despite the contention.
+    skippedPrepareShare: r4(unpreparedAccepts / Math.max(1, attempts)),
     timerSleeps: sleeps,
     timerSleepRequestedMs: Math.round(sleptMs),
     emptyKeys: empty,
   };
+}
+
+// (d) One hot key, 64 concurrent callers on one proposer (library default mode, one round trip),
+// with the proposer's batching (default maxBatch) or without (maxBatch 1). Each caller loops:
+// `await propose(key, increment)`. The change increments a counter held in the 16-byte state, so
+// the read-back proves every acknowledged change was applied exactly once, and each caller checks
+// that the states it gets back increase. There is no contention (one proposer), hence no retries
+// and no timers: the callers never need to leave the microtask queue, and the clock is read once
+// per 64 completed proposals.
+async function scenarioD({ ms, maxBatch }) {
+  const { acceptors, proposers: [p] } = cluster(3, maxBatch === undefined ? {} : { maxBatch });
+  const key = 'hot';
+  const increment = (state) => {
+    const next = new Uint8Array(16);
+    putUint32(next, 0, state === null ? 1 : getUint32(state, 0) + 1);
+    putUint32(next, 4, MAGIC);
+    return next;
+  };
+  let completed = 0;
+  let stop = false;
+  let phase = 'warm-up';
+  let t0 = 0;
+  let startCount = 0;
+  let measured;
+  let cpu;
+  let counter0 = 0;
+  const started = performance.now();
+  // Called every 64 completions: ends the warm-up (20,000 proposals), then the measurement (ms).
+  const tick = () => {
+    const now = performance.now();
+    if (phase === 'warm-up' && completed >= WARMUP_OPS) {
+      phase = 'measure';
+      t0 = now;
+      startCount = completed;
+      counter0 = p.inspect().counter;
+      cpu = process.cpuUsage();
+    } else if (phase === 'measure' && now - t0 >= ms) {
+      const elapsed = now - t0;
+      const ops = completed - startCount;
+      const rounds = p.inspect().counter - counter0; // one ballot per round in 1RTT
+      measured = { opsPerS: Math.round(ops / (elapsed / 1000)), ops, ms: Math.round(elapsed), rounds, cpuShare: cpuShare(cpu, elapsed) };
+      phase = 'done';
+      stop = true;
+    } else if (now - started > 60000 + ms) {
+      fail('scenario d: no progress');
+    }
+  };
+  const caller = async () => {
+    let last = 0;
+    while (!stop) {
+      const { state } = await p.propose(key, increment);
+      const count = getUint32(state, 0);
+      if (count <= last) fail(`scenario d: a caller got state ${count} after ${last}`);
+      last = count;
+      if ((++completed & 63) === 0) tick();
+    }
+  };
+  await Promise.all(Array.from({ length: D_CALLERS }, caller));
+  const { state } = await p.identityRead(key);
+  if (state === null || getUint32(state, 0) !== completed || getUint32(state, 4) !== MAGIC) {
+    fail(`scenario d: read back ${state === null ? 'nothing' : getUint32(state, 0)} after ${completed} acknowledged increments`);
+  }
+  for (const a of acceptors) {
+    const r = a.inspect(key);
+    if (r !== undefined && r.state !== null && getUint32(r.state, 0) > completed) fail(`scenario d: acceptor ${a.address} holds a count above ${completed}`);
+  }
+  const avgBatch = measured.ops / Math.max(1, measured.rounds);
+  if (maxBatch === 1 && measured.rounds !== measured.ops) fail(`scenario d: maxBatch 1, yet ${measured.ops} proposals ran in ${measured.rounds} rounds`);
+  if (maxBatch !== undefined && avgBatch > maxBatch + 1e-9) fail(`scenario d: average batch ${avgBatch} above maxBatch ${maxBatch}`);
+  return { ...measured, callers: D_CALLERS, maxBatch: maxBatch ?? 'default', avgBatch: Math.round(avgBatch * 100) / 100, totalOps: completed };
 }
 
 function heap(collections = 2) {
@@ -273,26 +401,29 @@ function heap(collections = 2) {
   return { heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, external: m.external, rss: m.rss };
 }
 
-// (d) Heap bytes per key: `keys` keys with 16-byte values written through one proposer into three
-// acceptors. Counts everything the writes leave reachable: the three acceptors' maps, records and
-// state copies, the ballot objects, the key strings (allocated here, then held only by the maps
-// and shared by all three), and whatever the proposer keeps. Afterwards it drops the proposer, then
-// the acceptors one by one, and reports how much each drop freed.
-async function scenarioD(keys) {
-  if (typeof gc !== 'function') fail('scenario d needs `node --expose-gc`');
+// (e) Heap bytes per key: `keys` keys with 16-byte values written once each through one proposer
+// into three acceptors, in the given mode (default 1RTT, the library default: then every acceptor
+// also holds the promise of the key's next ballot, and the proposer's one-round-trip cache holds
+// the last `oneRoundTripKeys` (10,000 by default) keys: bounded, not per key). Counts everything
+// the writes leave reachable: the three acceptors' maps, records and state copies, the ballot
+// objects, the key strings (allocated here, then held only by the maps and shared by all three),
+// and whatever the proposer keeps. Afterwards it drops the proposer, then the acceptors one by one,
+// and reports how much each drop freed.
+async function scenarioE({ keys, rtt }) {
+  if (typeof gc !== 'function') fail('scenario e needs `node --expose-gc`');
   {
     // Warm up (JIT code, inline caches) on a throw-away cluster, so the delta below is data only.
-    const { proposers: [p] } = cluster();
+    const { proposers: [p] } = cluster(3, rttOptions(rtt));
     for (let i = 0; i < WARMUP_OPS; i++) await p.propose(`warm-${i}`, write);
   }
-  const held = cluster();
+  const held = cluster(3, rttOptions(rtt));
   const before = heap();
   const t0 = performance.now();
   for (let i = 0; i < keys; i++) await held.proposers[0].propose(`key-${String(i).padStart(7, '0')}`, write);
   const writeMs = performance.now() - t0;
   const after = heap();
 
-  await checkD(held, keys); // after the measurement, so it cannot affect it
+  await checkE(held, keys); // after the measurement, so it cannot affect it
 
   // Drop the proposer, then the acceptors one by one. (Nothing in this async function's frame may
   // still point at an acceptor here: a for-of variable would keep the last one alive.)
@@ -308,50 +439,183 @@ async function scenarioD(keys) {
   }
   return {
     keys,
+    rtt,
+    mode: rtt === 1 ? '1RTT (library default; the proposer keeps a bounded one-round-trip cache, default 10,000 keys)' : '2RTT (oneRoundTrip: false; no cache)',
     bytesPerKey: perKey(after.heapUsed - before.heapUsed),
     arrayBufferBytesPerKey: perKey(after.arrayBuffers - before.arrayBuffers),
     externalBytesPerKey: perKey(after.external - before.external),
     rssBytesPerKey: perKey(after.rss - before.rss),
     freedPerKey: freed,
+    proposerFreedBytes: Math.round(freed.proposer * keys),
     writeOpsPerS: Math.round(keys / (writeMs / 1000)),
   };
 }
 
-async function checkD({ proposers: [p], acceptors }, keys) {
-  for (const a of acceptors) if (a.size !== keys) fail(`scenario d: acceptor ${a.address} holds ${a.size} keys, expected ${keys}`);
+async function checkE({ proposers: [p], acceptors }, keys) {
+  for (const a of acceptors) if (a.size !== keys) fail(`scenario e: acceptor ${a.address} holds ${a.size} keys, expected ${keys}`);
   for (const i of [0, keys >> 1, keys - 1]) await checkValue(p, acceptors, `key-${String(i).padStart(7, '0')}`);
 }
 
-async function main() {
-  const [what, arg, seedArg] = process.argv.slice(2);
-  const result = { node: process.version };
-  if (/^[abc]+$/.test(what ?? '')) {
-    const ms = Number(arg ?? 1500);
-    const seed = Number(seedArg ?? 1);
-    if (!(ms > 0) || !Number.isInteger(seed)) throw new Error('usage: scenarios.mjs abc <ms> [seed]');
-    result.msPerMeasurement = ms;
-    const line = [];
-    if (what.includes('a')) {
-      result.a = await scenarioA(ms);
-      line.push(`(a) one key ${result.a.opsPerS} ops/s`);
-    }
-    if (what.includes('b')) {
-      result.b = await scenarioB(ms);
-      line.push(`(b) 10k keys ${result.b.opsPerS} ops/s`);
-    }
-    if (what.includes('c')) {
-      result.c = await scenarioC(ms, seed);
-      line.push(`(c) ok ${result.c.okOpsPerS} ops/s, error rate ${result.c.errorRate.toFixed(4)}`);
-    }
-    console.log(line.join('   '));
-  } else if (what === 'd') {
-    const keys = Number(arg ?? 1e6);
-    if (!Number.isSafeInteger(keys) || keys < 1) throw new Error('usage: node --expose-gc scenarios.mjs d <keys>');
-    result.d = await scenarioD(keys);
-    console.log(`(d) ${result.d.bytesPerKey} heap bytes per key over ${keys} keys`);
-  } else {
-    throw new Error('usage: scenarios.mjs abc <ms> [seed] | --expose-gc scenarios.mjs d <keys>');
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+// (f) Latency of single proposals in scenario a (one key, sequential): after the usual warm-up,
+// `count` proposals, each timed with performance.now() around its await. Reported in µs: p50, p99,
+// p999 (nearest rank), mean and max over all `count`, plus the timer's own cost (two back-to-back
+// performance.now() calls, p50) for reference. GC pauses are part of the distribution.
+async function scenarioF({ count, rtt }) {
+  const { acceptors, proposers: [p] } = cluster(3, rttOptions(rtt));
+  for (let i = 0; i < WARMUP_OPS; i++) await p.propose('k', write);
+  const us = new Float64Array(count);
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    await p.propose('k', write);
+    us[i] = (performance.now() - t0) * 1000;
   }
+  const wallMs = performance.now() - started;
+  const share = cpuShare(cpu, wallMs);
+  await checkValue(p, acceptors, 'k');
+  checkBallots(p, WARMUP_OPS + count + 1, rtt, 1, 'f');
+  let sum = 0;
+  for (let i = 0; i < count; i++) sum += us[i];
+  us.sort();
+  const timer = new Float64Array(10001);
+  for (let i = 0; i < timer.length; i++) {
+    const t0 = performance.now();
+    timer[i] = (performance.now() - t0) * 1000;
+  }
+  timer.sort();
+  const r3 = (x) => Math.round(x * 1000) / 1000;
+  return {
+    count,
+    p50Us: r3(percentile(us, 0.5)),
+    p90Us: r3(percentile(us, 0.9)),
+    p99Us: r3(percentile(us, 0.99)),
+    p999Us: r3(percentile(us, 0.999)),
+    maxUs: r3(us[count - 1]),
+    meanUs: r3(sum / count),
+    timerOverheadP50Us: r3(percentile(timer, 0.5)),
+    opsPerS: Math.round(count / (wallMs / 1000)),
+    cpuShare: share,
+  };
+}
+
+// (h) What a pino logger at level 'info' (debug disabled: nothing is written) costs on scenario a
+// in 1RTT. One configuration per process (so the JIT sees only one, as in an application):
+// `--logger none` (no logger), `proposer` (the logger on the proposer only) or `all` (on the
+// proposer and the three acceptors: what passing one logger everywhere gives). After the usual
+// warm-up, `rounds` slices of `ms` each; the figure is the best slice (noise on a shared machine
+// only ever slows a slice down). run.mjs alternates the configurations process by process and pairs
+// neighbours: overhead = ops/s without / ops/s with - 1 (time per proposal: 0.03 = 3% slower).
+async function scenarioH({ ms, rounds, logger: which }) {
+  let logger;
+  if (which !== 'none') {
+    const { default: pino } = await import('pino');
+    logger = pino({ level: 'info' }, { write() {} }); // a no-op destination; at info nothing reaches it anyway
+    if (logger.isLevelEnabled('debug') || !logger.isLevelEnabled('info')) fail('scenario h: the pino logger must be at level info');
+  } else {
+    await import('pino'); // loaded in every configuration alike
+  }
+  const { acceptors, proposers: [p] } = cluster(3, logger === undefined ? {} : { logger }, ['p1'], MemoryAcceptor, which === 'all' ? { logger } : {});
+  for (let i = 0; i < WARMUP_OPS; i++) await p.propose('k', write);
+  let total = WARMUP_OPS;
+  const slices = [];
+  const cpuSlices = [];
+  for (let r = 0; r < rounds; r++) {
+    const m = await measureLoop(ms, () => p.propose('k', write));
+    total += m.ops;
+    slices.push(m.opsPerS);
+    cpuSlices.push(m.opsPerCpuS);
+  }
+  await checkValue(p, acceptors, 'k');
+  checkBallots(p, total + 1, 1, 1, `h (${which})`);
+  return {
+    logger: which,
+    msPerSlice: ms,
+    slices,
+    cpuSlices,
+    bestOpsPerS: Math.max(...slices),
+    bestOpsPerCpuS: Math.max(...cpuSlices),
+  };
+}
+
+function median(values) {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const USAGE = `usage: node [--expose-gc] bench/scenarios.mjs <a|b|c|d|e|f|h> [--ms N] [--rtt 1|2] [--acceptors N] [--seed N]
+       [--max-batch N] [--keys N] [--count N] [--rounds N] [--logger none|proposer|all]   (see the top of this file)`;
+
+function parseArgs(argv) {
+  const [scenario, ...rest] = argv;
+  const options = { ms: 1500, rtt: 1, acceptors: 3, seed: 1, maxBatch: undefined, keys: 1_000_000, count: 200_000, rounds: 4, logger: 'all' };
+  const flags = { '--ms': 'ms', '--rtt': 'rtt', '--acceptors': 'acceptors', '--seed': 'seed', '--max-batch': 'maxBatch', '--keys': 'keys', '--count': 'count', '--rounds': 'rounds' };
+  for (let i = 0; i < rest.length; i++) {
+    const [flag, inline] = rest[i].split('=', 2);
+    if (flag === '--logger') {
+      options.logger = inline ?? rest[++i];
+      if (!['none', 'proposer', 'all'].includes(options.logger)) throw new Error(`--logger must be none, proposer or all\n${USAGE}`);
+      continue;
+    }
+    const name = flags[flag];
+    if (name === undefined) throw new Error(`unknown option ${rest[i]}\n${USAGE}`);
+    const value = Number(inline ?? rest[++i]);
+    if (!Number.isSafeInteger(value) || value < (name === 'seed' ? 0 : 1)) throw new Error(`${flag} needs a positive integer\n${USAGE}`);
+    options[name] = value;
+  }
+  if (options.rtt !== 1 && options.rtt !== 2) throw new Error(`--rtt must be 1 or 2\n${USAGE}`);
+  return { scenario, options };
+}
+
+async function main() {
+  const { scenario, options: o } = parseArgs(process.argv.slice(2));
+  const result = { node: process.version, scenario };
+  const rate = (x) => Math.round(x).toLocaleString('en-US');
+  let line;
+  switch (scenario) {
+    case 'a':
+    case 'b': {
+      const options = { ms: o.ms, rtt: o.rtt, acceptors: o.acceptors };
+      result.options = options;
+      result[scenario] = await (scenario === 'a' ? scenarioA : scenarioB)(options);
+      line = `(${scenario}) ${scenario === 'a' ? 'one key' : '10k keys'}, ${o.rtt}RTT, ${o.acceptors} acceptors: ${rate(result[scenario].opsPerS)} ops/s`;
+      break;
+    }
+    case 'c':
+      result.options = { ms: o.ms, seed: o.seed, rtt: o.rtt };
+      result.c = await scenarioC(result.options);
+      line = `(c) ok ${rate(result.c.okOpsPerS)} ops/s, error rate ${result.c.errorRate.toFixed(4)}, ${result.c.attemptsPerProposal} attempts per proposal`;
+      break;
+    case 'd':
+      result.options = { ms: o.ms, maxBatch: o.maxBatch };
+      result.d = await scenarioD(result.options);
+      line = `(d) hot key, ${D_CALLERS} callers, maxBatch ${result.d.maxBatch}: ${rate(result.d.opsPerS)} ops/s, ${result.d.avgBatch} proposals per round`;
+      break;
+    case 'e':
+      result.options = { keys: o.keys, rtt: o.rtt };
+      result.e = await scenarioE(result.options);
+      line = `(e) ${result.e.bytesPerKey} heap bytes per key over ${o.keys} keys, ${result.e.mode}`;
+      break;
+    case 'f':
+      result.options = { count: o.count, rtt: o.rtt };
+      result.f = await scenarioF(result.options);
+      line = `(f) ${o.rtt}RTT latency over ${o.count} proposals: p50 ${result.f.p50Us} µs, p99 ${result.f.p99Us} µs, p999 ${result.f.p999Us} µs`;
+      break;
+    case 'h':
+      result.options = { ms: o.ms, rounds: o.rounds, logger: o.logger };
+      result.h = await scenarioH(result.options);
+      line = `(h) logger ${o.logger}: best of ${o.rounds} slices ${rate(result.h.bestOpsPerS)} ops/s, ${rate(result.h.bestOpsPerCpuS)} ops per CPU second`;
+      break;
+    default:
+      throw new Error(USAGE);
+  }
+  console.log(line);
   console.log(JSON.stringify(result));
 }
 

@@ -2,10 +2,13 @@
  * Runs simulations from the command line.
  *
  *   npm run sim -- --list                                   one scenario name per line
- *   npm run sim -- --scenario X --seed S [--ops N] [--history FILE] [--trace FILE]
+ *   npm run sim -- --scenario X --seed S [--ops N] [--two-round-trips] [--history FILE] [--trace FILE]
  *   npm run sim -- --plan FILE [--history FILE] [--trace FILE]   a plan saved by the plan test
  *   npm run sim -- --scenario X --runs N [--seed S]          N seeds from S (default 1)
- *   npm run sim:long -- [--runs N]                          every scenario, N seeds each (default 2,500)
+ *   npm run sim:long -- [--runs N]                          every scenario, N seeds each in both proposer modes (default 1,250)
+ *
+ * `--two-round-trips` runs the proposers without the one-round-trip optimisation (a prepare for
+ * every change); by default they use it.
  *
  * Exits 1 when any run violates a check (negative controls, named `mutant-...`, are expected to),
  * printing the seed, the replay command and the first violations; `--history` writes that run's
@@ -35,6 +38,7 @@ const { values } = parseArgs({
     history: { type: 'string' },
     trace: { type: 'string' },
     long: { type: 'boolean' },
+    'two-round-trips': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -54,8 +58,10 @@ function summarize(run: ScenarioRun): string {
   return `${run.scenario.name} seed ${run.seed}: ${run.ok === true ? 'ok' : run.ok === false ? 'VIOLATED' : 'undecided'} (${run.sim.recorder.history().operations.length} ops, ${c.completed} completed, ${c.unknownOutcomes} unknown, ${c.conflicts} conflicts)`;
 }
 
+const oneRoundTrip = values['two-round-trips'] !== true;
+
 async function single(scenario: Scenario, seed: number, ops: number | undefined, replay: string): Promise<number> {
-  const run = await runScenario(scenario, seed, { ops, trace: values.trace !== undefined });
+  const run = await runScenario(scenario, seed, { ops, trace: values.trace !== undefined, oneRoundTrip });
   console.log(summarize(run));
   if (values.history !== undefined) {
     const history = run.sim.recorder.history();
@@ -74,25 +80,29 @@ async function single(scenario: Scenario, seed: number, ops: number | undefined,
   return 1;
 }
 
-async function many(scenarios: readonly Scenario[], from: number, runs: number): Promise<number> {
+async function many(scenarios: readonly Scenario[], from: number, runs: number, modes: readonly boolean[]): Promise<number> {
   let failures = 0;
   let operations = 0;
+  let histories = 0;
   const started = performance.now();
   for (const scenario of scenarios) {
-    let bad = 0;
-    for (let seed = from; seed < from + runs; seed++) {
-      const run = await runScenario(scenario, seed);
-      operations += run.sim.recorder.history().operations.length;
-      if (run.ok !== true) {
-        bad++;
-        console.log(await describeFailure(run));
+    for (const mode of modes) {
+      let bad = 0;
+      for (let seed = from; seed < from + runs; seed++) {
+        const run = await runScenario(scenario, seed, { oneRoundTrip: mode });
+        histories++;
+        operations += run.sim.recorder.history().operations.length;
+        if (run.ok !== true) {
+          bad++;
+          console.log(await describeFailure(run));
+        }
       }
+      failures += bad;
+      console.log(`${scenario.name} (${mode ? 'one round trip' : 'two round trips'}): ${runs} runs, ${bad} failed`);
     }
-    failures += bad;
-    console.log(`${scenario.name}: ${runs} runs, ${bad} failed`);
   }
   const seconds = (performance.now() - started) / 1000;
-  console.log(`${scenarios.length * runs} histories, ${operations} operations checked in ${seconds.toFixed(1)} s; ${failures} failed`);
+  console.log(`${histories} histories, ${operations} operations checked in ${seconds.toFixed(1)} s; ${failures} failed`);
   return failures > 0 ? 1 : 0;
 }
 
@@ -110,7 +120,7 @@ async function main(): Promise<number> {
     return single(planScenario(plan), plan.seed, undefined, `npm run sim -- --plan ${values.plan}`);
   }
   if (values.long === true) {
-    return many(SCENARIOS, integer('seed', values.seed, 1), integer('runs', values.runs, 2500));
+    return many(SCENARIOS, integer('seed', values.seed, 1), integer('runs', values.runs, 1250), [true, false]);
   }
   const scenario = ALL.find((s) => s.name === values.scenario);
   if (scenario === undefined) {
@@ -118,9 +128,9 @@ async function main(): Promise<number> {
     return 2;
   }
   const seed = integer('seed', values.seed, 1);
-  if (values.runs !== undefined) return many([scenario], seed, integer('runs', values.runs, 1));
+  if (values.runs !== undefined) return many([scenario], seed, integer('runs', values.runs, 1), [oneRoundTrip]);
   const ops = values.ops === undefined ? undefined : integer('ops', values.ops, scenario.defaultOps);
-  return single(scenario, seed, ops, replayCommand(scenario.name, seed, ops));
+  return single(scenario, seed, ops, replayCommand(scenario.name, seed, ops, oneRoundTrip));
 }
 
 process.exitCode = await main();

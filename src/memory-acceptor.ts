@@ -6,16 +6,25 @@
  * loses everything when the process ends.
  */
 import * as rules from './core/acceptor-rules.js';
+import { ANCESTRY_LIMIT } from './core/acceptor-rules.js';
 import type { KeyRecord } from './core/acceptor-rules.js';
 import { type Age, formatAge } from './core/age.js';
-import { type Ballot, ZERO_BALLOT, formatBallot, isZeroBallot } from './core/ballot.js';
+import { type Ballot, ZERO_BALLOT, compareBallots, formatBallot, isZeroBallot } from './core/ballot.js';
 import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from './core/messages.js';
-import { copyState } from './core/state.js';
+import { type StoredState, loadState, storeState } from './stored-state.js';
 import { InvalidArgumentError, NotTombstoneError } from './errors.js';
-import { type Logger, debugEnabled } from './logger.js';
-import type { Acceptor, CallOptions, WatchOptions } from './roles.js';
+import { DebugGate, type Logger } from './logger.js';
+import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from './roles.js';
 import { assertAge, assertBallot, assertKey, assertState } from './validate.js';
 import { WatchChannel, closeOnAbort } from './watch-channel.js';
+
+/** An acceptor's record of one key, updated in place (see `#store`). */
+interface StoredRecord {
+  promise: Ballot;
+  accepted: Ballot;
+  state: StoredState;
+  ancestry: readonly Ballot[] | undefined;
+}
 
 export interface MemoryAcceptorOptions {
   /** Receives a debug record per request. Silent when absent. */
@@ -33,11 +42,11 @@ const DEFAULT_WATCH_BUFFER = 1024;
 
 export class MemoryAcceptor implements Acceptor {
   readonly address: string;
-  #records = new Map<string, KeyRecord>();
+  #records = new Map<string, StoredRecord>();
   #minimumAges = new Map<string, number>();
-  #absent: KeyRecord = rules.absentRecord(ZERO_BALLOT);
+  #absent: KeyRecord<StoredState> = rules.absentRecord(ZERO_BALLOT);
   #watchers = new Map<string, Set<WatchChannel<AcceptedState>>>();
-  #logger: Logger | undefined;
+  readonly #debug: DebugGate;
 
   /**
    * @param address unique among the acceptors of a cluster; proposers identify acceptors by it.
@@ -45,7 +54,7 @@ export class MemoryAcceptor implements Acceptor {
   constructor(address: string, options: MemoryAcceptorOptions = {}) {
     if (typeof address !== 'string' || address === '') throw new InvalidArgumentError('an acceptor address must be a non-empty string');
     this.address = address;
-    this.#logger = options.logger;
+    this.#debug = new DebugGate(options.logger);
   }
 
   async prepare(key: string, age: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply> {
@@ -54,39 +63,49 @@ export class MemoryAcceptor implements Acceptor {
     assertAge(age);
     assertBallot(ballot);
     const reply = this.#prepare(key, age, ballot);
-    if (debugEnabled(this.#logger)) this.#log('prepare', key, ballot, age, reply.type);
+    if (this.#debug.get() !== undefined) this.#log('prepare', key, ballot, age, reply.type);
     return reply;
   }
 
   #prepare(key: string, age: Age, ballot: Ballot): PrepareReply {
     const rejected = rules.checkAge(age, this.#minimumAges.get(age.id) ?? 0);
     if (rejected !== undefined) return rejected;
-    const { reply, next } = rules.prepare(this.#records.get(key) ?? this.#absent, ballot, this.#absent.promise);
-    if (next !== undefined) this.#records.set(key, next);
-    // The reply must not share memory with the stored state: the change function may mutate it.
-    return reply.type === 'promised' ? { type: 'promised', accepted: reply.accepted, state: copyState(reply.state) } : reply;
+    const record = this.#records.get(key);
+    const { reply, next } = rules.prepare(record ?? this.#absent, ballot, this.#absent.promise);
+    if (next !== undefined) this.#store(key, record, next);
+    // The reply gets its own copy: the change function may mutate it.
+    return reply.type === 'promised' ? { ...reply, state: loadState(reply.state) } : reply;
   }
 
-  async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: CallOptions): Promise<AcceptReply> {
+  async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
     opts?.signal?.throwIfAborted();
     assertKey(key);
     assertAge(age);
     assertBallot(ballot);
     assertState(state, 'state');
-    const reply = this.#accept(key, age, ballot, state);
-    if (debugEnabled(this.#logger)) this.#log('accept', key, ballot, age, reply.type);
+    const next = opts?.next;
+    let ancestry = opts?.ancestry;
+    if (next !== undefined) {
+      assertBallot(next, 'next');
+      if (compareBallots(next, ballot) <= 0) throw new InvalidArgumentError(`next ballot ${formatBallot(next)} must be above the ballot ${formatBallot(ballot)}`);
+    }
+    // The shared empty ancestry (a key one proposer writes) is the common case: nothing to check.
+    if (ancestry !== undefined && ancestry !== rules.NO_ANCESTRY) ancestry = checkedAncestry(ancestry);
+    const reply = this.#accept(key, age, ballot, state, next, ancestry);
+    if (this.#debug.get() !== undefined) this.#log('accept', key, ballot, age, reply.type);
     return reply;
   }
 
-  #accept(key: string, age: Age, ballot: Ballot, state: State): AcceptReply {
+  #accept(key: string, age: Age, ballot: Ballot, state: State, nextBallot: Ballot | undefined, ancestry: readonly Ballot[] | undefined): AcceptReply {
     const rejected = rules.checkAge(age, this.#minimumAges.get(age.id) ?? 0);
     if (rejected !== undefined) return rejected;
-    const { reply, next } = rules.accept(this.#records.get(key) ?? this.#absent, ballot, state, this.#absent.promise);
+    const record = this.#records.get(key);
+    // Store a copy (made once, before the rule, which keeps it if it accepts): the caller keeps its
+    // buffer and may reuse it.
+    const { reply, next } = rules.accept(record ?? this.#absent, ballot, storeState(state), this.#absent.promise, { next: nextBallot, ancestry });
     if (next === undefined) return reply;
-    // Store a copy: the caller keeps its buffer and may reuse it.
-    const stored: KeyRecord = { promise: next.promise, accepted: next.accepted, state: copyState(next.state) };
-    this.#records.set(key, stored);
-    this.#notify(key, stored.accepted, stored.state);
+    this.#store(key, record, next);
+    if (this.#watchers.size > 0) this.#notify(key, next.accepted, next.state);
     return reply;
   }
 
@@ -96,9 +115,7 @@ export class MemoryAcceptor implements Acceptor {
     ages.forEach((age, i) => assertAge(age, `ages[${i}]`));
     const raised = rules.raiseAges((id) => this.#minimumAges.get(id) ?? 0, ages);
     for (const age of raised) this.#minimumAges.set(age.id, age.counter);
-    if (debugEnabled(this.#logger)) {
-      this.#logger.debug({ acceptor: this.address, method: 'rejectByAge', n: ages.length, raised: raised.length });
-    }
+    this.#debug.get()?.debug({ acceptor: this.address, method: 'rejectByAge', n: ages.length, raised: raised.length });
   }
 
   async removeIfEqual(key: string, tombstone: Tombstone, opts?: CallOptions): Promise<RemoveReply> {
@@ -115,7 +132,7 @@ export class MemoryAcceptor implements Acceptor {
       // Watchers see the key become empty, under the zero ballot (it has no record any more).
       this.#notify(key, ZERO_BALLOT, null);
     }
-    if (debugEnabled(this.#logger)) this.#log('removeIfEqual', key, tombstone.ballot, undefined, reply.type);
+    this.#log('removeIfEqual', key, tombstone.ballot, undefined, reply.type);
     return reply;
   }
 
@@ -135,7 +152,7 @@ export class MemoryAcceptor implements Acceptor {
         if (set === undefined) this.#watchers.set(key, (set = new Set()));
         set.add(channel);
         const record = this.#records.get(key);
-        channel.push({ ballot: record?.accepted ?? ZERO_BALLOT, state: copyState(record?.state ?? null) });
+        channel.push({ ballot: record?.accepted ?? ZERO_BALLOT, state: loadState(record?.state ?? null) });
         detach = closeOnAbort(channel, signal);
         return channel;
       },
@@ -161,7 +178,7 @@ export class MemoryAcceptor implements Acceptor {
   inspect(key: string): AcceptorRecord | undefined {
     const record = this.#records.get(key);
     if (record === undefined) return undefined;
-    return { promise: record.promise, accepted: record.accepted, state: copyState(record.state) };
+    return { promise: record.promise, accepted: record.accepted, state: loadState(record.state) };
   }
 
   /** The minimum age this acceptor requires of proposer `id` (0 unless garbage collection raised it). */
@@ -182,14 +199,31 @@ export class MemoryAcceptor implements Acceptor {
     return this.#records.size;
   }
 
-  #notify(key: string, ballot: Ballot, state: State): void {
-    const set = this.#watchers.get(key);
-    if (set === undefined) return;
-    for (const channel of set) channel.push({ ballot, state: copyState(state) });
+  /**
+   * Stores the rule's verdict for `key`: a new record for a new key, else the fields of the one
+   * there, in place. Records live long, so replacing them on every write (the rules return a new
+   * one) would keep the old generation of the heap busy; the rule's short-lived object dies young.
+   */
+  #store(key: string, record: StoredRecord | undefined, next: KeyRecord<StoredState>): void {
+    if (record === undefined) {
+      this.#records.set(key, { promise: next.promise, accepted: next.accepted, state: next.state, ancestry: next.ancestry });
+      return;
+    }
+    record.promise = next.promise;
+    record.accepted = next.accepted;
+    record.state = next.state;
+    record.ancestry = next.ancestry;
   }
 
+  #notify(key: string, ballot: Ballot, state: StoredState): void {
+    const set = this.#watchers.get(key);
+    if (set === undefined) return;
+    for (const channel of set) channel.push({ ballot, state: loadState(state) });
+  }
+
+  /** One debug record per request (callers check that debug is enabled first, to skip the call). */
   #log(method: string, key: string, ballot: Ballot, age: Age | undefined, result: string): void {
-    this.#logger?.debug({
+    this.#debug.get()?.debug({
       acceptor: this.address,
       method,
       key,
@@ -198,4 +232,18 @@ export class MemoryAcceptor implements Acceptor {
       result,
     });
   }
+}
+
+/**
+ * A valid ancestry to store, or `InvalidArgumentError`. Stored as given when frozen (as
+ * `ancestryOf` builds them: shared, never changed), copied otherwise, so no caller can change
+ * what is stored.
+ */
+function checkedAncestry(ancestry: readonly Ballot[]): readonly Ballot[] {
+  if (!Array.isArray(ancestry) || ancestry.length > ANCESTRY_LIMIT + 1) {
+    throw new InvalidArgumentError(`ancestry must be an array of at most ${ANCESTRY_LIMIT + 1} ballots`);
+  }
+  for (const b of ancestry) assertBallot(b, 'an ancestry entry');
+  if (Object.isFrozen(ancestry)) return ancestry;
+  return ancestry.length === 0 ? rules.NO_ANCESTRY : Object.freeze([...ancestry]);
 }

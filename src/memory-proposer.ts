@@ -6,16 +6,17 @@
  * minimal state needed to generate unique increasing update IDs (ballot numbers)".
  *
  * Concurrency: proposals for different keys run concurrently; proposals for one key through one
- * proposer wait in a FIFO queue and run one at a time, in arrival order (`KeyQueue`). Each attempt
+ * proposer wait in a FIFO queue and run in arrival order, in batches (`ProposalQueue`). Each attempt
  * takes its ballot synchronously before its first `await`, so a burst of calls gets increasing
  * ballots in call order.
  */
 import { abortable, abortableWait } from './abort.js';
 import type { Age } from './core/age.js';
-import { type Ballot, ZERO_BALLOT, compareBallots, formatBallot, isZeroBallot } from './core/ballot.js';
+import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots, formatBallot, isZeroBallot } from './core/ballot.js';
 import { BallotGenerator } from './core/ballot-generator.js';
 import type { AcceptReply, AcceptedState, PrepareReply, State } from './core/messages.js';
-import { AcceptRound, PrepareRound, type Round } from './core/proposal.js';
+import { ANCESTRY_FLOOR_ID, NO_ANCESTRY, ancestryOf } from './core/acceptor-rules.js';
+import { AcceptRound, PrepareRound, type Round, recoveryDecision } from './core/proposal.js';
 import { type QuorumStatus, majority } from './core/quorum.js';
 import { copyState, isState, statesEqual } from './core/state.js';
 import { Configuration } from './configuration.js';
@@ -31,10 +32,11 @@ import {
   isRetryable,
 } from './errors.js';
 import { fanOut } from './fan-out.js';
-import { KeyQueue } from './key-queue.js';
-import { type Logger, debugEnabled } from './logger.js';
+import { DOUBT_AFTER_MISS, OneRoundTripCache } from './one-round-trip-cache.js';
+import { type Proposal, ProposalQueue, type QuorumMode, newProposal } from './proposal-queue.js';
+import { DebugGate, type Logger } from './logger.js';
 import { type Random, type RetryPolicy, type Sleep, resolveRetryPolicy, retryDelay, timerSleep } from './retry.js';
-import type { Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from './roles.js';
+import type { AcceptOptions, Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from './roles.js';
 import type { TraceEvent, Tracer } from './tracer.js';
 import { assertAddress, assertBallot, assertFunction, assertKey } from './validate.js';
 import { WatchChannel, closeOnAbort } from './watch-channel.js';
@@ -68,6 +70,26 @@ export interface MemoryProposerOptions {
    * @default 100
    */
   readonly stragglerTimeoutMs?: number | undefined;
+  /**
+   * One round trip (paper §2.2.1): each accept also asks the acceptors to promise the next ballot,
+   * and the next change to the key skips the prepare phase while that promise holds. Safe under
+   * contention (a competitor's prepare revokes it; the attempt then prepares). See
+   * `OneRoundTripCache` for the rules.
+   * @default true
+   */
+  readonly oneRoundTrip?: boolean | undefined;
+  /**
+   * How many keys the one-round-trip cache holds at most. When full, the key cached longest ago
+   * goes first, unless it was cached again since (a hot key stays; see `OneRoundTripCache`).
+   * @default 10000
+   */
+  readonly oneRoundTripKeys?: number | undefined;
+  /**
+   * The most queued proposals on one key that run as one round (their changes applied in arrival
+   * order, one accept for all). 1 disables batching.
+   * @default 64
+   */
+  readonly maxBatch?: number | undefined;
 }
 
 /** A snapshot of a proposer's state, for tests and teaching. */
@@ -80,12 +102,6 @@ export interface ProposerSnapshot {
   readonly accepters: readonly string[];
 }
 
-type QuorumMode = 'majority' | 'all';
-
-/** How an attempt that did not commit ended, when another attempt may follow. */
-interface LostAttempt {
-  readonly cause: unknown;
-}
 
 const DEFAULT_WATCH_BUFFER = 1024;
 
@@ -95,11 +111,14 @@ export class MemoryProposer implements Proposer {
   readonly address: string;
   readonly #ballots: BallotGenerator;
   #age = 0;
+  /** `age` as sent in messages: one object until the age changes. */
+  #ageMessage: Age;
   #config: Configuration;
   /** Replaced configurations that attempts still run under. */
   readonly #replaced = new Set<Configuration>();
-  readonly #queue = new KeyQueue();
-  readonly #logger: Logger | undefined;
+  readonly #queue: ProposalQueue;
+  readonly #cache: OneRoundTripCache | undefined;
+  readonly #debug: DebugGate;
   readonly #tracer: Tracer | undefined;
   readonly #retry: RetryPolicy;
   readonly #sleep: Sleep;
@@ -114,6 +133,7 @@ export class MemoryProposer implements Proposer {
    */
   constructor(id: string, acceptors: Iterable<Acceptor>, options: MemoryProposerOptions = {}) {
     if (typeof id !== 'string' || id === '') throw new InvalidArgumentError('a proposer id must be a non-empty string');
+    if (id === ANCESTRY_FLOOR_ID) throw new InvalidArgumentError(`the proposer id ${id} is reserved`);
     const list = Array.from(acceptors ?? []);
     if (list.length === 0) throw new InvalidArgumentError('a proposer needs at least one acceptor');
     const seen = new Set<string>();
@@ -123,14 +143,21 @@ export class MemoryProposer implements Proposer {
       seen.add(acceptor.address);
     }
     this.address = id;
+    this.#ageMessage = { counter: 0, id };
     this.#ballots = new BallotGenerator(id);
     this.#config = new Configuration(list, list);
-    this.#logger = options.logger;
+    this.#debug = new DebugGate(options.logger);
     this.#tracer = options.tracer;
     this.#retry = resolveRetryPolicy(options.retry);
     this.#sleep = options.sleep ?? timerSleep;
     this.#random = options.random ?? Math.random;
     this.#stragglerTimeoutMs = options.stragglerTimeoutMs ?? 100;
+    const maxBatch = options.maxBatch ?? 64;
+    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new InvalidArgumentError(`maxBatch must be an integer >= 1, got ${maxBatch}`);
+    this.#queue = new ProposalQueue((key, batch) => void this.#round(key, batch), maxBatch);
+    const cacheKeys = options.oneRoundTripKeys ?? 10_000;
+    if (!Number.isSafeInteger(cacheKeys) || cacheKeys < 1) throw new InvalidArgumentError(`oneRoundTripKeys must be an integer >= 1, got ${cacheKeys}`);
+    this.#cache = options.oneRoundTrip === false ? undefined : new OneRoundTripCache(cacheKeys);
     if (!Number.isFinite(this.#stragglerTimeoutMs) || this.#stragglerTimeoutMs < 0) {
       throw new InvalidArgumentError(`stragglerTimeoutMs must be a finite number >= 0, got ${this.#stragglerTimeoutMs}`);
     }
@@ -143,7 +170,8 @@ export class MemoryProposer implements Proposer {
 
   /** The age this proposer sends with every message. */
   get age(): Age {
-    return { counter: this.#age, id: this.address };
+    if (this.#ageMessage.counter !== this.#age) this.#ageMessage = { counter: this.#age, id: this.address };
+    return this.#ageMessage;
   }
 
   inspect(): ProposerSnapshot {
@@ -167,25 +195,21 @@ export class MemoryProposer implements Proposer {
    * `AgeError` when this proposer was left out of a garbage collection; `signal.reason` on abort.
    * An abort after the accept phase began leaves the outcome unknown too.
    */
-  async propose(key: string, change: ChangeFunc, opts?: CallOptions): Promise<ProposeResult> {
-    assertKey(key);
-    assertFunction(change, 'change');
-    return this.#enqueue(key, change, 'majority', opts?.signal);
+  propose(key: string, change: ChangeFunc, opts?: CallOptions): Promise<ProposeResult> {
+    return this.#submit(key, change, 'majority', opts?.signal);
   }
 
   /** A proposal with the identity change function: reads the current state (by re-writing it). */
-  async identityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
-    assertKey(key);
-    return this.#enqueue(key, identity, 'majority', opts?.signal);
+  identityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
+    return this.#submit(key, identity, 'majority', opts?.signal);
   }
 
   /**
    * An identity read whose accept phase needs every accepter (paper §3.1 step a: "executing the
    * identity transform with max quorum size"). Fails if any accepter is unreachable.
    */
-  async fullIdentityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
-    assertKey(key);
-    return this.#enqueue(key, identity, 'all', opts?.signal);
+  fullIdentityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
+    return this.#submit(key, identity, 'all', opts?.signal);
   }
 
   /**
@@ -197,6 +221,7 @@ export class MemoryProposer implements Proposer {
     opts?.signal?.throwIfAborted();
     assertKey(key);
     assertBallot(ballot);
+    this.#cache?.forget(key);
     this.#fastForward(key, ballot);
     this.#age += 1;
     return this.age;
@@ -283,184 +308,303 @@ export class MemoryProposer implements Proposer {
     return { [Symbol.asyncIterator]: () => this.#watch(key, opts) };
   }
 
-  #enqueue(key: string, change: ChangeFunc, mode: QuorumMode, signal: AbortSignal | undefined): Promise<ProposeResult> {
-    return this.#queue.run(key, () => this.#run(key, change, mode, signal), signal);
+  /**
+   * Validates and queues one proposal. Not `async` (one promise per proposal on the hot path), so
+   * bad arguments are returned as a rejected promise, never thrown.
+   */
+  #submit(key: string, change: ChangeFunc, mode: QuorumMode, signal: AbortSignal | undefined): Promise<ProposeResult> {
+    try {
+      assertKey(key);
+      assertFunction(change, 'change');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { proposal, promise } = newProposal(change, mode, signal);
+    this.#queue.submit(key, proposal);
+    return promise;
   }
 
-  /** Runs attempts until one commits, one fails for good, or the retry policy is exhausted. */
-  async #run(key: string, change: ChangeFunc, mode: QuorumMode, signal: AbortSignal | undefined): Promise<ProposeResult> {
-    const log = debugEnabled(this.#logger) ? this.#logger : undefined;
-    const callOptions = signal === undefined ? undefined : { signal };
-    let ballot: Ballot = ZERO_BALLOT;
+  /**
+   * One round for a batch of proposals on `key`: attempts until one commits, one fails for good,
+   * or the retry policy is exhausted. Settles every proposal of the batch; never rejects.
+   */
+  async #round(key: string, batch: readonly Proposal[]): Promise<void> {
+    const log = this.#debug.get();
+    const mode = (batch[0] as Proposal).mode;
+    // A lone proposal's signal also cancels its acceptor calls and waits; a batch's calls are not
+    // tied to any one caller (each caller's abort settles that caller alone).
+    const signal = batch.length === 1 ? (batch[0] as Proposal).signal : undefined;
+    const context: AttemptContext = { key, mode, signal, log, ballot: ZERO_BALLOT, doubt: 0 };
+    let pending: PendingOutcome | undefined;
+    let cause: Cause | undefined;
     try {
       for (let attempt = 1; ; attempt++) {
-        // Every attempt gets a fresh ballot, taken synchronously, before anything is awaited.
-        ballot = this.#ballots.next();
-        const outcome = await this.#attempt(key, change, mode, ballot, callOptions, log);
-        if ('state' in outcome) return outcome;
-        if (attempt >= this.#retry.attempts) throw new PrepareFailedError(key, ballot, attempt, { cause: outcome.cause });
+        if (attempt > 1 && allSettled(batch)) return; // every caller aborted: stop retrying
+        const outcome = await this.#attempt(context, batch, pending);
+        if (outcome.kind === 'committed') {
+          const { results, ballot } = outcome;
+          for (let i = 0; i < batch.length; i++) {
+            const state = results[i];
+            if (state !== undefined) (batch[i] as Proposal).resolve({ state, ballot });
+          }
+          return;
+        }
+        if (outcome.kind === 'nothing') return;
+        cause = outcome.cause;
+        pending = outcome.kind === 'unknown' ? outcome.pending : pending;
+        if (attempt >= this.#retry.attempts) {
+          throw pending === undefined
+            ? new PrepareFailedError(key, context.ballot, attempt, { cause: cause?.() })
+            : new AcceptFailedError(key, context.ballot, { cause: cause?.() });
+        }
         const delayMs = retryDelay(this.#retry, attempt, this.#random);
-        this.#tracer?.({ type: 'retry', proposer: this.address, key, ballot, attempt, delayMs });
+        this.#tracer?.({ type: 'retry', proposer: this.address, key, ballot: context.ballot, attempt, delayMs });
         if (delayMs > 0) await this.#sleep(delayMs, signal);
         else signal?.throwIfAborted();
       }
     } catch (error) {
-      this.#tracer?.({ type: 'failed', proposer: this.address, key, ballot, error });
-      throw error;
+      const failure = this.#traceFailure(key, context.ballot, error);
+      for (const proposal of batch) proposal.reject(failure);
+    } finally {
+      this.#queue.roundDone(key, batch.length);
     }
   }
 
   /**
-   * One attempt (paper §2.2): prepare, apply the change, accept. Resolves with the result when it
-   * committed, or with a `LostAttempt` when it certainly had no effect (its prepare phase lost, or
-   * every accepter rejected its accept) and may be retried. Throws when it must not be retried:
-   * the change function threw, the accept phase failed with an unknown outcome, the proposer is
-   * too old (`AgeError`), or the signal aborted.
+   * One attempt (paper §2.2): prepare (skipped under a ballot promised with the previous accept,
+   * §2.2.1), apply the batch's changes, accept. After an earlier attempt's unknown outcome
+   * (`pending`), the prepare round decides whether that attempt took effect (`recoveryDecision`).
+   * Throws when nothing may be retried: the outcome cannot be decided, the proposer is too old
+   * (`AgeError`), or the signal aborted.
    */
-  async #attempt(
-    key: string,
-    change: ChangeFunc,
-    mode: QuorumMode,
-    ballot: Ballot,
-    callOptions: CallOptions | undefined,
-    log: Logger | undefined,
-  ): Promise<ProposeResult | LostAttempt> {
+  async #attempt(context: AttemptContext, batch: readonly Proposal[], pending: PendingOutcome | undefined): Promise<AttemptOutcome> {
     const config = this.#config;
     config.enter();
     try {
-      const age = this.age;
+      const { key, mode } = context;
       const tracer = this.#tracer;
       const proposer = this.address;
-      const attempt: AttemptContext = { key, ballot, signal: callOptions?.signal, log };
+      // Every attempt takes the cached entry, used or not: whatever happens next, the key ends up
+      // uncached unless this attempt commits (and caches anew).
+      const cached = this.#cache?.take(key);
+      if (cached !== undefined) context.doubt = cached.doubt;
+      const skipPrepare = cached?.next !== undefined && mode === 'majority' && pending === undefined;
+      // Every attempt gets a ballot never used before, taken synchronously, before any await: the
+      // cached one (promised by a quorum, reserved from the generator when it was sent) or a new one.
+      const ballot = skipPrepare ? (cached.next as Ballot) : this.#ballots.next();
+      context.ballot = ballot;
+      const age = this.age;
 
-      // Phase 1: "sends a prepare message containing this number to the acceptors ... waits for
-      // the F+1 confirmations".
-      const { preparers } = config;
-      const prepare = new PrepareRound(ballot, preparers.length, majority(preparers.length));
-      const prepareFailure = await this.#phase('prepare', preparers, prepare, attempt, (acceptor) => {
-        tracer?.({ type: 'prepare-sent', proposer, acceptor: acceptor.address, key, ballot, age });
-        return acceptor.prepare(key, age, ballot, callOptions);
-      });
-      if (prepare.status === 'lost') {
-        const { requiredAge } = prepare;
-        if (requiredAge !== undefined && requiredAge.counter > this.#age) {
-          // Not the race with a garbage collection that already bumped our age: we are stale.
-          throw new AgeError(age, requiredAge);
+      let current: State;
+      let ancestry: readonly Ballot[];
+      // The unknown outcomes still in play: all of them until a prepare shows one is (an ancestor
+      // of) the current state; a fresh application of the changes adds its own.
+      let carried: PendingOutcome | undefined = pending;
+      let results: ReadonlyArray<State | undefined> | undefined;
+      if (skipPrepare) {
+        tracer?.({ type: 'skip-prepare', proposer, key, ballot });
+        current = cached.state;
+        ancestry = ancestryOf(ballot, cached.ancestry, cached.accepted);
+      } else {
+        // Phase 1: "sends a prepare message containing this number to the acceptors ... waits for
+        // the F+1 confirmations".
+        const { preparers } = config;
+        const prepare = new PrepareRound(ballot, preparers.length, majority(preparers.length));
+        const prepareOptions = context.signal === undefined ? undefined : { signal: context.signal };
+        await this.#send('prepare', preparers, prepare, context, (acceptor) => {
+          tracer?.({ type: 'prepare-sent', proposer, acceptor: acceptor.address, key, ballot, age });
+          return acceptor.prepare(key, age, ballot, prepareOptions);
+        });
+        this.#afterPhase('prepare', preparers.length, prepare, context);
+        if (prepare.status === 'lost') {
+          const { requiredAge } = prepare;
+          if (requiredAge !== undefined && requiredAge.counter > this.#age) {
+            // Not the race with a garbage collection that already bumped our age: we are stale.
+            // After an unknown outcome, say so first: the change may have taken effect.
+            const stale = new AgeError(age, requiredAge);
+            if (pending !== undefined) throw new AcceptFailedError(key, (pending.at(-1) as PendingEntry).ballot, { cause: stale });
+            throw stale;
+          }
+          return { kind: 'lost', cause: rejectionCause(prepare, age) };
         }
-        return { cause: rejectionCause(prepare, age) ?? prepareFailure };
+        current = prepare.state;
+        ancestry = ancestryOf(ballot, prepare.ancestry, prepare.highestAccepted);
+        if (cached !== undefined) {
+          // The promise went unused: would it have held? Not if another proposer wrote since.
+          context.doubt = ballotEquals(prepare.highestAccepted, cached.accepted) ? Math.max(0, context.doubt - 1) : DOUBT_AFTER_MISS;
+        }
+        if (pending !== undefined) {
+          if (pending.some((entry) => entry.age !== this.#age)) {
+            // A garbage collection ran since (it raised this proposer's age): its removal step may
+            // have erased the records that would show the change, and absent records read as
+            // "never chosen" would apply it twice.
+            throw new AcceptFailedError(key, (pending.at(-1) as PendingEntry).ballot, {
+              cause: new Error('a garbage collection of the key may have removed the evidence of this change'),
+            });
+          }
+          const verdict = recoveryDecision(
+            pending.map((entry) => entry.ballot),
+            prepare.highestAccepted,
+            prepare.ancestry,
+          );
+          tracer?.({ type: 'recovery', proposer, key, ballot, decision: verdict.decision });
+          if (verdict.decision === 'undecidable') {
+            throw new AcceptFailedError(key, pending.at(-1)?.ballot ?? ballot, {
+              cause: new Error(`the quorum's state (accepted under ${formatBallot(prepare.highestAccepted)}) neither shows nor excludes this change`),
+            });
+          }
+          if (verdict.decision === 'current' || verdict.decision === 'adopted') {
+            // The quorum's state contains the change: commit it again (an identity step) so its
+            // descendants are chosen; each caller keeps the state its own change produced then.
+            const match = pending[verdict.match] as PendingEntry;
+            results = match.results;
+            carried = pending;
+          }
+        }
       }
 
-      // "The proposer applies the change function to the current state." A throw propagates to
-      // the caller before anything is sent: nothing changes.
-      const next = change(prepare.state);
-      if (!isState(next)) {
-        throw new InvalidArgumentError(`the change function must return a Uint8Array or null, got ${next === undefined ? 'undefined' : typeof next}`);
+      // "The proposer applies the change function to the current state." A change that throws
+      // rejects its caller alone, before anything is sent.
+      let next = current;
+      if (results === undefined) {
+        const applied = applyChanges(current, batch, this.#tracer === undefined ? undefined : (error) => this.#traceFailure(key, ballot, error));
+        if (applied === undefined) return { kind: 'nothing' };
+        next = applied.state;
+        results = applied.results;
       }
 
       // Phase 2: "sends the value with the B ballot number to the acceptors ... waits for the F+1
-      // confirmations". For a full identity read the quorum is every accepter.
+      // confirmations". For a full identity read the quorum is every accepter. With one round trip
+      // on, the accept also asks for the promise of a fresh ballot for the next change.
       const { accepters } = config;
       const needed = mode === 'all' ? accepters.length : majority(accepters.length);
-      const accept = new AcceptRound(ballot, accepters.length, needed);
-      const acceptFailure = await this.#phase(
-        'accept',
-        accepters,
-        accept,
-        attempt,
-        (acceptor) => {
-          tracer?.({ type: 'accept-sent', proposer, acceptor: acceptor.address, key, ballot, age, state: next });
-          return acceptor.accept(key, age, ballot, next, callOptions);
-        },
-        // Lost, with nothing but rejections so far: if the stragglers reject too, the value is
-        // stored nowhere and the attempt can be retried instead of reported as unknown. This is
-        // what a proposal preempted by a competitor's prepare looks like.
-        () => accept.rejectedSoFar,
-      );
-      if (accept.status === 'lost') {
-        const cause = rejectionCause(accept, age) ?? acceptFailure;
-        // Rejected by every accepter: stored nowhere, so it had no effect and may be retried.
-        if (accept.rejectedByAll) return { cause };
-        // Otherwise some acceptors may hold `next` and a later prepare may adopt it: the outcome
-        // is unknown. Never report it as "nothing happened", and never retry it here: applying the
-        // change again could apply it twice.
-        throw new AcceptFailedError(key, ballot, { cause });
+      // A doubted key asks for no promise: unused, it would only make competitors' prepares fail.
+      const nextBallot = this.#cache !== undefined && mode === 'majority' && context.doubt === 0 ? this.#ballots.next() : undefined;
+      const accept = new AcceptRound(ballot, accepters.length, needed, nextBallot);
+      const options: AcceptOptions = { next: nextBallot, ancestry, signal: context.signal };
+      const state = next;
+      await this.#send('accept', accepters, accept, context, (acceptor) => {
+        tracer?.({ type: 'accept-sent', proposer, acceptor: acceptor.address, key, ballot, age, state });
+        return acceptor.accept(key, age, ballot, state, options);
+      });
+      // Lost, with nothing but proven rejections so far: if the stragglers prove it too, the state
+      // is stored nowhere and this attempt can be retried instead of called unknown. This is what
+      // a proposal preempted by a competitor's prepare looks like.
+      if (accept.rejectedSoFar && accept.received < accepters.length) await this.#awaitStragglers(accept, accepters.length, context.signal);
+      this.#afterPhase('accept', accepters.length, accept, context);
+      if (accept.status === 'won') {
+        // Cached only if nothing that clears the cache (a membership change, a garbage collection's
+        // fast-forward, which raises the age) happened during the round; the state is copied, as
+        // the callers get `state` itself and may change it.
+        if (config === this.#config && age.counter === this.#age) {
+          if (nextBallot !== undefined && accept.promisedNext >= needed) {
+            this.#cache?.put(key, { next: nextBallot, state: copyState(state), ancestry, accepted: ballot, doubt: 0 });
+          } else if (context.doubt > 0) {
+            this.#cache?.put(key, { next: undefined, state: null, ancestry: NO_ANCESTRY, accepted: ballot, doubt: context.doubt });
+          }
+        }
+        tracer?.({ type: 'committed', proposer, key, ballot, state });
+        return { kind: 'committed', ballot, results };
       }
-      tracer?.({ type: 'committed', proposer, key, ballot, state: next });
-      return { state: next, ballot };
+      const cause = rejectionCause(accept, age);
+      // A cached promise revoked by a competitor's prepare: doubt the key's next ones.
+      if (skipPrepare) context.doubt = DOUBT_AFTER_MISS;
+      // Rejected by every accepter: this attempt is stored nowhere, so it had no effect (an
+      // earlier unknown outcome, if any, is still unknown).
+      if (accept.rejectedByAll) return carried === undefined ? { kind: 'lost', cause } : { kind: 'unknown', cause, pending: carried };
+      // Otherwise some acceptors may hold `state` and a later prepare may adopt it: the outcome is
+      // unknown until a later prepare round decides it. Never report it as "nothing happened", and
+      // never apply the changes again without that decision: it could apply them twice.
+      return { kind: 'unknown', cause, pending: [...(carried ?? []), { ballot, results, age: age.counter }] };
     } finally {
       config.leave();
     }
   }
 
   /**
-   * Runs one phase: sends to every member at once (`send` also traces the message), feeds each
-   * reply to `round` and traces it, resolves once the round is decided, or, while
-   * `waitForStragglers()` holds after the decision, once every member answered. Then fast-forwards
-   * past any conflict and logs the phase. Resolves with the last transport failure, if any.
+   * Traces a proposal's failure; returns the error to reject it with: `error`, or the tracer's own
+   * if it throws (as in a phase: a throwing tracer fails the proposal, never leaves it pending).
    */
-  async #phase<R extends PrepareReply | AcceptReply>(
+  #traceFailure(key: string, ballot: Ballot, error: unknown): unknown {
+    try {
+      this.#tracer?.({ type: 'failed', proposer: this.address, key, ballot, error });
+      return error;
+    } catch (tracerError) {
+      return tracerError;
+    }
+  }
+
+  /**
+   * Sends one phase's messages to every member at once (`send` also traces each message), feeds
+   * each reply to `round` and traces it; resolves once the round is decided. Not `async`: on the
+   * hot path the fan-out's promise is the only one.
+   */
+  #send<R extends PrepareReply | AcceptReply>(
     phase: 'prepare' | 'accept',
     members: readonly Acceptor[],
     round: Round & { onReply(reply: R): QuorumStatus },
-    attempt: AttemptContext,
+    context: AttemptContext,
     send: (acceptor: Acceptor) => Promise<R>,
-    waitForStragglers?: () => boolean,
-  ): Promise<unknown> {
+  ): Promise<QuorumStatus> {
     const tracer = this.#tracer;
-    const { key, ballot, signal } = attempt;
-    let lastFailure: unknown;
-    let everyReplyIn: (() => void) | undefined;
-    const received = (status: QuorumStatus): QuorumStatus => {
-      if (round.received === members.length) everyReplyIn?.();
-      return status;
-    };
-    await fanOut(
+    const { key, ballot } = context;
+    return fanOut(
       members,
       send,
-      (acceptor, reply) => {
-        const late = round.status !== 'pending';
-        const status = round.onReply(reply);
-        if (tracer !== undefined) tracer(replyEvent(phase, { proposer: this.address, acceptor: acceptor.address, key, ballot, late }, reply));
-        return received(status);
-      },
+      tracer === undefined
+        ? (_, reply) => round.onReply(reply)
+        : (acceptor, reply) => {
+            const late = round.status !== 'pending';
+            const status = round.onReply(reply);
+            tracer(replyEvent(phase, { proposer: this.address, acceptor: acceptor.address, key, ballot, late }, reply));
+            return status;
+          },
       (acceptor, error) => {
         const late = round.status !== 'pending';
-        lastFailure = error;
+        round.lastFailure = error;
         const status = round.onUnreachable();
         if (tracer !== undefined) {
           const base = { proposer: this.address, acceptor: acceptor.address, key, ballot, late, error };
           tracer(phase === 'prepare' ? { ...base, type: 'prepare-unreachable' } : { ...base, type: 'accept-unreachable' });
         }
-        return received(status);
+        return status;
       },
-      signal,
+      context.signal,
     );
-    if (waitForStragglers?.() === true && round.received < members.length) {
-      // Bounded: an acceptor that never answers must not hold the proposal (and its key) forever.
-      await abortableWait<void>(signal, (resolve) => {
-        const timer = new AbortController();
-        everyReplyIn = () => {
-          timer.abort();
-          resolve();
-        };
-        this.#sleep(this.#stragglerTimeoutMs, timer.signal).then(resolve, () => {});
-        return () => timer.abort();
-      });
-    }
-    this.#fastForward(key, round.highestConflict);
-    attempt.log?.debug({
+  }
+
+  /**
+   * Waits, at most `stragglerTimeoutMs`, for the members that have not answered yet (an acceptor
+   * that never answers must not hold the proposal, and its key, forever).
+   */
+  #awaitStragglers(round: Round, members: number, signal: AbortSignal | undefined): Promise<void> {
+    return abortableWait<void>(signal, (resolve) => {
+      const timer = new AbortController();
+      const done = (): void => {
+        timer.abort();
+        resolve();
+      };
+      round.onEveryReply(members, done);
+      this.#sleep(this.#stragglerTimeoutMs, timer.signal).then(resolve, () => {});
+      return () => timer.abort();
+    });
+  }
+
+  /** After a phase: fast-forward past any conflict, and log it (one debug record per phase). */
+  #afterPhase(phase: 'prepare' | 'accept', members: number, round: Round, context: AttemptContext): void {
+    this.#fastForward(context.key, round.highestConflict);
+    context.log?.debug({
       proposer: this.address,
       method: 'propose',
-      key,
-      B: formatBallot(ballot),
+      key: context.key,
+      B: formatBallot(context.ballot),
       phase,
       result: round.status === 'won' ? 'success' : 'failed',
       confirmed: round.confirmations,
       rejected: round.rejections,
       unreachable: round.unreachable,
-      broadcast_to: members.length,
+      broadcast_to: members,
     });
-    return lastFailure;
   }
 
   #fastForward(key: string, seen: Ballot): void {
@@ -474,6 +618,8 @@ export class MemoryProposer implements Proposer {
   #reconfigure(next: Configuration, signal: AbortSignal | undefined): Promise<void> {
     const previous = this.#config;
     this.#config = next;
+    // Promises piggybacked on accepts were made by the old accept set: start over with prepares.
+    this.#cache?.clear();
     if (previous.active > 0) {
       this.#replaced.add(previous);
       void previous.idle().then(() => this.#replaced.delete(previous));
@@ -573,16 +719,86 @@ export class MemoryProposer implements Proposer {
 /** What a phase needs to know about the attempt it belongs to. */
 interface AttemptContext {
   readonly key: string;
-  readonly ballot: Ballot;
+  readonly mode: QuorumMode;
   readonly signal: AbortSignal | undefined;
   readonly log: Logger | undefined;
+  /** The ballot of the latest attempt (for traces and errors). */
+  ballot: Ballot;
+  /** The key's doubt in one-round-trip promises (`CachedRound.doubt`), carried across attempts. */
+  doubt: number;
 }
 
-/** The error that explains a lost round's rejections: the conflict, else the stale age. */
-function rejectionCause(round: Round, age: Age): Error | undefined {
-  if (round.lastConflict !== undefined) return new ConflictError(round.ballot, round.highestConflict, round.lastConflict.kind);
-  if (round.requiredAge !== undefined) return new AgeError(age, round.requiredAge);
-  return undefined;
+/** A state that may contain the batch's changes, and the state each proposal's change produced in it. */
+interface PendingEntry {
+  readonly ballot: Ballot;
+  /** Per proposal of the batch (same positions), the state its change produced. */
+  readonly results: ReadonlyArray<State | undefined>;
+  /** The proposer's age when the accept was sent (a garbage collection raises it). */
+  readonly age: number;
+}
+
+/** Accepts with an unknown outcome, and states found to contain the changes (see `recoveryDecision`). */
+type PendingOutcome = readonly PendingEntry[];
+
+type AttemptOutcome =
+  | { readonly kind: 'committed'; readonly ballot: Ballot; readonly results: ReadonlyArray<State | undefined> }
+  /** Every change function threw: nothing was sent. */
+  | { readonly kind: 'nothing' }
+  /** The attempt certainly had no effect (and there is no earlier unknown outcome). */
+  | { readonly kind: 'lost'; readonly cause: Cause }
+  | { readonly kind: 'unknown'; readonly cause: Cause; readonly pending: PendingOutcome };
+
+/** Whether every caller of the batch has its answer (all aborted, say). */
+function allSettled(batch: readonly Proposal[]): boolean {
+  for (const proposal of batch) if (!proposal.settled) return false;
+  return true;
+}
+
+/**
+ * Applies the changes of the batch's live proposals in arrival order, each to the state the one
+ * before produced. A change that throws, or returns something other than bytes or null, rejects
+ * its own caller (with the error `onError` returns: it traces the failure) and is skipped.
+ * `undefined` when none applied; otherwise the final state and, per proposal of the batch (same
+ * positions), the state its change produced (`undefined` for a proposal that took no part).
+ */
+function applyChanges(
+  current: State,
+  batch: readonly Proposal[],
+  onError: ((error: unknown) => unknown) | undefined,
+): { state: State; results: Array<State | undefined> } | undefined {
+  let state = current;
+  let applied = 0;
+  const results = new Array<State | undefined>(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const proposal = batch[i] as Proposal;
+    if (proposal.settled) continue;
+    try {
+      const next = proposal.change(state);
+      if (!isState(next)) {
+        throw new InvalidArgumentError(`the change function must return a Uint8Array or null, got ${next === undefined ? 'undefined' : typeof next}`);
+      }
+      state = next;
+      results[i] = next;
+      applied++;
+    } catch (error) {
+      proposal.reject(onError === undefined ? error : onError(error));
+    }
+  }
+  return applied === 0 ? undefined : { state, results };
+}
+
+/**
+ * Why an attempt lost, as an error built only if the proposal fails for good: most lost attempts
+ * are retried, and an `Error` with its stack trace costs microseconds (measured: a fifth of the CPU
+ * time of a contended workload). The round's figures are read now, before late replies change them.
+ */
+type Cause = () => unknown;
+
+function rejectionCause(round: Round, age: Age): Cause {
+  const { ballot, highestConflict, lastConflict, requiredAge, lastFailure } = round;
+  if (lastConflict !== undefined) return () => new ConflictError(ballot, highestConflict, lastConflict.kind);
+  if (requiredAge !== undefined) return () => new AgeError(age, requiredAge);
+  return () => lastFailure;
 }
 
 /** The trace event of one reply of a phase. */

@@ -18,6 +18,18 @@ export interface CallOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** Options of `accept`: besides cancellation, what the accept message carries beyond ballot and state. */
+export interface AcceptOptions extends CallOptions {
+  /**
+   * One round trip (paper §2.2.1): on success, also promise this ballot (above the request's), and
+   * say so in the reply (`Accepted.promised`), so the proposer may skip the prepare phase of its
+   * next change to the key. An acceptor that cannot honour it must ignore it (and not say so).
+   */
+  readonly next?: Ballot | undefined;
+  /** The ancestry of the state (see `Promised.ancestry`), to store and report in promises. */
+  readonly ancestry?: readonly Ballot[] | undefined;
+}
+
 /** Options of `watch`. */
 export interface WatchOptions extends CallOptions {
   /**
@@ -35,7 +47,13 @@ export type ChangeFunc = (current: State) => State;
 
 /** What a successful proposal resolves to: the new state and the ballot it was accepted under. */
 export interface ProposeResult {
+  /** The state this proposal's change function produced (the register's state right after it). */
   readonly state: State;
+  /**
+   * The ballot of the round that committed it. That round may have carried later changes too (a
+   * batch: `state` is then this change's step, not the round's final state), or committed again,
+   * after an unknown outcome, a state descending from it (see `recoveryDecision`).
+   */
   readonly ballot: Ballot;
 }
 
@@ -51,7 +69,7 @@ export interface Preparer {
 
 /** The second-phase responsibility of an acceptor (paper §2.2, message 2b). */
 export interface Accepter {
-  accept(key: string, age: Age, ballot: Ballot, state: State, opts?: CallOptions): Promise<AcceptReply>;
+  accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply>;
 }
 
 /** The garbage-collection responsibilities of an acceptor (paper §3.1, steps c and d). */
@@ -92,9 +110,9 @@ export interface ConfigurationChanger {
   addAccepter(target: Acceptor, opts?: CallOptions): Promise<void>;
   /** Step 3 of growing: send prepares to `target` too. */
   addPreparer(target: Acceptor, opts?: CallOptions): Promise<void>;
-  /** Step 1 of shrinking: stop sending prepares to `target`. */
+  /** Step 3 of shrinking: stop sending prepares to `target`. */
   removePreparer(target: Addresser, opts?: CallOptions): Promise<void>;
-  /** Step 3 of shrinking: stop sending accepts to `target`. */
+  /** Step 1 of shrinking: stop sending accepts to `target`. */
   removeAccepter(target: Addresser, opts?: CallOptions): Promise<void>;
 }
 

@@ -44,6 +44,25 @@ export type TraceEvent =
       readonly to: number;
     }
   | {
+      /** Paper §2.2.1: the attempt skips the prepare phase, under the ballot promised with its last accept. */
+      readonly type: 'skip-prepare';
+      readonly proposer: string;
+      readonly key: string;
+      readonly ballot: Ballot;
+    }
+  | {
+      /**
+       * After an accept with an unknown outcome, what the next prepare showed (see
+       * `recoveryDecision`): `current`/`adopted` (the change took effect; its state is committed
+       * again), `reapply` (it did not; it is applied afresh) or `undecidable`.
+       */
+      readonly type: 'recovery';
+      readonly proposer: string;
+      readonly key: string;
+      readonly ballot: Ballot;
+      readonly decision: 'current' | 'adopted' | 'reapply' | 'undecidable';
+    }
+  | {
       /** An attempt failed in a way that allows another; the next starts after `delayMs`. */
       readonly type: 'retry';
       readonly proposer: string;

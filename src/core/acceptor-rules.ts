@@ -15,16 +15,72 @@ import type { AcceptReply, AgeRejection, Conflict, PrepareReply, RemoveReply, St
  * What an acceptor keeps for one key. Invariant: `promise >= accepted` (an accept raises the promise
  * to the accepted ballot, which is what the paper's "erase the promise" amounts to, see `accept`).
  */
-export interface KeyRecord {
+export interface KeyRecord<S = State> {
   readonly promise: Ballot;
   readonly accepted: Ballot;
-  readonly state: State;
+  /** The accepted state, in whatever representation the acceptor stores (`State` by default). */
+  readonly state: S;
+  /**
+   * The state's ancestry (see `Promised.ancestry`); `undefined` when unknown: the accept that
+   * stored the state did not carry one, and recovery must not read "none" into it.
+   */
+  readonly ancestry: readonly Ballot[] | undefined;
 }
 
 /** A rule's verdict: the reply to send and, when the record changes, the record to store first. */
-export interface RuleResult<R> {
+export interface RuleResult<R, S = State> {
   readonly reply: R;
-  readonly next?: KeyRecord;
+  readonly next?: KeyRecord<S>;
+}
+
+/**
+ * The id of the floor entry of an ancestry: its ballot bounds every ancestor not listed (dropped
+ * to keep the ancestry short, or unknown because an acceptor did not report it). Not a valid
+ * proposer id.
+ */
+export const ANCESTRY_FLOOR_ID = '…';
+
+/** The most proposer entries an ancestry keeps; beyond, the lowest go into the floor entry. */
+export const ANCESTRY_LIMIT = 32;
+
+/** The ancestry of the empty state: nothing. */
+export const NO_ANCESTRY: readonly Ballot[] = Object.freeze([]);
+
+/** The reply to an accept that asked for no promise (shared: replies are never mutated). */
+const ACCEPTED: AcceptReply = Object.freeze({ type: 'accepted' });
+
+/**
+ * The ancestry of a state accepted under `ballot` and computed from the state accepted under
+ * `parentBallot`, whose ancestry is `parent` (see `Promised.ancestry`): for each proposer other
+ * than the state's own, its highest ballot among the state's ancestors (the parent, its parent,
+ * ...). The state's own proposer is left out: its own ballot is its highest, and is known. So a key
+ * written by one proposer has an empty ancestry. `parent` undefined means unknown (an acceptor
+ * that does not keep ancestries): then `parentBallot` bounds every earlier ancestor and goes into
+ * the floor entry. Frozen, so acceptors in one process can share it.
+ */
+export function ancestryOf(ballot: Ballot, parent: readonly Ballot[] | undefined, parentBallot: Ballot): readonly Ballot[] {
+  // The common case, one proposer writing the key: nothing to record.
+  if (parent !== undefined && parent.length === 0 && (parentBallot.counter === 0 || parentBallot.id === ballot.id)) return NO_ANCESTRY;
+  const entries: Ballot[] = [];
+  let floor: Ballot | undefined;
+  if (parent === undefined) {
+    if (parentBallot.counter > 0) floor = { counter: parentBallot.counter, id: ANCESTRY_FLOOR_ID };
+  } else {
+    for (const b of parent) {
+      if (b.id === ANCESTRY_FLOOR_ID) floor = b;
+      else if (b.id !== ballot.id && b.id !== parentBallot.id) entries.push(b);
+    }
+  }
+  // The parent is an ancestor too, and the highest of its proposer's among them.
+  if (parentBallot.counter > 0 && parentBallot.id !== ballot.id) entries.push(parentBallot);
+  while (entries.length > ANCESTRY_LIMIT) {
+    let lowest = 0;
+    for (let i = 1; i < entries.length; i++) if (compareBallots(entries[i] as Ballot, entries[lowest] as Ballot) < 0) lowest = i;
+    const [dropped] = entries.splice(lowest, 1) as [Ballot];
+    if (floor === undefined || dropped.counter > floor.counter) floor = { counter: dropped.counter, id: ANCESTRY_FLOOR_ID };
+  }
+  if (floor !== undefined) entries.unshift(floor);
+  return entries.length === 0 ? NO_ANCESTRY : Object.freeze(entries);
 }
 
 /**
@@ -35,11 +91,11 @@ export interface RuleResult<R> {
  * already removed the key, while others still hold the tombstone at a higher ballot; the next read
  * would pick the tombstone and lose that write.
  */
-export function absentRecord(floor: Ballot): KeyRecord {
-  return { promise: floor, accepted: ZERO_BALLOT, state: null };
+export function absentRecord(floor: Ballot): KeyRecord<null> {
+  return { promise: floor, accepted: ZERO_BALLOT, state: null, ancestry: NO_ANCESTRY };
 }
 
-function conflictWith(record: KeyRecord, floor: Ballot): Conflict {
+function conflictWith(record: KeyRecord<unknown>, floor: Ballot): Conflict {
   // Report the acceptor's highest ballot so the proposer fast-forwards past everything it knows,
   // and the highest ballot it may have accepted (see `Conflict.accepted`).
   const accepted = maxBallot(record.accepted, floor);
@@ -67,14 +123,29 @@ export function checkAge(age: Age, minimum: number): AgeRejection | undefined {
  * prepare with the same ballot is a conflict, so one ballot can never be promised twice.
  * `floor` is the acceptor's tombstone floor, reported in conflicts (see `Conflict.accepted`).
  */
-export function prepare(record: KeyRecord, ballot: Ballot, floor: Ballot = ZERO_BALLOT): RuleResult<PrepareReply> {
+export function prepare<S = State>(record: KeyRecord<S>, ballot: Ballot, floor: Ballot = ZERO_BALLOT): RuleResult<PrepareReply<S>, S> {
   if (compareBallots(ballot, record.promise) <= 0 || compareBallots(ballot, record.accepted) <= 0) {
     return { reply: conflictWith(record, floor) };
   }
   return {
-    reply: { type: 'promised', accepted: record.accepted, state: record.state },
-    next: { promise: ballot, accepted: record.accepted, state: record.state },
+    reply: { type: 'promised', accepted: record.accepted, state: record.state, ancestry: record.ancestry },
+    next: { promise: ballot, accepted: record.accepted, state: record.state, ancestry: record.ancestry },
   };
+}
+
+/** What an accept request may carry besides the ballot and the state. */
+export interface AcceptExtras {
+  /**
+   * One-round-trip (paper §2.2.1, "piggybacking" the next prepare): on success, also promise this
+   * ballot, which must be above the request's. The proposer's next change to the key can then be
+   * accepted under it without a prepare phase.
+   */
+  readonly next?: Ballot | undefined;
+  /**
+   * The ancestry of the state, stored with it (see `Promised.ancestry`). Absent means unknown, and
+   * is stored as unknown: an empty ancestry is a claim (one writer), not a default.
+   */
+  readonly ancestry?: readonly Ballot[] | undefined;
 }
 
 /**
@@ -88,12 +159,26 @@ export function prepare(record: KeyRecord, ballot: Ballot, floor: Ballot = ZERO_
  * Instead of erasing the promise we set it to the accepted ballot: every later request compares
  * against both anyway, and `promise >= accepted` stays an invariant a monitor can check.
  * `floor` is the acceptor's tombstone floor, reported in conflicts (see `Conflict.accepted`).
+ * `extras.next` piggybacks the promise of the proposer's next ballot (one round trip, §2.2.1);
+ * `extras.ancestry` is stored with the state.
  */
-export function accept(record: KeyRecord, ballot: Ballot, state: State, floor: Ballot = ZERO_BALLOT): RuleResult<AcceptReply> {
+export function accept<S = State>(
+  record: KeyRecord<S>,
+  ballot: Ballot,
+  state: S,
+  floor: Ballot = ZERO_BALLOT,
+  extras: AcceptExtras = {},
+): RuleResult<AcceptReply, S> {
   if (compareBallots(ballot, record.promise) < 0 || compareBallots(ballot, record.accepted) <= 0) {
     return { reply: conflictWith(record, floor) };
   }
-  return { reply: { type: 'accepted' }, next: { promise: ballot, accepted: ballot, state } };
+  const { next, ancestry } = extras;
+  // With a piggybacked promise the record promises `next` (> ballot): the invariant
+  // promise >= accepted holds either way.
+  if (next !== undefined && compareBallots(next, ballot) > 0) {
+    return { reply: { type: 'accepted', promised: next }, next: { promise: next, accepted: ballot, state, ancestry } };
+  }
+  return { reply: ACCEPTED, next: { promise: ballot, accepted: ballot, state, ancestry } };
 }
 
 /** The verdict of `remove`: the reply, and when removed, the new tombstone floor. */
@@ -111,7 +196,7 @@ export interface RemoveResult {
  * On removal the record's promise survives as the acceptor-wide floor (`absentRecord`), so removing
  * never un-promises anything.
  */
-export function remove(record: KeyRecord | undefined, tombstone: Ballot, floor: Ballot): RemoveResult {
+export function remove(record: KeyRecord<unknown> | undefined, tombstone: Ballot, floor: Ballot): RemoveResult {
   if (record === undefined) return { reply: { type: 'absent' } };
   if (!ballotEquals(record.accepted, tombstone) || record.state !== null) {
     return { reply: { type: 'not-equal', accepted: record.accepted } };

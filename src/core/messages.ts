@@ -47,18 +47,33 @@ export interface AgeRejection {
  * Prepare succeeded: the acceptor promised to ignore ballots below the request's and reports what
  * it accepted last (`ZERO_BALLOT` and `null` if nothing).
  */
-export interface Promised {
+export interface Promised<S = State> {
   readonly type: 'promised';
   readonly accepted: Ballot;
-  readonly state: State;
+  readonly state: S;
+  /**
+   * The ancestry of the accepted state: for each proposer but the state's own, the highest of its
+   * ballots among the states it was computed from (its parent, grandparent, ...); empty when
+   * nothing is accepted or one proposer wrote everything (see `ancestryOf`). An extension of the
+   * paper: it lets a proposer whose accept had an unknown outcome tell, from its next prepare,
+   * whether one of its states is an ancestor of the current one (see `recoveryDecision`).
+   * Acceptors that do not keep it omit it.
+   */
+  readonly ancestry?: readonly Ballot[] | undefined;
 }
 
 /** Accept succeeded: the acceptor stored the state under the request's ballot. */
 export interface Accepted {
   readonly type: 'accepted';
+  /**
+   * Present when the request asked for it (`AcceptOptions.next`): the acceptor has also promised
+   * this ballot, so the proposer's next change to the key may skip the prepare phase (paper §2.2.1).
+   */
+  readonly promised?: Ballot;
 }
 
-export type PrepareReply = Promised | Conflict | AgeRejection;
+/** `S` is the state's representation: `State` on the wire; an acceptor may store another. */
+export type PrepareReply<S = State> = Promised<S> | Conflict | AgeRejection;
 export type AcceptReply = Accepted | Conflict | AgeRejection;
 
 /**

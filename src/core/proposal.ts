@@ -17,6 +17,7 @@
  */
 import type { Age } from './age.js';
 import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots } from './ballot.js';
+import { ANCESTRY_FLOOR_ID } from './acceptor-rules.js';
 import type { AcceptReply, AgeRejection, Conflict, PrepareReply, State } from './messages.js';
 import { QuorumTally, type QuorumStatus } from './quorum.js';
 
@@ -41,6 +42,9 @@ export abstract class Round {
   lastConflict: Conflict | undefined;
   /** The highest minimum age any acceptor required, when some rejected the proposer's age. */
   requiredAge: Age | undefined;
+  /** The error of the latest failed call (the shell records it), to explain a lost round. */
+  lastFailure: unknown;
+  #everyReply: { readonly members: number; readonly then: () => void } | undefined;
 
   constructor(
     readonly ballot: Ballot,
@@ -54,21 +58,36 @@ export abstract class Round {
     return this.tally.status;
   }
 
+  /** Calls `then` once `members` replies (of any kind) have arrived: at once if they have. */
+  onEveryReply(members: number, then: () => void): void {
+    if (this.received >= members) then();
+    else this.#everyReply = { members, then };
+  }
+
+  #noteReply(): void {
+    this.received++;
+    if (this.#everyReply !== undefined && this.received >= this.#everyReply.members) {
+      const { then } = this.#everyReply;
+      this.#everyReply = undefined;
+      then();
+    }
+  }
+
   /** Records a failed call: it counts against the quorum, like a rejection. */
   onUnreachable(): QuorumStatus {
-    this.received++;
+    this.#noteReply();
     this.unreachable++;
     return this.tally.status === 'pending' ? this.tally.vote(false) : this.tally.status;
   }
 
   protected confirm(): QuorumStatus {
-    this.received++;
+    this.#noteReply();
     this.confirmations++;
     return this.tally.status === 'pending' ? this.tally.vote(true) : this.tally.status;
   }
 
   protected reject(reply: Conflict | AgeRejection): QuorumStatus {
-    this.received++;
+    this.#noteReply();
     this.rejections++;
     if (reply.type === 'conflict') {
       if (compareBallots(reply.ballot, this.highestConflict) > 0) this.highestConflict = reply.ballot;
@@ -89,6 +108,11 @@ export class PrepareRound extends Round {
   highestAccepted: Ballot = ZERO_BALLOT;
   /** The state accepted under `highestAccepted`. */
   state: State = null;
+  /**
+   * The ancestry of the state under `highestAccepted` (`Promised.ancestry`), or `undefined` when
+   * its acceptor did not report one.
+   */
+  ancestry: readonly Ballot[] | undefined = [];
 
   onReply(reply: PrepareReply): QuorumStatus {
     if (reply.type !== 'promised') return this.reject(reply);
@@ -99,6 +123,7 @@ export class PrepareRound extends Round {
     if (compareBallots(reply.accepted, this.highestAccepted) > 0) {
       this.highestAccepted = reply.accepted;
       this.state = reply.state;
+      this.ancestry = reply.ancestry;
     }
     return this.confirm();
   }
@@ -108,9 +133,21 @@ export class PrepareRound extends Round {
 export class AcceptRound extends Round {
   /** Rejections that prove the acceptor never stored this round's state (see `Conflict.accepted`). */
   provenRejections = 0;
+  /** Acceptances that also promised `next` (one round trip). */
+  promisedNext = 0;
+
+  /**
+   * @param next the ballot the accept asks acceptors to promise as well (one round trip), if any.
+   */
+  constructor(ballot: Ballot, members: number, needed: number, readonly next?: Ballot) {
+    super(ballot, members, needed);
+  }
 
   onReply(reply: AcceptReply): QuorumStatus {
-    if (reply.type === 'accepted') return this.confirm();
+    if (reply.type === 'accepted') {
+      if (this.next !== undefined && reply.promised !== undefined && ballotEquals(reply.promised, this.next)) this.promisedNext++;
+      return this.confirm();
+    }
     // An acceptor that reports our own ballot as its accepted one holds our state: it answered a
     // duplicate of an accept it had already stored. That is a confirmation, not a conflict.
     if (reply.type === 'conflict' && reply.kind === 'accepted' && ballotEquals(reply.ballot, this.ballot)) return this.confirm();
@@ -140,4 +177,51 @@ export class AcceptRound extends Round {
   get rejectedByAll(): boolean {
     return this.tally.status === 'lost' && this.provenRejections === this.tally.total;
   }
+}
+
+/**
+ * What a proposer whose accept had an unknown outcome learns from its next prepare round (an
+ * extension of the paper, built on `Promised.ancestry`).
+ *
+ * `ours` lists the ballots, all this proposer's, of every state that may contain the round's
+ * changes: each accept of them with an unknown outcome (after `reapply` the changes are applied
+ * afresh and that accept is added; the older ones stay, since until the fresh one commits an
+ * older one may still be adopted), and each state found to contain them and committed again. The
+ * proposer runs one round per key at a time and its ballots only grow, so any of its ballots above
+ * the oldest of `ours` in an ancestry is one of `ours`. `highest` is the highest accepted ballot in
+ * the new prepare quorum and `ancestry` that state's (`undefined` when unreported); `mine`, below,
+ * is this proposer's highest ballot among that state and its ancestors (`highest` itself when the
+ * state is this proposer's, else its entry in the ancestry).
+ *  - `current`: the quorum's state is one of ours; commit it again and the changes took effect.
+ *  - `adopted`: `mine` is one of ours, an ancestor of the quorum's state, which therefore contains
+ *    the changes; commit it again and they took effect (before those of the states after ours).
+ *  - `reapply`: `mine` is below the oldest of ours (or absent, and every ancestor not listed is
+ *    below it): none of ours is an ancestor, so none was chosen (a chosen state is seen by every
+ *    quorum, and every state accepted later descends from it). Once the changes applied afresh
+ *    commit under a higher ballot, all of ours are buried for good: they take effect exactly once.
+ *  - `undecidable`: the ancestry is missing, or does not reach far enough, to tell.
+ */
+export type RecoveryDecision =
+  | { readonly decision: 'current' | 'adopted'; /** Which of `ours` is (an ancestor of) the quorum's state. */ readonly match: number }
+  | { readonly decision: 'reapply' | 'undecidable' };
+
+export function recoveryDecision(ours: readonly Ballot[], highest: Ballot, ancestry: readonly Ballot[] | undefined): RecoveryDecision {
+  const first = ours[0];
+  if (first === undefined) return { decision: 'reapply' };
+  let oldest = first;
+  for (const b of ours) if (compareBallots(b, oldest) < 0) oldest = b;
+  const indexOf = (b: Ballot): number => ours.findIndex((o) => ballotEquals(o, b));
+  const current = indexOf(highest);
+  if (current >= 0) return { decision: 'current', match: current };
+  if (compareBallots(highest, oldest) < 0) return { decision: 'reapply' };
+  if (ancestry === undefined) return { decision: 'undecidable' };
+  // The state's own proposer is not in its ancestry: its own ballot is its highest.
+  const mine = highest.id === first.id ? highest : ancestry.find((b) => b.id === first.id);
+  if (mine !== undefined) {
+    const match = indexOf(mine);
+    if (match >= 0) return { decision: 'adopted', match };
+    return { decision: compareBallots(mine, oldest) < 0 ? 'reapply' : 'undecidable' };
+  }
+  const floor = ancestry.find((b) => b.id === ANCESTRY_FLOOR_ID);
+  return { decision: floor === undefined || floor.counter < oldest.counter ? 'reapply' : 'undecidable' };
 }

@@ -96,12 +96,21 @@ export class AcceptorNode {
 
   #apply(message: SimMessage): Promise<unknown> | undefined {
     const a = this.#acceptor;
-    const body = message.body as { key: string; age: Age; ballot: Ballot; state: State; ages: readonly Age[]; tombstone: Tombstone };
+    const body = message.body as {
+      key: string;
+      age: Age;
+      ballot: Ballot;
+      state: State;
+      next?: Ballot;
+      ancestry?: readonly Ballot[];
+      ages: readonly Age[];
+      tombstone: Tombstone;
+    };
     switch (message.method) {
       case 'prepare':
         return a.prepare(body.key, body.age, body.ballot);
       case 'accept':
-        return a.accept(body.key, body.age, body.ballot, body.state);
+        return a.accept(body.key, body.age, body.ballot, body.state, { next: body.next, ancestry: body.ancestry });
       case 'rejectByAge':
         return a.rejectByAge(body.ages);
       case 'removeIfEqual':
@@ -150,6 +159,8 @@ function summarize(body: ReplyBody): string {
   switch (reply.type) {
     case 'promised':
       return `promised (accepted ${formatBallot(reply.accepted)})`;
+    case 'accepted':
+      return reply.promised === undefined ? 'accepted' : `accepted (+promise ${formatBallot(reply.promised)})`;
     case 'conflict':
       return `conflict (${reply.kind} ${formatBallot(reply.ballot)})`;
     case 'age':

@@ -12,7 +12,7 @@ import type { Age } from '../core/age.js';
 import { type Ballot, formatBallot } from '../core/ballot.js';
 import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { UnavailableError } from '../errors.js';
-import type { Acceptor, CallOptions, WatchOptions } from '../roles.js';
+import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { WatchChannel, closeOnAbort } from '../watch-channel.js';
 import type { SimMessage, SimNetwork } from './network.js';
 import type { VirtualTime } from './virtual-time.js';
@@ -161,9 +161,11 @@ export class AcceptorProxy implements Acceptor {
     return this.endpoint.call(this.address, 'prepare', { key, age, ballot }, summary, opts?.signal) as Promise<PrepareReply>;
   }
 
-  accept(key: string, age: Age, ballot: Ballot, state: State, opts?: CallOptions): Promise<AcceptReply> {
-    const summary = (): string => `accept ${key} ${formatBallot(ballot)} age ${age.counter} ${preview(state)}`;
-    return this.endpoint.call(this.address, 'accept', { key, age, ballot, state }, summary, opts?.signal) as Promise<AcceptReply>;
+  accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
+    const next = opts?.next;
+    const ancestry = opts?.ancestry;
+    const summary = (): string => `accept ${key} ${formatBallot(ballot)}${next === undefined ? '' : ` +promise ${formatBallot(next)}`} age ${age.counter} ${preview(state)}`;
+    return this.endpoint.call(this.address, 'accept', { key, age, ballot, state, next, ancestry }, summary, opts?.signal) as Promise<AcceptReply>;
   }
 
   async rejectByAge(ages: readonly Age[], opts?: CallOptions): Promise<void> {

@@ -15,7 +15,7 @@
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
 import type { State } from '../core/messages.js';
-import { UnavailableError } from '../errors.js';
+import { CASPaxosError, UnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MemoryProposer } from '../memory-proposer.js';
 import type { RetryPolicy } from '../retry.js';
@@ -31,6 +31,8 @@ export interface ProposerFactoryOptions {
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly random: () => number;
   readonly retry?: Partial<RetryPolicy> | undefined;
+  readonly oneRoundTrip?: boolean | undefined;
+  readonly maxBatch?: number | undefined;
   readonly tracer?: Tracer | undefined;
   readonly logger?: Logger | undefined;
 }
@@ -58,6 +60,8 @@ export interface ProposerNodeOptions {
   readonly timeoutMs: number;
   readonly skew: number;
   readonly retry?: Partial<RetryPolicy> | undefined;
+  readonly oneRoundTrip?: boolean | undefined;
+  readonly maxBatch?: number | undefined;
   readonly tracer?: Tracer | undefined;
   readonly logger?: Logger | undefined;
   readonly factory: ProposerFactory;
@@ -101,6 +105,16 @@ export class ProposerNode implements Proposer {
   /** The current incarnation's proposer. */
   get proposer(): Proposer {
     return this.#proposer;
+  }
+
+  /** Addresses of the acceptors its prepares go to (as this node tracks them across restarts). */
+  get preparers(): readonly string[] {
+    return this.#preparers;
+  }
+
+  /** Addresses of the acceptors its accepts go to. */
+  get accepters(): readonly string[] {
+    return this.#accepters;
   }
 
   /** Clock rate of this node (1 = true time). */
@@ -147,24 +161,40 @@ export class ProposerNode implements Proposer {
     return this.#proposer.listKeys(opts);
   }
 
+  // Membership changes apply at once in the proposer (it installs the new configuration before
+  // waiting for in-flight attempts), so the node tracks them at once too; a refused change is
+  // rolled back.
   async addAccepter(target: Acceptor, opts?: CallOptions): Promise<void> {
-    await this.#guard(() => this.#proposer.addAccepter(this.#endpoint.proxy(target.address), opts));
-    this.#accepters.push(target.address);
+    await this.#track(() => this.#proposer.addAccepter(this.#endpoint.proxy(target.address), opts), 'accepters', target.address, 'add');
   }
 
   async addPreparer(target: Acceptor, opts?: CallOptions): Promise<void> {
-    await this.#guard(() => this.#proposer.addPreparer(this.#endpoint.proxy(target.address), opts));
-    this.#preparers.push(target.address);
+    await this.#track(() => this.#proposer.addPreparer(this.#endpoint.proxy(target.address), opts), 'preparers', target.address, 'add');
   }
 
   async removePreparer(target: Addresser, opts?: CallOptions): Promise<void> {
-    await this.#guard(() => this.#proposer.removePreparer(target, opts));
-    this.#preparers = this.#preparers.filter((a) => a !== target.address);
+    await this.#track(() => this.#proposer.removePreparer(target, opts), 'preparers', target.address, 'remove');
   }
 
   async removeAccepter(target: Addresser, opts?: CallOptions): Promise<void> {
-    await this.#guard(() => this.#proposer.removeAccepter(target, opts));
-    this.#accepters = this.#accepters.filter((a) => a !== target.address);
+    await this.#track(() => this.#proposer.removeAccepter(target, opts), 'accepters', target.address, 'remove');
+  }
+
+  async #track(change: () => Promise<void>, set: 'preparers' | 'accepters', address: string, how: 'add' | 'remove'): Promise<void> {
+    const before = set === 'preparers' ? this.#preparers : this.#accepters;
+    const after = how === 'add' ? (before.includes(address) ? before : [...before, address]) : before.filter((a) => a !== address);
+    const assign = (value: string[]): void => {
+      if (set === 'preparers') this.#preparers = value;
+      else this.#accepters = value;
+    };
+    assign(after);
+    try {
+      await this.#guard(change);
+    } catch (error) {
+      // Refused (a duplicate, a missing acceptor, an empty set): nothing changed.
+      if (error instanceof CASPaxosError && !(error instanceof UnavailableError)) assign(before);
+      throw error;
+    }
   }
 
   listPreparers(opts?: CallOptions): Promise<string[]> {
@@ -213,6 +243,8 @@ export class ProposerNode implements Proposer {
         sleep: (ms, signal) => endpoint.sleep(ms, signal, `sleep of ${id}`),
         random: this.#random.fork(id).asFunction,
         retry: this.options.retry,
+        oneRoundTrip: this.options.oneRoundTrip,
+        maxBatch: this.options.maxBatch,
         tracer: this.options.tracer,
         logger: this.options.logger,
       },

@@ -38,6 +38,10 @@ export interface SimulationOptions {
   readonly timeoutMs?: number | undefined;
   /** The proposers' retry policy. @default 10 attempts, delays up to 100 ms */
   readonly retry?: Partial<RetryPolicy> | undefined;
+  /** The proposers' one-round-trip option (`MemoryProposerOptions.oneRoundTrip`). @default true */
+  readonly oneRoundTrip?: boolean | undefined;
+  /** The proposers' batch bound (`MemoryProposerOptions.maxBatch`). @default 64 */
+  readonly maxBatch?: number | undefined;
   /** Clock rate per proposer id (1 = true time, 2 = its timers take twice as long). @default 1 */
   readonly skew?: Readonly<Record<string, number>> | undefined;
   /** Builds each acceptor (a test may pass a broken one). @default MemoryAcceptor */
@@ -119,6 +123,8 @@ export class Simulation implements EndpointContext {
         timeoutMs: options.timeoutMs ?? 20,
         skew: options.skew?.[id] ?? 1,
         retry: options.retry,
+        oneRoundTrip: options.oneRoundTrip,
+        maxBatch: options.maxBatch,
         tracer: options.tracer,
         logger: options.logger,
         factory: options.proposerFactory ?? memoryProposerFactory,
@@ -283,15 +289,18 @@ export class Simulation implements EndpointContext {
   }
 
   /**
-   * True when `proposer` can reach a prepare quorum of the members right now (links in both
-   * directions open, acceptors up): used to assert that no operation succeeds without one.
+   * True when `proposer` can reach a quorum of its prepare set and of its accept set right now
+   * (links in both directions open, acceptors up): used to assert that no operation succeeds
+   * without one.
    */
   hasQuorum(proposer: string): boolean {
-    const reachable = this.#members.filter((address) => {
-      const node = this.acceptor(address);
-      return node.up && !this.network.isBlocked(proposer, address) && !this.network.isBlocked(address, proposer);
-    });
-    return reachable.length >= majority(this.#members.length);
+    const node = this.proposer(proposer);
+    const reachable = (set: readonly string[]): boolean =>
+      set.filter((address) => {
+        const acceptor = this.#acceptors.get(address);
+        return acceptor !== undefined && acceptor.up && !this.network.isBlocked(proposer, address) && !this.network.isBlocked(address, proposer);
+      }).length >= majority(set.length);
+    return reachable(node.preparers) && reachable(node.accepters);
   }
 
   #noteAvailability(): void {

@@ -14,10 +14,13 @@ import {
   type Ballot,
   type MemoryProposer,
   type PrepareReply,
+  compareBallots,
   formatBallot,
   garbageCollect,
   growCluster,
   isRetryable,
+  shrinkCluster,
+  type TraceEvent,
 } from '../../src/index.js';
 import { TestCluster, attemptBallots, duplicates, flush, until } from '../support/cluster.js';
 import type { FaultyAcceptor } from '../support/faulty-acceptor.js';
@@ -49,11 +52,13 @@ describe('seed bug a: ballot reuse after timeouts', () => {
    * value under the SAME ballot, and a read that meets both picks either: the acknowledged write can
    * be lost.
    *
-   * Scenario (A, B, C; p1 retries twice):
+   * Scenario (A, B, C; p1 makes two attempts per proposal, and prepares every one: the seed's
+   * bug is in the prepare path, so p1 runs without the one-round-trip shortcut):
    *  1. p1 writes v1 under 1/p1: every acceptor promises 1/p1; the accepts to A and B are lost, the
-   *     one to C is held. p1 gets AcceptFailedError.
-   *  2. p1 proposes again; every prepare request is lost (timeouts only, no conflict): attempts 2/p1
-   *     and 3/p1 fail, PrepareFailedError. The seed would now be back at counter 0.
+   *     one to C is held: an unknown outcome. p1's retry (2/p1), which would settle it, meets only
+   *     timeouts in its prepare phase: p1 gets AcceptFailedError.
+   *  2. p1 proposes again; every prepare request is lost (timeouts only, no conflict): attempts 3/p1
+   *     and 4/p1 fail, PrepareFailedError. The seed would now be back at counter 0.
    *  3. With C down, p1 writes v2 and it is acknowledged (the seed would have used 1/p1 again).
    *  4. C comes back and the held accept (1/p1, v1) is delivered: C promised 1/p1 and accepted
    *     nothing, so it legitimately accepts v1 under 1/p1.
@@ -61,7 +66,7 @@ describe('seed bug a: ballot reuse after timeouts', () => {
    *     because its ballot is higher than 1/p1, not equal to it.
    */
   it('never reuses a ballot, so a late accept of an old attempt cannot overwrite an acknowledged value', async () => {
-    const cluster = new TestCluster({ proposers: ['p1', 'p2', 'p3'], retry: { attempts: 2 } });
+    const cluster = new TestCluster({ proposers: ['p1', 'p2', 'p3'], retry: { attempts: 2 }, proposerOptions: { p1: { oneRoundTrip: false } } });
     const [a, b_, c] = cluster.acceptors as [FaultyAcceptor, FaultyAcceptor, FaultyAcceptor];
     const p1 = cluster.proposer('p1');
 
@@ -69,6 +74,8 @@ describe('seed bug a: ballot reuse after timeouts', () => {
     a.addRule({ method: 'accept', key: 'k', when: 'request', action: 'drop', times: 1 });
     b_.addRule({ method: 'accept', key: 'k', when: 'request', action: 'drop', times: 1 });
     c.addRule({ method: 'accept', key: 'k', when: 'request', action: 'hold', times: 1 });
+    // The retry's prepares (2/p1) are lost too.
+    for (const x of [a, b_, c]) x.addRule({ method: 'prepare', key: 'k', when: 'request', action: 'drop', times: 1, match: (m) => m.ballot?.counter === 2 });
     await expect(p1.propose('k', write('v1'))).rejects.toBeInstanceOf(AcceptFailedError);
     const [late] = c.heldOf('accept', 'request');
     expect(late?.message.ballot).toEqual(b(1, 'p1'));
@@ -79,16 +86,16 @@ describe('seed bug a: ballot reuse after timeouts', () => {
     const failed = p1.propose('k', write('never'));
     await expect(failed).rejects.toBeInstanceOf(PrepareFailedError);
     const unreachable = cluster.eventsOf('prepare-unreachable').filter((e) => e.proposer === 'p1');
-    expect(unreachable.map((e) => formatBallot(e.ballot))).toEqual(['2/p1', '2/p1', '2/p1', '3/p1', '3/p1', '3/p1']);
+    expect(unreachable.map((e) => formatBallot(e.ballot))).toEqual(['2/p1', '2/p1', '2/p1', '3/p1', '3/p1', '3/p1', '4/p1', '4/p1', '4/p1']);
     expect(cluster.eventsOf('prepare-conflict')).toEqual([]);
     // The seed's counter would be 0 here.
-    expect(p1.inspect().counter).toBe(3);
+    expect(p1.inspect().counter).toBe(4);
 
     // 3. v2 is acknowledged while C is down.
     c.down = true;
     const acknowledged = await p1.propose('k', write('v2'));
     c.down = false;
-    expect(acknowledged.ballot).toEqual(b(4, 'p1'));
+    expect(acknowledged.ballot).toEqual(b(5, 'p1'));
 
     // 4. The old accept arrives late, and C accepts it.
     expect(late?.callerWaiting).toBe(true); // p1's first attempt ended long ago; the promise is orphaned
@@ -177,7 +184,8 @@ describe('seed bug c: value-compared removal', () => {
    *
    * Scenario (A, B, C): k is deleted (tombstone); GC reads the tombstone under T and fences the
    * proposers; its removeIfEqual requests are held. Meanwhile p2 writes "v" but only A accepts it
-   * (AcceptFailedError: unknown outcome), then p1 deletes k again with A down: B and C accept the
+   * (every attempt of p2's, each re-committing "v", loses its accepts to B and C: AcceptFailedError,
+   * unknown outcome), then p1 deletes k again with A down: B and C accept the
    * empty state under a ballot above T (acknowledged). Now the removes arrive: the seed removed B
    * and C (empty = empty) and a read then returned "v" from A. We must keep both newer tombstones.
    */
@@ -196,22 +204,29 @@ describe('seed bug c: value-compared removal', () => {
     );
     await until(() => cluster.acceptors.every((x) => x.heldOf('removeIfEqual').length === 1), 'the held removes');
     const tombstone = cluster.acceptors[0]?.heldOf('removeIfEqual')[0]?.message.ballot as Ballot;
-    expect(tombstone).toEqual(b(3, 'p1'));
+    // p1 wrote "old" under 1/p1 and the tombstone under 2/p1 (promised by the first accept); 3/p1
+    // was promised by the second; the collection's full read (by p1) prepared 4/p1.
+    expect(tombstone).toEqual(b(4, 'p1'));
 
-    // "v" reaches A only.
-    b_.addRule({ method: 'accept', key: 'k', when: 'request', action: 'drop', times: 1 });
-    c.addRule({ method: 'accept', key: 'k', when: 'request', action: 'drop', times: 1 });
+    // "v" reaches A only, in every attempt of p2's (its retries find "v" on A and commit it again).
+    const carriesV = (m: { state: Uint8Array | null | undefined }) => m.state !== undefined && dec(m.state) === 'v';
+    const drops = [b_, c].map((x) => x.addRule({ method: 'accept', key: 'k', when: 'request', action: 'drop', match: carriesV }));
     await expect(p2.propose('k', write('v'))).rejects.toBeInstanceOf(AcceptFailedError);
-    // An acknowledged delete on B and C, above the tombstone.
+    for (const drop of drops) drop.remove();
+    const vBallot = a.inner.inspect('k')?.accepted as Ballot;
+    expect(vBallot.id).toBe('p2');
+    expect(compareBallots(vBallot, tombstone)).toBeGreaterThan(0);
+    // An acknowledged delete on B and C, above the tombstone and above "v".
     const deleted = await readDeleting(p1, a);
-    expect(formatBallot(deleted)).toBe('5/p1');
-    expect(a.inner.inspect('k')).toMatchObject({ accepted: b(4, 'p2'), state: enc('v') });
+    expect(deleted.id).toBe('p1');
+    expect(compareBallots(deleted, vBallot)).toBeGreaterThan(0);
+    expect(a.inner.inspect('k')).toMatchObject({ accepted: vBallot, state: enc('v') });
     for (const x of [b_, c]) expect(x.inner.inspect('k')).toMatchObject({ accepted: deleted, state: null });
 
     // The held removes arrive now.
     const replies = await Promise.all(cluster.acceptors.map((x) => x.heldOf('removeIfEqual')[0]?.release()));
     expect(replies).toEqual([
-      { type: 'not-equal', accepted: b(4, 'p2') },
+      { type: 'not-equal', accepted: vBallot },
       { type: 'not-equal', accepted: deleted },
       { type: 'not-equal', accepted: deleted },
     ]);
@@ -385,6 +400,50 @@ describe('bug e: a delayed pre-GC accept after the key was removed', () => {
     for (const proposer of [p1, p2, p3]) {
       expect(await read(proposer, 'k')).toBeNull();
       await flush();
+    }
+  });
+});
+
+describe('bug f: shrinking from an odd size, prepares first', () => {
+  /*
+   * The paper shrinks in the reverse order of growing: prepares first, then the identity pass, then
+   * accepts. From an odd size that leaves a hole: shrinking a1 out of five, a write committed after
+   * the identity pass but before the last step goes to all five and may be acknowledged by a1, a2
+   * and a5 only; once a1 is gone it is on 2 of the 4 left, not a majority, and after a2 leaves too
+   * the prepare quorum {a3, a4} of the three left reads the older state: an acknowledged write is
+   * lost. The simulator found it (grow-shrink: 3 -> 4 -> 5 -> 4 -> 3). Shrinking accepts first
+   * closes it: that write needs 3 of the 4 staying acceptors.
+   */
+  it('a write racing the end of a shrink from five acceptors survives the next shrink', async () => {
+    const cluster = new TestCluster({ acceptors: ['a1', 'a2', 'a3', 'a4', 'a5'], proposers: ['p1', 'p2'] });
+    const [p1, p2] = cluster.proposers as [MemoryProposer, MemoryProposer];
+    const [a1, a2, a3, a4, a5] = cluster.acceptors as [FaultyAcceptor, FaultyAcceptor, FaultyAcceptor, FaultyAcceptor, FaultyAcceptor];
+    await p1.propose('k', write('v1'));
+
+    // Right after the identity pass of the first shrink, p2 writes v2 while a3 and a4 miss it.
+    let racing: Promise<unknown> | undefined;
+    const tracer = (event: TraceEvent): void => {
+      if (racing === undefined && event.type === 'membership-step' && event.step === 'identity-pass' && event.outcome === 'completed') {
+        for (const a of [a3, a4]) a.addRule({ method: 'accept', key: 'k', when: 'request', action: 'drop', times: 1 });
+        racing = p2.propose('k', write('v2'), { signal: AbortSignal.timeout(1000) }).then(
+          () => 'ok',
+          (error: unknown) => error,
+        );
+      }
+    };
+    await shrinkCluster(a1, [p1, p2], { tracer, random: () => 0 });
+    const outcome = await racing;
+    await shrinkCluster(a2, [p1, p2], { random: () => 0 });
+
+    // The three left; a5's replies are lost, so the prepare quorum is {a3, a4}.
+    a5.down = true;
+    const read = dec((await p1.identityRead('k')).state);
+    if (outcome === 'ok') expect(read).toBe('v2');
+    else {
+      // Accepts first: v2 reached a2 and a5 of the four staying, no quorum; its outcome is unknown
+      // to p2, and either answer is linearizable.
+      expect(outcome).toBeInstanceOf(AcceptFailedError);
+      expect(['v1', 'v2']).toContain(read);
     }
   });
 });

@@ -43,6 +43,7 @@ export interface ScenarioRun {
   readonly scenario: Scenario;
   readonly seed: number;
   readonly ops: number;
+  readonly oneRoundTrip: boolean;
   readonly sim: Simulation;
   readonly report: WorkloadReport;
   readonly verdict: SimulationVerdict;
@@ -54,6 +55,8 @@ export interface ScenarioRun {
 
 export interface RunOptions {
   readonly ops?: number | undefined;
+  /** The proposers' one-round-trip mode (the suite runs both). @default true */
+  readonly oneRoundTrip?: boolean | undefined;
   /** Record the message trace (slower; the CLI turns it on to write a failing run's trace). */
   readonly trace?: boolean | undefined;
 }
@@ -61,7 +64,7 @@ export interface RunOptions {
 /** Runs one scenario with one seed to the end, then verifies it. */
 export async function runScenario(scenario: Scenario, seed: number, options: RunOptions = {}): Promise<ScenarioRun> {
   const ops = options.ops ?? scenario.defaultOps;
-  const sim = new Simulation({ ...scenario.simulation(seed), seed, trace: options.trace === true });
+  const sim = new Simulation({ ...scenario.simulation(seed), seed, trace: options.trace === true, oneRoundTrip: options.oneRoundTrip !== false });
   scenario.script?.(sim);
   const workload = scenario.workload(ops);
   const report = await runWorkload(sim, { ...workload, kind: scenario.kind });
@@ -75,7 +78,7 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
     report,
     liveness: { healedAt, boundMs: scenario.livenessBoundMs ?? 2000 },
   });
-  const base = { scenario, seed, ops, sim, report, verdict, coverage: coverageOf(sim, report, verdict) };
+  const base = { scenario, seed, ops, oneRoundTrip: options.oneRoundTrip !== false, sim, report, verdict, coverage: coverageOf(sim, report, verdict) };
   const extra = scenario.check?.(sim, base) ?? [];
   const violations = [...verdict.violations, ...extra];
   const ok = extra.length > 0 ? false : verdict.ok;
@@ -109,6 +112,6 @@ function coverageOf(sim: Simulation, report: WorkloadReport, verdict: Simulation
 }
 
 /** The command that replays one run, printed with every failure. */
-export function replayCommand(name: string, seed: number, ops?: number): string {
-  return `npm run sim -- --scenario ${name} --seed ${seed}${ops === undefined ? '' : ` --ops ${ops}`} --history ${name}-${seed}.json`;
+export function replayCommand(name: string, seed: number, ops?: number, oneRoundTrip = true): string {
+  return `npm run sim -- --scenario ${name} --seed ${seed}${ops === undefined ? '' : ` --ops ${ops}`}${oneRoundTrip ? '' : ' --two-round-trips'} --history ${name}-${seed}.json`;
 }

@@ -9,14 +9,18 @@ import { SEED_BASE, addCoverage, runSeeds, runsPerScenario } from './suite.js';
  * quorum safety); a failure prints its seed, its replay command and where its artifacts are.
  */
 const NAMES = new Set(['calm-contention', 'reorder', 'request-loss', 'reply-loss', 'duplicates', 'partition-minority', 'partition-majority', 'partition-one-way', 'acceptor-crash', 'proposer-crash']);
-const RUNS = runsPerScenario(100);
+const RUNS = runsPerScenario(60);
 let coverage: Coverage = { unknownOutcomes: 0, conflicts: 0, quorumLoss: 0, minorityAdopted: 0, completed: 0 };
 let histories = 0;
 let operations = 0;
 
 describe.each(SCENARIOS.filter((s) => NAMES.has(s.name)).map((s) => [s.name, s] as const))('%s', (_, scenario) => {
-  test(`${RUNS} seeds from ${SEED_BASE}: linearizable, monitored, live`, { timeout: 300_000 }, async () => {
-    const result = await runSeeds(scenario, RUNS);
+  // The whole suite runs in both proposer modes: one round trip (the default) and two.
+  test.each([
+    ['one round trip', true],
+    ['two round trips', false],
+  ] as const)(`%s, ${RUNS} seeds from ${SEED_BASE}: linearizable, monitored, live`, { timeout: 300_000 }, async (_mode, oneRoundTrip) => {
+    const result = await runSeeds(scenario, RUNS, oneRoundTrip);
     coverage = addCoverage(coverage, result.coverage);
     histories += result.runs;
     operations += result.operations;

@@ -35,12 +35,12 @@ export function addCoverage(a: Coverage, b: Coverage): Coverage {
 }
 
 /** Runs `scenario` with `runs` consecutive seeds; every failure is described and saved. */
-export async function runSeeds(scenario: Scenario, runs: number): Promise<SuiteResult> {
+export async function runSeeds(scenario: Scenario, runs: number, oneRoundTrip = true): Promise<SuiteResult> {
   const failures: string[] = [];
   let coverage = ZERO;
   let operations = 0;
   for (let seed = SEED_BASE; seed < SEED_BASE + runs; seed++) {
-    const run = await runScenario(scenario, seed);
+    const run = await runScenario(scenario, seed, { oneRoundTrip });
     operations += run.sim.recorder.history().operations.length;
     coverage = addCoverage(coverage, run.coverage);
     if (run.ok !== true) failures.push(await describeFailure(run));
@@ -51,10 +51,10 @@ export async function runSeeds(scenario: Scenario, runs: number): Promise<SuiteR
 /** The failure's summary, replay command and artifact paths (re-running the seed with the trace on). */
 export async function describeFailure(run: ScenarioRun): Promise<string> {
   const { scenario, seed } = run;
-  const traced = await runScenario(scenario, seed, { trace: true, ops: run.ops });
+  const traced = await runScenario(scenario, seed, { trace: true, ops: run.ops, oneRoundTrip: run.oneRoundTrip });
   const dir = `.tmp/sim-failures`;
   mkdirSync(dir, { recursive: true });
-  const base = `${dir}/${scenario.name}-${seed}`;
+  const base = `${dir}/${scenario.name}-${seed}${run.oneRoundTrip ? '' : '-2rtt'}`;
   const history = traced.sim.recorder.history();
   writeFileSync(`${base}.json`, historyToJSON(history));
   writeFileSync(`${base}.annotations.json`, annotationsToJSON(history));
@@ -62,9 +62,9 @@ export async function describeFailure(run: ScenarioRun): Promise<string> {
   writeFileSync(`${base}.report.txt`, traced.verdict.report);
   const first = run.violations.slice(0, 3).map((v) => `    ${v.kind}: ${v.message}`);
   return [
-    `${scenario.name} seed ${seed}: ${run.violations.length} violation(s)`,
+    `${scenario.name} seed ${seed}${run.oneRoundTrip ? '' : ' (two round trips)'}: ${run.violations.length} violation(s)`,
     ...first,
-    `  replay: ${replayCommand(scenario.name, seed, run.ops)}`,
+    `  replay: ${replayCommand(scenario.name, seed, run.ops, run.oneRoundTrip)}`,
     `  artifacts: ${base}.{json,annotations.json,trace.txt,report.txt}`,
   ].join('\n');
 }

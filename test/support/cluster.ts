@@ -2,7 +2,7 @@
  * Cluster builders for tests: `MemoryAcceptor`s behind `FaultyAcceptor`s, `MemoryProposer`s with
  * deterministic retries (no timers, seeded jitter) and one shared trace.
  */
-import type { Ballot, RetryPolicy, Sleep, TraceEvent, Tracer } from '../../src/index.js';
+import type { Ballot, MemoryProposerOptions, RetryPolicy, Sleep, TraceEvent, Tracer } from '../../src/index.js';
 import { MemoryAcceptor, MemoryProposer, formatBallot } from '../../src/index.js';
 import { FaultyAcceptor } from './faulty-acceptor.js';
 
@@ -45,6 +45,11 @@ export interface ClusterOptions {
   readonly proposers?: readonly string[];
   /** Retry policy of every proposer. @default 10 attempts */
   readonly retry?: Partial<RetryPolicy>;
+  /**
+   * More options for some proposers, by id (e.g. `{ p1: { oneRoundTrip: false } }`); they override
+   * the cluster's (`retry` included).
+   */
+  readonly proposerOptions?: Readonly<Record<string, MemoryProposerOptions>>;
 }
 
 export class TestCluster {
@@ -56,10 +61,12 @@ export class TestCluster {
     this.events.push(event);
   };
   readonly #retry: Partial<RetryPolicy>;
+  readonly #proposerOptions: Readonly<Record<string, MemoryProposerOptions>>;
   #seed = 1;
 
   constructor(options: ClusterOptions = {}) {
     this.#retry = options.retry ?? {};
+    this.#proposerOptions = options.proposerOptions ?? {};
     for (const address of options.acceptors ?? ['A', 'B', 'C']) this.addAcceptor(address);
     for (const id of options.proposers ?? ['p1', 'p2']) this.addProposer(id);
   }
@@ -75,7 +82,13 @@ export class TestCluster {
   addProposer(id: string, retry: Partial<RetryPolicy> = this.#retry): MemoryProposer {
     const first = this.proposers[0];
     const accepters = first === undefined ? this.acceptors : this.acceptors.filter((a) => first.inspect().accepters.includes(a.address));
-    const proposer = new MemoryProposer(id, accepters, { tracer: this.tracer, retry, sleep: noSleep, random: seededRandom(this.#seed++) });
+    const proposer = new MemoryProposer(id, accepters, {
+      tracer: this.tracer,
+      retry,
+      sleep: noSleep,
+      random: seededRandom(this.#seed++),
+      ...this.#proposerOptions[id],
+    });
     this.proposers.push(proposer);
     return proposer;
   }
@@ -101,7 +114,8 @@ export class TestCluster {
 /**
  * The ballot of every proposal attempt in a trace: each attempt ends with exactly one `retry`
  * (its prepare lost and another attempt follows), `committed` or `failed` event. (Valid as long as
- * no proposal is aborted while sleeping between attempts.)
+ * no proposal is aborted while sleeping between attempts, and no attempt ends because every change
+ * function of its batch threw: such an attempt sends no accept and ends without an event.)
  */
 export function attemptBallots(events: readonly TraceEvent[]): Ballot[] {
   const ballots: Ballot[] = [];

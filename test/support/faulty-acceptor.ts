@@ -47,6 +47,7 @@ import type {
   WatchOptions,
 } from '../../src/index.js';
 import { MemoryAcceptor, formatBallot } from '../../src/index.js';
+import type { AcceptOptions } from '../../src/roles.js';
 
 /** The methods rules can apply to. */
 export type AcceptorMethod = 'prepare' | 'accept' | 'rejectByAge' | 'removeIfEqual' | 'listKeys';
@@ -66,6 +67,10 @@ export interface Message {
   readonly ballot: Ballot | undefined;
   /** accept: the proposed state. */
   readonly state: State | undefined;
+  /** accept: the ballot the request asks the acceptor to promise as well (one round trip). */
+  readonly next: Ballot | undefined;
+  /** accept: the ancestry the request carries. */
+  readonly ancestry: readonly Ballot[] | undefined;
   /** rejectByAge: the ages. */
   readonly ages: readonly Age[] | undefined;
 }
@@ -275,10 +280,11 @@ export class FaultyAcceptor<A extends Acceptor = MemoryAcceptor> implements Acce
     return this.#call({ method: 'prepare', key, age, ballot }, () => this.inner.prepare(key, age, ballot, opts), opts);
   }
 
-  accept(key: string, age: Age, ballot: Ballot, state: State, opts?: CallOptions): Promise<AcceptReply> {
+  accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
     // Copy the state: a held message must carry what was sent, whatever the caller does later.
     const sent = state === null ? null : state.slice();
-    return this.#call({ method: 'accept', key, age, ballot, state: sent }, () => this.inner.accept(key, age, ballot, sent, opts), opts);
+    const { next, ancestry } = opts ?? {};
+    return this.#call({ method: 'accept', key, age, ballot, state: sent, next, ancestry }, () => this.inner.accept(key, age, ballot, sent, opts), opts);
   }
 
   rejectByAge(ages: readonly Age[], opts?: CallOptions): Promise<void> {
@@ -327,6 +333,8 @@ export class FaultyAcceptor<A extends Acceptor = MemoryAcceptor> implements Acce
       age: fields.age,
       ballot: fields.ballot,
       state: fields.state,
+      next: fields.next,
+      ancestry: fields.ancestry,
       ages: fields.ages,
     };
     if (this.down) {
@@ -446,6 +454,7 @@ export function describe(message: Message): string {
   const args = [
     message.key === undefined ? undefined : JSON.stringify(message.key),
     message.ballot === undefined ? undefined : formatBallot(message.ballot),
+    message.next === undefined ? undefined : `+promise ${formatBallot(message.next)}`,
     message.ages === undefined ? undefined : message.ages.map((a) => `${a.counter}:${a.id}`).join(' '),
   ].filter((x) => x !== undefined);
   return `${message.acceptor}.${message.method}(${args.join(', ')})#${message.id}`;

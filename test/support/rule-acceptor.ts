@@ -2,7 +2,11 @@
  * A minimal in-memory acceptor over the package's pure acceptor rules, whose `prepare` and `accept`
  * rules can be replaced: the real rules by default, deliberately broken ones for negative controls
  * (tests that prove the property tests can fail). Only prepare/accept/listKeys do real work; it
- * has no ages and no garbage collection.
+ * has no ages and no garbage collection. An accept's ancestry (`AcceptOptions.ancestry`) is handed
+ * to the accept rule, as a real acceptor hands it (one that dropped it would report every state as
+ * having no ancestors, see the acceptor-rules tests). The one-round-trip promise
+ * (`AcceptOptions.next`) is ignored unless `oneRoundTrip` is set, as an acceptor that cannot honour
+ * it must: then every change prepares, which keeps broken prepare rules in play.
  */
 import type {
   AcceptReply,
@@ -18,21 +22,32 @@ import type {
   State,
 } from '../../src/index.js';
 import { ZERO_BALLOT, acceptorRules, compareBallots, copyState, isZeroBallot } from '../../src/index.js';
+import type { AcceptExtras } from '../../src/core/acceptor-rules.js';
+import type { AcceptOptions } from '../../src/roles.js';
 
 export interface Rules {
   prepare(record: KeyRecord, ballot: Ballot): RuleResult<PrepareReply>;
-  accept(record: KeyRecord, ballot: Ballot, state: State): RuleResult<AcceptReply>;
+  /** `floor` is always the zero ballot here (no garbage collection); `extras` what the accept carried. */
+  accept(record: KeyRecord, ballot: Ballot, state: State, floor?: Ballot, extras?: AcceptExtras): RuleResult<AcceptReply>;
+}
+
+export interface RuleAcceptorOptions {
+  /** Hand `AcceptOptions.next` to the accept rule (piggybacked promises). @default false */
+  readonly oneRoundTrip?: boolean;
 }
 
 export class RuleAcceptor implements Acceptor {
   readonly #records = new Map<string, KeyRecord>();
   readonly #rules: Rules;
+  readonly #oneRoundTrip: boolean;
 
   constructor(
     readonly address: string,
     rules: Partial<Rules> = {},
+    options: RuleAcceptorOptions = {},
   ) {
     this.#rules = { prepare: rules.prepare ?? acceptorRules.prepare, accept: rules.accept ?? acceptorRules.accept };
+    this.#oneRoundTrip = options.oneRoundTrip ?? false;
   }
 
   async prepare(key: string, _age: Age, ballot: Ballot): Promise<PrepareReply> {
@@ -41,8 +56,9 @@ export class RuleAcceptor implements Acceptor {
     return reply.type === 'promised' ? { ...reply, state: copyState(reply.state) } : reply;
   }
 
-  async accept(key: string, _age: Age, ballot: Ballot, state: State): Promise<AcceptReply> {
-    const { reply, next } = this.#rules.accept(this.#record(key), ballot, copyState(state));
+  async accept(key: string, _age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
+    const extras: AcceptExtras = { next: this.#oneRoundTrip ? opts?.next : undefined, ancestry: opts?.ancestry };
+    const { reply, next } = this.#rules.accept(this.#record(key), ballot, copyState(state), ZERO_BALLOT, extras);
     if (next !== undefined) this.#records.set(key, next);
     return reply;
   }
@@ -80,15 +96,18 @@ function conflict(record: KeyRecord): Conflict {
   return reply;
 }
 
-/** BROKEN: accepts any ballot above the accepted one, ignoring the promise it made. */
-export const acceptIgnoringPromise: Rules['accept'] = (record, ballot, state) =>
+/**
+ * BROKEN: accepts any ballot above the accepted one, ignoring the promise it made. (Otherwise as
+ * the real rule: it stores the ancestry and honours a piggybacked promise.)
+ */
+export const acceptIgnoringPromise: Rules['accept'] = (record, ballot, state, floor, extras) =>
   compareBallots(ballot, record.accepted) > 0
-    ? { reply: { type: 'accepted' }, next: { promise: ballot, accepted: ballot, state } }
+    ? acceptorRules.accept({ ...record, promise: ZERO_BALLOT }, ballot, state, floor, extras)
     : { reply: conflict(record) };
 
 /** BROKEN: keeps the FIRST state it accepted; later accepts only move the ballot. */
-export const firstValueWins: Rules['accept'] = (record, ballot, state) => {
-  const result = acceptorRules.accept(record, ballot, state);
+export const firstValueWins: Rules['accept'] = (record, ballot, state, floor, extras) => {
+  const result = acceptorRules.accept(record, ballot, state, floor, extras);
   if (result.next === undefined || isZeroBallot(record.accepted)) return result;
   return { reply: result.reply, next: { ...result.next, state: record.state } };
 };
@@ -109,13 +128,13 @@ export const prepareAllowingEqual: Rules['prepare'] = (record, ballot) => {
     return acceptorRules.prepare(record, ballot);
   }
   return {
-    reply: { type: 'promised', accepted: record.accepted, state: record.state },
-    next: { promise: ballot, accepted: record.accepted, state: record.state },
+    reply: { type: 'promised', accepted: record.accepted, state: record.state, ancestry: record.ancestry },
+    next: { promise: ballot, accepted: record.accepted, state: record.state, ancestry: record.ancestry },
   };
 };
 
 /** BROKEN: accepts a ballot equal to the accepted one (`>=`), overwriting the state under it. */
-export const acceptAllowingEqual: Rules['accept'] = (record, ballot, state) =>
+export const acceptAllowingEqual: Rules['accept'] = (record, ballot, state, floor, extras) =>
   compareBallots(ballot, record.promise) >= 0 && compareBallots(ballot, record.accepted) >= 0
-    ? { reply: { type: 'accepted' }, next: { promise: ballot, accepted: ballot, state } }
+    ? acceptorRules.accept({ ...record, accepted: ZERO_BALLOT }, ballot, state, floor, extras)
     : { reply: conflict(record) };

@@ -5,6 +5,7 @@ import {
   MemoryAcceptor,
   NotTombstoneError,
   ZERO_BALLOT,
+  acceptorRules,
   type Age,
   type Ballot,
 } from '../../src/index.js';
@@ -25,10 +26,10 @@ async function collect<T>(iterable: AsyncIterable<T>, limit = Infinity): Promise
 describe('MemoryAcceptor', () => {
   test('prepare then accept stores the state under the ballot', async () => {
     const a = new MemoryAcceptor('a1');
-    expect(await a.prepare('k', age(), b(1))).toEqual({ type: 'promised', accepted: ZERO_BALLOT, state: null });
-    expect(await a.accept('k', age(), b(1), bytes(7))).toEqual({ type: 'accepted' });
+    expect(await a.prepare('k', age(), b(1))).toEqual({ type: 'promised', accepted: ZERO_BALLOT, state: null, ancestry: [] });
+    expect(await a.accept('k', age(), b(1), bytes(7))).toStrictEqual({ type: 'accepted' });
     expect(a.inspect('k')).toEqual({ promise: b(1), accepted: b(1), state: bytes(7) });
-    expect(await a.prepare('k', age(), b(2))).toEqual({ type: 'promised', accepted: b(1), state: bytes(7) });
+    expect(await a.prepare('k', age(), b(2))).toEqual({ type: 'promised', accepted: b(1), state: bytes(7), ancestry: undefined }); // accepted without one: unknown
   });
 
   test('conflicts are reply values naming the winning ballot and its kind', async () => {
@@ -132,7 +133,7 @@ describe('MemoryAcceptor', () => {
       expect(await a.prepare('k', age(0, 'p9'), b(2, 'p9'))).toEqual({ type: 'conflict', ballot: b(7, 'p2'), kind: 'promise', accepted: b(7, 'p2') });
       expect(await a.accept('other', age(0, 'p9'), b(2, 'p9'), null)).toEqual({ type: 'conflict', ballot: b(7, 'p2'), kind: 'promise', accepted: b(7, 'p2') });
       // ...and above it everything works as on a fresh acceptor.
-      expect(await a.prepare('k', age(0, 'p9'), b(8, 'p9'))).toEqual({ type: 'promised', accepted: ZERO_BALLOT, state: null });
+      expect(await a.prepare('k', age(0, 'p9'), b(8, 'p9'))).toEqual({ type: 'promised', accepted: ZERO_BALLOT, state: null, ancestry: [] });
       // The new record knows nothing of the removed one, but its conflicts still report the floor:
       // a duplicate of the removed record's accept (3/p1) must not read as "never stored".
       expect(a.inspect('k')).toEqual({ promise: b(8, 'p9'), accepted: ZERO_BALLOT, state: null });
@@ -206,6 +207,73 @@ describe('MemoryAcceptor', () => {
       expect(await collect(watch, 1)).toEqual([{ ballot: ZERO_BALLOT, state: null }]);
       await a.accept('k', age(), b(1), bytes(1));
       expect(await collect(watch, 1)).toEqual([{ ballot: b(1), state: bytes(1) }]);
+    });
+  });
+
+  describe('one round trip and ancestry (AcceptOptions)', () => {
+    test('an accept with `next` also promises it: the reply says so, and the next accept needs no prepare', async () => {
+      const a = new MemoryAcceptor('a1');
+      expect(await a.accept('k', age(), b(1), bytes(1), { next: b(2) })).toStrictEqual({ type: 'accepted', promised: b(2) });
+      expect(a.inspect('k')).toEqual({ promise: b(2), accepted: b(1), state: bytes(1) });
+      // A competitor's prepare at the promised ballot conflicts; below it too.
+      expect(await a.prepare('k', age(0, 'p0'), b(2, 'p0'))).toEqual({ type: 'conflict', ballot: b(2), kind: 'promise', accepted: b(1) });
+      // The proposer's next change, straight to accept under 2/p1.
+      expect(await a.accept('k', age(), b(2), bytes(2), { next: b(3) })).toStrictEqual({ type: 'accepted', promised: b(3) });
+      expect(a.inspect('k')).toEqual({ promise: b(3), accepted: b(2), state: bytes(2) });
+    });
+
+    test('`next` not above the ballot, or malformed, is rejected with InvalidArgumentError and changes nothing', async () => {
+      const a = new MemoryAcceptor('a1');
+      await a.accept('k', age(), b(1), bytes(1));
+      await expect(a.accept('k', age(), b(2), bytes(2), { next: b(2) })).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(a.accept('k', age(), b(2), bytes(2), { next: b(1, 'p9') })).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(a.accept('k', age(), b(2), bytes(2), { next: { counter: 3, id: '' } })).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect(a.inspect('k')).toEqual({ promise: b(1), accepted: b(1), state: bytes(1) });
+    });
+
+    test('the ancestry an accept carries comes back with the promises of that state', async () => {
+      const a = new MemoryAcceptor('a1');
+      const ancestry = Object.freeze([b(1, 'p0'), b(2, 'p2')]);
+      await a.accept('k', age(), b(3), bytes(3), { ancestry });
+      expect(await a.prepare('k', age(), b(4))).toEqual({ type: 'promised', accepted: b(3), state: bytes(3), ancestry: [b(1, 'p0'), b(2, 'p2')] });
+    });
+
+    test('a caller changing its ancestry array afterwards cannot change what is stored', async () => {
+      const a = new MemoryAcceptor('a1');
+      const ancestry = [b(1, 'p0')];
+      await a.accept('k', age(), b(3), bytes(3), { ancestry });
+      ancestry.push(b(2, 'p2'));
+      ancestry[0] = b(9, 'zz');
+      const reply = await a.prepare('k', age(), b(4));
+      expect(reply).toMatchObject({ type: 'promised', ancestry: [b(1, 'p0')] });
+    });
+
+    test.each([
+      ['too long', Array.from({ length: acceptorRules.ANCESTRY_LIMIT + 2 }, (_, i) => b(i + 1, `q${i}`))],
+      ['with a malformed ballot', [b(1, 'p0'), { counter: -1, id: 'x' }]],
+      ['not an array', 'nope'],
+    ])('an ancestry %s is rejected with InvalidArgumentError and changes nothing', async (_, ancestry) => {
+      const a = new MemoryAcceptor('a1');
+      await a.accept('k', age(), b(1), bytes(1));
+      await expect(a.accept('k', age(), b(2), bytes(2), { ancestry: ancestry as unknown as Ballot[] })).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect(a.inspect('k')).toEqual({ promise: b(1), accepted: b(1), state: bytes(1) });
+    });
+
+    // Regression: the ancestry was only validated when `ancestry.length > 0`, so a malformed value
+    // without a length was stored and later broke the proposer's recovery.
+    test('an ancestry that is not an array (and has no length) is rejected too', async () => {
+      const a = new MemoryAcceptor('a1');
+      await a.accept('k', age(), b(1), bytes(1));
+      await expect(a.accept('k', age(), b(2), bytes(2), { ancestry: {} as unknown as Ballot[] })).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect(a.inspect('k')).toEqual({ promise: b(1), accepted: b(1), state: bytes(1) });
+    });
+
+    test('a rejected accept installs no promise and stores no ancestry', async () => {
+      const a = new MemoryAcceptor('a1');
+      await a.prepare('k', age(), b(5));
+      expect((await a.accept('k', age(), b(4), bytes(4), { next: b(9), ancestry: [b(1, 'p0')] })).type).toBe('conflict');
+      expect(a.inspect('k')).toEqual({ promise: b(5), accepted: ZERO_BALLOT, state: null });
+      expect(await a.prepare('k', age(), b(6))).toMatchObject({ ancestry: [] });
     });
   });
 

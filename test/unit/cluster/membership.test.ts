@@ -84,16 +84,16 @@ describe('growCluster', () => {
 });
 
 describe('shrinkCluster', () => {
-  test('runs the steps in reverse order', async () => {
+  test('runs the steps in the order growing does: accepts first, then the identity pass, then prepares', async () => {
     const { proposers } = setup();
     const a4 = new MemoryAcceptor('a4');
     await growCluster(a4, proposers);
     const events: TraceEvent[] = [];
     await shrinkCluster(a4, proposers, { tracer: (e) => events.push(e) });
     expect(events.filter((e) => e.type === 'membership-step' && e.outcome === 'completed').map((e) => (e.type === 'membership-step' ? e.step : ''))).toEqual([
-      'remove-preparer',
-      'identity-pass',
       'remove-accepter',
+      'identity-pass',
+      'remove-preparer',
     ]);
     for (const c of await configurations(proposers)) expect(c).toEqual({ prepare: ['a1', 'a2', 'a3'], accept: ['a1', 'a2', 'a3'] });
   });
@@ -119,7 +119,7 @@ describe('shrinkCluster', () => {
   test('shrinking by an acceptor that is not in the cluster fails at step 1 and changes nothing', async () => {
     const { proposers } = setup();
     const error = await shrinkCluster(new MemoryAcceptor('stranger'), proposers).catch((e: unknown) => e);
-    expect(error).toMatchObject({ operation: 'shrink', step: '1 (remove preparer)' });
+    expect(error).toMatchObject({ operation: 'shrink', step: '1 (remove accepter)' });
     expect((error as StepFailedError).cause).toBeInstanceOf(NotFoundError);
     for (const c of await configurations(proposers)) expect(c).toEqual({ prepare: ['a1', 'a2', 'a3'], accept: ['a1', 'a2', 'a3'] });
   });
