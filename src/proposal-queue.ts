@@ -106,7 +106,7 @@ export class ProposalQueue {
     const waiting = this.#waiting.get(key);
     if (waiting === undefined) {
       this.#waiting.set(key, NONE);
-      this.#start(key, [proposal]);
+      this.runRound(key, [proposal]);
     } else if (waiting === NONE) {
       this.#waiting.set(key, [proposal]);
     } else {
@@ -119,10 +119,6 @@ export class ProposalQueue {
     const index = waiting === undefined || waiting === NONE ? -1 : waiting.indexOf(proposal);
     if (index >= 0) waiting?.splice(index, 1);
     proposal.reject(proposal.signal?.reason);
-  }
-
-  #start(key: string, batch: Proposal[]): void {
-    this.runRound(key, batch);
   }
 
   /**
@@ -151,15 +147,16 @@ export class ProposalQueue {
       this.#waiting.delete(key);
       return;
     }
-    if (waiting.length <= this.maxBatch && waiting.every((p) => p.mode === (waiting[0] as Proposal).mode)) {
-      // Everyone waiting fits in one batch.
-      this.#waiting.set(key, NONE);
-      this.#start(key, waiting);
-      return;
-    }
+    // The longest run of waiting proposals with the first one's quorum mode, up to `maxBatch`.
     const mode = (waiting[0] as Proposal).mode;
     let size = 1;
     while (size < waiting.length && size < this.maxBatch && (waiting[size] as Proposal).mode === mode) size++;
-    this.#start(key, waiting.splice(0, size));
+    if (size === waiting.length) {
+      // Everyone waiting: hand the array over instead of copying it.
+      this.#waiting.set(key, NONE);
+      this.runRound(key, waiting);
+    } else {
+      this.runRound(key, waiting.splice(0, size));
+    }
   }
 }
