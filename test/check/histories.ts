@@ -6,6 +6,7 @@
  */
 import type { Operation, OpKind, Value } from '../../src/check/history.js';
 import type { Model } from '../../src/check/models.js';
+import { seededRandom } from '../support/cluster.js';
 
 export interface OpFields {
   readonly arg?: Value;
@@ -121,17 +122,6 @@ export function historyFromPlans(plans: readonly OpPlan[]): Operation[] {
   });
 }
 
-/** A small deterministic PRNG (mulberry32), for benchmarks and seeded generation. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface RandomPlanOptions {
   readonly operations: number;
