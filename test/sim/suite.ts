@@ -22,7 +22,7 @@ export interface SuiteResult {
   readonly coverage: Coverage;
 }
 
-const ZERO: Coverage = { unknownOutcomes: 0, conflicts: 0, quorumLoss: 0, minorityAdopted: 0, completed: 0 };
+export const ZERO_COVERAGE: Coverage = { unknownOutcomes: 0, conflicts: 0, quorumLoss: 0, minorityAdopted: 0, completed: 0 };
 
 export function addCoverage(a: Coverage, b: Coverage): Coverage {
   return {
@@ -37,7 +37,7 @@ export function addCoverage(a: Coverage, b: Coverage): Coverage {
 /** Runs `scenario` with `runs` consecutive seeds; every failure is described and saved. */
 export async function runSeeds(scenario: Scenario, runs: number, oneRoundTrip = true): Promise<SuiteResult> {
   const failures: string[] = [];
-  let coverage = ZERO;
+  let coverage = ZERO_COVERAGE;
   let operations = 0;
   for (let seed = SEED_BASE; seed < SEED_BASE + runs; seed++) {
     const run = await runScenario(scenario, seed, { oneRoundTrip });
@@ -68,3 +68,4 @@ export async function describeFailure(run: ScenarioRun): Promise<string> {
     `  artifacts: ${base}.{json,annotations.json,trace.txt,report.txt}`,
   ].join('\n');
 }
+
