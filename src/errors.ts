@@ -22,9 +22,36 @@ export type ErrorCode =
   | 'ERR_NOT_TOMBSTONE'
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_UNAVAILABLE'
-  | 'ERR_STEP_FAILED';
+  | 'ERR_STEP_FAILED'
+  | 'ERR_STATE_FORMAT';
 
+/** Every `ErrorCode` (the compiler keeps the table complete), to check codes that crossed a wire. */
+const ERROR_CODES: Record<ErrorCode, true> = {
+  ERR_CONFLICT: true,
+  ERR_AGE: true,
+  ERR_PREPARE_FAILED: true,
+  ERR_ACCEPT_FAILED: true,
+  ERR_DUPLICATE: true,
+  ERR_NOT_FOUND: true,
+  ERR_NOT_EQUAL: true,
+  ERR_NOT_TOMBSTONE: true,
+  ERR_INVALID_ARGUMENT: true,
+  ERR_UNAVAILABLE: true,
+  ERR_STEP_FAILED: true,
+  ERR_STATE_FORMAT: true,
+};
+
+/** True when `code` is one of this package's error codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
+
+/**
+ * Options of the error constructors that wrap another error.
+ * @inline
+ */
 interface BaseOptions {
+  /** The error that caused this one: becomes `Error.cause`. */
   readonly cause?: unknown;
 }
 
@@ -49,8 +76,11 @@ export class CASPaxosError extends Error {
  */
 export class ConflictError extends CASPaxosError {
   constructor(
+    /** The proposer's ballot that lost. */
     readonly proposed: Ballot,
+    /** The acceptor's ballot that beat it. */
     readonly existing: Ballot,
+    /** Whether `existing` is the acceptor's promise or its accepted ballot. */
     readonly existingKind: ConflictKind,
   ) {
     super(
@@ -68,7 +98,9 @@ export class ConflictError extends CASPaxosError {
  */
 export class AgeError extends CASPaxosError {
   constructor(
+    /** The proposer's age carried by the request. */
     readonly incoming: Age,
+    /** The minimum age the acceptor requires of that proposer. */
     readonly existing: Age,
   ) {
     super(
@@ -87,8 +119,11 @@ export class AgeError extends CASPaxosError {
  */
 export class PrepareFailedError extends CASPaxosError {
   constructor(
+    /** The key of the proposal. */
     readonly key: string,
+    /** The last attempt's ballot. */
     readonly ballot: Ballot,
+    /** How many attempts were made. */
     readonly attempts: number,
     options: BaseOptions = {},
   ) {
@@ -112,7 +147,9 @@ export class AcceptFailedError extends CASPaxosError {
   readonly outcome = 'unknown' as const;
 
   constructor(
+    /** The key of the proposal. */
     readonly key: string,
+    /** The ballot of the accept whose outcome is unknown. */
     readonly ballot: Ballot,
     options: BaseOptions = {},
   ) {
@@ -128,6 +165,7 @@ export class AcceptFailedError extends CASPaxosError {
 /** An acceptor was added to a proposer's set twice. */
 export class DuplicateError extends CASPaxosError {
   constructor(
+    /** The acceptor's address. */
     readonly address: string,
     set: string,
   ) {
@@ -138,6 +176,7 @@ export class DuplicateError extends CASPaxosError {
 /** An acceptor to remove is not in a proposer's set. */
 export class NotFoundError extends CASPaxosError {
   constructor(
+    /** The acceptor's address. */
     readonly address: string,
     set: string,
   ) {
@@ -153,9 +192,13 @@ export class NotFoundError extends CASPaxosError {
  */
 export class NotEqualError extends CASPaxosError {
   constructor(
+    /** The key being collected. */
     readonly key: string,
+    /** The acceptor that kept its record. */
     readonly address: string,
+    /** The tombstone's ballot. */
     readonly tombstone: Ballot,
+    /** The ballot the acceptor's record was accepted under. */
     readonly accepted: Ballot,
     newer: boolean,
   ) {
@@ -174,7 +217,9 @@ export class NotEqualError extends CASPaxosError {
  */
 export class NotTombstoneError extends CASPaxosError {
   constructor(
+    /** The key. */
     readonly key: string,
+    /** The ballot of the non-empty state: the one a full identity read found, or the given tombstone's. */
     readonly ballot: Ballot,
   ) {
     super(
@@ -187,18 +232,38 @@ export class NotTombstoneError extends CASPaxosError {
 
 /** A malformed argument: wrong type, empty id, empty acceptor list. Nothing was changed. */
 export class InvalidArgumentError extends CASPaxosError {
-  constructor(message: string) {
-    super('ERR_INVALID_ARGUMENT', message, false);
+  constructor(message: string, options: BaseOptions = {}) {
+    super('ERR_INVALID_ARGUMENT', message, false, options);
   }
 }
 
 /**
- * Too few acceptors answered a request that needs a quorum of them outside of a proposal (listing
- * keys, watching). Retryable.
+ * Something needed could not be reached or used, and trying again later may work: too few
+ * acceptors answered a request that needs a quorum outside of a proposal (listing keys,
+ * watching); a remote acceptor (HTTP, Redis) was unreachable, timed out or answered nonsense; a
+ * store, acceptor or key-value store was closed. Retryable.
  */
 export class UnavailableError extends CASPaxosError {
   constructor(message: string, options: BaseOptions = {}) {
     super('ERR_UNAVAILABLE', message, true, options);
+  }
+}
+
+/**
+ * A register holds a state that a typed layer over it (the key-value store) cannot read: not in its
+ * format (written by something else sharing the cluster), from a newer format version, truncated,
+ * or with a payload its codec rejects. The state is left as it is; nothing was written. Not
+ * retryable: the state will not change by itself.
+ */
+export class StateFormatError extends CASPaxosError {
+  constructor(
+    /** The key whose state cannot be read. */
+    readonly key: string,
+    /** What is wrong with it, for humans. */
+    readonly reason: string,
+    options: BaseOptions = {},
+  ) {
+    super('ERR_STATE_FORMAT', `key ${JSON.stringify(key)} holds a state this store cannot read: ${reason}`, false, options);
   }
 }
 
@@ -208,7 +273,9 @@ export class UnavailableError extends CASPaxosError {
  */
 export class StepFailedError extends CASPaxosError {
   constructor(
+    /** Which operation failed. */
     readonly operation: 'grow' | 'shrink' | 'gc',
+    /** The step's label, e.g. `2 (identity pass)` or `c (reject by age)`. */
     readonly step: string,
     cause: unknown,
     retryable: boolean,

@@ -4,6 +4,8 @@
  * The core (`core/`) is pure and synchronous; `MemoryAcceptor` and `MemoryProposer` are thin async
  * shells around it; `growCluster`, `shrinkCluster` and `garbageCollect` orchestrate proposers and
  * acceptors. Nothing here imports Node built-ins.
+ *
+ * @module caspaxos
  */
 
 // Ballots, ages and messages.
@@ -54,6 +56,32 @@ export type {
 // In-memory implementations.
 export { MemoryAcceptor, type AcceptorRecord, type MemoryAcceptorOptions } from './memory-acceptor.js';
 export { MemoryProposer, type MemoryProposerOptions, type ProposerSnapshot } from './memory-proposer.js';
+
+// Acceptors over a store: the same rules over any `AcceptorStore` (durable ones in `caspaxos/lmdb`).
+export type { AcceptorStore, ScanOptions, StoreMeta, StoreRecord } from './store/acceptor-store.js';
+export { StoreAcceptor, type StoreAcceptorOptions } from './store/store-acceptor.js';
+export { MemoryStore } from './store/memory-store.js';
+
+// The typed key-value store over any proposer.
+export {
+  DEFAULT_COLLECTION_RETRY,
+  DEFAULT_EPOCH_KEY,
+  KeyValueStore,
+  bytesCodec,
+  formatVersion,
+  jsonCodec,
+  parseVersion,
+  textCodec,
+  versionParts,
+  type Codec,
+  type CollectionOutcome,
+  type CollectionRetryPolicy,
+  type CompareAndSetResult,
+  type Entry,
+  type GarbageCollectionOptions,
+  type KeyValueStoreOptions,
+  type SweepReport,
+} from './kv/index.js';
 export { DEFAULT_RETRY_POLICY, type Random, type RetryPolicy, type Sleep, retryDelay, timerSleep } from './retry.js';
 
 // Orchestration.
@@ -75,9 +103,12 @@ export {
   NotFoundError,
   NotTombstoneError,
   PrepareFailedError,
+  StateFormatError,
   StepFailedError,
   UnavailableError,
+  isErrorCode,
   isRetryable,
 } from './errors.js';
 export type { LogFn, Logger } from './logger.js';
+export type { Closeable } from './async-dispose.js';
 export type { GarbageCollectStep, MembershipStep, StepOutcome, TraceEvent, TraceEventType, Tracer } from './tracer.js';

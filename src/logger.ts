@@ -5,14 +5,26 @@
  * pino logger is not even asked (see `DebugGate`).
  */
 
+import { type Age, formatAge } from './core/age.js';
+import { type Ballot, formatBallot } from './core/ballot.js';
+
 /** One log method: pino's `(mergingObject, message)` form. */
 export type LogFn = (obj: Record<string, unknown>, msg?: string) => void;
 
 /** The subset of pino's `Logger` this package uses. */
 export interface Logger {
+  /** Where every record of this package goes (one per proposal phase and per acceptor request). */
   debug: LogFn;
+  /**
+   * Completed steps of membership changes and garbage collection; requests served by a node server.
+   */
   info: LogFn;
+  /**
+   * Trouble an operator should see that no caller receives: an undo step that failed, a key-value
+   * sweep that could not read a key.
+   */
   warn: LogFn;
+  /** An HTTP request handler or a hosted acceptor failed (the client gets a 5xx reply). */
   error: LogFn;
   /** pino's level test; when absent, debug counts as enabled. */
   isLevelEnabled?(level: string): boolean;
@@ -20,8 +32,14 @@ export interface Logger {
   readonly levelVal?: number;
   /** pino's `EventEmitter` methods, for its `'level-change'` event. */
   on?(event: 'level-change', listener: () => void): unknown;
+  /** pino's `EventEmitter.off`: removes the `'level-change'` listener once its logger is gone. */
   off?(event: 'level-change', listener: () => void): unknown;
+  /**
+   * pino's `EventEmitter.listenerCount`: with `getMaxListeners`, keeps this package under the
+   * family's listener limit.
+   */
   listenerCount?(event: 'level-change'): number;
+  /** pino's `EventEmitter.getMaxListeners` (0: no limit). */
   getMaxListeners?(): number;
 }
 
@@ -65,6 +83,14 @@ export class DebugGate {
     const watch = this.#watch;
     if (watch !== undefined) return watch.enabled ? this.#logger : undefined;
     return debugEnabled(this.#logger) ? this.#logger : undefined;
+  }
+
+  /**
+   * The debug record of one acceptor request, the same for every acceptor implementation. On hot
+   * paths, test `get()` first: the arguments alone cost something.
+   */
+  acceptorRequest(acceptor: string, method: string, key: string, ballot: Ballot, age: Age | undefined, result: string): void {
+    this.get()?.debug({ acceptor, method, key, B: formatBallot(ballot), ...(age === undefined ? {} : { age: formatAge(age) }), result });
   }
 }
 

@@ -6,17 +6,17 @@
  * loses everything when the process ends.
  */
 import * as rules from './core/acceptor-rules.js';
-import { ANCESTRY_LIMIT } from './core/acceptor-rules.js';
 import type { KeyRecord } from './core/acceptor-rules.js';
-import { type Age, formatAge } from './core/age.js';
-import { type Ballot, ZERO_BALLOT, compareBallots, formatBallot, isZeroBallot } from './core/ballot.js';
+import type { Age } from './core/age.js';
+import { type Ballot, ZERO_BALLOT, isZeroBallot } from './core/ballot.js';
 import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from './core/messages.js';
+import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from './acceptor-requests.js';
+import { AcceptorWatchers } from './acceptor-watchers.js';
 import { type StoredState, loadState, storeState } from './stored-state.js';
-import { InvalidArgumentError, NotTombstoneError } from './errors.js';
+import { InvalidArgumentError } from './errors.js';
 import { DebugGate, type Logger } from './logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from './roles.js';
-import { assertAge, assertBallot, assertKey, assertState } from './validate.js';
-import { WatchChannel, closeOnAbort } from './watch-channel.js';
+import { assertKey } from './validate.js';
 
 /** An acceptor's record of one key, updated in place (see `#store`). */
 interface StoredRecord {
@@ -26,26 +26,46 @@ interface StoredRecord {
   ancestry: readonly Ballot[] | undefined;
 }
 
+/** Options of `MemoryAcceptor`. */
 export interface MemoryAcceptorOptions {
-  /** Receives a debug record per request. Silent when absent. */
+  /**
+   * Receives a debug record per request. Silent when absent.
+   * @default undefined (no logging)
+   */
   readonly logger?: Logger | undefined;
 }
 
 /** A snapshot of what an acceptor holds for one key, as returned by `inspect`. */
 export interface AcceptorRecord {
+  /** The highest ballot promised for the key. */
   readonly promise: Ballot;
+  /** The ballot the state was accepted under (`ZERO_BALLOT`: none). */
   readonly accepted: Ballot;
+  /** The accepted state (a copy). */
   readonly state: State;
 }
 
-const DEFAULT_WATCH_BUFFER = 1024;
-
+/**
+ * An `Acceptor` whose records live in a `Map`: each request runs the acceptor rules synchronously,
+ * so check-and-write is atomic per key, and states are copied in and out. Not durable: it forgets
+ * everything, promises included, when the process ends. For tests, simulations and single-process
+ * clusters; deploy `StoreAcceptor` over a durable `AcceptorStore` instead.
+ * @example
+ * ```ts
+ * import { MemoryAcceptor, MemoryProposer } from 'caspaxos';
+ *
+ * const acceptors = ['a1', 'a2', 'a3'].map((address) => new MemoryAcceptor(address));
+ * const proposer = new MemoryProposer('p1', acceptors);
+ * await proposer.propose('k', () => new TextEncoder().encode('v'));
+ * acceptors[0]?.inspect('k'); // { promise, accepted: { counter: 1, id: 'p1' }, state }
+ * ```
+ */
 export class MemoryAcceptor implements Acceptor {
   readonly address: string;
   #records = new Map<string, StoredRecord>();
   #minimumAges = new Map<string, number>();
   #absent: KeyRecord<StoredState> = rules.absentRecord(ZERO_BALLOT);
-  #watchers = new Map<string, Set<WatchChannel<AcceptedState>>>();
+  #watchers = new AcceptorWatchers();
   readonly #debug: DebugGate;
 
   /**
@@ -59,11 +79,9 @@ export class MemoryAcceptor implements Acceptor {
 
   async prepare(key: string, age: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply> {
     opts?.signal?.throwIfAborted();
-    assertKey(key);
-    assertAge(age);
-    assertBallot(ballot);
+    checkPrepareRequest(key, age, ballot);
     const reply = this.#prepare(key, age, ballot);
-    if (this.#debug.get() !== undefined) this.#log('prepare', key, ballot, age, reply.type);
+    if (this.#debug.get() !== undefined) this.#debug.acceptorRequest(this.address, 'prepare', key, ballot, age, reply.type);
     return reply;
   }
 
@@ -79,20 +97,9 @@ export class MemoryAcceptor implements Acceptor {
 
   async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
     opts?.signal?.throwIfAborted();
-    assertKey(key);
-    assertAge(age);
-    assertBallot(ballot);
-    assertState(state, 'state');
-    const next = opts?.next;
-    let ancestry = opts?.ancestry;
-    if (next !== undefined) {
-      assertBallot(next, 'next');
-      if (compareBallots(next, ballot) <= 0) throw new InvalidArgumentError(`next ballot ${formatBallot(next)} must be above the ballot ${formatBallot(ballot)}`);
-    }
-    // The shared empty ancestry (a key one proposer writes) is the common case: nothing to check.
-    if (ancestry !== undefined && ancestry !== rules.NO_ANCESTRY) ancestry = checkedAncestry(ancestry);
+    const { next, ancestry } = checkAcceptRequest(key, age, ballot, state, opts);
     const reply = this.#accept(key, age, ballot, state, next, ancestry);
-    if (this.#debug.get() !== undefined) this.#log('accept', key, ballot, age, reply.type);
+    if (this.#debug.get() !== undefined) this.#debug.acceptorRequest(this.address, 'accept', key, ballot, age, reply.type);
     return reply;
   }
 
@@ -105,14 +112,13 @@ export class MemoryAcceptor implements Acceptor {
     const { reply, next } = rules.accept(record ?? this.#absent, ballot, storeState(state), this.#absent.promise, { next: nextBallot, ancestry });
     if (next === undefined) return reply;
     this.#store(key, record, next);
-    if (this.#watchers.size > 0) this.#notify(key, next.accepted, next.state);
+    if (this.#watchers.active) this.#notify(key, next.accepted, next.state);
     return reply;
   }
 
   async rejectByAge(ages: readonly Age[], opts?: CallOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
-    if (!Array.isArray(ages)) throw new InvalidArgumentError('ages must be an array');
-    ages.forEach((age, i) => assertAge(age, `ages[${i}]`));
+    checkAges(ages);
     const raised = rules.raiseAges((id) => this.#minimumAges.get(id) ?? 0, ages);
     for (const age of raised) this.#minimumAges.set(age.id, age.counter);
     this.#debug.get()?.debug({ acceptor: this.address, method: 'rejectByAge', n: ages.length, raised: raised.length });
@@ -120,11 +126,7 @@ export class MemoryAcceptor implements Acceptor {
 
   async removeIfEqual(key: string, tombstone: Tombstone, opts?: CallOptions): Promise<RemoveReply> {
     opts?.signal?.throwIfAborted();
-    assertKey(key);
-    if (typeof tombstone !== 'object' || tombstone === null) throw new InvalidArgumentError('tombstone must be { ballot, state }');
-    assertBallot(tombstone.ballot, 'tombstone.ballot');
-    assertState(tombstone.state, 'tombstone.state');
-    if (tombstone.state !== null) throw new NotTombstoneError(key, tombstone.ballot);
+    checkRemoveRequest(key, tombstone);
     const { reply, floor } = rules.remove(this.#records.get(key), tombstone.ballot, this.#absent.promise);
     if (floor !== undefined) {
       this.#records.delete(key);
@@ -132,31 +134,18 @@ export class MemoryAcceptor implements Acceptor {
       // Watchers see the key become empty, under the zero ballot (it has no record any more).
       this.#notify(key, ZERO_BALLOT, null);
     }
-    this.#log('removeIfEqual', key, tombstone.ballot, undefined, reply.type);
+    this.#debug.acceptorRequest(this.address, 'removeIfEqual', key, tombstone.ballot, undefined, reply.type);
     return reply;
   }
 
   watch(key: string, opts: WatchOptions = {}): AsyncIterable<AcceptedState> {
     assertKey(key);
-    const { signal, bufferSize = DEFAULT_WATCH_BUFFER } = opts;
-    return {
-      [Symbol.asyncIterator]: () => {
-        let detach = (): void => {};
-        const channel: WatchChannel<AcceptedState> = new WatchChannel<AcceptedState>(bufferSize, () => {
-          detach();
-          const set = this.#watchers.get(key);
-          set?.delete(channel);
-          if (set?.size === 0) this.#watchers.delete(key);
-        });
-        let set = this.#watchers.get(key);
-        if (set === undefined) this.#watchers.set(key, (set = new Set()));
-        set.add(channel);
-        const record = this.#records.get(key);
-        channel.push({ ballot: record?.accepted ?? ZERO_BALLOT, state: loadState(record?.state ?? null) });
-        detach = closeOnAbort(channel, signal);
-        return channel;
-      },
-    };
+    // Synchronous: nothing can change the key between reading it and subscribing.
+    return this.#watchers.watch(key, opts, (channel, subscribe) => {
+      const record = this.#records.get(key);
+      channel.push({ ballot: record?.accepted ?? ZERO_BALLOT, state: loadState(record?.state ?? null) });
+      subscribe();
+    });
   }
 
   async *listKeys(opts?: CallOptions): AsyncIterable<string> {
@@ -216,34 +205,7 @@ export class MemoryAcceptor implements Acceptor {
   }
 
   #notify(key: string, ballot: Ballot, state: StoredState): void {
-    const set = this.#watchers.get(key);
-    if (set === undefined) return;
-    for (const channel of set) channel.push({ ballot, state: loadState(state) });
+    this.#watchers.notify(key, () => ({ ballot, state: loadState(state) }));
   }
 
-  /** One debug record per request (callers check that debug is enabled first, to skip the call). */
-  #log(method: string, key: string, ballot: Ballot, age: Age | undefined, result: string): void {
-    this.#debug.get()?.debug({
-      acceptor: this.address,
-      method,
-      key,
-      B: formatBallot(ballot),
-      ...(age === undefined ? {} : { age: formatAge(age) }),
-      result,
-    });
-  }
-}
-
-/**
- * A valid ancestry to store, or `InvalidArgumentError`. Stored as given when frozen (as
- * `ancestryOf` builds them: shared, never changed), copied otherwise, so no caller can change
- * what is stored.
- */
-function checkedAncestry(ancestry: readonly Ballot[]): readonly Ballot[] {
-  if (!Array.isArray(ancestry) || ancestry.length > ANCESTRY_LIMIT + 1) {
-    throw new InvalidArgumentError(`ancestry must be an array of at most ${ANCESTRY_LIMIT + 1} ballots`);
-  }
-  for (const b of ancestry) assertBallot(b, 'an ancestry entry');
-  if (Object.isFrozen(ancestry)) return ancestry;
-  return ancestry.length === 0 ? rules.NO_ANCESTRY : Object.freeze([...ancestry]);
 }

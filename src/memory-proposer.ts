@@ -41,10 +41,17 @@ import type { TraceEvent, Tracer } from './tracer.js';
 import { assertAddress, assertBallot, assertFunction, assertKey } from './validate.js';
 import { WatchChannel, closeOnAbort } from './watch-channel.js';
 
+/** Options of `MemoryProposer`. */
 export interface MemoryProposerOptions {
-  /** Receives debug records, one per phase of each attempt. Silent when absent. */
+  /**
+   * Receives debug records, one per phase of each attempt. Silent when absent.
+   * @default undefined (no logging)
+   */
   readonly logger?: Logger | undefined;
-  /** Receives a trace event per message, reply and outcome. Nothing is built when absent. */
+  /**
+   * Receives a trace event per message, reply and outcome. Nothing is built when absent.
+   * @default undefined (no tracing)
+   */
   readonly tracer?: Tracer | undefined;
   /**
    * How often and how patiently to retry a proposal whose prepare phase failed.
@@ -94,11 +101,15 @@ export interface MemoryProposerOptions {
 
 /** A snapshot of a proposer's state, for tests and teaching. */
 export interface ProposerSnapshot {
+  /** The proposer's id. */
   readonly id: string;
   /** The counter of the last ballot this proposer generated or fast-forwarded to. */
   readonly counter: number;
+  /** The age it sends with every message (see `Age`). */
   readonly age: Age;
+  /** Addresses of the acceptors prepares go to, sorted. */
   readonly preparers: readonly string[];
+  /** Addresses of the acceptors accepts go to, sorted. */
   readonly accepters: readonly string[];
 }
 
@@ -107,10 +118,39 @@ const DEFAULT_WATCH_BUFFER = 1024;
 
 const identity: ChangeFunc = (state) => state;
 
+/**
+ * A `Proposer` that talks to its acceptors through their methods: `MemoryAcceptor`s in one process,
+ * or remote ones behind any transport (`HttpAcceptor`, `RedisAcceptor`). Proposals to one key queue
+ * up and run in arrival order, in batches (one round for up to `maxBatch` changes); different keys
+ * run in parallel. An attempt that certainly had no effect (a lost prepare phase, an accept every
+ * accepter rejected) is retried under a new ballot after a jittered backoff; with `oneRoundTrip`, a
+ * change may skip the prepare phase (paper §2.2.1). Any number of proposers may serve one cluster,
+ * each under its own id.
+ * @example
+ * ```ts
+ * import { MemoryAcceptor, MemoryProposer } from 'caspaxos';
+ *
+ * const acceptors = ['a1', 'a2', 'a3'].map((address) => new MemoryAcceptor(address));
+ * const p1 = new MemoryProposer('p1', acceptors);
+ * const increment = (current: Uint8Array | null) => Uint8Array.of((current?.[0] ?? 0) + 1);
+ * const { state, ballot } = await p1.propose('hits', increment, { signal: AbortSignal.timeout(1000) });
+ * ```
+ */
+/** How many collected keys a proposer remembers (see `MemoryProposer.#collectedSince`). */
+const COLLECTIONS_KEPT = 4096;
+
 export class MemoryProposer implements Proposer {
   readonly address: string;
   readonly #ballots: BallotGenerator;
   #age = 0;
+  /**
+   * Per key, the age this proposer moved to when a garbage collection of that key fast-forwarded
+   * it, oldest first; at most `COLLECTIONS_KEPT` keys. A collection erases the records of its own
+   * key only, so only that key's unknown outcomes lose their evidence.
+   */
+  #collections = new Map<string, number>();
+  /** The highest age dropped from `#collections`: any key may have been collected up to it. */
+  #forgottenCollections = 0;
   /** `age` as sent in messages: one object until the age changes. */
   #ageMessage: Age;
   #config: Configuration;
@@ -174,6 +214,7 @@ export class MemoryProposer implements Proposer {
     return this.#ageMessage;
   }
 
+  /** A snapshot of its ballot counter, age and acceptor sets. */
   inspect(): ProposerSnapshot {
     return {
       id: this.address,
@@ -224,7 +265,19 @@ export class MemoryProposer implements Proposer {
     this.#cache?.forget(key);
     this.#fastForward(key, ballot);
     this.#age += 1;
+    this.#collections.delete(key);
+    this.#collections.set(key, this.#age);
+    if (this.#collections.size > COLLECTIONS_KEPT) {
+      const [oldest, age] = this.#collections.entries().next().value as [string, number];
+      this.#collections.delete(oldest);
+      this.#forgottenCollections = Math.max(this.#forgottenCollections, age);
+    }
     return this.age;
+  }
+
+  /** True when a garbage collection of `key` may have run since an attempt made at `age`. */
+  #collectedSince(key: string, age: number): boolean {
+    return (this.#collections.get(key) ?? 0) > age || this.#forgottenCollections > age;
   }
 
   /**
@@ -247,14 +300,14 @@ export class MemoryProposer implements Proposer {
     await this.#reconfigure(this.#config.with({ preparers: [...preparers, target] }), opts?.signal);
   }
 
-  /** Shrink step 1: prepares no longer go to `target`. See `addAccepter` for when it resolves. */
+  /** Shrink step 3: prepares no longer go to `target`. See `addAccepter` for when it resolves. */
   async removePreparer(target: Addresser, opts?: CallOptions): Promise<void> {
     assertAddress(target, 'target');
     const preparers = without(this.#config.preparers, target.address, 'prepare');
     await this.#reconfigure(this.#config.with({ preparers }), opts?.signal);
   }
 
-  /** Shrink step 3: accepts no longer go to `target`. See `addAccepter` for when it resolves. */
+  /** Shrink step 1: accepts no longer go to `target`. See `addAccepter` for when it resolves. */
   async removeAccepter(target: Addresser, opts?: CallOptions): Promise<void> {
     assertAddress(target, 'target');
     const accepters = without(this.#config.accepters, target.address, 'accept');
@@ -434,10 +487,11 @@ export class MemoryProposer implements Proposer {
           context.doubt = ballotEquals(prepare.highestAccepted, cached.accepted) ? Math.max(0, context.doubt - 1) : DOUBT_AFTER_MISS;
         }
         if (pending !== undefined) {
-          if (pending.some((entry) => entry.age !== this.#age)) {
-            // A garbage collection ran since (it raised this proposer's age): its removal step may
-            // have erased the records that would show the change, and absent records read as
-            // "never chosen" would apply it twice.
+          if (pending.some((entry) => this.#collectedSince(key, entry.age))) {
+            // A garbage collection of this key ran since: its removal step may have erased the
+            // records that would show the change, and absent records read as "never chosen" would
+            // apply it twice. (A collection of another key leaves this key's records alone: the
+            // prepare below still decides, under the new age.)
             throw new AcceptFailedError(key, (pending.at(-1) as PendingEntry).ballot, {
               cause: new Error('a garbage collection of the key may have removed the evidence of this change'),
             });

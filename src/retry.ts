@@ -7,6 +7,11 @@
  */
 import { InvalidArgumentError } from './errors.js';
 
+/**
+ * How a proposer retries an attempt that had no effect: how many attempts, and the capped
+ * exponential backoff with full jitter between them. Pass a `Partial<RetryPolicy>`: missing fields
+ * take `DEFAULT_RETRY_POLICY`'s values.
+ */
 export interface RetryPolicy {
   /**
    * Attempts per proposal, the first included. 1 disables retries.
@@ -31,6 +36,10 @@ export interface RetryPolicy {
   readonly multiplier: number;
 }
 
+/**
+ * The retry policy a `MemoryProposer` uses by default: 10 attempts, the first retry immediate,
+ * later ones after a random delay under a cap of 1, 2, 4 ... up to 100 ms.
+ */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   attempts: 10,
   baseDelayMs: 1,

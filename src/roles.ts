@@ -59,16 +59,31 @@ export interface ProposeResult {
 
 /** Something with a unique address, typically `protocol://host:port` or a name. */
 export interface Addresser {
+  /**
+   * The unique address: how logs, traces and errors name this node, and how a proposer tells its
+   * acceptors apart (configuring two with one address is a `DuplicateError`).
+   */
   readonly address: string;
 }
 
 /** The first-phase responsibility of an acceptor (paper §2.2, message 1b). */
 export interface Preparer {
+  /**
+   * Phase 1 (paper §2.2): promise to ignore ballots below `ballot` for `key` and report the last
+   * accepted state, or answer a conflict (a higher ballot was seen) or an age rejection (`age` is
+   * below the minimum recorded for the proposer). A durable acceptor stores the promise before it
+   * resolves.
+   */
   prepare(key: string, age: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply>;
 }
 
 /** The second-phase responsibility of an acceptor (paper §2.2, message 2b). */
 export interface Accepter {
+  /**
+   * Phase 2 (paper §2.2): store `state` for `key` under `ballot` unless a higher ballot was
+   * promised or accepted, or answer a conflict or an age rejection. A durable acceptor stores the
+   * state before it resolves.
+   */
   accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply>;
 }
 
@@ -86,6 +101,10 @@ export interface RejectRemover {
  * proposers yield states.
  */
 export interface StateWatcher<T = State> {
+  /**
+   * Yields the current state of `key`, then each change, until `opts.signal` aborts or the consumer
+   * stops iterating.
+   */
   watch(key: string, opts?: WatchOptions): AsyncIterable<T>;
 }
 
@@ -94,6 +113,7 @@ export interface StateWatcher<T = State> {
  * every key, not just one (see `growCluster`).
  */
 export interface KeyLister {
+  /** Yields every key with an accepted state, each once, in no particular order. */
   listKeys(opts?: CallOptions): AsyncIterable<string>;
 }
 

@@ -30,6 +30,13 @@ describe('examples', () => {
     expect(out).toContain('after delete: null');
   });
 
+  test('typed-kv: versions rise across delete, garbage collection and re-creation', () => {
+    const out = run('examples/typed-kv.ts');
+    expect(out).toContain('stale cas      ok: false');
+    expect(out).toContain('records: absent absent absent');
+    expect(out).toContain('above the deposit: true');
+  });
+
   test('membership: 3 -> 4 -> 5 -> 4 -> 3 with reads in between', () => {
     const lines = run('examples/membership.ts').trim().split('\n');
     expect(lines).toHaveLength(5);

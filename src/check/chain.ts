@@ -57,7 +57,11 @@ export interface ChainResolution {
   readonly undetermined: readonly number[];
 }
 
+/**
+ * What `checkChain` returns: the verdict, and what became of the writes whose outcome was unknown.
+ */
 export interface ChainCheckResult extends CheckResult {
+  /** The unknown writes, sorted into took effect, no effect and undetermined. */
   readonly resolved: ChainResolution;
 }
 

@@ -28,8 +28,11 @@ export type OpKind = 'read' | 'write' | 'cas' | 'add';
 export interface Operation {
   /** Position in the history (0-based); stable across export and import. */
   readonly id: number;
+  /** The client that invoked it (shown in reports; checkers order operations by time alone). */
   readonly clientId: number;
+  /** The key (register) it acts on. */
   readonly key: string;
+  /** What it does. */
   readonly op: OpKind;
   /** write: the value written; cas: the value to set; add: the delta, as a decimal string. */
   readonly arg?: Value;
@@ -42,6 +45,7 @@ export interface Operation {
   readonly output?: Value;
   /** Completed read/write/add: true. Completed cas: whether the comparison held. */
   readonly ok?: boolean;
+  /** When it was invoked. */
   readonly call: number;
   /** When it returned; `null` when the outcome is unknown. */
   readonly return: number | null;
@@ -53,14 +57,22 @@ export interface Operation {
 
 /** Something that happened to the system while the history was recorded. */
 export interface Annotation {
+  /** When it happened, on the history's clock. */
   readonly time: number;
   /** e.g. `partition`, `heal`, `crash`, `restart`, `skew`. */
   readonly kind: string;
+  /** Which nodes, links or amounts, for humans. */
   readonly detail: string;
 }
 
+/**
+ * A recorded history: the operations, and the faults injected while they ran. `historyToJSON` and
+ * `historyFromJSON` convert it to and from its JSON shape.
+ */
 export interface History {
+  /** Every operation, in `id` order. */
   readonly operations: readonly Operation[];
+  /** The faults, in time order. */
   readonly annotations: readonly Annotation[];
 }
 
@@ -74,6 +86,7 @@ export interface Completion {
 
 /** An invoked operation, waiting for its outcome. Exactly one of its methods may be called. */
 export interface PendingOperation {
+  /** The operation's id in the history. */
   readonly id: number;
   /** It returned normally. */
   complete(completion?: Completion): void;
@@ -85,10 +98,15 @@ export interface PendingOperation {
 
 /** The description of an operation at invocation. */
 export interface Invocation {
+  /** The invoking client. */
   readonly clientId: number;
+  /** The key it acts on. */
   readonly key: string;
+  /** What it does. */
   readonly op: OpKind;
+  /** write: the value written; cas: the value to set; add: the delta, as a decimal string. */
   readonly arg?: Value;
+  /** cas: the value compared with. */
   readonly expected?: Value;
 }
 
@@ -119,6 +137,7 @@ export class HistoryRecorder {
     return this.#last;
   }
 
+  /** Records the invocation of an operation, now; settle it through the returned handle. */
   invoke(invocation: Invocation): PendingOperation {
     const id = this.#invocations.length;
     this.#invocations.push({ invocation, call: this.#now() });

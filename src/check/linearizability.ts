@@ -43,34 +43,52 @@ import type { Model } from './models.js';
 import { describeOperation } from './operation-text.js';
 import type { CheckResult, Violation } from './result.js';
 
+/**
+ * Options of `checkLinearizability`: the search budgets, and how much of a counterexample to show.
+ */
 export interface LinearizabilityOptions {
   /**
-   * Search steps allowed per key (a step visits one event of the list), default 10,000,000. The
-   * same history and model always take the same number of steps, so this budget is deterministic.
+   * Search steps allowed per key (a step visits one event of the list). The same history and model
+   * always take the same number of steps, so this budget is deterministic.
+   * @default 10000000
    */
   readonly maxStates?: number | undefined;
-  /** Wall-clock budget of the whole check in milliseconds (as read by `now`). Default: none. */
+  /**
+   * Wall-clock budget of the whole check in milliseconds (as read by `now`).
+   * @default undefined (no time limit)
+   */
   readonly timeMs?: number | undefined;
-  /** The clock for `timeMs`, in milliseconds. Default `performance.now`. */
+  /**
+   * The clock for `timeMs`, in milliseconds.
+   * @default performance.now
+   */
   readonly now?: (() => number) | undefined;
-  /** Steps of each counterexample's prefix shown in messages and the report (the last ones). Default 20. */
+  /**
+   * Steps of each counterexample's prefix shown in messages and the report (the last ones).
+   * @default 20
+   */
   readonly counterexampleSteps?: number | undefined;
 }
 
 /** One step of a linearizable prefix: the operation, and the model state after it took effect. */
 export interface CounterexampleStep {
+  /** The operation. */
   readonly op: Operation;
+  /** The model's state after it took effect, described. */
   readonly state: string;
 }
 
 /** An operation that could be next in real-time order, and why it cannot be. */
 export interface StuckOperation {
+  /** The operation. */
   readonly op: Operation;
+  /** Why it cannot go next, e.g. the value a read returned against the one the model holds. */
   readonly reason: string;
 }
 
 /** Why a key's history is not linearizable. */
 export interface Counterexample {
+  /** The key. */
   readonly key: string;
   /** The model's name (`model` when it has none). */
   readonly model: string;
@@ -92,7 +110,11 @@ export interface Counterexample {
 
 /** The verdict for one key. */
 export interface KeyCheck {
+  /** The key. */
   readonly key: string;
+  /**
+   * `true`: linearizable; `false`: not (see `counterexample`); `unknown`: a budget ran out first.
+   */
   readonly ok: boolean | 'unknown';
   /** Operations on the key after dropping failed ones. */
   readonly operations: number;
@@ -106,6 +128,7 @@ export interface KeyCheck {
   readonly exhausted?: 'maxStates' | 'timeMs';
 }
 
+/** What `checkLinearizability` returns: the overall verdict and one per key. */
 export interface LinearizabilityResult extends CheckResult {
   /** Every key of the history, in sorted order. */
   readonly perKey: ReadonlyMap<string, KeyCheck>;
@@ -643,8 +666,12 @@ function involvedOperations(cx: Counterexample): number[] {
   return ids;
 }
 
+/** Options of `renderCounterexample`. */
 export interface RenderCounterexampleOptions {
-  /** Show at most this many steps of the prefix (the last ones). Default: all. */
+  /**
+   * Show at most this many steps of the prefix (the last ones).
+   * @default Infinity (every step)
+   */
   readonly maxSteps?: number | undefined;
 }
 

@@ -20,6 +20,11 @@
 import type { Operation, Value } from './history.js';
 import { formatValue } from './operation-text.js';
 
+/**
+ * A sequential specification of one key, for `checkLinearizability`: a deterministic state machine
+ * whose `step` says what one operation does when it takes effect at one instant (see the models in
+ * this module).
+ */
 export interface Model<State> {
   /** A short name for reports, e.g. `cas-register`. */
   readonly name?: string;
@@ -127,6 +132,7 @@ export const casRegisterModel: Model<Value> = {
 
 /** The state of `deleteAwareRegisterModel`: the value, and which operation last deleted it. */
 export interface DeleteAwareState {
+  /** The register's value (`null`: absent). */
   readonly value: Value;
   /** The id of the operation that set the value to `null`; `null` if it was never set (or is not null). */
   readonly deletedBy: number | null;

@@ -17,6 +17,10 @@ export interface Violation {
   readonly message: string;
 }
 
+/**
+ * What every checker returns: whether the history passed, and if not, what is wrong with which
+ * operations.
+ */
 export interface CheckResult {
   /** The checker's name, e.g. `wgl` or `chain`. */
   readonly checker: string;
@@ -25,6 +29,7 @@ export interface CheckResult {
    * budget before deciding (never reported as a pass).
    */
   readonly ok: boolean | 'unknown';
+  /** What is wrong, empty when `ok` is true. */
   readonly violations: readonly Violation[];
   /** A human-readable report: a summary, and each violation (a counterexample where there is one). */
   readonly report: string;

@@ -16,7 +16,12 @@ import type { AcceptReply, AgeRejection, Conflict, PrepareReply, RemoveReply, St
  * to the accepted ballot, which is what the paper's "erase the promise" amounts to, see `accept`).
  */
 export interface KeyRecord<S = State> {
+  /**
+   * The highest ballot promised (by a prepare, or by an accept, which raises it to the accepted
+   * ballot); `ZERO_BALLOT` or the floor when none.
+   */
   readonly promise: Ballot;
+  /** The ballot `state` was accepted under; `ZERO_BALLOT` when nothing was. */
   readonly accepted: Ballot;
   /** The accepted state, in whatever representation the acceptor stores (`State` by default). */
   readonly state: S;
@@ -29,7 +34,13 @@ export interface KeyRecord<S = State> {
 
 /** A rule's verdict: the reply to send and, when the record changes, the record to store first. */
 export interface RuleResult<R, S = State> {
+  /** The reply to send, after `next` is stored. */
   readonly reply: R;
+  /**
+   * The record to store before replying, when it changes. A durable acceptor stores it before it
+   * replies: one that replied first and then crashed could forget a promise it gave (paper §2.2:
+   * "it persists the ballot number as a promise").
+   */
   readonly next?: KeyRecord<S>;
 }
 
@@ -183,7 +194,12 @@ export function accept<S = State>(
 
 /** The verdict of `remove`: the reply, and when removed, the new tombstone floor. */
 export interface RemoveResult {
+  /** The reply to send. */
   readonly reply: RemoveReply;
+  /**
+   * When the record was removed: the new acceptor-wide floor, to store with the removal (its
+   * promise survives it).
+   */
   readonly floor?: Ballot;
 }
 

@@ -11,7 +11,12 @@
 
 /** The age of proposer `id`. Starts at 0; each garbage collection increments it. */
 export interface Age {
+  /**
+   * Incremented by each garbage collection (paper §3.1 step b); acceptors reject messages whose
+   * counter is below the minimum they recorded for `id`.
+   */
   readonly counter: number;
+  /** The proposer this age belongs to (the id in its ballots). */
   readonly id: string;
 }
 

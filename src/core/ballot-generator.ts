@@ -10,6 +10,10 @@
  */
 import type { Ballot } from './ballot.js';
 
+/**
+ * Hands out a proposer's ballots `(counter, id)`: each call to `next` increments the counter, so
+ * every attempt gets its own ballot, and fast-forwarding only moves it up.
+ */
 export class BallotGenerator {
   #counter: number;
 

@@ -10,7 +10,13 @@
 
 /** A ballot number `(counter, id)`. `id` is the id of the proposer that generated it. */
 export interface Ballot {
+  /** The proposer-local counter, compared first. Only `ZERO_BALLOT` has 0. */
   readonly counter: number;
+  /**
+   * The id of the proposer that generated the ballot: the tiebreaker between equal counters ("use
+   * ID only as a tiebreaker", §2.1). Unique per proposer, so no two proposers generate the same
+   * ballot.
+   */
   readonly id: string;
 }
 

@@ -19,8 +19,14 @@ export type ConflictKind = 'promise' | 'accepted';
  * proposer fast-forwards its counter past it before its next attempt.
  */
 export interface Conflict {
+  /** Discriminant. */
   readonly type: 'conflict';
+  /**
+   * The acceptor's ballot that beat the request's: its promise or its accepted ballot, as `kind`
+   * says.
+   */
   readonly ballot: Ballot;
+  /** Whether `ballot` is the promise or the accepted ballot. */
   readonly kind: ConflictKind;
   /**
    * The highest ballot this acceptor may have accepted for the key: its accepted ballot, raised to
@@ -39,7 +45,9 @@ export interface Conflict {
  * the garbage collection left out. `required` is the minimum.
  */
 export interface AgeRejection {
+  /** Discriminant. */
   readonly type: 'age';
+  /** The minimum age this acceptor accepts from the requesting proposer. */
   readonly required: Age;
 }
 
@@ -48,8 +56,18 @@ export interface AgeRejection {
  * it accepted last (`ZERO_BALLOT` and `null` if nothing).
  */
 export interface Promised<S = State> {
+  /** Discriminant. */
   readonly type: 'promised';
+  /**
+   * The ballot of the last accepted state, `ZERO_BALLOT` if none. Paper §2.2: the acceptor
+   * "returns a confirmation either with an empty value (if it hasn't accepted any value yet) or
+   * with a tuple of an accepted value and its ballot number".
+   */
   readonly accepted: Ballot;
+  /**
+   * The last accepted state, `null` if none: the proposer applies its change function to the state
+   * with the highest `accepted` ballot among a quorum of promises.
+   */
   readonly state: S;
   /**
    * The ancestry of the accepted state: for each proposer but the state's own, the highest of its
@@ -64,6 +82,7 @@ export interface Promised<S = State> {
 
 /** Accept succeeded: the acceptor stored the state under the request's ballot. */
 export interface Accepted {
+  /** Discriminant. */
   readonly type: 'accepted';
   /**
    * Present when the request asked for it (`AcceptOptions.next`): the acceptor has also promised
@@ -74,6 +93,10 @@ export interface Accepted {
 
 /** `S` is the state's representation: `State` on the wire; an acceptor may store another. */
 export type PrepareReply<S = State> = Promised<S> | Conflict | AgeRejection;
+/**
+ * What an acceptor answers to `accept`: the state was stored (`Accepted`), a higher ballot beat the
+ * request (`Conflict`), or the proposer's age is stale (`AgeRejection`).
+ */
 export type AcceptReply = Accepted | Conflict | AgeRejection;
 
 /**
@@ -81,13 +104,26 @@ export type AcceptReply = Accepted | Conflict | AgeRejection;
  * record's accepted ballot is not the tombstone's (`accepted` says which it is), so it was kept.
  */
 export type RemoveReply =
-  | { readonly type: 'removed' }
-  | { readonly type: 'absent' }
-  | { readonly type: 'not-equal'; readonly accepted: Ballot };
+  | {
+      /** The record was accepted under the tombstone's ballot with an empty state: it is gone. */
+      readonly type: 'removed';
+    }
+  | {
+      /** There was no record (never written, or removed before): nothing to do. */
+      readonly type: 'absent';
+    }
+  | {
+      /** The record was kept: its accepted ballot is not the tombstone's, or its state is not empty. */
+      readonly type: 'not-equal';
+      /** The ballot the kept record was accepted under. */
+      readonly accepted: Ballot;
+    };
 
 /** A state together with the ballot under which it was accepted. */
 export interface AcceptedState {
+  /** The ballot under which `state` was accepted. */
   readonly ballot: Ballot;
+  /** The accepted state (`null`: empty). */
   readonly state: State;
 }
 
@@ -96,6 +132,8 @@ export interface AcceptedState {
  * it (paper §3.1 step 1). Acceptors remove a record only if its accepted ballot is this ballot.
  */
 export interface Tombstone {
+  /** The ballot under which every acceptor accepted the empty state. */
   readonly ballot: Ballot;
+  /** The tombstone's state: the empty state (`null`), the only one garbage collection removes. */
   readonly state: State;
 }

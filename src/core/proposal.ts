@@ -27,6 +27,7 @@ import { QuorumTally, type QuorumStatus } from './quorum.js';
  * proposer how high to fast-forward and whether any acceptor may hold an accepted value.
  */
 export abstract class Round {
+  /** The quorum decision: counts only the replies that arrived before it. */
   readonly tally: QuorumTally;
   /** Replies received so far, of every kind, late ones included. */
   received = 0;
@@ -47,6 +48,7 @@ export abstract class Round {
   #everyReply: { readonly members: number; readonly then: () => void } | undefined;
 
   constructor(
+    /** The attempt's ballot. */
     readonly ballot: Ballot,
     members: number,
     needed: number,
@@ -54,6 +56,7 @@ export abstract class Round {
     this.tally = new QuorumTally(members, needed);
   }
 
+  /** The quorum decision so far: `pending`, `won` or `lost` (the tally's). */
   get status(): QuorumStatus {
     return this.tally.status;
   }
@@ -80,12 +83,16 @@ export abstract class Round {
     return this.tally.status === 'pending' ? this.tally.vote(false) : this.tally.status;
   }
 
+  /** Records a confirmation (a promise, an acceptance). */
   protected confirm(): QuorumStatus {
     this.#noteReply();
     this.confirmations++;
     return this.tally.status === 'pending' ? this.tally.vote(true) : this.tally.status;
   }
 
+  /**
+   * Records a rejection, and remembers the highest conflicting ballot and required age it reports.
+   */
   protected reject(reply: Conflict | AgeRejection): QuorumStatus {
     this.#noteReply();
     this.rejections++;
@@ -114,6 +121,7 @@ export class PrepareRound extends Round {
    */
   ancestry: readonly Ballot[] | undefined = [];
 
+  /** Records one prepare reply and returns the (possibly unchanged) status. */
   onReply(reply: PrepareReply): QuorumStatus {
     if (reply.type !== 'promised') return this.reject(reply);
     // A late promise must not change the state the change function already saw.
@@ -143,6 +151,7 @@ export class AcceptRound extends Round {
     super(ballot, members, needed);
   }
 
+  /** Records one accept reply and returns the (possibly unchanged) status. */
   onReply(reply: AcceptReply): QuorumStatus {
     if (reply.type === 'accepted') {
       if (this.next !== undefined && reply.promised !== undefined && ballotEquals(reply.promised, this.next)) this.promisedNext++;
@@ -202,9 +211,21 @@ export class AcceptRound extends Round {
  *  - `undecidable`: the ancestry is missing, or does not reach far enough, to tell.
  */
 export type RecoveryDecision =
-  | { readonly decision: 'current' | 'adopted'; /** Which of `ours` is (an ancestor of) the quorum's state. */ readonly match: number }
-  | { readonly decision: 'reapply' | 'undecidable' };
+  | {
+      /** The changes took effect: commit the quorum's state again (see above). */
+      readonly decision: 'current' | 'adopted';
+      /** Which of `ours` is (an ancestor of) the quorum's state. */
+      readonly match: number;
+    }
+  | {
+      /** The changes did not take effect (`reapply` them), or the replies cannot tell. */
+      readonly decision: 'reapply' | 'undecidable';
+    };
 
+/**
+ * Decides, from a prepare round's highest accepted ballot and its ancestry, whether the earlier
+ * accepts `ours` took effect (see `RecoveryDecision`).
+ */
 export function recoveryDecision(ours: readonly Ballot[], highest: Ballot, ancestry: readonly Ballot[] | undefined): RecoveryDecision {
   const first = ours[0];
   if (first === undefined) return { decision: 'reapply' };

@@ -9,6 +9,10 @@
  * Pure module: no I/O, safe in browsers and notebooks.
  */
 
+/**
+ * `pending` until enough replies decide: `won` (a quorum confirmed) or `lost` (a quorum is out of
+ * reach).
+ */
 export type QuorumStatus = 'pending' | 'won' | 'lost';
 
 /** floor(n/2)+1: the smallest number of members any two of which intersect. Throws for n < 1. */
@@ -23,12 +27,17 @@ export function majority(n: number): number {
  * never changes: replies that arrive late are counted but change nothing.
  */
 export class QuorumTally {
+  /** Members that said yes. */
   yes = 0;
+  /** Members that said no or failed to answer. */
   no = 0;
+  /** The decision; once not `pending`, it never changes. */
   status: QuorumStatus = 'pending';
 
   constructor(
+    /** Members asked. */
     readonly total: number,
+    /** Yeses needed to win: `majority(total)` for a phase of CASPaxos. */
     readonly needed: number,
   ) {
     if (!Number.isSafeInteger(needed) || needed < 1 || needed > total) {

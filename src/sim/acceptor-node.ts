@@ -18,6 +18,12 @@ import type { SimMessage, SimNetwork } from './network.js';
 /** Where in handling a request a crash strikes. */
 export type CrashPoint = 'before-apply' | 'after-apply';
 
+/**
+ * An acceptor on the simulated network: receives requests, applies them to its acceptor (a
+ * `MemoryAcceptor` unless the simulation was given another factory), sends the replies. It can
+ * crash at any delivery, before applying a request or after, and restarts with exactly what its
+ * acceptor persisted.
+ */
 export class AcceptorNode {
   #up = true;
   #acceptor: Acceptor;
@@ -32,8 +38,10 @@ export class AcceptorNode {
   onCrash: ((node: AcceptorNode, point: CrashPoint) => void) | undefined;
 
   constructor(
+    /** The acceptor's address on the network. */
     readonly address: string,
     acceptor: Acceptor,
+    /** The network it is attached to. */
     readonly network: SimNetwork,
     private readonly factory: (address: string) => Acceptor,
   ) {
@@ -41,6 +49,7 @@ export class AcceptorNode {
     network.attach(address, (message) => this.#receive(message));
   }
 
+  /** False while crashed. */
   get up(): boolean {
     return this.#up;
   }

@@ -18,16 +18,31 @@ import type { SimMessage, SimNetwork } from './network.js';
 import type { VirtualTime } from './virtual-time.js';
 
 /** The outcome a reply message carries. */
-export type ReplyBody = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+export type ReplyBody =
+  | {
+      /** The call resolved. */
+      readonly ok: true;
+      /** What it resolved with. */
+      readonly value: unknown;
+    }
+  | {
+      /** The call rejected. */
+      readonly ok: false;
+      /** The error's message. */
+      readonly error: string;
+    };
 
 /** What an endpoint needs from the simulation. */
 export interface EndpointContext {
+  /** The virtual clock. */
   readonly time: VirtualTime;
+  /** The network messages travel on. */
   readonly network: SimNetwork;
   /** Globally unique call ids, so a reply can never be taken for another call's. */
   nextCall(): number;
 }
 
+/** Options of `Endpoint`. */
 export interface EndpointOptions {
   /** How long a call waits for its reply, in milliseconds of this node's clock. */
   readonly timeoutMs: number;
@@ -40,17 +55,28 @@ interface PendingCall {
   reject(error: unknown): void;
 }
 
+/**
+ * The client side of one node (a proposer, or the operator that runs garbage collection and
+ * membership changes) on the simulated network: it hands out `AcceptorProxy`s and waits for their
+ * replies. A call times out after `timeoutMs` of the node's skewed virtual time and rejects like a
+ * real transport would; a later reply is ignored. Once the node crashes (`kill`), nothing pending
+ * settles and nothing more is sent.
+ */
 export class Endpoint {
   #alive = true;
   readonly #calls = new Map<number, PendingCall>();
   readonly #watches = new Map<number, WatchChannel<AcceptedState>>();
 
   constructor(
+    /** The node's address on the network. */
     readonly address: string,
+    /** The clock and network it runs on. */
     readonly context: EndpointContext,
+    /** Its timeout and clock rate. */
     readonly options: EndpointOptions,
   ) {}
 
+  /** False once the node crashed (`kill`). */
   get alive(): boolean {
     return this.#alive;
   }
@@ -149,10 +175,15 @@ export class Endpoint {
   }
 }
 
-/** An `Acceptor` on the other side of the simulated network. */
+/**
+ * An `Acceptor` whose every call travels over the simulated network, from its endpoint's node to
+ * the acceptor node at `address`, as a request and a reply message.
+ */
 export class AcceptorProxy implements Acceptor {
   constructor(
+    /** The acceptor node it calls. */
     readonly address: string,
+    /** The node it calls from. */
     readonly endpoint: Endpoint,
   ) {}
 

@@ -5,9 +5,24 @@
  * Pure module: no I/O, safe in browsers and notebooks.
  */
 
+/** One scheduled item. */
 interface Entry<T> {
+  /** When it is due. */
   readonly time: number;
+  /** Insertion order, breaking ties between equal times. */
   readonly seq: number;
+  /** The item. */
+  readonly item: T;
+}
+
+/**
+ * An item on the queue and when it is due.
+ * @inline
+ */
+interface QueuedItem<T> {
+  /** When it is due. */
+  readonly time: number;
+  /** The item. */
   readonly item: T;
 }
 
@@ -16,10 +31,12 @@ export class EventQueue<T> {
   #heap: Array<Entry<T>> = [];
   #seq = 0;
 
+  /** Entries queued. */
   get size(): number {
     return this.#heap.length;
   }
 
+  /** Queues `item` at `time`, after every entry already queued at that time. */
   push(time: number, item: T): void {
     const heap = this.#heap;
     heap.push({ time, seq: this.#seq++, item });
@@ -33,12 +50,12 @@ export class EventQueue<T> {
   }
 
   /** The earliest entry without removing it. */
-  peek(): { readonly time: number; readonly item: T } | undefined {
+  peek(): QueuedItem<T> | undefined {
     return this.#heap[0];
   }
 
   /** Removes and returns the earliest entry. */
-  pop(): { readonly time: number; readonly item: T } | undefined {
+  pop(): QueuedItem<T> | undefined {
     const heap = this.#heap;
     const top = heap[0];
     const last = heap.pop();
@@ -61,7 +78,7 @@ export class EventQueue<T> {
   }
 
   /** Every entry, earliest first (a copy; for inspection). */
-  entries(): Array<{ readonly time: number; readonly item: T }> {
+  entries(): Array<QueuedItem<T>> {
     return [...this.#heap].sort((a, b) => (before(a, b) ? -1 : 1));
   }
 

@@ -19,15 +19,35 @@ import type { Acceptor } from '../roles.js';
 
 /** What the monitor reads from an acceptor. `MemoryAcceptor` provides it. */
 export interface InspectableAcceptor {
-  inspect(key: string): { readonly promise: Ballot; readonly accepted: Ballot; readonly state: State } | undefined;
+  /** A copy of the acceptor's record of `key`, `undefined` when it has none. */
+  inspect(key: string):
+    | {
+        /** The highest ballot promised. */
+        readonly promise: Ballot;
+        /** The ballot the state was accepted under. */
+        readonly accepted: Ballot;
+        /** The accepted state. */
+        readonly state: State;
+      }
+    | undefined;
+  /**
+   * The promise every absent key behaves as having (see `MemoryAcceptor.tombstoneFloor`): a record
+   * may disappear only below it.
+   */
   readonly tombstoneFloor?: Ballot;
 }
 
+/** An invariant the monitor saw broken. */
 export interface MonitorViolation {
+  /** Virtual time of the observation. */
   readonly time: number;
+  /** Which invariant (see `AcceptorMonitor`). */
   readonly kind: 'promise-below-accepted' | 'ballot-went-back' | 'forgotten-record' | 'two-states-one-ballot' | 'readable-went-back';
+  /** The acceptor, when one acceptor broke it. */
   readonly acceptor?: string;
+  /** The key. */
   readonly key: string;
+  /** What was seen, for humans. */
   readonly message: string;
 }
 
@@ -35,7 +55,19 @@ function inspectable(acceptor: Acceptor): InspectableAcceptor | undefined {
   return typeof (acceptor as Partial<InspectableAcceptor>).inspect === 'function' ? (acceptor as unknown as InspectableAcceptor) : undefined;
 }
 
+/**
+ * Checks acceptor invariants after every request an acceptor applies, on the record it touched:
+ * - `promise >= accepted` (the acceptor rules keep it so);
+ * - an acceptor's promise and accepted ballot for a key never go back, also across crashes; a
+ *   record disappears only through garbage collection, leaving a tombstone floor at least as high
+ *   as its promise;
+ * - one ballot names one state: no (key, ballot) is accepted with two different states, on any
+ *   acceptors (each attempt has its own ballot, see `BallotGenerator`);
+ * - the readable ballot (the highest accepted ballot every quorum of the members sees) never
+ *   decreases, checked while the membership is stable.
+ */
 export class AcceptorMonitor {
+  /** Every violation seen, in order; empty in a correct run. */
   readonly violations: MonitorViolation[] = [];
   /** Last seen (promise, accepted) per acceptor and key. */
   readonly #last = new Map<string, { promise: Ballot; accepted: Ballot }>();

@@ -18,6 +18,7 @@ export interface LinkProfile {
   readonly duplicateRate: number;
   /** Delivery delay in milliseconds, uniform in [minDelayMs, maxDelayMs]. */
   readonly minDelayMs: number;
+  /** The longest delivery delay, in milliseconds. */
   readonly maxDelayMs: number;
   /**
    * Extra delay of a duplicate, uniform in [0, replayDelayMs]: a stale replay of a message that
@@ -29,21 +30,29 @@ export interface LinkProfile {
 
 /** Requests (proposer to acceptor) and replies (acceptor to proposer) fail independently. */
 export interface NetworkProfile {
+  /** Requests: proposer (or operator) to acceptor. */
   readonly request: LinkProfile;
+  /** Replies and watch events: acceptor to proposer. */
   readonly reply: LinkProfile;
 }
 
 /** No loss, no duplicates, 0.1-1 ms delays (still enough to reorder). */
 export const CALM_LINK: LinkProfile = Object.freeze({ dropRate: 0, duplicateRate: 0, minDelayMs: 0.1, maxDelayMs: 1 });
+/** The default network: `CALM_LINK` both ways. */
 export const CALM_NETWORK: NetworkProfile = Object.freeze({ request: CALM_LINK, reply: CALM_LINK });
 
+/** A request, its reply, or a watch event pushed by an acceptor. */
 export type MessageKind = 'request' | 'reply' | 'event';
 
 /** One message on the wire. */
 export interface SimMessage {
+  /** Unique per message sent; a duplicate shares its original's id. */
   readonly id: number;
+  /** What it is. */
   readonly kind: MessageKind;
+  /** The sender's address. */
   readonly from: string;
+  /** The receiver's address. */
   readonly to: string;
   /** The acceptor method (`prepare`, `accept`, ...), or `watch-event` / `unwatch`. */
   readonly method: string;
@@ -60,7 +69,17 @@ export interface SimMessage {
 /** What a node does with a message delivered to it. Returns false if it could not take it (down). */
 export type Receiver = (message: SimMessage) => boolean;
 
+/**
+ * The simulated network: each message may be dropped, duplicated and delayed (delays drawn per
+ * message, so messages overtake each other), as decided by the seeded random source when it is
+ * sent. Partitions block directed links and are checked at delivery, so they also swallow messages
+ * already in flight.
+ */
 export class SimNetwork {
+  /**
+   * Loss, duplication and delays, both ways; change it at any time (it applies to messages sent
+   * after).
+   */
   profile: NetworkProfile = CALM_NETWORK;
   readonly #time: VirtualTime;
   readonly #random: SeededRandom;
@@ -71,7 +90,22 @@ export class SimNetwork {
   readonly #inFlight = new Map<number, SimMessage[]>();
   #nextId = 1;
   /** Counters, for coverage assertions. */
-  readonly stats = { sent: 0, dropped: 0, duplicated: 0, blocked: 0, delivered: 0, undeliverable: 0, conflicts: 0 };
+  readonly stats = {
+    /** Messages sent. */
+    sent: 0,
+    /** Messages lost (`dropRate`). */
+    dropped: 0,
+    /** Duplicate copies scheduled (`duplicateRate`, `replay`). */
+    duplicated: 0,
+    /** Deliveries a partition blocked. */
+    blocked: 0,
+    /** Deliveries a node took. */
+    delivered: 0,
+    /** Deliveries to a node that was down or absent. */
+    undeliverable: 0,
+    /** Replies that were conflicts (counted by the acceptor nodes). */
+    conflicts: 0,
+  };
 
   constructor(time: VirtualTime, random: SeededRandom, trace: (line: string) => void) {
     this.#time = time;
@@ -124,10 +158,12 @@ export class SimNetwork {
     this.#blocked.add(`${from}>${to}`);
   }
 
+  /** Unblocks messages from `from` to `to`. */
   unblock(from: string, to: string): void {
     this.#blocked.delete(`${from}>${to}`);
   }
 
+  /** True when messages from `from` to `to` are blocked. */
   isBlocked(from: string, to: string): boolean {
     return this.#blocked.has(`${from}>${to}`);
   }

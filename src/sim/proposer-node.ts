@@ -27,13 +27,39 @@ import type { SeededRandom } from './random.js';
 /** Builds the proposer of one incarnation (a test may substitute a broken one). */
 export type ProposerFactory = (id: string, acceptors: readonly Acceptor[], options: ProposerFactoryOptions) => Proposer;
 
+/**
+ * What a `ProposerFactory` must honour for the simulation to stay deterministic: `sleep` runs on
+ * virtual time and `random` is seeded. The rest mirrors `MemoryProposerOptions`.
+ */
 export interface ProposerFactoryOptions {
+  /** Waits on the node's virtual clock; use it for every wait. */
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The node's seeded random source; use it for every random choice (retry jitter). */
   readonly random: () => number;
+  /**
+   * `SimulationOptions.retry`.
+   * @default DEFAULT_RETRY_POLICY
+   */
   readonly retry?: Partial<RetryPolicy> | undefined;
+  /**
+   * `SimulationOptions.oneRoundTrip`.
+   * @default true
+   */
   readonly oneRoundTrip?: boolean | undefined;
+  /**
+   * `SimulationOptions.maxBatch`.
+   * @default 64
+   */
   readonly maxBatch?: number | undefined;
+  /**
+   * `SimulationOptions.tracer`.
+   * @default undefined
+   */
   readonly tracer?: Tracer | undefined;
+  /**
+   * `SimulationOptions.logger`.
+   * @default undefined (no logging)
+   */
   readonly logger?: Logger | undefined;
 }
 
@@ -56,17 +82,53 @@ export class ProposerDownError extends UnavailableError {
   }
 }
 
+/** Options of `ProposerNode`; the `Simulation` fills them in from its own options. */
 export interface ProposerNodeOptions {
+  /**
+   * How long an acceptor call waits for its reply, in milliseconds of the node's clock
+   * (`SimulationOptions.timeoutMs`).
+   */
   readonly timeoutMs: number;
+  /**
+   * The node's clock rate: 1 is true time, 2 makes its timers take twice as long
+   * (`SimulationOptions.skew`).
+   */
   readonly skew: number;
+  /**
+   * `SimulationOptions.retry`.
+   * @default DEFAULT_RETRY_POLICY
+   */
   readonly retry?: Partial<RetryPolicy> | undefined;
+  /**
+   * `SimulationOptions.oneRoundTrip`.
+   * @default true
+   */
   readonly oneRoundTrip?: boolean | undefined;
+  /**
+   * `SimulationOptions.maxBatch`.
+   * @default 64
+   */
   readonly maxBatch?: number | undefined;
+  /**
+   * `SimulationOptions.tracer`.
+   * @default undefined
+   */
   readonly tracer?: Tracer | undefined;
+  /**
+   * `SimulationOptions.logger`.
+   * @default undefined (no logging)
+   */
   readonly logger?: Logger | undefined;
+  /** Builds each incarnation's proposer (`SimulationOptions.proposerFactory`). */
   readonly factory: ProposerFactory;
 }
 
+/**
+ * A proposer on the simulated network: a `MemoryProposer` (or the factory's `Proposer`) whose
+ * acceptors are proxies on this node's endpoint, whose sleeps run on virtual time at this node's
+ * clock rate and whose jitter is seeded. It implements `Proposer`, so `growCluster` and
+ * `garbageCollect` can be given the nodes. It can crash and restart under a new incarnation id.
+ */
 export class ProposerNode implements Proposer {
   #incarnation = 1;
   #endpoint: Endpoint;
@@ -79,6 +141,7 @@ export class ProposerNode implements Proposer {
   readonly #random: SeededRandom;
 
   constructor(
+    /** The node's id on the network (its first incarnation's proposer id; see `incarnationId`). */
     readonly address: string,
     acceptors: readonly string[],
     private readonly context: EndpointContext,
@@ -93,6 +156,7 @@ export class ProposerNode implements Proposer {
     context.network.attach(address, (message) => this.#endpoint.receive(message));
   }
 
+  /** False while crashed. */
   get up(): boolean {
     return this.#up;
   }
@@ -122,6 +186,10 @@ export class ProposerNode implements Proposer {
     return this.options.skew;
   }
 
+  /**
+   * Crashes the node: every operation in progress rejects with `ProposerCrashedError` (outcome
+   * unknown), and calls until `restart` reject with `ProposerDownError`.
+   */
   crash(): void {
     if (!this.#up) return;
     this.#up = false;

@@ -24,7 +24,14 @@ export function hashString(text: string): number {
   return h >>> 0;
 }
 
+/**
+ * A seeded pseudo-random number generator (sfc32, seeded through splitmix32): the only source of
+ * randomness in a simulation, so a seed replays a run exactly, on every JavaScript engine. `fork`
+ * derives independent streams by label, so adding a consumer of one stream does not shift the
+ * others.
+ */
 export class SeededRandom {
+  /** The seed, as an unsigned 32-bit integer. */
   readonly seed: number;
   #a: number;
   #b: number;

@@ -25,6 +25,10 @@ import { type ProposerFactory, ProposerNode, memoryProposerFactory } from './pro
 import { SeededRandom } from './random.js';
 import { VirtualTime, formatTime, settle } from './virtual-time.js';
 
+/**
+ * Options of `Simulation`. Only `seed` is required: the same seed and the same calls replay the
+ * same run.
+ */
 export interface SimulationOptions {
   /** The seed of every random decision. */
   readonly seed: number;
@@ -48,8 +52,15 @@ export interface SimulationOptions {
   readonly acceptorFactory?: ((address: string) => Acceptor) | undefined;
   /** Builds each proposer incarnation. @default MemoryProposer */
   readonly proposerFactory?: ProposerFactory | undefined;
-  /** Receives every proposer's trace events too. */
+  /**
+   * Receives every proposer's trace events too.
+   * @default undefined (the simulation keeps its own `trace` lines either way)
+   */
   readonly tracer?: Tracer | undefined;
+  /**
+   * Receives every proposer's debug records.
+   * @default undefined (no logging)
+   */
   readonly logger?: Logger | undefined;
   /** Run the acceptor monitor after every applied request. @default true */
   readonly monitor?: boolean | undefined;
@@ -63,20 +74,52 @@ export interface SimulationOptions {
 
 /** A crash-at-delivery fault: each request delivered to an acceptor crashes it with this rate. */
 export interface AcceptorCrashes {
+  /**
+   * The probability, per request delivered to an acceptor, that it crashes while handling it
+   * (before or after applying it, at random).
+   */
   readonly rate: number;
   /** Downtime before the automatic restart, in milliseconds. */
   readonly minDowntimeMs: number;
+  /** The longest downtime; each is uniform between the two bounds. */
   readonly maxDowntimeMs: number;
   /** Negative control only: restart empty. */
   readonly amnesia?: boolean;
 }
 
+/**
+ * A deterministic simulation of a CASPaxos cluster: acceptor and proposer nodes on a simulated
+ * network, virtual time, seeded randomness, fault injection (loss, duplication, reordering,
+ * partitions, crashes, clock skew), a history recorder and the acceptor monitor. Nothing below it
+ * reads `Math.random`, `Date` or real timers, so the same seed and the same calls replay a run byte
+ * for byte (`trace`). Drive it by hand (`deliver`, `drop`, `partition`, `crashAcceptor`, ...) or
+ * let `run` and `runWorkload` take events off the agenda.
+ * @example
+ * ```ts
+ * import { Simulation } from 'caspaxos/testing';
+ *
+ * const sim = new Simulation({ seed: 7 });
+ * sim.partition(['p1'], ['a1', 'a2']); // p1 now reaches a3 alone: no quorum
+ * const write = sim.proposer('p2').propose('k', () => new TextEncoder().encode('v'));
+ * const outcome = await sim.runUntilSettled(write); // { status: 'fulfilled', value: { state, ballot } }
+ * console.log(sim.trace.join('\n')); // every message, fault and timer, on virtual time
+ * ```
+ */
 export class Simulation implements EndpointContext {
+  /** The seed, as an unsigned 32-bit integer: print it with a failure, replay with it. */
   readonly seed: number;
+  /** The seeded source every random decision forks from. */
   readonly random: SeededRandom;
+  /** The virtual clock and its agenda, in microseconds. */
   readonly time = new VirtualTime();
+  /** The simulated network: partitions, loss, duplication, delays. */
   readonly network: SimNetwork;
+  /** The history of the workload's operations, for the checkers (see `verifySimulation`). */
   readonly recorder: HistoryRecorder;
+  /**
+   * The acceptor monitor, checking invariants after every applied request (`undefined` with
+   * `monitor: false`).
+   */
   readonly monitor: AcceptorMonitor | undefined;
   /** One line per event, in order: the run's trace. */
   readonly trace: string[] = [];
@@ -91,12 +134,26 @@ export class Simulation implements EndpointContext {
   #crashes: AcceptorCrashes | undefined;
   readonly #faultRandom: SeededRandom;
   /** Counters, for coverage assertions. */
-  readonly stats = { steps: 0, acceptorCrashes: 0, proposerCrashes: 0 };
+  readonly stats = {
+    /** Events taken off the agenda. */
+    steps: 0,
+    /** Acceptor crashes, injected or scripted. */
+    acceptorCrashes: 0,
+    /** Proposer crashes. */
+    proposerCrashes: 0,
+  };
   /**
    * Whether each proposer could reach a quorum, recorded after every fault and repair: the input
    * of the check that no operation succeeds without a reachable quorum.
    */
-  readonly availability: Array<{ readonly time: number; readonly proposer: string; readonly quorum: boolean }> = [];
+  readonly availability: Array<{
+    /** When it was recorded (virtual time, µs). */
+    readonly time: number;
+    /** The proposer. */
+    readonly proposer: string;
+    /** Whether it could reach a quorum of both its prepare and its accept set. */
+    readonly quorum: boolean;
+  }> = [];
 
   constructor(options: SimulationOptions) {
     this.seed = options.seed >>> 0;
@@ -151,22 +208,26 @@ export class Simulation implements EndpointContext {
 
   // ---- nodes ------------------------------------------------------------------------------
 
+  /** The acceptor node at `address`; throws a `RangeError` if there is none. */
   acceptor(address: string): AcceptorNode {
     const node = this.#acceptors.get(address);
     if (node === undefined) throw new RangeError(`no acceptor ${address}`);
     return node;
   }
 
+  /** The proposer node `id`; throws a `RangeError` if there is none. */
   proposer(id: string): ProposerNode {
     const node = this.#proposers.get(id);
     if (node === undefined) throw new RangeError(`no proposer ${id}`);
     return node;
   }
 
+  /** Every acceptor node, members or not, in the order they were added. */
   get acceptors(): AcceptorNode[] {
     return [...this.#acceptors.values()];
   }
 
+  /** Every proposer node. */
   get proposers(): ProposerNode[] {
     return [...this.#proposers.values()];
   }
@@ -215,6 +276,10 @@ export class Simulation implements EndpointContext {
     this.#crashes = crashes;
   }
 
+  /**
+   * Crashes an acceptor now: it stops receiving, and replies under way are lost. Its acceptor keeps
+   * what it persisted (see `restartAcceptor`).
+   */
   crashAcceptor(address: string): void {
     this.acceptor(address).crash();
     this.stats.acceptorCrashes++;
@@ -224,6 +289,10 @@ export class Simulation implements EndpointContext {
     this.#noteAvailability();
   }
 
+  /**
+   * Restarts a crashed acceptor with what it persisted. `amnesia` restarts it empty instead: a
+   * negative control only, since CASPaxos does not tolerate an acceptor that forgets.
+   */
   restartAcceptor(address: string, options: { amnesia?: boolean } = {}): void {
     this.acceptor(address).restart(options);
     this.log(`restart ${address}${options.amnesia === true ? ' (amnesia)' : ''}`);
@@ -232,6 +301,10 @@ export class Simulation implements EndpointContext {
     this.#noteAvailability();
   }
 
+  /**
+   * Crashes a proposer now: its operations in progress reject with `ProposerCrashedError` (outcome
+   * unknown); messages it already sent may still arrive.
+   */
   crashProposer(id: string): void {
     this.proposer(id).crash();
     this.stats.proposerCrashes++;
@@ -241,6 +314,10 @@ export class Simulation implements EndpointContext {
     this.#noteAvailability();
   }
 
+  /**
+   * Restarts a crashed proposer as a new incarnation (`p1#2`: a new id, counter 0, age 0) with the
+   * acceptor configuration it had, as a proposer that lost its ballot counter must.
+   */
   async restartProposer(id: string): Promise<void> {
     await this.proposer(id).restart();
     this.log(`restart ${id} as ${this.proposer(id).incarnationId}`);

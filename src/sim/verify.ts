@@ -15,25 +15,70 @@ import type { Simulation } from './simulation.js';
 import { formatTime } from './virtual-time.js';
 import type { WorkloadKind, WorkloadReport } from './workload.js';
 
+/** Options of `verifySimulation`. */
 export interface VerifyOptions {
+  /** The workload that ran: picks the checker of the history. */
   readonly kind: WorkloadKind;
+  /**
+   * `runWorkload`'s report: when each operation was answered, for the liveness and quorum checks.
+   */
   readonly report: WorkloadReport;
   /**
    * Liveness: once faults healed (at `healedAt`, µs; 0 if the run had none), every operation must
    * be answered within `boundMs` of virtual time after max(its call, healedAt).
+   * @default undefined (liveness is not checked)
    */
-  readonly liveness?: { readonly healedAt: number; readonly boundMs: number } | undefined;
+  readonly liveness?:
+    | {
+        /** When the last fault healed, in microseconds of virtual time (0: the run had none). */
+        readonly healedAt: number;
+        /** The longest wait allowed for an answer, in milliseconds of virtual time. */
+        readonly boundMs: number;
+      }
+    | undefined;
+  /**
+   * Budgets of the linearizability check.
+   * @default checkLinearizability's defaults
+   */
   readonly linearizability?: LinearizabilityOptions | undefined;
 }
 
+/** What `verifySimulation` found. */
 export interface SimulationVerdict {
+  /**
+   * `true` when every check passed, `false` when one failed, `unknown` when none failed but one ran
+   * out of budget.
+   */
   readonly ok: boolean | 'unknown';
+  /**
+   * Each check's result: the history checker, the acceptor monitor, quorum safety and, when asked,
+   * liveness.
+   */
   readonly results: readonly CheckResult[];
+  /** Every violation of every check. */
   readonly violations: readonly Violation[];
   /** Every result's report, one after the other. */
   readonly report: string;
 }
 
+/**
+ * Runs every check of a finished simulation: the history against its model (WGL linearizability for
+ * register and counter workloads, the exact chain checker for chain workloads), the acceptor
+ * monitor's findings, quorum safety (no operation succeeded while its proposer could not reach a
+ * quorum) and, with `liveness`, that every operation was answered within a bound once faults
+ * healed.
+ * @example
+ * ```ts
+ * import { Simulation, runWorkload, verifySimulation } from 'caspaxos/testing';
+ *
+ * const seed = 42;
+ * const lossy = { dropRate: 0.05, duplicateRate: 0.05, minDelayMs: 0.1, maxDelayMs: 5 };
+ * const sim = new Simulation({ seed, network: { request: lossy, reply: lossy } });
+ * const report = await runWorkload(sim, { kind: 'register', clients: 4, keys: ['x', 'y'], operationsPerClient: 50 });
+ * const verdict = verifySimulation(sim, { kind: 'register', report });
+ * if (verdict.ok !== true) throw new Error(`seed ${seed}:\n${verdict.report}`);
+ * ```
+ */
 export function verifySimulation(sim: Simulation, options: VerifyOptions): SimulationVerdict {
   const history = sim.recorder.history();
   const results: CheckResult[] = [

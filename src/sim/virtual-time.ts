@@ -20,8 +20,14 @@ export interface AgendaItem {
   describe(): string | undefined;
 }
 
+/**
+ * The simulation's clock: it moves only when the simulation takes the next event off its agenda,
+ * and timers fire in agenda order. Every node's `sleep` (retry backoff, straggler waits) and
+ * request timeout is one of its timers, scaled by the node's clock skew.
+ */
 export class VirtualTime {
   #now = 0;
+  /** Everything scheduled, by due time (microseconds), ties in scheduling order. */
   readonly agenda = new EventQueue<AgendaItem>();
 
   /** The current time, in microseconds since the start of the simulation. */
@@ -43,7 +49,15 @@ export class VirtualTime {
    * A cancellable callback timer, cheaper than `sleep` (no promise, no AbortSignal): the request
    * timeouts, of which there is one per acceptor call, use it.
    */
-  timer(ms: number, skew: number, label: () => string, fire: () => void): { cancel(): void } {
+  timer(
+    ms: number,
+    skew: number,
+    label: () => string,
+    fire: () => void,
+  ): {
+    /** Stops the timer; it will not fire. */
+    cancel(): void;
+  } {
     const handle = { cancelled: false, cancel: () => void (handle.cancelled = true) };
     this.schedule(ms * 1000 * skew, {
       run: () => {

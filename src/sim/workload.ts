@@ -23,20 +23,32 @@ import { ProposerDownError } from './proposer-node.js';
 import type { SeededRandom } from './random.js';
 import type { Simulation } from './simulation.js';
 
+/**
+ * What a workload's clients do: `register` (reads, blind writes, compare-and-sets, deletes; checked
+ * against the CAS-register model), `counter` (adds of 1 and reads; the counter model) or `chain`
+ * (read-modify-writes of versioned values; the exact chain checker).
+ */
 export type WorkloadKind = 'register' | 'counter' | 'chain';
 
 /** Relative weights of the operations of a `register` workload. */
 export interface RegisterMix {
+  /** Weight of reads. */
   readonly read: number;
+  /** Weight of blind writes of unique values. */
   readonly write: number;
+  /** Weight of compare-and-sets. */
   readonly cas: number;
+  /** Weight of deletes (writes of `null`). */
   readonly delete: number;
 }
 
+/** Options of `runWorkload`. */
 export interface WorkloadOptions {
+  /** What the clients do. */
   readonly kind: WorkloadKind;
   /** Number of concurrent clients. */
   readonly clients: number;
+  /** The keys operations pick from, uniformly. */
   readonly keys: readonly string[];
   /** Operations per client. */
   readonly operationsPerClient: number;
@@ -54,14 +66,19 @@ export interface WorkloadOptions {
 
 /** The error a workload's deliberately failing change function throws. */
 export class ChangeFunctionFailure extends Error {
+  /** Always `ChangeFunctionFailure`. */
   override name = 'ChangeFunctionFailure';
 }
 
 /** What happened, for the checkers and for coverage assertions. */
 export interface WorkloadReport {
+  /** Operations that resolved. */
   completed: number;
+  /** Operations that certainly had no effect (recorded as `fail`). */
   failed: number;
+  /** Operations whose outcome is unknown (recorded as `unknown`). */
   unknown: number;
+  /** Operations aborted by their deadline (`abortRate`); also counted as failed or unknown. */
   aborted: number;
   /** Errors by name, e.g. `AcceptFailedError: 3`. */
   readonly errors: Record<string, number>;

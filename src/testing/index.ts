@@ -10,6 +10,8 @@
  * - The acceptor monitor and `verifySimulation`, which runs every check of a finished run.
  *
  * Browser-safe like the core: no Node built-ins.
+ *
+ * @module caspaxos/testing
  */
 
 // Simulation.
@@ -80,3 +82,13 @@ export {
 export { describeOperation, formatAction, formatValue } from '../check/operation-text.js';
 export { checkChain, type ChainCheckResult, type ChainResolution } from '../check/chain.js';
 export { decodeVersioned, encodeVersioned, nextVersioned, type VersionedValue } from '../check/versioned.js';
+
+// The acceptor conformance suite, for every acceptor implementation (yours included).
+export {
+  ConformanceError,
+  describeAcceptorConformance,
+  type ConformanceOptions,
+  type ConformanceSubject,
+  type DescribeFn,
+  type ItFn,
+} from './acceptor-conformance.js';

@@ -12,7 +12,9 @@ import {
   NotTombstoneError,
   PrepareFailedError,
   StepFailedError,
+  StateFormatError,
   UnavailableError,
+  isErrorCode,
   isRetryable,
 } from '../../src/errors.js';
 
@@ -32,6 +34,7 @@ const cases: Array<[name: string, error: CASPaxosError, code: ErrorCode, retryab
   ['InvalidArgumentError', new InvalidArgumentError('bad'), 'ERR_INVALID_ARGUMENT', false, undefined],
   ['UnavailableError', new UnavailableError('down', { cause }), 'ERR_UNAVAILABLE', true, cause],
   ['StepFailedError', new StepFailedError('gc', 'remove', cause, true), 'ERR_STEP_FAILED', true, cause],
+  ['StateFormatError', new StateFormatError('k', 'not this format', { cause }), 'ERR_STATE_FORMAT', false, cause],
 ];
 
 describe('error classes', () => {
@@ -50,6 +53,11 @@ describe('error classes', () => {
 
   test('every class is covered with a distinct code', () => {
     expect(new Set(cases.map(([, , code]) => code)).size).toBe(cases.length);
+  });
+
+  test('isErrorCode knows every code, and nothing else (codes that crossed a wire)', () => {
+    for (const [, , code] of cases) expect(isErrorCode(code)).toBe(true);
+    for (const other of ['ERR_NOPE', 'toString', '__proto__', '', 7, undefined]) expect(isErrorCode(other)).toBe(false);
   });
 
   test('an explicitly given undefined cause is kept as a cause', () => {

@@ -1448,6 +1448,39 @@ describe('recovery: an accept with an unknown outcome, decided by the next prepa
     expect(dec((await p2.identityRead('k')).state)).toBeNull();
   });
 
+  // A collection erases the records of its own key only: a collection of another key, run while
+  // a change's outcome is unknown, must not turn that outcome into AcceptFailedError (it did:
+  // every age change was taken as "the evidence may be gone"); the retry's prepare decides it.
+  test('a garbage collection of another key leaves an unknown outcome decidable: the retry recovers it', async () => {
+    const { acceptors, events, tracer } = new TestCluster({ acceptors: ['a1', 'a2', 'a3'], proposers: [] });
+    const [, a2, a3] = acceptors as [FaultyAcceptor, FaultyAcceptor, FaultyAcceptor];
+    const p1 = new MemoryProposer('p1', acceptors, { tracer, sleep: noSleep });
+    const p2 = new MemoryProposer('p2', acceptors, { tracer, sleep: noSleep });
+    await p1.propose('k', appendOp('base'));
+    await p2.propose('other', () => null);
+    // p1's next change reaches a1 only; its retry's prepares on k are held.
+    for (const a of [a2, a3]) a.addRule({ method: 'accept', when: 'request', action: 'drop', times: 1, match: (m) => m.ballot?.id === 'p1' });
+    for (const a of acceptors) a.addRule({ method: 'prepare', when: 'request', action: 'hold', times: 1, match: (m) => m.ballot?.id === 'p1' && m.key === 'k' });
+    let calls = 0;
+    const changed = p1.propose('k', (s) => {
+      calls++;
+      return appendOp('x')(s);
+    });
+    await held(acceptors);
+    // Meanwhile a collection of another key fences both proposers (p1's age becomes 1).
+    await garbageCollect('other', [p1, p2], acceptors, { random: () => 0.99, tracer });
+    for (const a of acceptors) await a.releaseAll();
+    const result = await changed;
+    // Decided, not unknown; applied exactly once.
+    expect(opsOf(result.state)).toEqual(['base', 'x']);
+    expect(ofType(events, 'recovery').length).toBeGreaterThan(0);
+    expect(opsOf((await p2.identityRead('k')).state)).toEqual(['base', 'x']);
+    expect(calls).toBeLessThanOrEqual(2);
+    // p1 was fenced by the collection (a collection of k itself still makes the outcome unknown:
+    // the test before this one).
+    expect(p1.age.counter).toBe(1);
+  });
+
   // After an unknown outcome, a retry that meets a higher required age reports AcceptFailedError
   // (cause: the AgeError): the caller must still learn that its change may have taken effect.
   test('an unknown outcome followed by a stale age is still reported as unknown (AcceptFailedError)', async () => {

@@ -1,0 +1,537 @@
+/**
+ * The HTTP wire format of the `Acceptor` interface, version 1: one JSON request and reply per
+ * method, shared by the server (`createAcceptorServer`) and the client (`HttpAcceptor`).
+ *
+ * Every method is a `POST` of a JSON object (`Content-Type: application/json`) to `/v1/<method>`;
+ * `GET /v1/health` is the one exception. Replies are JSON objects; `watch` streams NDJSON (one JSON
+ * object per line). Failures are `{ code, message, retryable }` with a 4xx or 5xx status.
+ *
+ * Choices, and why:
+ * - **JSON with states in base64** (canonical, padded; see `base64.ts`), not a binary framing.
+ *   States are arbitrary bytes, so they cannot travel as JSON strings; base64 costs a third more
+ *   bytes and a linear pass, which is small beside a round trip and a durable write, and keeps the
+ *   whole protocol readable and testable with `curl`. `null` is the empty state.
+ * - **Strict decoding.** Every field is typed and range-checked with the same assertions the
+ *   acceptors use (`validate.ts`), and **unknown fields are rejected**, not ignored: a field this
+ *   version does not know is a request from a different version, and silently dropping it could
+ *   drop a promise the sender relies on (as `next` would be). New fields mean a new path version.
+ *   Replies are decoded just as strictly by the client: it never resolves with a reply it had to
+ *   guess at.
+ * - **Conflict.accepted is optional** on the wire, as in the type's documentation: an acceptor that
+ *   does not report it must not be made to look as if it did, since a proposer reads it as proof.
+ *
+ * Pure module: no I/O, safe in browsers and notebooks.
+ */
+import { ANCESTRY_LIMIT } from '../core/acceptor-rules.js';
+import type { Age } from '../core/age.js';
+import type { Ballot } from '../core/ballot.js';
+import type { AcceptReply, AcceptedState, Conflict, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
+import { InvalidArgumentError } from '../errors.js';
+import { assertAge, assertBallot, assertKey } from '../validate.js';
+import { decodeBase64, encodeBase64 } from './base64.js';
+
+/** The path of each endpoint. */
+export const PATHS = {
+  health: '/v1/health',
+  prepare: '/v1/prepare',
+  accept: '/v1/accept',
+  rejectByAge: '/v1/reject-by-age',
+  removeIfEqual: '/v1/remove-if-equal',
+  listKeys: '/v1/list-keys',
+  listKeysClose: '/v1/list-keys/close',
+  watch: '/v1/watch',
+} as const;
+
+/** What `GET /v1/health` answers. */
+export const HEALTH_REPLY = Object.freeze({ status: 'ok', protocol: 'caspaxos-http/1' });
+
+/** The media type of request and reply bodies. */
+export const JSON_TYPE = 'application/json';
+/** The media type of a watch stream: newline-delimited JSON. */
+export const NDJSON_TYPE = 'application/x-ndjson';
+
+/** The most keys one `listKeys` page may ask for. */
+export const MAX_LIST_LIMIT = 10_000;
+/** The page size a client asks for unless told otherwise. */
+export const DEFAULT_LIST_LIMIT = 256;
+/** The longest list cursor a server may hand out (they are opaque tokens). */
+export const MAX_CURSOR_LENGTH = 128;
+/** The largest watch `bufferSize` a request may ask for. */
+export const MAX_WATCH_BUFFER = 65_536;
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+export interface PrepareRequest {
+  readonly key: string;
+  readonly age: Age;
+  readonly ballot: Ballot;
+}
+
+export interface AcceptRequest {
+  readonly key: string;
+  readonly age: Age;
+  readonly ballot: Ballot;
+  readonly state: State;
+  readonly next?: Ballot | undefined;
+  readonly ancestry?: readonly Ballot[] | undefined;
+}
+
+export interface RejectByAgeRequest {
+  readonly ages: readonly Age[];
+}
+
+export interface RemoveIfEqualRequest {
+  readonly key: string;
+  readonly tombstone: Tombstone;
+}
+
+/**
+ * One page of a listing. The first page has no cursor; each later one names the cursor the
+ * previous page returned and its own number (`page`, counting from 0), which makes a page request
+ * idempotent: asking for the page just served again gets the same keys (see the server).
+ */
+export interface ListKeysRequest {
+  readonly cursor?: string | undefined;
+  readonly page: number;
+  readonly limit: number;
+}
+
+export interface ListKeysCloseRequest {
+  readonly cursor: string;
+}
+
+export interface WatchRequest {
+  readonly key: string;
+  readonly bufferSize?: number | undefined;
+}
+
+/** A page of keys; `cursor` is `null` after the last page. */
+export interface ListKeysPage {
+  readonly keys: readonly string[];
+  readonly cursor: string | null;
+}
+
+/** One line of a watch stream. The stream ends with an `end` or `error` line; anything else is a cut. */
+export type WatchLine =
+  | { readonly type: 'state'; readonly ballot: Ballot; readonly state: State }
+  | { readonly type: 'end' }
+  | ({ readonly type: 'error' } & WireError);
+
+/** The body of every 4xx and 5xx reply. */
+export interface WireError {
+  /** A `CASPaxosError` code when the acceptor threw one, else one of `HttpErrorCode`. */
+  readonly code: string;
+  readonly message: string;
+  readonly retryable: boolean;
+}
+
+/** Codes of failures the transport itself reports (the acceptor was not asked). */
+export type HttpErrorCode =
+  | 'ERR_UNAUTHORIZED'
+  | 'ERR_NO_ROUTE'
+  | 'ERR_METHOD_NOT_ALLOWED'
+  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_BODY_TOO_LARGE'
+  | 'ERR_CURSOR_UNKNOWN'
+  | 'ERR_CURSOR_BUSY'
+  | 'ERR_TOO_MANY_CURSORS'
+  | 'ERR_SHUTTING_DOWN'
+  | 'ERR_TIMEOUT'
+  | 'ERR_INTERNAL';
+
+/** Parses a JSON body; `InvalidArgumentError` when it is not JSON. */
+export function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InvalidArgumentError(`${what} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+export function encodePrepareRequest(r: PrepareRequest): object {
+  return { key: r.key, age: age(r.age), ballot: ballot(r.ballot) };
+}
+
+export function decodePrepareRequest(json: unknown): PrepareRequest {
+  const f = fields(json, 'prepare request', ['key', 'age', 'ballot']);
+  assertKey(f.key);
+  assertAge(f.age);
+  assertBallot(f.ballot);
+  return { key: f.key, age: age(f.age), ballot: ballot(f.ballot) };
+}
+
+export function encodeAcceptRequest(r: AcceptRequest): object {
+  return {
+    key: r.key,
+    age: age(r.age),
+    ballot: ballot(r.ballot),
+    state: encodeState(r.state),
+    ...(r.next === undefined ? {} : { next: ballot(r.next) }),
+    ...(r.ancestry === undefined ? {} : { ancestry: r.ancestry.map(ballot) }),
+  };
+}
+
+export function decodeAcceptRequest(json: unknown): AcceptRequest {
+  const f = fields(json, 'accept request', ['key', 'age', 'ballot', 'state'], ['next', 'ancestry']);
+  assertKey(f.key);
+  assertAge(f.age);
+  assertBallot(f.ballot);
+  const request: { -readonly [K in keyof AcceptRequest]: AcceptRequest[K] } = {
+    key: f.key,
+    age: age(f.age),
+    ballot: ballot(f.ballot),
+    state: decodeState(f.state, 'state'),
+  };
+  if ('next' in f) {
+    assertBallot(f.next, 'next');
+    request.next = ballot(f.next);
+  }
+  if ('ancestry' in f) request.ancestry = decodeBallots(f.ancestry, 'ancestry', ANCESTRY_LIMIT + 1);
+  return request;
+}
+
+export function encodeRejectByAgeRequest(r: RejectByAgeRequest): object {
+  return { ages: r.ages.map(age) };
+}
+
+export function decodeRejectByAgeRequest(json: unknown): RejectByAgeRequest {
+  const f = fields(json, 'reject-by-age request', ['ages']);
+  if (!Array.isArray(f.ages)) throw new InvalidArgumentError('ages must be an array');
+  return {
+    ages: f.ages.map((a: unknown, i) => {
+      assertAge(a, `ages[${i}]`);
+      return age(a);
+    }),
+  };
+}
+
+export function encodeRemoveIfEqualRequest(r: RemoveIfEqualRequest): object {
+  return { key: r.key, tombstone: { ballot: ballot(r.tombstone.ballot), state: encodeState(r.tombstone.state) } };
+}
+
+export function decodeRemoveIfEqualRequest(json: unknown): RemoveIfEqualRequest {
+  const f = fields(json, 'remove-if-equal request', ['key', 'tombstone']);
+  assertKey(f.key);
+  const t = fields(f.tombstone, 'tombstone', ['ballot', 'state']);
+  assertBallot(t.ballot, 'tombstone.ballot');
+  return { key: f.key, tombstone: { ballot: ballot(t.ballot), state: decodeState(t.state, 'tombstone.state') } };
+}
+
+export function encodeListKeysRequest(r: ListKeysRequest): object {
+  return { ...(r.cursor === undefined ? {} : { cursor: r.cursor }), page: r.page, limit: r.limit };
+}
+
+export function decodeListKeysRequest(json: unknown): ListKeysRequest {
+  const f = fields(json, 'list-keys request', ['page', 'limit'], ['cursor']);
+  const page = integer(f.page, 'page', 0, Number.MAX_SAFE_INTEGER);
+  const limit = integer(f.limit, 'limit', 1, MAX_LIST_LIMIT);
+  if (!('cursor' in f)) {
+    if (page !== 0) throw new InvalidArgumentError('a listing without a cursor starts at page 0');
+    return { page, limit };
+  }
+  if (page === 0) throw new InvalidArgumentError('page 0 is requested without a cursor');
+  return { cursor: cursor(f.cursor), page, limit };
+}
+
+export function encodeListKeysCloseRequest(r: ListKeysCloseRequest): object {
+  return { cursor: r.cursor };
+}
+
+export function decodeListKeysCloseRequest(json: unknown): ListKeysCloseRequest {
+  const f = fields(json, 'list-keys close request', ['cursor']);
+  return { cursor: cursor(f.cursor) };
+}
+
+export function encodeWatchRequest(r: WatchRequest): object {
+  return { key: r.key, ...(r.bufferSize === undefined ? {} : { bufferSize: r.bufferSize }) };
+}
+
+export function decodeWatchRequest(json: unknown): WatchRequest {
+  const f = fields(json, 'watch request', ['key'], ['bufferSize']);
+  assertKey(f.key);
+  if (!('bufferSize' in f)) return { key: f.key };
+  return { key: f.key, bufferSize: integer(f.bufferSize, 'bufferSize', 1, MAX_WATCH_BUFFER) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replies. Encoders copy the fields they know (a hosted acceptor's extra properties never leak)
+// and throw on a reply that breaks the types, which the server answers with a 500.
+
+export function encodePrepareReply(r: PrepareReply): object {
+  switch (r.type) {
+    case 'promised':
+      return {
+        type: 'promised',
+        accepted: checkedBallot(r.accepted, 'promised.accepted'),
+        state: encodeState(r.state),
+        ...(r.ancestry === undefined ? {} : { ancestry: r.ancestry.map((b) => checkedBallot(b, 'promised.ancestry')) }),
+      };
+    case 'conflict':
+      return encodeConflict(r);
+    case 'age':
+      return encodeAgeRejection(r.required);
+    default:
+      throw new TypeError(`the acceptor answered prepare with an unknown reply type ${JSON.stringify((r as { type?: unknown }).type)}`);
+  }
+}
+
+export function decodePrepareReply(json: unknown): PrepareReply {
+  const type = replyType(json, 'prepare reply');
+  switch (type) {
+    case 'promised': {
+      const f = fields(json, 'promised reply', ['type', 'accepted', 'state'], ['ancestry']);
+      assertBallot(f.accepted, 'promised.accepted');
+      const state = decodeState(f.state, 'promised.state');
+      if (!('ancestry' in f)) return { type: 'promised', accepted: ballot(f.accepted), state };
+      return { type: 'promised', accepted: ballot(f.accepted), state, ancestry: decodeBallots(f.ancestry, 'promised.ancestry', ANCESTRY_LIMIT + 1) };
+    }
+    case 'conflict':
+      return decodeConflict(json);
+    case 'age':
+      return decodeAgeRejection(json);
+    default:
+      throw new InvalidArgumentError(`prepare reply has an unknown type ${JSON.stringify(type)}`);
+  }
+}
+
+export function encodeAcceptReply(r: AcceptReply): object {
+  switch (r.type) {
+    case 'accepted':
+      return r.promised === undefined ? { type: 'accepted' } : { type: 'accepted', promised: checkedBallot(r.promised, 'accepted.promised') };
+    case 'conflict':
+      return encodeConflict(r);
+    case 'age':
+      return encodeAgeRejection(r.required);
+    default:
+      throw new TypeError(`the acceptor answered accept with an unknown reply type ${JSON.stringify((r as { type?: unknown }).type)}`);
+  }
+}
+
+export function decodeAcceptReply(json: unknown): AcceptReply {
+  const type = replyType(json, 'accept reply');
+  switch (type) {
+    case 'accepted': {
+      const f = fields(json, 'accepted reply', ['type'], ['promised']);
+      if (!('promised' in f)) return { type: 'accepted' };
+      assertBallot(f.promised, 'accepted.promised');
+      return { type: 'accepted', promised: ballot(f.promised) };
+    }
+    case 'conflict':
+      return decodeConflict(json);
+    case 'age':
+      return decodeAgeRejection(json);
+    default:
+      throw new InvalidArgumentError(`accept reply has an unknown type ${JSON.stringify(type)}`);
+  }
+}
+
+export function encodeRemoveReply(r: RemoveReply): object {
+  switch (r.type) {
+    case 'removed':
+    case 'absent':
+      return { type: r.type };
+    case 'not-equal':
+      return { type: 'not-equal', accepted: checkedBallot(r.accepted, 'not-equal.accepted') };
+    default:
+      throw new TypeError(`the acceptor answered removeIfEqual with an unknown reply type ${JSON.stringify((r as { type?: unknown }).type)}`);
+  }
+}
+
+export function decodeRemoveReply(json: unknown): RemoveReply {
+  const type = replyType(json, 'remove reply');
+  switch (type) {
+    case 'removed':
+    case 'absent':
+      fields(json, `${type} reply`, ['type']);
+      return { type };
+    case 'not-equal': {
+      const f = fields(json, 'not-equal reply', ['type', 'accepted']);
+      assertBallot(f.accepted, 'not-equal.accepted');
+      return { type: 'not-equal', accepted: ballot(f.accepted) };
+    }
+    default:
+      throw new InvalidArgumentError(`remove reply has an unknown type ${JSON.stringify(type)}`);
+  }
+}
+
+/** `rejectByAge` resolves with nothing: its reply is an empty object. */
+export function decodeEmptyReply(json: unknown, what: string): void {
+  fields(json, what, []);
+}
+
+export function encodeListKeysPage(p: ListKeysPage): object {
+  return { keys: [...p.keys], cursor: p.cursor };
+}
+
+export function decodeListKeysPage(json: unknown, limit: number): ListKeysPage {
+  const f = fields(json, 'list-keys page', ['keys', 'cursor']);
+  if (!Array.isArray(f.keys) || f.keys.length > limit) throw new InvalidArgumentError(`list-keys page must hold an array of at most ${limit} keys`);
+  f.keys.forEach((k: unknown) => assertKey(k));
+  return { keys: f.keys as string[], cursor: f.cursor === null ? null : cursor(f.cursor) };
+}
+
+export function encodeWatchLine(line: WatchLine): string {
+  switch (line.type) {
+    case 'state':
+      return JSON.stringify({ type: 'state', ballot: checkedBallot(line.ballot, 'watch ballot'), state: encodeState(line.state) });
+    case 'end':
+      return JSON.stringify({ type: 'end' });
+    case 'error':
+      return JSON.stringify({ type: 'error', code: line.code, message: line.message, retryable: line.retryable });
+  }
+}
+
+export function decodeWatchLine(json: unknown): WatchLine {
+  const type = replyType(json, 'watch line');
+  switch (type) {
+    case 'state': {
+      const f = fields(json, 'watch state line', ['type', 'ballot', 'state']);
+      assertBallot(f.ballot, 'watch ballot');
+      return { type: 'state', ballot: ballot(f.ballot), state: decodeState(f.state, 'watch state') };
+    }
+    case 'end':
+      fields(json, 'watch end line', ['type']);
+      return { type: 'end' };
+    case 'error': {
+      const f = fields(json, 'watch error line', ['type', 'code', 'message', 'retryable']);
+      return { type: 'error', ...decodeWireError({ code: f.code, message: f.message, retryable: f.retryable }) };
+    }
+    default:
+      throw new InvalidArgumentError(`watch line has an unknown type ${JSON.stringify(type)}`);
+  }
+}
+
+/** A watch line's state, as an `AcceptedState`. */
+export function acceptedState(line: Extract<WatchLine, { type: 'state' }>): AcceptedState {
+  return { ballot: line.ballot, state: line.state };
+}
+
+export function decodeWireError(json: unknown): WireError {
+  const f = fields(json, 'error reply', ['code', 'message', 'retryable']);
+  if (typeof f.code !== 'string' || !/^ERR_[A-Z_]{1,60}$/.test(f.code)) throw new InvalidArgumentError('error code must be an ERR_ string');
+  if (typeof f.message !== 'string') throw new InvalidArgumentError('error message must be a string');
+  if (typeof f.retryable !== 'boolean') throw new InvalidArgumentError('error retryable must be a boolean');
+  return { code: f.code, message: f.message, retryable: f.retryable };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pieces
+
+/** The number of bytes `key` takes in UTF-8 (a lone surrogate counts as the 3 bytes of U+FFFD). */
+export function utf8Length(key: string): number {
+  let n = 0;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < key.length && (key.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+export function encodeState(state: State): string | null {
+  if (state === null) return null;
+  if (!(state instanceof Uint8Array)) throw new TypeError('a state must be a Uint8Array or null');
+  return encodeBase64(state);
+}
+
+function decodeState(value: unknown, what: string): State {
+  if (value === null) return null;
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a base64 string or null`);
+  const bytes = decodeBase64(value);
+  if (bytes === undefined) throw new InvalidArgumentError(`${what} is not canonical base64 (RFC 4648, padded)`);
+  return bytes;
+}
+
+function encodeConflict(c: Conflict): object {
+  if (c.kind !== 'promise' && c.kind !== 'accepted') throw new TypeError(`conflict kind must be 'promise' or 'accepted'`);
+  return {
+    type: 'conflict',
+    ballot: checkedBallot(c.ballot, 'conflict.ballot'),
+    kind: c.kind,
+    // Optional on purpose (see the module comment): absent stays absent.
+    ...(c.accepted === undefined ? {} : { accepted: checkedBallot(c.accepted, 'conflict.accepted') }),
+  };
+}
+
+function decodeConflict(json: unknown): Conflict {
+  const f = fields(json, 'conflict reply', ['type', 'ballot', 'kind'], ['accepted']);
+  assertBallot(f.ballot, 'conflict.ballot');
+  if (f.kind !== 'promise' && f.kind !== 'accepted') throw new InvalidArgumentError(`conflict.kind must be 'promise' or 'accepted'`);
+  if (!('accepted' in f)) return { type: 'conflict', ballot: ballot(f.ballot), kind: f.kind } as Conflict;
+  assertBallot(f.accepted, 'conflict.accepted');
+  return { type: 'conflict', ballot: ballot(f.ballot), kind: f.kind, accepted: ballot(f.accepted) };
+}
+
+function encodeAgeRejection(required: Age): object {
+  assertAge(required, 'age.required');
+  return { type: 'age', required: age(required) };
+}
+
+function decodeAgeRejection(json: unknown): { type: 'age'; required: Age } {
+  const f = fields(json, 'age reply', ['type', 'required']);
+  assertAge(f.required, 'age.required');
+  return { type: 'age', required: age(f.required) };
+}
+
+function decodeBallots(value: unknown, what: string, max: number): Ballot[] {
+  if (!Array.isArray(value) || value.length > max) throw new InvalidArgumentError(`${what} must be an array of at most ${max} ballots`);
+  return value.map((b: unknown, i) => {
+    assertBallot(b, `${what}[${i}]`);
+    return ballot(b);
+  });
+}
+
+function checkedBallot(b: Ballot, what: string): Ballot {
+  assertBallot(b, what);
+  return ballot(b);
+}
+
+/** A copy with exactly the two fields (the input may be a parsed object with more). */
+function ballot(b: Ballot): Ballot {
+  return { counter: b.counter, id: b.id };
+}
+
+function age(a: Age): Age {
+  return { counter: a.counter, id: a.id };
+}
+
+function cursor(value: unknown): string {
+  if (typeof value !== 'string' || value === '' || value.length > MAX_CURSOR_LENGTH) {
+    throw new InvalidArgumentError(`cursor must be a non-empty string of at most ${MAX_CURSOR_LENGTH} characters`);
+  }
+  return value;
+}
+
+function integer(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`${what} must be an integer from ${min} to ${max}, got ${JSON.stringify(value) ?? typeof value}`);
+  }
+  return value;
+}
+
+function replyType(json: unknown, what: string): unknown {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidArgumentError(`${what} must be a JSON object`);
+  return (json as { type?: unknown }).type;
+}
+
+/**
+ * The own fields of a JSON object that has every `required` field and nothing outside `required`
+ * and `optional` (an unknown field is an error, see the module comment).
+ */
+function fields(value: unknown, what: string, required: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError(`${what} must be a JSON object`);
+  const record = value as Record<string, unknown>;
+  for (const name of Object.keys(record)) {
+    if (!required.includes(name) && !optional.includes(name)) throw new InvalidArgumentError(`${what} has an unknown field ${JSON.stringify(name)}`);
+  }
+  for (const name of required) {
+    if (!Object.hasOwn(record, name) || record[name] === undefined) throw new InvalidArgumentError(`${what} lacks the field ${JSON.stringify(name)}`);
+  }
+  // `in` checks below must see own fields only.
+  return Object.setPrototypeOf({ ...record }, null) as Record<string, unknown>;
+}

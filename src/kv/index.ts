@@ -1,0 +1,21 @@
+/**
+ * The typed key-value store: `KeyValueStore` over any `Proposer`, its codecs and version helpers.
+ *
+ * Pure module: no Node built-ins, safe in browsers and notebooks.
+ */
+export {
+  DEFAULT_EPOCH_KEY,
+  KeyValueStore,
+  type CompareAndSetResult,
+  type Entry,
+  type KeyValueStoreOptions,
+  type SweepReport,
+} from './key-value-store.js';
+export { bytesCodec, jsonCodec, textCodec, type Codec } from './codec.js';
+export { formatVersion, parseVersion, versionParts } from './record-format.js';
+export {
+  DEFAULT_COLLECTION_RETRY,
+  type CollectionOutcome,
+  type CollectionRetryPolicy,
+  type GarbageCollectionOptions,
+} from './background-collector.js';

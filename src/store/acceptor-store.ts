@@ -1,0 +1,79 @@
+/**
+ * Where an acceptor keeps its records. `StoreAcceptor` runs the acceptor rules of
+ * `core/acceptor-rules` (the same rules `MemoryAcceptor` runs) over any `AcceptorStore`: memory,
+ * an embedded database on disk (`caspaxos/lmdb`), or one of your own.
+ *
+ * The contract, which `describeAcceptorConformance` (in `caspaxos/testing`) checks:
+ *
+ * - **Durable before it resolves.** `put`, `remove` and `raiseAges` resolve only once the write
+ *   survives a crash of the process (and, for a disk store, of the machine, as far as the engine's
+ *   sync mode promises). The acceptor replies only after the write its reply depends on resolved:
+ *   an acceptor that promised a ballot and then forgot the promise in a crash could let two
+ *   proposers both think they won (paper §2.2: the acceptor "persists the ballot number as a
+ *   promise" before it "returns a confirmation").
+ * - **Atomic.** Each call is all or nothing; after a crash a key holds either the old record or the
+ *   new one, never a mix. A store need not serialize calls on one key: `StoreAcceptor` runs at
+ *   most one operation per key at a time (and one `raiseAges` at a time).
+ * - **Owned copies.** A store keeps no reference to a record or state it was given, and gives out
+ *   records nobody else holds: callers may reuse or mutate their buffers.
+ * - **Its own order.** `scan` pages through keys in an order the store chooses, stable while no
+ *   key is added or removed, resuming strictly after the key it is given.
+ *
+ * Pure module: no I/O, safe in browsers and notebooks.
+ */
+import type { Age } from '../core/age.js';
+import type { Ballot } from '../core/ballot.js';
+import type { State } from '../core/messages.js';
+
+/** What an acceptor keeps for one key (see `KeyRecord` in the acceptor rules). */
+export interface StoreRecord {
+  /** The highest ballot promised for the key. */
+  readonly promise: Ballot;
+  /** The ballot `state` was accepted under (`ZERO_BALLOT`: none). */
+  readonly accepted: Ballot;
+  /** The accepted state (`null`: empty). */
+  readonly state: State;
+  /** The state's ancestry; `undefined` when unknown (see `Promised.ancestry`). */
+  readonly ancestry: readonly Ballot[] | undefined;
+}
+
+/** The acceptor-wide facts a store keeps besides records; loaded once when an acceptor opens. */
+export interface StoreMeta {
+  /** The highest promise of any record removed by garbage collection (`ZERO_BALLOT` if none). */
+  readonly floor: Ballot;
+  /** The minimum age recorded per proposer id (absent ids: 0). */
+  readonly ages: readonly Age[];
+}
+
+/** One page of `scan`. */
+export interface ScanOptions {
+  /** Resume strictly after this key (as returned in an earlier page); from the start when absent. */
+  readonly after?: string | undefined;
+  /** The most entries to return (at least 1). */
+  readonly limit: number;
+}
+
+/**
+ * Where a `StoreAcceptor` keeps its records: durable before each write resolves, atomic per call,
+ * owning its copies (the contract above, checked by `describeAcceptorConformance`). Implement it to
+ * put acceptors on a database of your own; `MemoryStore` and `LmdbStore` (`caspaxos/lmdb`) are two.
+ */
+export interface AcceptorStore {
+  /** The floor and the age table, as last written. */
+  loadMeta(): Promise<StoreMeta>;
+  /** The record of `key`, or `undefined` if there is none. */
+  get(key: string): Promise<StoreRecord | undefined>;
+  /** Replaces the record of `key`; durable before it resolves. */
+  put(key: string, record: StoreRecord): Promise<void>;
+  /**
+   * Deletes the record of `key` and raises the floor to `floor` if that is higher (never lowers
+   * it), in one atomic write; durable before it resolves.
+   */
+  remove(key: string, floor: Ballot): Promise<void>;
+  /** Raises each listed proposer's minimum age to the given counter (never lowers one); durable. */
+  raiseAges(ages: readonly Age[]): Promise<void>;
+  /** Up to `limit` entries after `after`, in the store's order; fewer (or none) at the end. */
+  scan(opts: ScanOptions): Promise<ReadonlyArray<readonly [string, StoreRecord]>>;
+  /** Releases what the store holds open. Calls after `close` reject. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,72 @@
+/**
+ * A recorded trace as a sequence diagram that displays itself: ASCII in a terminal or REPL, SVG
+ * (with Mermaid text and the ASCII as fallbacks) in a notebook. Rendered once, on first use of each
+ * format, from a snapshot of the events: recording more later does not change it.
+ *
+ * Pure module: no I/O, safe in browsers and notebooks.
+ */
+import { type Diagram, type DiagramOptions, toDiagram } from '../trace/diagram.js';
+import { asciiFromDiagram } from '../trace/ascii.js';
+import { mermaidFromDiagram } from '../trace/mermaid.js';
+import type { RecordedEvent } from '../trace/recorder.js';
+import { svgFromDiagram } from '../trace/svg.js';
+import { type Displayable, JUPYTER_DISPLAY, type MimeBundle, NODE_INSPECT, codeBlock } from './display.js';
+
+/**
+ * A recorded trace as a sequence diagram that displays itself: ASCII in a terminal or REPL, SVG
+ * in a notebook (Mermaid source and ASCII as fallbacks). `TeachingCluster.diagram()` builds one.
+ * The rows are computed from the events when it is constructed, and each format rendered once on
+ * first use: events recorded later do not change it.
+ */
+export class SequenceDiagram implements Displayable {
+  /** The diagram as data (participants and rows), as the renderers see it. */
+  readonly diagram: Diagram;
+  readonly #title: string;
+  #text: string | undefined;
+  #mermaid: string | undefined;
+  #svg: string | undefined;
+
+  /** @param options `toDiagram`'s options; `title` names the SVG. */
+  constructor(events: readonly RecordedEvent[], options: DiagramOptions & { readonly title?: string | undefined } = {}) {
+    this.diagram = toDiagram(events, options);
+    this.#title = options.title ?? 'CASPaxos trace';
+  }
+
+  /** The number of rows (arrows and notes). */
+  get length(): number {
+    return this.diagram.rows.length;
+  }
+
+  /** Plain-text sequence diagram (`renderAscii`). */
+  get text(): string {
+    this.#text ??= asciiFromDiagram(this.diagram);
+    return this.#text;
+  }
+
+  /** Mermaid `sequenceDiagram` text (`renderMermaid`), times shown in brackets. */
+  get mermaid(): string {
+    this.#mermaid ??= mermaidFromDiagram(this.diagram, { showTime: true });
+    return this.#mermaid;
+  }
+
+  /** A standalone SVG document (`renderSvg`). */
+  get svg(): string {
+    this.#svg ??= svgFromDiagram(this.diagram, { title: this.#title });
+    return this.#svg;
+  }
+
+  /** The ASCII diagram (`text`), ending in a newline. */
+  toString(): string {
+    return this.text;
+  }
+
+  /** `console.log` and the REPL show the ASCII diagram, without its trailing newline. */
+  [NODE_INSPECT](): string {
+    return this.text.trimEnd();
+  }
+
+  /** Jupyter: the SVG, the Mermaid source as Markdown, the ASCII as plain text. */
+  [JUPYTER_DISPLAY](): MimeBundle {
+    return { 'image/svg+xml': this.svg, 'text/markdown': codeBlock(this.mermaid, 'mermaid'), 'text/plain': this.text };
+  }
+}

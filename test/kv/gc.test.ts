@@ -1,0 +1,245 @@
+/**
+ * Deletion with garbage collection in the background: retries after injected failures, giving up
+ * (the tombstone stays), sweeps after a crash (tombstones and stale creation markers), the periodic
+ * sweeper, and close() with collections pending.
+ */
+import { describe, expect, test, vi } from 'vitest';
+import { MemoryAcceptor, MemoryProposer, type Sleep, type TraceEvent } from '../../src/index.js';
+import { DEFAULT_EPOCH_KEY, KeyValueStore } from '../../src/kv/index.js';
+import { encodeCreationMarker } from '../../src/kv/record-format.js';
+import { FaultyAcceptor } from '../support/faulty-acceptor.js';
+import { enc } from '../support/text.js';
+
+function cluster(): { inner: MemoryAcceptor[]; acceptors: FaultyAcceptor[]; proposers: MemoryProposer[] } {
+  const inner = ['a1', 'a2', 'a3'].map((address) => new MemoryAcceptor(address));
+  const acceptors = inner.map((a) => new FaultyAcceptor(a));
+  return { inner, acceptors, proposers: ['p1', 'p2'].map((id) => new MemoryProposer(id, acceptors)) };
+}
+
+/** True when no acceptor holds a record of `key`. */
+const gone = (inner: readonly MemoryAcceptor[], key: string): boolean => inner.every((a) => a.inspect(key) === undefined);
+/** True when every acceptor holds the tombstone of `key`. */
+const tombstoned = (inner: readonly MemoryAcceptor[], key: string): boolean => inner.every((a) => a.inspect(key)?.state === null);
+
+/** A sleep that never waits, and records what it was asked. */
+function recordingSleep(): Sleep & { calls: number[] } {
+  const calls: number[] = [];
+  const sleep = ((ms: number, signal?: AbortSignal) => {
+    calls.push(ms);
+    signal?.throwIfAborted();
+    return Promise.resolve();
+  }) as Sleep & { calls: number[] };
+  sleep.calls = calls;
+  return sleep;
+}
+
+function silentLogger() {
+  return { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+}
+
+describe('background collection', () => {
+  test('delete collects the tombstone from every acceptor', async () => {
+    const { inner, acceptors, proposers } = cluster();
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors } });
+    await s.set('k', 1);
+    await s.delete('k');
+    expect(s.pendingCollections).toBe(1);
+    await s.idle();
+    expect(s.pendingCollections).toBe(0);
+    expect(gone(inner, 'k')).toBe(true);
+  });
+
+  test('retried with backoff after injected failures until done', async () => {
+    const { inner, acceptors, proposers } = cluster();
+    const events: TraceEvent[] = [];
+    const sleep = recordingSleep();
+    const s = new KeyValueStore<number>({
+      proposer: proposers[0]!,
+      gc: { proposers, acceptors, sleep, tracer: (e) => events.push(e), retry: { baseDelayMs: 5 }, random: () => 0.5 },
+    });
+    await s.set('k', 1);
+    // a2 loses its next 3 removal requests: step d fails 3 times.
+    const rule = acceptors[1]!.addRule({ method: 'removeIfEqual', when: 'request', action: 'drop', times: 3 });
+    await s.delete('k');
+    await s.idle();
+    expect(rule.hits).toBe(3);
+    expect(gone(inner, 'k')).toBe(true);
+    const removeSteps = events.filter((e) => e.type === 'gc-step' && e.step === 'remove').map((e) => (e as { outcome: string }).outcome);
+    expect(removeSteps).toEqual(['started', 'failed', 'started', 'failed', 'started', 'failed', 'started', 'completed']);
+    // The first retry is immediate, later ones back off (jitter 0.5 of a cap doubling from 5 ms).
+    expect(sleep.calls).toEqual([0, 2.5, 5]);
+  });
+
+  test('a non-retryable failure or exhausted attempts: a warning, the tombstone stays, a sweep collects it later', async () => {
+    const { inner, acceptors, proposers } = cluster();
+    const logger = silentLogger();
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, logger, gc: { proposers, acceptors, sleep: recordingSleep(), retry: { attempts: 2 } } });
+    await s.set('k', 1);
+    const rule = acceptors[2]!.addRule({ method: 'rejectByAge', when: 'request', action: 'drop' });
+    await s.delete('k');
+    await s.idle();
+    expect(rule.hits).toBe(2);
+    expect(tombstoned(inner, 'k')).toBe(true);
+    expect(logger.warn).toHaveBeenCalledWith(expect.objectContaining({ key: 'k', attempt: 2 }), expect.stringMatching(/tombstone stays/));
+    rule.remove();
+    const report = await s.sweep();
+    expect(report).toMatchObject({ keys: 1, tombstones: 1, collected: 1, failed: 0 });
+    expect(gone(inner, 'k')).toBe(true);
+  });
+
+  test('a key written again before its collection runs is left alone', async () => {
+    const { inner, acceptors, proposers } = cluster();
+    // random: 0 makes p1 run the collection's read, so p2's queue for the key stays free.
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors, random: () => 0 } });
+    // Hold the collection's first step (its full identity read needs every accept) until the key lives again.
+    acceptors[0]!.addRule({ method: 'accept', key: 'k', when: 'request', action: 'hold', times: 1, match: () => s.pendingCollections > 0 });
+    await s.set('k', 1);
+    await s.delete('k');
+    await until(() => acceptors[0]!.heldOf('accept').length === 1);
+    const version = await new KeyValueStore<number>({ proposer: proposers[1]! }).set('k', 2);
+    await acceptors[0]!.releaseAll();
+    await s.idle();
+    expect(await s.get('k')).toEqual({ value: 2, version });
+    expect(inner.every((a) => a.inspect('k')?.state !== null)).toBe(true);
+  });
+
+  test('update returning undefined schedules a collection like delete', async () => {
+    const { inner, acceptors, proposers } = cluster();
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors } });
+    await s.set('k', 1);
+    await s.update('k', () => undefined);
+    await s.idle();
+    expect(gone(inner, 'k')).toBe(true);
+  });
+});
+
+describe('sweep', () => {
+  test('collects a tombstone left by a process that died between delete and collection', async () => {
+    const { inner, acceptors, proposers } = cluster();
+    // The crashed process: wrote a value, then its tombstone, and never collected it.
+    const crashed = new KeyValueStore<number>({ proposer: proposers[1]! });
+    await crashed.set('k', 1);
+    await crashed.delete('k');
+    await crashed.set('live', 2);
+    expect(tombstoned(inner, 'k')).toBe(true);
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors } });
+    const report = await s.sweep();
+    expect(report).toEqual({ keys: 2, tombstones: 1, collected: 1, staleMarkers: 0, foreign: 0, failed: 0 });
+    expect(gone(inner, 'k')).toBe(true);
+    expect((await s.get('live'))?.value).toBe(2);
+    expect(inner.every((a) => a.inspect(DEFAULT_EPOCH_KEY) !== undefined)).toBe(true); // never collected
+  });
+
+  test('a creation marker is removed by a later sweep that finds it unchanged after staleMarkerMs, not before', async () => {
+    let clock = 0;
+    const { inner, acceptors, proposers } = cluster();
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors }, staleMarkerMs: 1000, now: () => clock });
+    await proposers[1]!.propose('stale', () => encodeCreationMarker(1n));
+    await proposers[1]!.propose('moving', () => encodeCreationMarker(2n));
+    expect(await s.sweep()).toMatchObject({ keys: 2, tombstones: 0, staleMarkers: 0 });
+    // Seen again too soon: a creator may still be between its steps.
+    clock = 999;
+    expect(await s.sweep()).toMatchObject({ keys: 2, tombstones: 0, staleMarkers: 0 });
+    // 'moving' gets a new marker (a new creator) between the sweeps: it is not stale.
+    await proposers[1]!.propose('moving', () => encodeCreationMarker(3n));
+    clock = 1000;
+    expect(await s.sweep()).toMatchObject({ keys: 2, tombstones: 1, collected: 1, staleMarkers: 1 });
+    expect(gone(inner, 'stale')).toBe(true);
+    expect(inner.every((a) => a.inspect('moving') !== undefined)).toBe(true);
+  });
+
+  test('leaves foreign states alone and counts them', async () => {
+    const { inner, acceptors, proposers } = cluster();
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors } });
+    await proposers[1]!.propose('foreign', () => enc('not ours'));
+    expect(await s.sweep()).toMatchObject({ keys: 1, foreign: 1, tombstones: 0 });
+    expect(inner.every((a) => a.inspect('foreign') !== undefined)).toBe(true);
+  });
+
+  test('runs every sweepIntervalMs on the injected sleep, until close', async () => {
+    const { inner, acceptors, proposers } = cluster();
+    let wake: (() => void) | undefined;
+    const intervals: number[] = [];
+    const sleep: Sleep = (ms, signal) =>
+      new Promise<void>((resolve, reject) => {
+        if (ms === 1000) {
+          intervals.push(ms);
+          wake = resolve;
+        } else resolve();
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    await proposers[1]!.propose('k', () => null);
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors, sleep, sweepIntervalMs: 1000 } });
+    await until(() => wake !== undefined);
+    expect(tombstoned(inner, 'k')).toBe(true);
+    const first = wake!;
+    wake = undefined;
+    first();
+    await until(() => wake !== undefined); // the sweep ran and the loop sleeps again
+    expect(gone(inner, 'k')).toBe(true);
+    expect(intervals).toEqual([1000, 1000]);
+    await s.close(); // aborts the sleeping loop
+    expect(intervals).toEqual([1000, 1000]);
+  });
+
+  test('an aborted sweep rejects with the reason', async () => {
+    const { acceptors, proposers } = cluster();
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors } });
+    await proposers[1]!.propose('k', () => null);
+    const reason = new Error('enough');
+    await expect(s.sweep({ signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    // The next sweep is not blocked by the aborted one.
+    expect(await s.sweep()).toMatchObject({ collected: 1 });
+  });
+});
+
+describe('close', () => {
+  test('abandons pending collections safely: the tombstone stays for the next sweep', async () => {
+    const { inner, acceptors, proposers } = cluster();
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors } });
+    await s.set('k', 1);
+    // Step d never gets an answer from a3 (held), so the collection cannot finish.
+    acceptors[2]!.addRule({ method: 'removeIfEqual', when: 'request', action: 'hold' });
+    await s.delete('k');
+    await until(() => acceptors[2]!.heldOf('removeIfEqual').length === 1);
+    expect(s.pendingCollections).toBe(1);
+    await s.close();
+    expect(s.pendingCollections).toBe(0);
+    acceptors[2]!.dropAll();
+    acceptors[2]!.clearRules();
+    // a1 and a2 removed their records, a3 keeps the tombstone; the register reads absent.
+    expect(inner[2]!.inspect('k')?.state).toBeNull();
+    const next = new KeyValueStore<number>({ proposer: proposers[1]!, gc: { proposers, acceptors } });
+    expect(await next.get('k')).toBeUndefined();
+    expect(await next.sweep()).toMatchObject({ tombstones: 1, collected: 1 });
+    expect(gone(inner, 'k')).toBe(true);
+    await next.close();
+  });
+
+  test('a delete running when close is called writes its tombstone and schedules nothing', async () => {
+    const { inner, acceptors, proposers } = cluster();
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors } });
+    await s.set('k', 1);
+    const deleting = s.delete('k');
+    await s.close();
+    await deleting;
+    expect(s.pendingCollections).toBe(0);
+    expect(tombstoned(inner, 'k')).toBe(true);
+  });
+
+  test('await using closes the store', async () => {
+    const { acceptors, proposers } = cluster();
+    let store: KeyValueStore<number> | undefined;
+    {
+      await using s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors } });
+      store = s;
+      await s.set('k', 1);
+    }
+    await expect(store.get('k')).rejects.toThrow(/closed/);
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
+  if (!condition()) throw new Error('timed out waiting');
+}
