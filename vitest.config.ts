@@ -23,5 +23,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     exclude: ['**/node_modules/**', ...(missing === undefined ? [] : NEEDS_LMDB)],
     testTimeout: 30_000,
+    // Hooks start servers (redis-server, acceptor processes, Chromium): slow on a loaded machine.
+    hookTimeout: 30_000,
   },
 });

@@ -19,27 +19,23 @@ export function checkPrepareRequest(key: unknown, age: unknown, ballot: unknown)
   assertBallot(ballot);
 }
 
-/** What an accept request carries beyond ballot and state, checked. */
-export interface AcceptExtras {
-  readonly next: Ballot | undefined;
-  readonly ancestry: readonly Ballot[] | undefined;
-}
-
-/** Checks an accept request; returns its extras to store (the ancestry frozen or copied). */
-export function checkAcceptRequest(key: unknown, age: unknown, ballot: unknown, state: unknown, opts: AcceptOptions | undefined): AcceptExtras {
+/**
+ * Checks an accept request (`opts.next` included); returns the ancestry to store, frozen or
+ * copied. Returns nothing else, so the hot path allocates nothing: callers read `opts.next`.
+ */
+export function checkAcceptRequest(key: unknown, age: unknown, ballot: unknown, state: unknown, opts: AcceptOptions | undefined): readonly Ballot[] | undefined {
   assertKey(key);
   assertAge(age);
   assertBallot(ballot);
   assertState(state, 'state');
   const next = opts?.next;
-  let ancestry = opts?.ancestry;
+  const ancestry = opts?.ancestry;
   if (next !== undefined) {
     assertBallot(next, 'next');
     if (compareBallots(next, ballot) <= 0) throw new InvalidArgumentError(`next ballot ${formatBallot(next)} must be above the ballot ${formatBallot(ballot)}`);
   }
   // The shared empty ancestry (a key one proposer writes) is the common case: nothing to check.
-  if (ancestry !== undefined && ancestry !== rules.NO_ANCESTRY) ancestry = checkedAncestry(ancestry);
-  return { next, ancestry };
+  return ancestry === undefined || ancestry === rules.NO_ANCESTRY ? ancestry : checkedAncestry(ancestry);
 }
 
 /** Checks a `rejectByAge` request. */

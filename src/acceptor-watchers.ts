@@ -5,9 +5,7 @@
  */
 import type { AcceptedState } from './core/messages.js';
 import type { WatchOptions } from './roles.js';
-import { WatchChannel, closeOnAbort } from './watch-channel.js';
-
-const DEFAULT_WATCH_BUFFER = 1024;
+import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from './watch-channel.js';
 
 export class AcceptorWatchers {
   #channels = new Map<string, Set<WatchChannel<AcceptedState>>>();

@@ -97,7 +97,8 @@ export class MemoryAcceptor implements Acceptor {
 
   async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
     opts?.signal?.throwIfAborted();
-    const { next, ancestry } = checkAcceptRequest(key, age, ballot, state, opts);
+    const ancestry = checkAcceptRequest(key, age, ballot, state, opts);
+    const next = opts?.next;
     const reply = this.#accept(key, age, ballot, state, next, ancestry);
     if (this.#debug.get() !== undefined) this.#debug.acceptorRequest(this.address, 'accept', key, ballot, age, reply.type);
     return reply;

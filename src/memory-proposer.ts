@@ -39,7 +39,7 @@ import { type Random, type RetryPolicy, type Sleep, resolveRetryPolicy, retryDel
 import type { AcceptOptions, Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from './roles.js';
 import type { TraceEvent, Tracer } from './tracer.js';
 import { assertAddress, assertBallot, assertFunction, assertKey } from './validate.js';
-import { WatchChannel, closeOnAbort } from './watch-channel.js';
+import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from './watch-channel.js';
 
 /** Options of `MemoryProposer`. */
 export interface MemoryProposerOptions {
@@ -114,9 +114,10 @@ export interface ProposerSnapshot {
 }
 
 
-const DEFAULT_WATCH_BUFFER = 1024;
-
 const identity: ChangeFunc = (state) => state;
+
+/** How many collected keys a proposer remembers (see `MemoryProposer.#collectedSince`). */
+const COLLECTIONS_KEPT = 4096;
 
 /**
  * A `Proposer` that talks to its acceptors through their methods: `MemoryAcceptor`s in one process,
@@ -136,9 +137,6 @@ const identity: ChangeFunc = (state) => state;
  * const { state, ballot } = await p1.propose('hits', increment, { signal: AbortSignal.timeout(1000) });
  * ```
  */
-/** How many collected keys a proposer remembers (see `MemoryProposer.#collectedSince`). */
-const COLLECTIONS_KEPT = 4096;
-
 export class MemoryProposer implements Proposer {
   readonly address: string;
   readonly #ballots: BallotGenerator;
@@ -148,7 +146,7 @@ export class MemoryProposer implements Proposer {
    * it, oldest first; at most `COLLECTIONS_KEPT` keys. A collection erases the records of its own
    * key only, so only that key's unknown outcomes lose their evidence.
    */
-  #collections = new Map<string, number>();
+  readonly #collections = new Map<string, number>();
   /** The highest age dropped from `#collections`: any key may have been collected up to it. */
   #forgottenCollections = 0;
   /** `age` as sent in messages: one object until the age changes. */

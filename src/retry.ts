@@ -94,3 +94,24 @@ export const timerSleep: Sleep = (ms, signal) =>
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+
+/**
+ * Runs `attempt` until it resolves, or rejects with an error `retryable` refuses, or `policy`'s
+ * attempts are used up, or `signal` aborts; between attempts it always waits a jittered backoff
+ * (`retryDelay` of the next retry: whatever made the attempt fail is usually still going on).
+ * For operations whose every attempt is safe to repeat.
+ */
+export async function retryWhile<T>(
+  attempt: () => Promise<T>,
+  retryable: (error: unknown) => boolean,
+  { signal, policy = DEFAULT_RETRY_POLICY, random = Math.random, sleep = timerSleep }: { signal?: AbortSignal | undefined; policy?: RetryPolicy; random?: Random; sleep?: Sleep } = {},
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!retryable(error) || signal?.aborted === true || n >= policy.attempts) throw error;
+      await sleep(retryDelay(policy, n + 1, random), signal);
+    }
+  }
+}

@@ -5,6 +5,9 @@
  */
 import { InvalidArgumentError } from './errors.js';
 
+/** How many states a watch stream buffers for a slow consumer unless told otherwise (`WatchOptions.bufferSize`). */
+export const DEFAULT_WATCH_BUFFER = 1024;
+
 export class WatchChannel<T> implements AsyncIterableIterator<T> {
   #buffer: T[] = [];
   #head = 0;

@@ -70,5 +70,5 @@ test('the README quick start runs as written', () => {
   // Inside the package directory, so `import ... from 'caspaxos'` resolves to this package.
   mkdirSync(`${root}.tmp`, { recursive: true });
   writeFileSync(`${root}.tmp/readme-quick-start.ts`, `${snippet}\nconsole.log(state?.[0], ballot.id);\n`);
-  expect(run('.tmp/readme-quick-start.ts').trim()).toMatch(/^2 p[12]$/);
+  expect(run('.tmp/readme-quick-start.ts').trim()).toMatch(/^2 p2$/);
 });

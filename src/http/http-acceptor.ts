@@ -183,7 +183,8 @@ export class HttpAcceptor implements Acceptor {
 
   async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
     opts?.signal?.throwIfAborted();
-    const { next, ancestry } = checkAcceptRequest(key, age, ballot, state, opts);
+    const ancestry = checkAcceptRequest(key, age, ballot, state, opts);
+    const next = opts?.next;
     const json = await this.#call(PATHS.accept, encodeAcceptRequest({ key, age, ballot, state, next, ancestry }), opts?.signal, 'if-unsent', { key });
     return this.#decode(json, decodeAcceptReply);
   }

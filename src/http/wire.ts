@@ -28,7 +28,7 @@ import type { Ballot } from '../core/ballot.js';
 import type { AcceptReply, AcceptedState, Conflict, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { InvalidArgumentError } from '../errors.js';
 import { assertAge, assertBallot, assertKey } from '../validate.js';
-import { decodeBase64, encodeBase64 } from './base64.js';
+import { decodeBase64, encodeBase64 } from '../base64.js';
 
 /** The path of each endpoint. */
 export const PATHS = {
@@ -433,13 +433,15 @@ export function utf8Length(key: string): number {
   return n;
 }
 
+/** A state on the wire: canonical padded base64, `null` for the empty state. */
 export function encodeState(state: State): string | null {
   if (state === null) return null;
   if (!(state instanceof Uint8Array)) throw new TypeError('a state must be a Uint8Array or null');
   return encodeBase64(state);
 }
 
-function decodeState(value: unknown, what: string): State {
+/** A state from the wire, strictly (see `encodeState`); `InvalidArgumentError` otherwise. */
+export function decodeState(value: unknown, what: string): State {
   if (value === null) return null;
   if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a base64 string or null`);
   const bytes = decodeBase64(value);

@@ -17,7 +17,7 @@ import { KeyValueStore } from '../kv/key-value-store.js';
 import { MemoryProposer } from '../memory-proposer.js';
 import { isRetryable } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { DEFAULT_RETRY_POLICY, retryDelay, timerSleep } from '../retry.js';
+import { retryWhile } from '../retry.js';
 import type { Acceptor, FastForwarder } from '../roles.js';
 import { StoreAcceptor } from '../store/store-acceptor.js';
 import { createAcceptorServer } from './http-acceptor-server.js';
@@ -163,11 +163,13 @@ async function runNode(args: readonly string[]): Promise<(() => Promise<void>) |
 
   const fetch = nodeFetch();
   const acceptors = new Map<string, Acceptor>();
+  // One HttpAcceptor per acceptor, keyed by its normalized address (the proposer lists those).
   const acceptorAt = (url: string): Acceptor => {
-    const address = url.replace(/\/+$/, '');
-    let acceptor = acceptors.get(address);
-    if (acceptor === undefined) acceptors.set(address, (acceptor = new HttpAcceptor(address, { secret, timeoutMs, logger, fetch })));
-    return acceptor;
+    const candidate = new HttpAcceptor(url, { secret, timeoutMs, logger, fetch });
+    const known = acceptors.get(candidate.address);
+    if (known !== undefined) return known;
+    acceptors.set(candidate.address, candidate);
+    return candidate;
   };
   const proposer = new MemoryProposer(id, urls.map(acceptorAt), { logger });
   const proposers = [proposer, ...list(values.peers).map((url) => new RemoteProposer(url, { secret }))];
@@ -216,16 +218,8 @@ async function runNode(args: readonly string[]): Promise<(() => Promise<void>) |
  * key-value store started in the background for the same key fences this one's proposers, and
  * the next attempt then runs with their new ages.
  */
-async function collectWithRetries(key: string, proposers: readonly FastForwarder[], acceptors: readonly Acceptor[], signal: AbortSignal, logger: Logger): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await garbageCollect(key, proposers, acceptors, { signal, logger });
-      return;
-    } catch (error) {
-      if (!isRetryable(error) || signal.aborted || attempt >= 10) throw error;
-      await timerSleep(retryDelay(DEFAULT_RETRY_POLICY, attempt + 1, Math.random), signal);
-    }
-  }
+function collectWithRetries(key: string, proposers: readonly FastForwarder[], acceptors: readonly Acceptor[], signal: AbortSignal, logger: Logger): Promise<void> {
+  return retryWhile(() => garbageCollect(key, proposers, acceptors, { signal, logger }), isRetryable, { signal });
 }
 
 type Options = Parameters<typeof parseArgs>[0] extends infer C ? (C extends { options?: infer O } ? O : never) : never;

@@ -39,7 +39,7 @@ import {
   utf8Length,
 } from '../http/wire.js';
 import { ListCursorError, ListCursors } from './http-list-cursors.js';
-import { secretCheck } from './http-json.js';
+import { drained, secretCheck } from './http-json.js';
 import { readBody } from './http-request-body.js';
 
 /** Options of `createAcceptorServer`. */
@@ -436,20 +436,6 @@ function isJson(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
   const [type] = contentType.split(';', 1);
   return type?.trim().toLowerCase() === JSON_TYPE;
-}
-
-
-/** Resolves once `res` drained or closed. */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 function positiveInteger(value: number | undefined, what: string, fallback: number): number {

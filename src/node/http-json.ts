@@ -34,6 +34,22 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
 }
 
+/**
+ * Resolves once `res` can take more data, or is closed (a client that went away never drains:
+ * waiting for `'drain'` alone would hang the handler).
+ */
+export function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 /** True when a request's `Authorization` header carries the secret (always true without one). */
 export type SecretCheck = (authorization: string | undefined) => boolean;
 

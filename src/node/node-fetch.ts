@@ -1,8 +1,8 @@
 /**
  * A `fetch` for `HttpAcceptor` over `node:http`'s keep-alive `Agent`. Node 20's built-in `fetch`
- * (undici) costs several times more CPU per request: measured here on loopback, about 1,100
- * requests/s one at a time and 2,800 with 64 in flight, against 7,600 and 13,500 through an
- * `http.Agent` with keep-alive. Proposals send six requests each, so in Node pass
+ * (undici) costs more CPU per request: `bench/http-client.mjs` measured 1,570 against 4,280
+ * requests/s one at a time (2.7×) and 2,710 against 5,040 with 64 in flight (1.9×), on loopback
+ * (bench/results/http-client.json). Proposals send six requests each, so in Node pass
  * `{ fetch: nodeFetch() }` to every `HttpAcceptor` (the CLI does).
  *
  * It implements what `HttpAcceptor` uses of `fetch`: a method, string headers, a string body, an

@@ -27,12 +27,14 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type Ballot, isBallot } from '../core/ballot.js';
-import { type CASPaxosError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { AcceptFailedError, type CASPaxosError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { retryWhile } from '../retry.js';
 import type { KeyValueStore } from '../kv/key-value-store.js';
+import { encodeState, utf8Length } from '../http/wire.js';
 import { formatVersion, parseVersion } from '../kv/record-format.js';
 import type { Logger } from '../logger.js';
 import type { Acceptor, Proposer } from '../roles.js';
-import { type SecretCheck, readJsonBody, secretCheck, sendJson } from './http-json.js';
+import { type SecretCheck, drained, readJsonBody, secretCheck, sendJson } from './http-json.js';
 
 /** What the node's operator and proposer APIs act on. */
 export interface NodeServerContext {
@@ -178,7 +180,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
     } catch {
       throw new HttpError(400, 'ERR_INVALID_ARGUMENT', 'the key is not valid percent-encoded UTF-8');
     }
-    if (new TextEncoder().encode(key).length > maxKeyBytes) throw new HttpError(400, 'ERR_KEY_TOO_LONG', `keys are limited to ${maxKeyBytes} UTF-8 bytes`);
+    if (utf8Length(key) > maxKeyBytes) throw new HttpError(400, 'ERR_KEY_TOO_LONG', `keys are limited to ${maxKeyBytes} UTF-8 bytes`);
     return key;
   }
 
@@ -198,10 +200,10 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
     }
     if (action === undefined && method === 'PUT') {
       const value = requireField(await body(req), 'value');
-      return sendJson(res, 200, { key, version: formatVersion(await context.kv.set(key, value, opts)) });
+      return sendJson(res, 200, { key, version: formatVersion(await idempotent(() => context.kv.set(key, value, opts), signal)) });
     }
     if (action === undefined && method === 'DELETE') {
-      await context.kv.delete(key, opts);
+      await idempotent(() => context.kv.delete(key, opts), signal);
       return sendJson(res, 200, { key, deleted: true });
     }
     if (action === '/cas' && method === 'POST') {
@@ -271,7 +273,8 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
     if (action === 'keys' && method === 'GET') {
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       for await (const key of p.listKeys({ signal })) {
-        if (!res.write(`${JSON.stringify(key)}\n`)) await new Promise((resolve) => res.once('drain', resolve));
+        if (res.destroyed) break;
+        if (!res.write(`${JSON.stringify(key)}\n`)) await drained(res);
       }
       res.end();
       return;
@@ -284,7 +287,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       case 'full-identity-read': {
         const key = stringField(request, 'key');
         const { state, ballot } = await (action === 'identity-read' ? p.identityRead(key, opts) : p.fullIdentityRead(key, opts));
-        return sendJson(res, 200, { state: state === null ? null : Buffer.from(state).toString('base64'), ballot });
+        return sendJson(res, 200, { state: encodeState(state), ballot });
       }
       case 'fast-forward-increment': {
         const ballot = request.ballot;
@@ -330,6 +333,16 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       await closed;
     },
   };
+}
+
+/**
+ * Runs a write that is idempotent in effect (HTTP's PUT and DELETE: writing the same value, or the
+ * tombstone, twice leaves what once does), again when its outcome was unknown: typically a garbage
+ * collection of the key fenced the proposer mid-round. Non-idempotent writes (increment,
+ * compare-and-set) report the unknown outcome instead (503, retryable: the client decides).
+ */
+function idempotent<T>(write: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  return retryWhile(write, (error) => error instanceof AcceptFailedError, { signal });
 }
 
 function requireField(request: Record<string, unknown>, name: string): unknown {

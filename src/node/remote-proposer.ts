@@ -6,6 +6,7 @@
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
 import { CASPaxosError, UnavailableError, isErrorCode } from '../errors.js';
+import { decodeState } from '../http/wire.js';
 import type { Acceptor, Addresser, CallOptions, ConfigurationChanger, FastForwarder, ProposeResult } from '../roles.js';
 
 /** Options of `RemoteProposer`. */
@@ -114,6 +115,6 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
 }
 
 function decodeResult(json: unknown): ProposeResult {
-  const { state, ballot } = json as { state: string | null; ballot: Ballot };
-  return { state: state === null ? null : new Uint8Array(Buffer.from(state, 'base64')), ballot };
+  const { state, ballot } = json as { state: unknown; ballot: Ballot };
+  return { state: decodeState(state, 'the state'), ballot };
 }

@@ -21,7 +21,7 @@ import { DebugGate, type Logger } from '../logger.js';
 import { type Sleep, timerSleep } from '../retry.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { assertKey } from '../validate.js';
-import { WatchChannel, closeOnAbort } from '../watch-channel.js';
+import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from '../watch-channel.js';
 import type { LuaScript, RedisArgument, RedisClientLike } from './client.js';
 import { asciiOf, concatBytes, decodeAncestry, decodeBallot, decodeCounter, decodeWtf8, encodeAncestry, encodeId, encodeWtf8 } from './codec.js';
 import { ACCEPT, LIST, PREPARE, RAISE_AGES, REMOVE, WATCH, WATCH_LOG_LENGTH } from './scripts.js';
@@ -58,7 +58,6 @@ export interface RedisAcceptorOptions {
   readonly listPageSize?: number | undefined;
 }
 
-const DEFAULT_WATCH_BUFFER = 1024;
 
 /**
  * An acceptor whose records live in a Redis server. Each request is one Lua script, so each
@@ -149,7 +148,8 @@ export class RedisAcceptor implements Acceptor {
 
   async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
     opts?.signal?.throwIfAborted();
-    const { next, ancestry } = checkAcceptRequest(key, age, ballot, state, opts);
+    const ancestry = checkAcceptRequest(key, age, ballot, state, opts);
+    const next = opts?.next;
     const member = encodeWtf8(key);
     const raw = await this.#call(
       'accept',
@@ -247,7 +247,7 @@ export class RedisAcceptor implements Acceptor {
 
   async #poll(key: string, channel: WatchChannel<AcceptedState>, stop: AbortSignal): Promise<void> {
     const member = encodeWtf8(key);
-    const keys = [this.#recordKey(key, member), concatBytes(this.#tag, 'w:', member), concatBytes(this.#tag, 'l:', member), this.#epochKey];
+    const keys = [this.#recordKey(key, member), ...this.#watchKeys(member), this.#epochKey];
     const ttl = String(Math.max(10_000, Math.ceil(this.#watchIntervalMs * 20)));
     let epoch: Uint8Array | string = '';
     let position: Uint8Array | string = '0-0';

@@ -13,7 +13,7 @@ import { type Ballot, formatBallot } from '../core/ballot.js';
 import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { UnavailableError } from '../errors.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
-import { WatchChannel, closeOnAbort } from '../watch-channel.js';
+import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from '../watch-channel.js';
 import type { SimMessage, SimNetwork } from './network.js';
 import type { VirtualTime } from './virtual-time.js';
 
@@ -144,7 +144,7 @@ export class Endpoint {
       [Symbol.asyncIterator]: () => {
         const call = this.context.nextCall();
         let detach = (): void => {};
-        const channel = new WatchChannel<AcceptedState>(opts.bufferSize ?? 1024, () => {
+        const channel = new WatchChannel<AcceptedState>(opts.bufferSize ?? DEFAULT_WATCH_BUFFER, () => {
           detach();
           this.#watches.delete(call);
           if (this.#alive) this.context.network.send({ kind: 'request', from: this.address, to, method: 'unwatch', call, body: {} }, () => `unwatch ${key}`);

@@ -115,7 +115,7 @@ export class StoreAcceptor implements Acceptor, Closeable {
 
   async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
     this.#checkUsable(opts);
-    const extras = checkAcceptRequest(key, age, ballot, state, opts);
+    const extras = { next: opts?.next, ancestry: checkAcceptRequest(key, age, ballot, state, opts) };
     // Our own copy, taken now: the caller may reuse its buffer while we wait for the lock.
     const own = copyState(state);
     const reply = await this.#exclusive(key, opts, async (): Promise<AcceptReply> => {

@@ -33,6 +33,7 @@ import { type AgendaItem, settle } from '../sim/virtual-time.js';
 import type { DiagramOptions } from '../trace/diagram.js';
 import type { TracePredicate } from '../trace/filter.js';
 import { type RecordedEvent, TraceRecorder } from '../trace/recorder.js';
+import { escapeXml } from '../trace/svg.js';
 import { displayName, previewState } from '../trace/text.js';
 import { assertKey } from '../validate.js';
 import { type Change, decodeText, toChange, toChangeFunc } from './changes.js';
@@ -565,7 +566,7 @@ export class TeachingCluster implements Displayable, Closeable {
       `<p>${heading}</p>`,
       diagram.length > 0 ? svgImage(diagram.svg, 'sequence diagram') : '',
       tableHtml(table),
-      extra.length > 0 ? `<pre>${escapeHtml(extra.join('\n'))}</pre>` : '',
+      extra.length > 0 ? `<pre>${escapeXml(extra.join('\n'))}</pre>` : '',
       '</div>',
     ].join('');
     const markdown = [heading, diagram.length > 0 ? codeBlock(diagram.mermaid, 'mermaid') : '', tableMarkdown(table), extra.length > 0 ? codeBlock(extra.join('\n')) : '']
@@ -756,8 +757,4 @@ function maxSteps(options: RunOptions): number {
   const n = options.maxSteps ?? DEFAULT_MAX_STEPS;
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`maxSteps must be an integer >= 1, got ${String(n)}`);
   return n;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 }

@@ -10,6 +10,7 @@
  *
  * Pure module: no I/O, no Buffer, safe in browsers.
  */
+import { encodeBase64 } from '../base64.js';
 import type { Age } from '../core/age.js';
 import { type Ballot, formatBallot } from '../core/ballot.js';
 import { formatAge } from '../core/age.js';
@@ -160,25 +161,9 @@ function jsonValue(value: unknown, encode: (bytes: Uint8Array) => string, depth 
   }
 }
 
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
 /** Standard base64 with padding (RFC 4648 §4), without `Buffer` or `btoa`. */
 export function toBase64(bytes: Uint8Array): string {
-  let out = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const v = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
-    out += `${BASE64[v >> 18]}${BASE64[(v >> 12) & 63]}${BASE64[(v >> 6) & 63]}${BASE64[v & 63]}`;
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const v = (bytes[i] as number) << 16;
-    out += `${BASE64[v >> 18]}${BASE64[(v >> 12) & 63]}==`;
-  } else if (rest === 2) {
-    const v = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8);
-    out += `${BASE64[v >> 18]}${BASE64[(v >> 12) & 63]}${BASE64[(v >> 6) & 63]}=`;
-  }
-  return out;
+  return encodeBase64(bytes);
 }
 
 /** Lower-case hexadecimal, two digits per byte. */

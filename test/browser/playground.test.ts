@@ -194,7 +194,7 @@ describe.skipIf(missing !== undefined)('the playground in headless Chromium', ()
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 60_000);
 
   it('partitions, refuses what it cannot do with a message, and heals', async () => {
     const { page, errors } = await open(browser as Browser, url);
@@ -223,7 +223,7 @@ describe.skipIf(missing !== undefined)('the playground in headless Chromium', ()
     expect(await page.getByTestId('node-status-a1').textContent()).toBe('up');
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 60_000);
 
   it('delays and steps, deletes and collects a key, grows and shrinks the cluster', async () => {
     const { page, errors } = await open(browser as Browser, url);
@@ -257,7 +257,7 @@ describe.skipIf(missing !== undefined)('the playground in headless Chromium', ()
     expect(await page.getByTestId('shrink-target').locator('option').allTextContents()).toEqual(['a2', 'a3', 'a4']);
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 60_000);
 
   it('shows keys and values as text, never as markup', async () => {
     const { page, errors } = await open(browser as Browser, url);
@@ -274,5 +274,5 @@ describe.skipIf(missing !== undefined)('the playground in headless Chromium', ()
     expect(await diagramTexts(page)).toContain(`accept(${JSON.stringify(key)}, 1/p1, "<b>bold</b>")`);
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 60_000);
 });

@@ -4,6 +4,7 @@
  * sweeper, and close() with collections pending.
  */
 import { describe, expect, test, vi } from 'vitest';
+import { until } from '../support/cluster.js';
 import { MemoryAcceptor, MemoryProposer, type Sleep, type TraceEvent } from '../../src/index.js';
 import { DEFAULT_EPOCH_KEY, KeyValueStore } from '../../src/kv/index.js';
 import { encodeCreationMarker } from '../../src/kv/record-format.js';
@@ -95,7 +96,7 @@ describe('background collection', () => {
     acceptors[0]!.addRule({ method: 'accept', key: 'k', when: 'request', action: 'hold', times: 1, match: () => s.pendingCollections > 0 });
     await s.set('k', 1);
     await s.delete('k');
-    await until(() => acceptors[0]!.heldOf('accept').length === 1);
+    await until(() => acceptors[0]!.heldOf('accept').length === 1, 'the held message or the sleeping sweep', 200);
     const version = await new KeyValueStore<number>({ proposer: proposers[1]! }).set('k', 2);
     await acceptors[0]!.releaseAll();
     await s.idle();
@@ -170,12 +171,12 @@ describe('sweep', () => {
       });
     await proposers[1]!.propose('k', () => null);
     const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors, sleep, sweepIntervalMs: 1000 } });
-    await until(() => wake !== undefined);
+    await until(() => wake !== undefined, 'the held message or the sleeping sweep', 200);
     expect(tombstoned(inner, 'k')).toBe(true);
     const first = wake!;
     wake = undefined;
     first();
-    await until(() => wake !== undefined); // the sweep ran and the loop sleeps again
+    await until(() => wake !== undefined, 'the held message or the sleeping sweep', 200); // the sweep ran and the loop sleeps again
     expect(gone(inner, 'k')).toBe(true);
     expect(intervals).toEqual([1000, 1000]);
     await s.close(); // aborts the sleeping loop
@@ -201,7 +202,7 @@ describe('close', () => {
     // Step d never gets an answer from a3 (held), so the collection cannot finish.
     acceptors[2]!.addRule({ method: 'removeIfEqual', when: 'request', action: 'hold' });
     await s.delete('k');
-    await until(() => acceptors[2]!.heldOf('removeIfEqual').length === 1);
+    await until(() => acceptors[2]!.heldOf('removeIfEqual').length === 1, 'the held message or the sleeping sweep', 200);
     expect(s.pendingCollections).toBe(1);
     await s.close();
     expect(s.pendingCollections).toBe(0);
@@ -238,8 +239,3 @@ describe('close', () => {
     await expect(store.get('k')).rejects.toThrow(/closed/);
   });
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
-  if (!condition()) throw new Error('timed out waiting');
-}

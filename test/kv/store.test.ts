@@ -3,6 +3,7 @@
  * input; foreign states; cancellation; close.
  */
 import { describe, expect, test } from 'vitest';
+import { until } from '../support/cluster.js';
 import { AcceptFailedError, InvalidArgumentError, StateFormatError, UnavailableError } from '../../src/errors.js';
 import { MemoryAcceptor, MemoryProposer } from '../../src/index.js';
 import { DEFAULT_EPOCH_KEY, KeyValueStore, bytesCodec, textCodec, versionParts } from '../../src/kv/index.js';
@@ -264,11 +265,11 @@ describe('watch', () => {
         if (seen.length === 4) controller.abort();
       }
     })();
-    await waitFor(() => seen.length === 1);
+    await until(() => seen.length === 1, 'the watch', 200);
     await a!.set('w', 1);
-    await waitFor(() => seen.length === 2);
+    await until(() => seen.length === 2, 'the watch', 200);
     await a!.set('w', 2);
-    await waitFor(() => seen.length === 3);
+    await until(() => seen.length === 3, 'the watch', 200);
     await a!.delete('w');
     await done;
     expect(seen).toEqual([undefined, 1, 2, undefined]);
@@ -281,10 +282,10 @@ describe('watch', () => {
     const done = (async () => {
       for await (const entry of s.watch('w')) seen.push(entry?.value);
     })();
-    await waitFor(() => seen.length === 1);
+    await until(() => seen.length === 1, 'the watch', 200);
     await proposers[1]!.propose('w', () => encodeCreationMarker(1n));
     await s.set('w', 3);
-    await waitFor(() => seen.length === 2);
+    await until(() => seen.length === 2, 'the watch', 200);
     await s.close();
     await done;
     expect(seen).toEqual([undefined, 3]);
@@ -376,8 +377,3 @@ describe('arguments, cancellation and close', () => {
     await expect(store(flaky, { maxRounds: 3 }).get('k')).rejects.toBeInstanceOf(AcceptFailedError);
   });
 });
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
-  if (!condition()) throw new Error('timed out waiting');
-}

@@ -6,7 +6,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AcceptorProcess, killHard, launchCli, startAcceptorProcess } from '../support/cli-process.js';
+import { type AcceptorProcess, launchCli, startAcceptorProcess } from '../support/cli-process.js';
+import { killHard } from '../support/processes.js';
 
 const SECRET = 'walkthrough-secret';
 const env = { CASPAXOS_SECRET: SECRET };

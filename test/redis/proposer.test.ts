@@ -6,20 +6,14 @@
  * redis-server is killed with SIGKILL and restarted from its AOF mid-run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AcceptFailedError, type Acceptor, type ChangeFunc, MemoryProposer, PrepareFailedError } from '../../src/index.js';
+import { AcceptFailedError, type Acceptor, MemoryProposer, PrepareFailedError } from '../../src/index.js';
 import { RedisAcceptor } from '../../src/redis/index.js';
 import { type RedisServer, skipWithoutRedis, startRedisServer } from '../support/redis-server.js';
+import { appendOp, opsOf } from '../support/text.js';
 import { type ClientKind, type Connection, connect, freshPrefix } from './harness.js';
 
 const skip = skipWithoutRedis('the proposer-over-RedisAcceptors tests');
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const opsOf = (state: Uint8Array | null): string[] => (state === null ? [] : (JSON.parse(decoder.decode(state)) as string[]));
-const append =
-  (op: string): ChangeFunc =>
-  (state) =>
-    encoder.encode(JSON.stringify([...opsOf(state), op]));
 
 interface Outcome {
   readonly op: string;
@@ -63,7 +57,7 @@ describe.skipIf(skip)('MemoryProposer over three RedisAcceptors', () => {
           const op = `c${c}-${i}`;
           const key = keys[(c + i) % keys.length] as string;
           try {
-            const { state } = await proposer.propose(key, append(op));
+            const { state } = await proposer.propose(key, appendOp(op));
             outcomes.push({ op, key, result: 'acked', state: opsOf(state) });
           } catch (err) {
             // Anything but these two is a failure of the test.

@@ -7,6 +7,7 @@ import { type Ballot, InvalidArgumentError, UnavailableError } from '../../src/i
 import type { StoreRecord } from '../../src/store/acceptor-store.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { StoreAcceptor } from '../../src/store/store-acceptor.js';
+import { flush } from '../support/cluster.js';
 
 const b = (counter: number, id = 'p1'): Ballot => ({ counter, id });
 const AGE = { counter: 0, id: 'p1' };
@@ -21,7 +22,6 @@ class GatedStore extends MemoryStore {
   }
 }
 
-const flush = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe('StoreAcceptor', () => {
   it('replies only after the store acknowledged the write', async () => {

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killHard, relaunchOnSamePort } from './processes.js';
 
 const CLI = fileURLToPath(new URL('../../bin/caspaxos.mjs', import.meta.url));
 
@@ -41,7 +42,7 @@ export async function startAcceptorProcess(args: readonly string[] = [], env: No
         rmSync(dir, { recursive: true, force: true });
         mkdirSync(dir);
       }
-      ({ child, url } = await launch(['--port', port, ...args], dir, env));
+      ({ child, url } = await relaunchOnSamePort(() => launch(['--port', port, ...args], dir, env)));
     },
     stop: async () => {
       await killHard(child);
@@ -68,7 +69,8 @@ export async function launchCli(args: readonly string[], env: NodeJS.ProcessEnv 
     child.stderr?.on('data', (chunk: string) => (output += chunk));
     child.stdout?.on('data', (chunk: string) => {
       output += chunk;
-      for (const line of output.split('\n')) {
+      // Whole lines only: the last one may still be arriving.
+      for (const line of output.split('\n').slice(0, -1)) {
         if (!line.includes('"listening"')) continue;
         clearTimeout(timer);
         resolve((JSON.parse(line) as { url: string }).url);
@@ -86,10 +88,3 @@ export async function launchCli(args: readonly string[], env: NodeJS.ProcessEnv 
   return { child, url };
 }
 
-/** SIGKILL, then waits for the process to be gone. */
-export async function killHard(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await exited;
-}

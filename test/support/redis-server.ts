@@ -8,9 +8,9 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, killHard, relaunchOnSamePort } from './processes.js';
 
 const BINARY = process.env.REDIS_SERVER ?? 'redis-server';
 
@@ -67,7 +67,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         },
         restart: async () => {
           if (child.exitCode === null && child.signalCode === null) throw new Error('restart: the server is still running; kill it first');
-          child = await launch(port, dir);
+          child = await relaunchOnSamePort(() => launch(port, dir));
         },
         stop: async () => {
           await killHard(child);
@@ -83,17 +83,6 @@ export async function startRedisServer(): Promise<RedisServer> {
   throw lastError;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Spawns the server and resolves once it logs that it accepts connections (the AOF is loaded by then). */
 function launch(port: number, dir: string): Promise<ChildProcess> {
@@ -141,10 +130,3 @@ function launch(port: number, dir: string): Promise<ChildProcess> {
   });
 }
 
-function killHard(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}

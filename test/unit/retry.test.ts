@@ -2,7 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { afterEach, describe, expect, vi } from 'vitest';
 import { getEventListeners } from 'node:events';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, resolveRetryPolicy, retryDelay, timerSleep } from '../../src/retry.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, resolveRetryPolicy, retryDelay, retryWhile, timerSleep } from '../../src/retry.js';
 
 const ALMOST_ONE = 1 - Number.EPSILON;
 const policy: RetryPolicy = { attempts: 10, baseDelayMs: 4, maxDelayMs: 50, multiplier: 3 };
@@ -165,5 +165,57 @@ describe('timerSleep', () => {
     const p = timerSleep(60_000, controller.signal);
     controller.abort();
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
+
+describe('retryWhile', () => {
+  const policy = { attempts: 4, baseDelayMs: 10, maxDelayMs: 40, multiplier: 2 };
+
+  test('runs again after each retryable failure, always after a backoff, until it succeeds', async () => {
+    const waits: number[] = [];
+    let calls = 0;
+    const result = await retryWhile(
+      async () => {
+        if (++calls < 3) throw new Error('busy');
+        return 'done';
+      },
+      () => true,
+      { policy, random: () => 0.5, sleep: async (ms) => void waits.push(ms) },
+    );
+    expect(result).toBe('done');
+    expect(calls).toBe(3);
+    // retryDelay of retries 2 and 3: half of the caps 10 and 20 (never the immediate first retry).
+    expect(waits).toEqual([5, 10]);
+  });
+
+  test('stops at a failure it must not retry, at the last attempt, and on abort', async () => {
+    const sleep = async (): Promise<void> => {};
+    const fatal = new Error('fatal');
+    let calls = 0;
+    await expect(retryWhile(() => Promise.reject(fatal), (e) => e !== fatal, { policy, sleep })).rejects.toBe(fatal);
+    await expect(
+      retryWhile(
+        () => {
+          calls++;
+          return Promise.reject(new Error('busy'));
+        },
+        () => true,
+        { policy, sleep },
+      ),
+    ).rejects.toThrow('busy');
+    expect(calls).toBe(policy.attempts);
+    const controller = new AbortController();
+    calls = 0;
+    await expect(
+      retryWhile(
+        () => {
+          if (++calls === 2) controller.abort(new Error('stop'));
+          return Promise.reject(new Error('busy'));
+        },
+        () => true,
+        { policy, sleep, signal: controller.signal },
+      ),
+    ).rejects.toThrow('busy');
+    expect(calls).toBe(2);
   });
 });

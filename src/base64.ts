@@ -1,5 +1,6 @@
 /**
- * Strict base64 (RFC 4648 §4, the standard alphabet, with padding) for states on the HTTP wire.
+ * Strict base64 (RFC 4648 §4, the standard alphabet, with padding) for states on the HTTP wire
+ * and in traces (NDJSON).
  *
  * Strict because a decoder that accepted several spellings of one state (missing padding, stray
  * whitespace, non-zero bits after the last byte, as `atob` and Node's `Buffer` tolerate) would let
