@@ -38,7 +38,7 @@ import { DebugGate, type Logger } from './logger.js';
 import { type Random, type RetryPolicy, type Sleep, resolveRetryPolicy, retryDelay, timerSleep } from './retry.js';
 import type { AcceptOptions, Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from './roles.js';
 import type { TraceEvent, Tracer } from './tracer.js';
-import { assertAddress, assertBallot, assertFunction, assertKey } from './validate.js';
+import { assertAddress, assertBallot, assertFunction, assertKey, integerOption } from './validate.js';
 import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from './watch-channel.js';
 
 /** Options of `MemoryProposer`. */
@@ -190,11 +190,9 @@ export class MemoryProposer implements Proposer {
     this.#sleep = options.sleep ?? timerSleep;
     this.#random = options.random ?? Math.random;
     this.#stragglerTimeoutMs = options.stragglerTimeoutMs ?? 100;
-    const maxBatch = options.maxBatch ?? 64;
-    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new InvalidArgumentError(`maxBatch must be an integer >= 1, got ${maxBatch}`);
+    const maxBatch = integerOption(options.maxBatch, 'maxBatch', 1, 64);
     this.#queue = new ProposalQueue((key, batch) => void this.#round(key, batch), maxBatch);
-    const cacheKeys = options.oneRoundTripKeys ?? 10_000;
-    if (!Number.isSafeInteger(cacheKeys) || cacheKeys < 1) throw new InvalidArgumentError(`oneRoundTripKeys must be an integer >= 1, got ${cacheKeys}`);
+    const cacheKeys = integerOption(options.oneRoundTripKeys, 'oneRoundTripKeys', 1, 10_000);
     this.#cache = options.oneRoundTrip === false ? undefined : new OneRoundTripCache(cacheKeys);
     if (!Number.isFinite(this.#stragglerTimeoutMs) || this.#stragglerTimeoutMs < 0) {
       throw new InvalidArgumentError(`stragglerTimeoutMs must be a finite number >= 0, got ${this.#stragglerTimeoutMs}`);

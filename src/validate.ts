@@ -32,6 +32,16 @@ export function assertAge(age: unknown, what = 'age'): asserts age is Age {
   }
 }
 
+/**
+ * A numeric option: `fallback` when absent, else a safe integer of at least `min`, or
+ * `InvalidArgumentError` naming the option.
+ */
+export function integerOption(value: unknown, what: string, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}, got ${String(value)}`);
+  return value;
+}
+
 export function assertFunction(fn: unknown, what: string): asserts fn is (...args: never[]) => unknown {
   if (typeof fn !== 'function') throw new InvalidArgumentError(`${what} must be a function, got ${typeName(fn)}`);
 }

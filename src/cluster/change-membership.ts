@@ -7,14 +7,15 @@ import type { Acceptor, CallOptions, ConfigurationChanger } from '../roles.js';
 import type { MembershipStep } from '../tracer.js';
 import type { MembershipOptions } from './options.js';
 import { UndoStack, assertNonEmpty, pick, runStep } from './steps.js';
+import { integerOption } from '../validate.js';
 
 /**
  * Re-writes every key the proposer's accepters hold by an identity read, `concurrency` at a time,
  * so each committed state ends up on a quorum of the current accept set. Stops at the first failure.
  */
 export async function identityPass(proposer: ConfigurationChanger, opts: MembershipOptions): Promise<number> {
-  const { signal, concurrency = 16 } = opts;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`concurrency must be an integer >= 1, got ${concurrency}`);
+  const { signal } = opts;
+  const concurrency = integerOption(opts.concurrency, 'concurrency', 1, 16);
   const callOptions = signal === undefined ? {} : { signal };
   const keys = proposer.listKeys(callOptions)[Symbol.asyncIterator]();
   let count = 0;

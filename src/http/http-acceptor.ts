@@ -42,7 +42,7 @@ import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest 
 import { CASPaxosError, InvalidArgumentError, NotTombstoneError, UnavailableError, isErrorCode } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
-import { assertKey } from '../validate.js';
+import { assertKey, integerOption } from '../validate.js';
 import {
   DEFAULT_LIST_LIMIT,
   JSON_TYPE,
@@ -429,10 +429,4 @@ function normalizeBaseUrl(url: string): string {
     throw new InvalidArgumentError('url must have no query, fragment or credentials (pass the secret as an option)');
   }
   return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
-}
-
-function integerOption(value: number | undefined, what: string, min: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}, got ${String(value)}`);
-  return value;
 }

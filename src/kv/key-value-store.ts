@@ -75,7 +75,7 @@ import type { Ballot } from '../core/ballot.js';
 import { DebugGate, type Logger } from '../logger.js';
 import { type Sleep, timerSleep } from '../retry.js';
 import type { CallOptions, ChangeFunc, Proposer, WatchOptions } from '../roles.js';
-import { assertFunction, assertKey } from '../validate.js';
+import { assertFunction, assertKey, integerOption } from '../validate.js';
 import { BackgroundCollector, type CollectionOutcome, type GarbageCollectionOptions } from './background-collector.js';
 import { type Codec, isCodec, jsonCodec } from './codec.js';
 import {
@@ -261,8 +261,7 @@ export class KeyValueStore<T> implements Closeable {
     if (!isCodec(codec)) throw new InvalidArgumentError('options.codec must have a name, encode and decode');
     const epochKey = options.epochKey ?? DEFAULT_EPOCH_KEY;
     if (typeof epochKey !== 'string' || epochKey === '') throw new InvalidArgumentError('options.epochKey must be a non-empty string');
-    const maxRounds = options.maxRounds ?? 16;
-    if (!Number.isSafeInteger(maxRounds) || maxRounds < 2) throw new InvalidArgumentError(`options.maxRounds must be an integer >= 2, got ${String(maxRounds)}`);
+    const maxRounds = integerOption(options.maxRounds, 'options.maxRounds', 2, 16);
     if (options.random64 !== undefined) assertFunction(options.random64, 'options.random64');
     this.#random64 = options.random64 ?? cryptoRandom64();
     this.#proposer = proposer;

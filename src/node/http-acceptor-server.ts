@@ -41,6 +41,7 @@ import {
 import { ListCursorError, ListCursors } from './http-list-cursors.js';
 import { drained, secretCheck } from './http-json.js';
 import { readBody } from './http-request-body.js';
+import { integerOption } from '../validate.js';
 
 /** Options of `createAcceptorServer`. */
 export interface AcceptorServerOptions {
@@ -165,15 +166,15 @@ class HttpFailure extends Error {
  * ```
  */
 export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServerOptions = {}): AcceptorServer {
-  const maxBodyBytes = positiveInteger(options.maxBodyBytes, 'maxBodyBytes', 1 << 20);
-  const maxKeyBytes = positiveInteger(options.maxKeyBytes, 'maxKeyBytes', 1024);
-  const requestTimeoutMs = positiveInteger(options.requestTimeoutMs, 'requestTimeoutMs', 30_000);
-  const headersTimeoutMs = Math.min(positiveInteger(options.headersTimeoutMs, 'headersTimeoutMs', 10_000), requestTimeoutMs);
-  const callTimeoutMs = positiveInteger(options.callTimeoutMs, 'callTimeoutMs', 10_000);
-  const keepAliveTimeoutMs = positiveInteger(options.keepAliveTimeoutMs, 'keepAliveTimeoutMs', 5000);
-  const shutdownTimeoutMs = positiveInteger(options.shutdownTimeoutMs, 'shutdownTimeoutMs', 5000);
-  const cursorTtlMs = positiveInteger(options.listCursorTtlMs, 'listCursorTtlMs', 30_000);
-  const maxCursors = positiveInteger(options.maxListCursors, 'maxListCursors', 64);
+  const maxBodyBytes = integerOption(options.maxBodyBytes, 'maxBodyBytes', 1, 1 << 20);
+  const maxKeyBytes = integerOption(options.maxKeyBytes, 'maxKeyBytes', 1, 1024);
+  const requestTimeoutMs = integerOption(options.requestTimeoutMs, 'requestTimeoutMs', 1, 30_000);
+  const headersTimeoutMs = Math.min(integerOption(options.headersTimeoutMs, 'headersTimeoutMs', 1, 10_000), requestTimeoutMs);
+  const callTimeoutMs = integerOption(options.callTimeoutMs, 'callTimeoutMs', 1, 10_000);
+  const keepAliveTimeoutMs = integerOption(options.keepAliveTimeoutMs, 'keepAliveTimeoutMs', 1, 5000);
+  const shutdownTimeoutMs = integerOption(options.shutdownTimeoutMs, 'shutdownTimeoutMs', 1, 5000);
+  const cursorTtlMs = integerOption(options.listCursorTtlMs, 'listCursorTtlMs', 1, 30_000);
+  const maxCursors = integerOption(options.maxListCursors, 'maxListCursors', 1, 64);
   const authorized = secretCheck(options.secret);
   const logger = options.logger;
   const debug = new DebugGate(logger);
@@ -438,8 +439,3 @@ function isJson(contentType: string | undefined): boolean {
   return type?.trim().toLowerCase() === JSON_TYPE;
 }
 
-function positiveInteger(value: number | undefined, what: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${what} must be a positive integer, got ${String(value)}`);
-  return value;
-}

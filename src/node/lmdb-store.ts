@@ -67,17 +67,18 @@
  * same directory could promise one ballot twice. Nothing here enforces it; deploy one acceptor
  * per directory.
  */
-import type { Closeable } from '../async-dispose.js';
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
+import type { Closeable } from '../async-dispose.js';
 import * as rules from '../core/acceptor-rules.js';
 import type { Age } from '../core/age.js';
 import { type Ballot, ZERO_BALLOT, compareBallots } from '../core/ballot.js';
 import { InvalidArgumentError, UnavailableError } from '../errors.js';
 import type { AcceptorStore, ScanOptions, StoreMeta, StoreRecord } from '../store/acceptor-store.js';
 import { CorruptRecordError, decodeKey, decodeMeta, decodeRecord, encodeKey, encodeMeta, encodeRecord } from '../store/record-codec.js';
-import { assertAge, assertBallot, assertKey } from '../validate.js';
+import { checkAges } from '../acceptor-requests.js';
+import { assertBallot, assertKey } from '../validate.js';
 
 export { CorruptRecordError } from '../store/record-codec.js';
 
@@ -256,8 +257,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
 
   async raiseAges(ages: readonly Age[]): Promise<void> {
     this.#checkOpen();
-    if (!Array.isArray(ages)) throw new InvalidArgumentError('ages must be an array');
-    ages.forEach((age, i) => assertAge(age, `ages[${i}]`));
+    checkAges(ages);
     await this.#update((meta) => {
       const minimum = new Map(meta.ages.map((a) => [a.id, a.counter]));
       // Paper §3.1 step 3, and never lower a minimum (see `rules.raiseAges`).

@@ -16,6 +16,7 @@ import type { IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
+import { integerOption } from '../validate.js';
 
 /** Options of `nodeFetch`. */
 export interface NodeFetchOptions {
@@ -52,10 +53,8 @@ const NO_BODY = new Set([101, 204, 205, 304]);
  * ```
  */
 export function nodeFetch(options: NodeFetchOptions = {}): typeof fetch {
-  const maxSockets = options.maxSockets ?? 32;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 4000;
-  if (!Number.isSafeInteger(maxSockets) || maxSockets < 1) throw new InvalidArgumentError(`maxSockets must be an integer >= 1, got ${maxSockets}`);
-  if (!Number.isSafeInteger(idleTimeoutMs) || idleTimeoutMs < 1) throw new InvalidArgumentError(`idleTimeoutMs must be an integer >= 1, got ${idleTimeoutMs}`);
+  const maxSockets = integerOption(options.maxSockets, 'maxSockets', 1, 32);
+  const idleTimeoutMs = integerOption(options.idleTimeoutMs, 'idleTimeoutMs', 1, 4000);
   const agentOptions = { keepAlive: true, maxSockets, timeout: idleTimeoutMs, scheduling: 'lifo' as const };
   const http = new HttpAgent(agentOptions);
   const https = new HttpsAgent(agentOptions);

@@ -34,6 +34,7 @@ import { encodeState, utf8Length } from '../http/wire.js';
 import { formatVersion, parseVersion } from '../kv/record-format.js';
 import type { Logger } from '../logger.js';
 import type { Acceptor, Proposer } from '../roles.js';
+import { integerOption } from '../validate.js';
 import { type SecretCheck, drained, readJsonBody, secretCheck, sendJson } from './http-json.js';
 
 /** What the node's operator and proposer APIs act on. */
@@ -125,9 +126,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * (nothing changed), 503 for retryable failures of the cluster.
  */
 export function createNodeServer(context: NodeServerContext, options: NodeServerOptions = {}): NodeServer {
-  const maxBodyBytes = options.maxBodyBytes ?? 1 << 20;
-  const maxKeyBytes = options.maxKeyBytes ?? 1024;
-  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const maxBodyBytes = integerOption(options.maxBodyBytes, 'maxBodyBytes', 1, 1 << 20);
+  const maxKeyBytes = integerOption(options.maxKeyBytes, 'maxKeyBytes', 1, 1024);
+  const requestTimeoutMs = integerOption(options.requestTimeoutMs, 'requestTimeoutMs', 1, 30_000);
   const authorized: SecretCheck = secretCheck(options.secret);
   const logger = options.logger;
   const inFlight = new Set<Promise<void>>();

@@ -20,7 +20,7 @@ import { InvalidArgumentError, UnavailableError } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
 import { type Sleep, timerSleep } from '../retry.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
-import { assertKey } from '../validate.js';
+import { assertKey, integerOption } from '../validate.js';
 import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from '../watch-channel.js';
 import type { LuaScript, RedisArgument, RedisClientLike } from './client.js';
 import { asciiOf, concatBytes, decodeAncestry, decodeBallot, decodeCounter, decodeWtf8, encodeAncestry, encodeId, encodeWtf8 } from './codec.js';
@@ -103,12 +103,12 @@ export class RedisAcceptor implements Acceptor {
     if (typeof client !== 'object' || client === null || typeof client.evalsha !== 'function' || typeof client.eval !== 'function') {
       throw new InvalidArgumentError('client must have evalsha and eval methods (see fromIoredis and fromNodeRedis)');
     }
-    const { prefix = 'caspaxos', watchIntervalMs = 100, listPageSize = 256 } = options;
+    const { prefix = 'caspaxos', watchIntervalMs = 100 } = options;
+    const listPageSize = integerOption(options.listPageSize, 'listPageSize', 1, 256);
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new InvalidArgumentError(`prefix must be a string without '{' or '}', got ${JSON.stringify(prefix)}`);
     if (typeof watchIntervalMs !== 'number' || !(watchIntervalMs >= 0) || !Number.isFinite(watchIntervalMs)) {
       throw new InvalidArgumentError(`watchIntervalMs must be a finite number >= 0, got ${watchIntervalMs}`);
     }
-    if (!Number.isSafeInteger(listPageSize) || listPageSize < 1) throw new InvalidArgumentError(`listPageSize must be an integer >= 1, got ${listPageSize}`);
     this.address = address;
     this.prefix = prefix;
     this.#client = client;

@@ -37,6 +37,7 @@ import { isAge } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
 import { isBallot } from '../core/ballot.js';
 import { InvalidArgumentError } from '../errors.js';
+import { assertBallot } from '../validate.js';
 import type { StoreMeta, StoreRecord } from './acceptor-store.js';
 
 /** The format version this module writes and reads. */
@@ -79,12 +80,12 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** Encodes a record. Throws `InvalidArgumentError` for a malformed ballot or state. */
 export function encodeRecord(record: StoreRecord): Uint8Array {
   const { promise, accepted, state, ancestry } = record;
-  checkBallot(promise, 'record.promise');
-  checkBallot(accepted, 'record.accepted');
+  assertBallot(promise, 'record.promise');
+  assertBallot(accepted, 'record.accepted');
   if (state !== null && !(state instanceof Uint8Array)) throw new InvalidArgumentError('record.state must be a Uint8Array or null');
   if (ancestry !== undefined) {
     if (!Array.isArray(ancestry)) throw new InvalidArgumentError('record.ancestry must be an array of ballots or undefined');
-    ancestry.forEach((b, i) => checkBallot(b, `record.ancestry[${i}]`));
+    ancestry.forEach((b, i) => assertBallot(b, `record.ancestry[${i}]`));
   }
   const w = new Writer();
   w.byte(RECORD_FORMAT_VERSION);
@@ -128,7 +129,7 @@ export function decodeRecord(bytes: Uint8Array): StoreRecord {
 
 /** Encodes the store meta. Throws `InvalidArgumentError` for a malformed floor or age. */
 export function encodeMeta(meta: StoreMeta): Uint8Array {
-  checkBallot(meta.floor, 'meta.floor');
+  assertBallot(meta.floor, 'meta.floor');
   if (!Array.isArray(meta.ages)) throw new InvalidArgumentError('meta.ages must be an array');
   meta.ages.forEach((a, i) => {
     if (!isAge(a)) throw new InvalidArgumentError(`meta.ages[${i}] must be { counter, id } with a non-negative integer counter and a non-empty id`);
@@ -265,12 +266,6 @@ class Writer {
     this.#view.setUint32(this.#pos, crc32(this.#buf, 0, this.#pos));
     this.#pos += CHECKSUM_BYTES;
     return this.#buf.slice(0, this.#pos);
-  }
-}
-
-function checkBallot(b: unknown, what: string): void {
-  if (!isBallot(b)) {
-    throw new InvalidArgumentError(`${what} must be { counter, id } with a non-negative integer counter, and id '' exactly when counter is 0`);
   }
 }
 

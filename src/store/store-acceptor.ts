@@ -26,7 +26,7 @@ import { AcceptorWatchers } from '../acceptor-watchers.js';
 import { InvalidArgumentError, UnavailableError } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
-import { assertKey } from '../validate.js';
+import { assertKey, integerOption } from '../validate.js';
 import type { AcceptorStore, StoreRecord } from './acceptor-store.js';
 
 /** Options of `StoreAcceptor.open`. */
@@ -84,8 +84,7 @@ export class StoreAcceptor implements Acceptor, Closeable {
    */
   static async open(address: string, store: AcceptorStore, options: StoreAcceptorOptions = {}): Promise<StoreAcceptor> {
     if (typeof address !== 'string' || address === '') throw new InvalidArgumentError('an acceptor address must be a non-empty string');
-    const pageSize = options.scanPageSize ?? 256;
-    if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new InvalidArgumentError(`scanPageSize must be an integer >= 1, got ${pageSize}`);
+    const pageSize = integerOption(options.scanPageSize, 'scanPageSize', 1, 256);
     const meta = await store.loadMeta();
     return new StoreAcceptor(address, store, meta.floor, meta.ages, pageSize, options.logger);
   }

@@ -35,7 +35,7 @@ import type { TracePredicate } from '../trace/filter.js';
 import { type RecordedEvent, TraceRecorder } from '../trace/recorder.js';
 import { escapeXml } from '../trace/svg.js';
 import { displayName, previewState } from '../trace/text.js';
-import { assertKey } from '../validate.js';
+import { assertKey, integerOption } from '../validate.js';
 import { type Change, decodeText, toChange, toChangeFunc } from './changes.js';
 import { type Displayable, JUPYTER_DISPLAY, type MimeBundle, NODE_INSPECT, type Table, codeBlock, svgImage, tableHtml, tableMarkdown, tableText } from './display.js';
 import { type MessageSelector, type MessageView, select, viewMessage } from './messages.js';
@@ -754,7 +754,5 @@ function names(value: number | readonly string[], prefix: string, what: string):
 
 function maxSteps(options: RunOptions): number {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('run options must be an object');
-  const n = options.maxSteps ?? DEFAULT_MAX_STEPS;
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`maxSteps must be an integer >= 1, got ${String(n)}`);
-  return n;
+  return integerOption(options.maxSteps, 'maxSteps', 1, DEFAULT_MAX_STEPS);
 }
