@@ -119,7 +119,7 @@ async function runAcceptor(args: readonly string[]): Promise<(() => Promise<void
     return undefined;
   }
   if (values.data === undefined) throw new UsageError(`--data is required\n\n${ACCEPTOR_USAGE}`);
-  const logger = makeLogger(values['log-level'], 'acceptor');
+  const logger = makeLogger(values['log-level'], 'acceptor', ACCEPTOR_USAGE);
   const port = integer(values.port ?? '7001', '--port', ACCEPTOR_USAGE);
   // Loaded here: `lmdb` is an optional dependency, and `caspaxos node` runs without it.
   const { LmdbStore } = await import('./lmdb-store.js');
@@ -159,7 +159,7 @@ async function runNode(args: readonly string[]): Promise<(() => Promise<void>) |
   const port = integer(values.port ?? '8080', '--port', NODE_USAGE);
   // A restarted proposer must not reuse its id (it lost its ballot counter): a new incarnation each start.
   const id = `${values.id ?? hostname()}@${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')}`;
-  const logger = makeLogger(values['log-level'], 'node').child({ proposer: id });
+  const logger = makeLogger(values['log-level'], 'node', NODE_USAGE).child({ proposer: id });
 
   const fetch = nodeFetch();
   const acceptors = new Map<string, Acceptor>();
@@ -250,9 +250,9 @@ function readSecret(file: string | undefined): string | undefined {
   return secret === undefined || secret === '' ? undefined : secret;
 }
 
-function makeLogger(level: string | undefined, role: string): pino.Logger {
+function makeLogger(level: string | undefined, role: string, usage: string): pino.Logger {
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-  if (level === undefined || !levels.includes(level)) throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
+  if (level === undefined || !levels.includes(level)) throw new UsageError(`--log-level must be one of ${levels.join(', ')}\n\n${usage}`);
   return pino({ level, base: { role, pid: process.pid } });
 }
 

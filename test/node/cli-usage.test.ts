@@ -1,0 +1,42 @@
+/**
+ * The command line's help and its refusals: every flag is explained, and a mistake prints the
+ * command's usage and exits with 2 without starting anything. Needs the build (`npm test` does).
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const CLI = fileURLToPath(new URL('../../bin/caspaxos.mjs', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
+
+describe('caspaxos --help', () => {
+  it('lists the commands', () => {
+    const { status, stdout } = run('--help');
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/acceptor\s+Run a durable acceptor/);
+    expect(stdout).toMatch(/node\s+Run a proposer node/);
+  });
+
+  it.each([
+    ['acceptor', ['--data', '--port', '--host', '--secret-file', '--max-body-bytes', '--max-key-bytes', '--log-level', '--unsafe-no-sync']],
+    ['node', ['--acceptors', '--peers', '--id', '--port', '--host', '--secret-file', '--timeout-ms', '--sweep-interval-ms', '--log-level']],
+  ])('%s --help explains every flag it accepts', (command, flags) => {
+    const { status, stdout } = run(command as string, '--help');
+    expect(status).toBe(0);
+    for (const flag of flags as string[]) expect(stdout).toContain(flag);
+  });
+
+  it.each([
+    [['bogus'], /unknown command "bogus"/],
+    [['acceptor'], /--data is required/],
+    [['acceptor', '--data', '/tmp/x', '--port', 'eighty'], /--port must be a non-negative integer/],
+    [['node'], /--acceptors is required/],
+    [['node', '--acceptors', 'http://127.0.0.1:1', '--nope'], /Unknown option '--nope'/],
+    [['node', '--acceptors', 'http://127.0.0.1:1', '--log-level', 'loud'], /--log-level must be one of/],
+  ])('refuses %j with exit code 2 and the usage', (args, message) => {
+    const { status, stderr } = run(...(args as string[]));
+    expect(status).toBe(2);
+    expect(stderr).toMatch(message as RegExp);
+    expect(stderr).toContain('Usage: caspaxos');
+  });
+});
