@@ -11,12 +11,12 @@
  * Replay: FC_SEED=<seed> FC_PATH=<path> npx vitest run test/redis/differential.property.test.ts
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Acceptor, type Age, type Ballot, MemoryAcceptor, type State, ZERO_BALLOT } from '../../src/index.js';
 import { RedisAcceptor, type RedisClientLike } from '../../src/redis/index.js';
 import { controlParameters, parameters } from '../support/property-harness.js';
-import { type RedisServer, skipWithoutRedis, startRedisServer } from '../support/redis-server.js';
-import { type ClientKind, type Connection, connect, freshPrefix } from './harness.js';
+import { skipWithoutRedis } from '../support/redis-server.js';
+import { type ClientKind, freshPrefix, suiteConnection } from './harness.js';
 
 const skip = skipWithoutRedis('the RedisAcceptor differential property tests');
 
@@ -160,27 +160,18 @@ const MUTANTS: ReadonlyArray<readonly [string, string, string]> = [
 
 for (const kind of ['ioredis', 'node-redis'] as const satisfies readonly ClientKind[]) {
   describe.skipIf(skip)(`RedisAcceptor answers as MemoryAcceptor does (via ${kind})`, () => {
-    let server: RedisServer;
-    let connection: Connection;
-    beforeAll(async () => {
-      server = await startRedisServer();
-      connection = await connect(kind, server);
-    });
-    afterAll(async () => {
-      await connection?.close();
-      await server?.stop();
-    });
+    const shared = suiteConnection(kind);
 
     it('reply for reply, on random request sequences', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(opArbitrary, { minLength: 1, maxLength: 30 }), (ops) => compare(connection.client, ops)),
+        fc.asyncProperty(fc.array(opArbitrary, { minLength: 1, maxLength: 30 }), (ops) => compare(shared.connection.client, ops)),
         parameters(kind === 'ioredis' ? 300 : 100),
       );
     });
 
     it.each(MUTANTS)('negative control: the property catches %s', async (_, find, replace) => {
       const result = await fc.check(
-        fc.asyncProperty(fc.array(opArbitrary, { minLength: 1, maxLength: 30 }), (ops) => compare(mutant(connection.client, find, replace), ops)),
+        fc.asyncProperty(fc.array(opArbitrary, { minLength: 1, maxLength: 30 }), (ops) => compare(mutant(shared.connection.client, find, replace), ops)),
         controlParameters(500),
       );
       expect(result.failed, 'the broken scripts went unnoticed').toBe(true);

@@ -7,7 +7,8 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { RedisAcceptor, type RedisAcceptorOptions, type RedisClientLike, fromIoredis, fromNodeRedis } from '../../src/redis/index.js';
 import type { ConformanceSubject } from '../../src/testing/acceptor-conformance.js';
-import type { RedisServer } from '../support/redis-server.js';
+import { afterAll, beforeAll } from 'vitest';
+import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 
 export type ClientKind = 'ioredis' | 'node-redis';
 
@@ -41,6 +42,30 @@ export async function connect(kind: ClientKind, server: RedisServer): Promise<Co
     call: (...args) => client.sendCommand(args.map((a) => (typeof a === 'string' ? a : Buffer.from(a))), { typeMapping: { 36: Buffer } }),
     close: async () => {
       client.destroy();
+    },
+  };
+}
+
+/**
+ * One durable `redis-server` and one connection to it through `kind`, for the enclosing
+ * `describe`: started before its first test, stopped after its last. Read `.connection` inside
+ * tests (it is set once the suite starts).
+ */
+export function suiteConnection(kind: ClientKind): { readonly connection: Connection } {
+  let server: RedisServer | undefined;
+  let connection: Connection | undefined;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    connection = await connect(kind, server);
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await server?.stop();
+  });
+  return {
+    get connection(): Connection {
+      if (connection === undefined) throw new Error('suiteConnection: read inside a test, after the suite started');
+      return connection;
     },
   };
 }

@@ -3,12 +3,12 @@
  * id and counter, injective key encoding, prefixes, the EVALSHA/EVAL fallback, errors, cancelling,
  * paging, and the watch log (every change, bufferSize, a lapsed watch).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { type Age, type Ballot, InvalidArgumentError, UnavailableError, ZERO_BALLOT, compareBallots } from '../../src/index.js';
 import { RedisAcceptor, type RedisClientLike } from '../../src/redis/index.js';
 import type { Sleep } from '../../src/retry.js';
-import { type RedisServer, skipWithoutRedis, startRedisServer } from '../support/redis-server.js';
-import { type ClientKind, type Connection, connect, freshPrefix } from './harness.js';
+import { skipWithoutRedis } from '../support/redis-server.js';
+import { type ClientKind, freshPrefix, suiteConnection } from './harness.js';
 
 const skip = skipWithoutRedis('the RedisAcceptor unit tests');
 
@@ -51,19 +51,10 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 
 for (const kind of ['ioredis', 'node-redis'] as const satisfies readonly ClientKind[]) {
   describe.skipIf(skip)(`RedisAcceptor via ${kind}`, () => {
-    let server: RedisServer;
-    let connection: Connection;
+    const shared = suiteConnection(kind);
     const fresh = (options: { prefix?: string; listPageSize?: number; watchIntervalMs?: number; client?: RedisClientLike; sleep?: Sleep } = {}): RedisAcceptor =>
-      new RedisAcceptor('redis-test', options.client ?? connection.client, { prefix: freshPrefix(kind), watchIntervalMs: 10, ...options });
+      new RedisAcceptor('redis-test', options.client ?? shared.connection.client, { prefix: freshPrefix(kind), watchIntervalMs: 10, ...options });
 
-    beforeAll(async () => {
-      server = await startRedisServer();
-      connection = await connect(kind, server);
-    });
-    afterAll(async () => {
-      await connection?.close();
-      await server?.stop();
-    });
 
     test('ids compare by UTF-16 code units, as compareBallots does, whatever their characters', async () => {
       // Code point order and UTF-16 order disagree on U+FFFF against U+10000 (a surrogate pair).
@@ -111,16 +102,16 @@ for (const kind of ['ioredis', 'node-redis'] as const satisfies readonly ClientK
       expect(await two.prepare('k', age(), b(1))).toEqual({ type: 'promised', accepted: ZERO_BALLOT, state: null, ancestry: [] });
       expect(await collect(two.listKeys())).toEqual([]);
       // The same prefix is the same acceptor, from any object or process.
-      const again = new RedisAcceptor('again', connection.client, { prefix: 'x' });
+      const again = new RedisAcceptor('again', shared.connection.client, { prefix: 'x' });
       expect(await again.prepare('k', age(3), b(6))).toMatchObject({ type: 'promised', accepted: b(5), state: bytes(1) });
     });
 
     test('a prefix with braces, and malformed options, are refused', () => {
-      expect(() => new RedisAcceptor('a', connection.client, { prefix: 'a{b' })).toThrow(InvalidArgumentError);
-      expect(() => new RedisAcceptor('a', connection.client, { prefix: 'a}' })).toThrow(InvalidArgumentError);
-      expect(() => new RedisAcceptor('a', connection.client, { listPageSize: 0 })).toThrow(InvalidArgumentError);
-      expect(() => new RedisAcceptor('a', connection.client, { watchIntervalMs: -1 })).toThrow(InvalidArgumentError);
-      expect(() => new RedisAcceptor('', connection.client)).toThrow(InvalidArgumentError);
+      expect(() => new RedisAcceptor('a', shared.connection.client, { prefix: 'a{b' })).toThrow(InvalidArgumentError);
+      expect(() => new RedisAcceptor('a', shared.connection.client, { prefix: 'a}' })).toThrow(InvalidArgumentError);
+      expect(() => new RedisAcceptor('a', shared.connection.client, { listPageSize: 0 })).toThrow(InvalidArgumentError);
+      expect(() => new RedisAcceptor('a', shared.connection.client, { watchIntervalMs: -1 })).toThrow(InvalidArgumentError);
+      expect(() => new RedisAcceptor('', shared.connection.client)).toThrow(InvalidArgumentError);
       expect(() => new RedisAcceptor('a', {} as RedisClientLike)).toThrow(InvalidArgumentError);
     });
 
@@ -129,15 +120,15 @@ for (const kind of ['ioredis', 'node-redis'] as const satisfies readonly ClientK
       const spy: RedisClientLike = {
         evalsha: (sha, keys, args) => {
           calls.push('evalsha');
-          return connection.client.evalsha(sha, keys, args);
+          return shared.connection.client.evalsha(sha, keys, args);
         },
         eval: (script, keys, args) => {
           calls.push('eval');
-          return connection.client.eval(script, keys, args);
+          return shared.connection.client.eval(script, keys, args);
         },
       };
       const a = fresh({ client: spy });
-      await connection.call('SCRIPT', 'FLUSH');
+      await shared.connection.call('SCRIPT', 'FLUSH');
       expect(await a.prepare('k', age(), b(1))).toMatchObject({ type: 'promised' });
       expect(calls).toEqual(['evalsha', 'eval']);
       expect(await a.prepare('k', age(), b(2))).toMatchObject({ type: 'promised' });
@@ -147,27 +138,27 @@ for (const kind of ['ioredis', 'node-redis'] as const satisfies readonly ClientK
     test('records are laid out as documented, states byte for byte', async () => {
       const a = fresh({ prefix: 'layout' });
       await a.accept('k', age(), b(3, 'é'), bytes(0, 255), { next: b(4, 'é'), ancestry: [b(2, 'p2')] });
-      const [pc, ai, s] = (await connection.call('HMGET', '{layout}r:k', 'pc', 'ai', 's')) as Uint8Array[];
+      const [pc, ai, s] = (await shared.connection.call('HMGET', '{layout}r:k', 'pc', 'ai', 's')) as Uint8Array[];
       expect(Buffer.from(pc as Uint8Array).toString()).toBe('4');
       expect(Buffer.from(ai as Uint8Array)).toEqual(Buffer.from([0x00, 0xe9])); // UTF-16BE
       expect(Buffer.from(s as Uint8Array)).toEqual(Buffer.from([0, 255]));
-      expect(await connection.call('ZRANGE', '{layout}i', '0', '-1')).toEqual([Buffer.from('k')]);
+      expect(await shared.connection.call('ZRANGE', '{layout}i', '0', '-1')).toEqual([Buffer.from('k')]);
     });
 
     test('a stray key of another type under the prefix fails the request whole: nothing is written', async () => {
       const prefix = freshPrefix(kind);
       const a = fresh({ prefix });
-      await connection.call('SET', `{${prefix}}i`, 'not a sorted set');
+      await shared.connection.call('SET', `{${prefix}}i`, 'not a sorted set');
       await expect(a.accept('k', age(), b(1), bytes(1))).rejects.toThrow(/WRONGTYPE/);
       // Redis does not undo a script that fails half-way: the record must not have been written.
-      expect(await connection.call('EXISTS', `{${prefix}}r:k`)).toBe(0);
+      expect(await shared.connection.call('EXISTS', `{${prefix}}r:k`)).toBe(0);
       expect(await a.prepare('k', age(), b(1))).toMatchObject({ type: 'promised', accepted: b(0, '') });
       await a.accept('t', age(), b(2), null).catch(() => {});
-      await connection.call('DEL', `{${prefix}}i`);
+      await shared.connection.call('DEL', `{${prefix}}i`);
       expect(await a.accept('t', age(), b(3), null)).toMatchObject({ type: 'accepted' });
-      await connection.call('SET', `{${prefix}}i`, 'not a sorted set');
+      await shared.connection.call('SET', `{${prefix}}i`, 'not a sorted set');
       await expect(a.removeIfEqual('t', { ballot: b(3), state: null })).rejects.toThrow(/WRONGTYPE/);
-      expect(await connection.call('EXISTS', `{${prefix}}r:t`)).toBe(1);
+      expect(await shared.connection.call('EXISTS', `{${prefix}}r:t`)).toBe(1);
     });
 
     test('a client failure rejects with UnavailableError carrying the cause; an abort with the signal reason', async () => {
@@ -190,8 +181,8 @@ for (const kind of ['ioredis', 'node-redis'] as const satisfies readonly ClientK
 
     test('a client that decodes replies as text is refused, not trusted with binary states', async () => {
       const texty: RedisClientLike = {
-        evalsha: async (sha, keys, args) => decode(await connection.client.evalsha(sha, keys, args)),
-        eval: async (script, keys, args) => decode(await connection.client.eval(script, keys, args)),
+        evalsha: async (sha, keys, args) => decode(await shared.connection.client.evalsha(sha, keys, args)),
+        eval: async (script, keys, args) => decode(await shared.connection.client.eval(script, keys, args)),
       };
       const decode = (x: unknown): unknown => (Array.isArray(x) ? x.map(decode) : x instanceof Uint8Array ? Buffer.from(x).toString('latin1') : x);
       await expect(fresh({ client: texty }).prepare('k', age(), b(1))).rejects.toThrow(/as text/);
@@ -249,7 +240,7 @@ for (const kind of ['ioredis', 'node-redis'] as const satisfies readonly ClientK
       expect((await iterator.next()).value).toEqual({ ballot: b(1), state: bytes(1) });
       await clock.asleep();
       // As if the poller had stalled past the marker's TTL: changes meanwhile are not logged.
-      await connection.call('DEL', `{${prefix}}w:w`);
+      await shared.connection.call('DEL', `{${prefix}}w:w`);
       await a.accept('w', age(), b(2), bytes(2));
       await a.accept('w', age(), b(3), bytes(3));
       await clock.tick();
@@ -257,7 +248,7 @@ for (const kind of ['ioredis', 'node-redis'] as const satisfies readonly ClientK
       // Re-armed: the next change is logged again. A fresh start that finds nothing new repeats nothing.
       await a.accept('w', age(), b(4), bytes(4));
       await clock.tick();
-      await connection.call('DEL', `{${prefix}}w:w`);
+      await shared.connection.call('DEL', `{${prefix}}w:w`);
       await clock.tick();
       await a.accept('w', age(), b(5), bytes(5));
       await clock.tick();
@@ -269,8 +260,8 @@ for (const kind of ['ioredis', 'node-redis'] as const satisfies readonly ClientK
     test('a watch ends with UnavailableError when Redis cannot be reached', async () => {
       let fail = false;
       const flaky: RedisClientLike = {
-        evalsha: (sha, keys, args) => (fail ? Promise.reject(new Error('down')) : connection.client.evalsha(sha, keys, args)),
-        eval: (script, keys, args) => (fail ? Promise.reject(new Error('down')) : connection.client.eval(script, keys, args)),
+        evalsha: (sha, keys, args) => (fail ? Promise.reject(new Error('down')) : shared.connection.client.evalsha(sha, keys, args)),
+        eval: (script, keys, args) => (fail ? Promise.reject(new Error('down')) : shared.connection.client.eval(script, keys, args)),
       };
       const iterator = fresh({ client: flaky, watchIntervalMs: 5 }).watch('w')[Symbol.asyncIterator]();
       expect((await iterator.next()).value).toEqual({ ballot: ZERO_BALLOT, state: null });
