@@ -166,7 +166,8 @@ describe('fuzzing a live server', () => {
     await fc.assert(fuzzProperty(h, acceptor), { numRuns: 400 });
     // Still serving, and the fuzz reached the acceptor with requests that decoded (the generator
     // is not all noise).
-    expect(await new HttpAcceptor(h.url, { secret: SECRET }).prepare('after', { counter: 5, id: 'z' }, { counter: 1, id: 'z' })).toMatchObject({ type: 'promised' });
+    // (A conflict is an answer too: a removal the fuzz made raises the acceptor-wide floor past any ballot.)
+    expect(['promised', 'conflict']).toContain((await new HttpAcceptor(h.url, { secret: SECRET }).prepare('after', { counter: 5, id: 'z' }, { counter: 1, id: 'z' })).type);
     expect(new Set(acceptor.calls)).toEqual(new Set(['prepare', 'accept', 'rejectByAge', 'removeIfEqual', 'listKeys', 'watch']));
   });
 
