@@ -15,9 +15,9 @@ export const browserEntries = {
   teach: 'src/teach/index.ts',
 };
 export const nodeEntries = {
-  lmdb: 'src/node/lmdb.ts',
-  http: 'src/node/http.ts',
-  cli: 'src/node/cli.ts',
+  lmdb: 'src/lmdb/index.ts',
+  http: 'src/http/index.ts',
+  cli: 'src/cli/index.ts',
 };
 
 export default defineConfig({

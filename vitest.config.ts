@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  * install, the tests that need it (the store, the CLI's acceptor processes, the LMDB crash test)
  * are left out with a loud warning, and everything else runs.
  */
-const NEEDS_LMDB = ['test/node/**', 'test/crash/lmdb-*.test.ts'];
+const NEEDS_LMDB = ['test/lmdb/**', 'test/cli/**', 'test/crash/lmdb-*.test.ts'];
 function lmdbMissing(): string | undefined {
   try {
     createRequire(import.meta.url)('lmdb');

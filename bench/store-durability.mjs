@@ -9,7 +9,7 @@
 //
 //   node bench/store-durability.mjs [--ms N] [--runs N] [--value-bytes N]     (measures dist/lmdb.js)
 //   npx tsx bench/store-durability.mjs [...]        (falls back to src/ when dist/lmdb.js is missing)
-//   BENCH_LMDB=$PWD/src/node/lmdb-store.ts npx tsx bench/store-durability.mjs  (src/, even with a dist/)
+//   BENCH_LMDB=$PWD/src/lmdb/lmdb-store.ts npx tsx bench/store-durability.mjs  (src/, even with a dist/)
 //
 // Options: --ms (per measurement, default 2000), --runs (default 3; figures are medians, the order
 // of the variants alternates between runs), --value-bytes (state bytes per record, default 100).
@@ -50,7 +50,7 @@ async function loadStore() {
     if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
     try {
       // Works under tsx (`npx tsx bench/store-durability.mjs`), which compiles the TypeScript source.
-      return { LmdbStore: (await import('../src/node/lmdb-store.ts')).LmdbStore, source: 'src/node/lmdb-store.ts (tsx)' };
+      return { LmdbStore: (await import('../src/lmdb/lmdb-store.ts')).LmdbStore, source: 'src/lmdb/lmdb-store.ts (tsx)' };
     } catch {
       throw new Error('dist/lmdb.js not found: run `npm run build` (with the lmdb entry), or run this under tsx: npx tsx bench/store-durability.mjs');
     }

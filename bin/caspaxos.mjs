@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `caspaxos` command (see src/node/cli.ts, or run `caspaxos --help`).
+// The `caspaxos` command (see src/cli/index.ts, or run `caspaxos --help`).
 import { run } from '../dist/cli.js';
 
 await run(process.argv.slice(2));

@@ -30,7 +30,7 @@ export { copyState, isState, statesEqual } from './core/state.js';
 // The pure core, for step-by-step use and custom shells.
 export * as acceptorRules from './core/acceptor-rules.js';
 export type { KeyRecord, RemoveResult, RuleResult } from './core/acceptor-rules.js';
-export { AcceptRound, PrepareRound, type RecoveryDecision, recoveryDecision } from './core/proposal.js';
+export { AcceptRound, PrepareRound, type RecoveryDecision, recoveryDecision } from './core/rounds.js';
 export { QuorumTally, type QuorumStatus, majority } from './core/quorum.js';
 
 // Roles.
@@ -54,13 +54,13 @@ export type {
 } from './roles.js';
 
 // In-memory implementations.
-export { MemoryAcceptor, type AcceptorRecord, type MemoryAcceptorOptions } from './memory-acceptor.js';
-export { MemoryProposer, type MemoryProposerOptions, type ProposerSnapshot } from './memory-proposer.js';
+export { MemoryAcceptor, type AcceptorRecord, type MemoryAcceptorOptions } from './acceptor/memory-acceptor.js';
+export { MemoryProposer, type MemoryProposerOptions, type ProposerSnapshot } from './proposer/memory-proposer.js';
 
 // Acceptors over a store: the same rules over any `AcceptorStore` (durable ones in `caspaxos/lmdb`).
-export type { AcceptorStore, ScanOptions, StoreMeta, StoreRecord } from './store/acceptor-store.js';
-export { StoreAcceptor, type StoreAcceptorOptions } from './store/store-acceptor.js';
-export { MemoryStore } from './store/memory-store.js';
+export type { AcceptorStore, ScanOptions, StoreMeta, StoreRecord } from './acceptor/acceptor-store.js';
+export { StoreAcceptor, type StoreAcceptorOptions } from './acceptor/store-acceptor.js';
+export { MemoryStore } from './acceptor/memory-store.js';
 
 // The typed key-value store over any proposer.
 export {
@@ -110,5 +110,5 @@ export {
   isRetryable,
 } from './errors.js';
 export type { LogFn, Logger } from './logger.js';
-export type { Closeable } from './async-dispose.js';
+export type { Closeable } from './internal/async-dispose.js';
 export type { GarbageCollectStep, MembershipStep, StepOutcome, TraceEvent, TraceEventType, Tracer } from './tracer.js';

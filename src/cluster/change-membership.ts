@@ -7,7 +7,7 @@ import type { Acceptor, CallOptions, ConfigurationChanger } from '../roles.js';
 import type { MembershipStep } from '../tracer.js';
 import type { MembershipOptions } from './options.js';
 import { UndoStack, assertNonEmpty, pick, runStep } from './steps.js';
-import { integerOption } from '../validate.js';
+import { integerOption } from '../internal/validate.js';
 
 /**
  * Re-writes every key the proposer's accepters hold by an identity read, `concurrency` at a time,

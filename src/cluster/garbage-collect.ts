@@ -18,7 +18,7 @@ import { compareBallots } from '../core/ballot.js';
 import type { Age } from '../core/age.js';
 import { InvalidArgumentError, NotEqualError, NotTombstoneError } from '../errors.js';
 import type { Addresser, FastForwarder, RejectRemover } from '../roles.js';
-import { assertKey } from '../validate.js';
+import { assertKey } from '../internal/validate.js';
 import type { OrchestrationOptions } from './options.js';
 import { assertNonEmpty, pick, runStep } from './steps.js';
 

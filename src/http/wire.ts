@@ -27,8 +27,8 @@ import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
 import type { AcceptReply, AcceptedState, Conflict, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { InvalidArgumentError } from '../errors.js';
-import { assertAge, assertBallot, assertKey } from '../validate.js';
-import { decodeBase64, encodeBase64 } from '../base64.js';
+import { assertAge, assertBallot, assertKey } from '../internal/validate.js';
+import { decodeBase64, encodeBase64 } from '../internal/base64.js';
 
 /** The path of each endpoint. */
 export const PATHS = {

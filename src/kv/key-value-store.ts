@@ -69,13 +69,13 @@
  *
  * Pure module: no Node built-ins; time and randomness are injectable.
  */
-import type { Closeable } from '../async-dispose.js';
+import type { Closeable } from '../internal/async-dispose.js';
 import { AcceptFailedError, InvalidArgumentError, PrepareFailedError, StateFormatError, UnavailableError } from '../errors.js';
 import type { Ballot } from '../core/ballot.js';
 import { DebugGate, type Logger } from '../logger.js';
 import { type Sleep, timerSleep } from '../retry.js';
 import type { CallOptions, ChangeFunc, Proposer, WatchOptions } from '../roles.js';
-import { assertFunction, assertKey, integerOption } from '../validate.js';
+import { assertFunction, assertKey, integerOption } from '../internal/validate.js';
 import { BackgroundCollector, type CollectionOutcome, type GarbageCollectionOptions } from './background-collector.js';
 import { type Codec, isCodec, jsonCodec } from './codec.js';
 import {

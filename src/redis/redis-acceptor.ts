@@ -11,8 +11,8 @@
  *
  * Pure module: no `node:` imports; time (the watch poll) comes from an injectable `sleep`.
  */
-import { abortable } from '../abort.js';
-import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from '../acceptor-requests.js';
+import { abortable } from '../internal/abort.js';
+import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from '../acceptor/request-checks.js';
 import type { Age } from '../core/age.js';
 import { type Ballot, ballotEquals } from '../core/ballot.js';
 import type { AcceptReply, AcceptedState, Conflict, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
@@ -20,8 +20,8 @@ import { InvalidArgumentError, UnavailableError } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
 import { type Sleep, timerSleep } from '../retry.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
-import { assertKey, integerOption } from '../validate.js';
-import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from '../watch-channel.js';
+import { assertKey, integerOption } from '../internal/validate.js';
+import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from '../internal/watch-channel.js';
 import type { LuaScript, RedisArgument, RedisClientLike } from './client.js';
 import { asciiOf, concatBytes, decodeAncestry, decodeBallot, decodeCounter, decodeWtf8, encodeAncestry, encodeId, encodeWtf8 } from './codec.js';
 import { ACCEPT, LIST, PREPARE, RAISE_AGES, REMOVE, WATCH, WATCH_LOG_LENGTH } from './scripts.js';

@@ -13,7 +13,7 @@ import { type Ballot, formatBallot } from '../core/ballot.js';
 import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { UnavailableError } from '../errors.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
-import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from '../watch-channel.js';
+import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from '../internal/watch-channel.js';
 import type { SimMessage, SimNetwork } from './network.js';
 import type { VirtualTime } from './virtual-time.js';
 

@@ -17,7 +17,7 @@ import type { Ballot } from '../core/ballot.js';
 import type { State } from '../core/messages.js';
 import { CASPaxosError, UnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { MemoryProposer } from '../memory-proposer.js';
+import { MemoryProposer } from '../proposer/memory-proposer.js';
 import type { RetryPolicy } from '../retry.js';
 import type { Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from '../roles.js';
 import type { Tracer } from '../tracer.js';

@@ -13,7 +13,7 @@
 import { majority } from '../core/quorum.js';
 import { HistoryRecorder } from '../check/history.js';
 import type { Logger } from '../logger.js';
-import { MemoryAcceptor } from '../memory-acceptor.js';
+import { MemoryAcceptor } from '../acceptor/memory-acceptor.js';
 import type { RetryPolicy } from '../retry.js';
 import type { Acceptor } from '../roles.js';
 import type { Tracer } from '../tracer.js';

@@ -17,13 +17,13 @@
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
-import type { Closeable } from '../async-dispose.js';
+import type { Closeable } from '../internal/async-dispose.js';
 import { garbageCollect } from '../cluster/garbage-collect.js';
 import { growCluster } from '../cluster/grow-cluster.js';
 import { shrinkCluster } from '../cluster/shrink-cluster.js';
 import { formatBallot, isZeroBallot } from '../core/ballot.js';
 import { InvalidArgumentError, UnavailableError } from '../errors.js';
-import type { MemoryAcceptor } from '../memory-acceptor.js';
+import type { MemoryAcceptor } from '../acceptor/memory-acceptor.js';
 import type { RetryPolicy } from '../retry.js';
 import type { ProposeResult } from '../roles.js';
 import type { MonitorViolation } from '../sim/monitor.js';
@@ -35,7 +35,7 @@ import type { TracePredicate } from '../trace/filter.js';
 import { type RecordedEvent, TraceRecorder } from '../trace/recorder.js';
 import { escapeXml } from '../trace/svg.js';
 import { displayName, previewState } from '../trace/text.js';
-import { assertKey, integerOption } from '../validate.js';
+import { assertKey, integerOption } from '../internal/validate.js';
 import { type Change, decodeText, toChange, toChangeFunc } from './changes.js';
 import { type Displayable, JUPYTER_DISPLAY, type MimeBundle, NODE_INSPECT, type Table, codeBlock, svgImage, tableHtml, tableMarkdown, tableText } from './display.js';
 import { type MessageSelector, type MessageView, select, viewMessage } from './messages.js';

@@ -10,7 +10,7 @@
  *
  * Pure module: no I/O, no Buffer, safe in browsers.
  */
-import { encodeBase64 } from '../base64.js';
+import { encodeBase64 } from '../internal/base64.js';
 import type { Age } from '../core/age.js';
 import { type Ballot, formatBallot } from '../core/ballot.js';
 import { formatAge } from '../core/age.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkChain } from '../../src/check/chain.js';
 import { HistoryRecorder } from '../../src/check/history.js';
 import { nextVersioned } from '../../src/check/versioned.js';
-import { HttpAcceptor } from '../../src/http/http-acceptor.js';
+import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { MemoryProposer } from '../../src/index.js';
 import { type AcceptorProcess, startAcceptorProcess } from '../support/cli-process.js';
 import { expectSafeUnderCrashes } from './crash-workload.js';

@@ -5,12 +5,12 @@
  * `StoreAcceptor` over the same store; the last again through `nodeFetch`.
  */
 import { describe, it } from 'vitest';
-import { HttpAcceptor } from '../../src/http/http-acceptor.js';
+import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { MemoryAcceptor } from '../../src/index.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
-import { StoreAcceptor } from '../../src/store/store-acceptor.js';
+import { MemoryStore } from '../../src/acceptor/memory-store.js';
+import { StoreAcceptor } from '../../src/acceptor/store-acceptor.js';
 import { describeAcceptorConformance } from '../../src/testing/acceptor-conformance.js';
-import { nodeFetch } from '../../src/node/node-fetch.js';
+import { nodeFetch } from '../../src/http/node-fetch.js';
 import { host } from './support.js';
 
 const SECRET = 'conformance';

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { type IncomingMessage, request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpAcceptor } from '../../src/http/http-acceptor.js';
+import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { PATHS } from '../../src/http/wire.js';
 import { InvalidArgumentError } from '../../src/index.js';
 import { HookedAcceptor } from './hooked-acceptor.js';

@@ -4,9 +4,9 @@
  * signal's reason, watch streams arrive as they are written, and connections are reused.
  */
 import { describe, expect, it } from 'vitest';
-import { HttpAcceptor } from '../../src/http/http-acceptor.js';
+import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { InvalidArgumentError, MemoryAcceptor, MemoryProposer, UnavailableError } from '../../src/index.js';
-import { nodeFetch } from '../../src/node/node-fetch.js';
+import { nodeFetch } from '../../src/http/node-fetch.js';
 import { closedPort, fakeServer, host } from './support.js';
 
 describe('nodeFetch', () => {

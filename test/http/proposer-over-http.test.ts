@@ -3,7 +3,7 @@
  * lose no update, also when one acceptor's server dies half-way (a minority is allowed to fail).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpAcceptor } from '../../src/http/http-acceptor.js';
+import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { AcceptFailedError, type ChangeFunc, MemoryAcceptor, MemoryProposer, type State } from '../../src/index.js';
 import { type Hosted, host } from './support.js';
 

@@ -5,7 +5,7 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Acceptor } from '../../src/index.js';
-import { type AcceptorServer, type AcceptorServerOptions, createAcceptorServer } from '../../src/node/http-acceptor-server.js';
+import { type AcceptorServer, type AcceptorServerOptions, createAcceptorServer } from '../../src/http/acceptor-server.js';
 
 export interface Hosted {
   readonly server: AcceptorServer;

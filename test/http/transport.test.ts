@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpAcceptor } from '../../src/http/http-acceptor.js';
+import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { PATHS } from '../../src/http/wire.js';
 import { type AcceptedState, type Age, type Ballot, CASPaxosError, InvalidArgumentError, MemoryAcceptor, NotTombstoneError, UnavailableError } from '../../src/index.js';
 import { HookedAcceptor } from './hooked-acceptor.js';
@@ -528,7 +528,7 @@ describe('connections', () => {
   });
 });
 
-describe('resending (see the module comment of http-acceptor.ts)', () => {
+describe('resending (see the module comment of acceptor-client.ts)', () => {
   /** A server that destroys the connection of its first request without answering, then answers. */
   async function flaky(reply: string) {
     const fake = await fakeServer((req, res, n) => {

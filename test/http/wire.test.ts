@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBase64, encodeBase64 } from '../../src/base64.js';
+import { decodeBase64, encodeBase64 } from '../../src/internal/base64.js';
 import * as wire from '../../src/http/wire.js';
 import { InvalidArgumentError } from '../../src/index.js';
 

@@ -1,0 +1,259 @@
+/**
+ * An acceptor over any `AcceptorStore`: the acceptor rules of `core/acceptor-rules` (the ones
+ * `MemoryAcceptor` runs), with each record read from and written to the store.
+ *
+ * Two things make it correct over a store that is asynchronous and durable:
+ * - **Persist before reply.** Paper §2.2: an acceptor "persists the ballot number as a promise and
+ *   returns a confirmation", and on accept "marks the received tuple ... as the accepted value and
+ *   returns a confirmation". Every reply is sent only after the store acknowledged the write it
+ *   reports (`AcceptorStore.put` resolves once durable). fast-caspaxos's host replied before it
+ *   saved; a crash in between forgets a promise the proposer already counted.
+ * - **One operation per key at a time.** Rules are check-and-write: two prepares reading the same
+ *   record across an `await` could both succeed. Each key has a FIFO lock (a promise chain, dropped
+ *   when idle); operations on different keys run concurrently and the store batches their writes.
+ *
+ * The acceptor-wide facts (the minimum ages of garbage collection, the tombstone floor) are loaded
+ * once by `open` and kept in memory after each durable write. Pure module: no I/O of its own.
+ */
+import type { Closeable } from '../internal/async-dispose.js';
+import * as rules from '../core/acceptor-rules.js';
+import type { Age } from '../core/age.js';
+import { type Ballot, ZERO_BALLOT, isZeroBallot, maxBallot } from '../core/ballot.js';
+import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
+import { copyState } from '../core/state.js';
+import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from './request-checks.js';
+import { AcceptorWatchers } from './watchers.js';
+import { InvalidArgumentError, UnavailableError } from '../errors.js';
+import { DebugGate, type Logger } from '../logger.js';
+import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
+import { assertKey, integerOption } from '../internal/validate.js';
+import type { AcceptorStore, StoreRecord } from './acceptor-store.js';
+
+/** Options of `StoreAcceptor.open`. */
+export interface StoreAcceptorOptions {
+  /**
+   * Receives a debug record per request. Silent when absent.
+   * @default undefined (no logging)
+   */
+  readonly logger?: Logger | undefined;
+  /**
+   * How many records `listKeys` reads from the store per page.
+   * @default 256
+   */
+  readonly scanPageSize?: number | undefined;
+}
+
+/**
+ * An `Acceptor` over any `AcceptorStore`: the rules `MemoryAcceptor` runs, with every record read
+ * from the store and every write made durable before the reply that depends on it (paper §2.2: the
+ * acceptor "persists the ballot number as a promise and returns a confirmation"). Requests on one
+ * key run one at a time; different keys run concurrently. Re-opening a store after a crash brings
+ * the acceptor back with every promise and accepted state it acknowledged.
+ * @example
+ * ```ts
+ * import { MemoryProposer, StoreAcceptor } from 'caspaxos';
+ * import { LmdbStore } from 'caspaxos/lmdb';
+ *
+ * const acceptors = await Promise.all(
+ *   ['a1', 'a2', 'a3'].map(async (address) => StoreAcceptor.open(address, await LmdbStore.open({ path: `../store/data/${address}` }))),
+ * );
+ * const proposer = new MemoryProposer('p1', acceptors);
+ * await proposer.propose('k', () => new TextEncoder().encode('v'));
+ * await Promise.all(acceptors.map((a) => a.close())); // also closes the stores
+ * ```
+ */
+export class StoreAcceptor implements Acceptor, Closeable {
+  readonly address: string;
+  readonly #store: AcceptorStore;
+  readonly #debug: DebugGate;
+  readonly #scanPageSize: number;
+  #minimumAges: Map<string, number>;
+  #floor: Ballot;
+  /** Per key, the tail of its chain of operations; absent when the key is idle. */
+  #locks = new Map<string, Promise<void>>();
+  /** The tail of the chain of `rejectByAge` calls (they read-modify-write one table). */
+  #agesTail: Promise<void> = Promise.resolve();
+  #watchers = new AcceptorWatchers();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Opens an acceptor over `store`, loading its floor and age table. The store must not be shared
+   * with another open acceptor (two would break the one-operation-per-key rule).
+   * @param address unique among the acceptors of a cluster; proposers identify acceptors by it.
+   */
+  static async open(address: string, store: AcceptorStore, options: StoreAcceptorOptions = {}): Promise<StoreAcceptor> {
+    if (typeof address !== 'string' || address === '') throw new InvalidArgumentError('an acceptor address must be a non-empty string');
+    const pageSize = integerOption(options.scanPageSize, 'scanPageSize', 1, 256);
+    const meta = await store.loadMeta();
+    return new StoreAcceptor(address, store, meta.floor, meta.ages, pageSize, options.logger);
+  }
+
+  private constructor(address: string, store: AcceptorStore, floor: Ballot, ages: readonly Age[], pageSize: number, logger: Logger | undefined) {
+    this.address = address;
+    this.#store = store;
+    this.#floor = floor;
+    this.#minimumAges = new Map(ages.map((a) => [a.id, a.counter]));
+    this.#scanPageSize = pageSize;
+    this.#debug = new DebugGate(logger);
+  }
+
+  async prepare(key: string, age: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply> {
+    this.#checkUsable(opts);
+    checkPrepareRequest(key, age, ballot);
+    const reply = await this.#exclusive(key, opts, async (): Promise<PrepareReply> => {
+      const rejected = rules.checkAge(age, this.#minimumAges.get(age.id) ?? 0);
+      if (rejected !== undefined) return rejected;
+      const { reply, next } = rules.prepare(await this.#read(key), ballot, this.#floor);
+      if (next !== undefined) await this.#store.put(key, next);
+      return reply;
+    });
+    if (this.#debug.get() !== undefined) this.#debug.acceptorRequest(this.address, 'prepare', key, ballot, age, reply.type);
+    return reply;
+  }
+
+  async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
+    this.#checkUsable(opts);
+    const extras = { next: opts?.next, ancestry: checkAcceptRequest(key, age, ballot, state, opts) };
+    // Our own copy, taken now: the caller may reuse its buffer while we wait for the lock.
+    const own = copyState(state);
+    const reply = await this.#exclusive(key, opts, async (): Promise<AcceptReply> => {
+      const rejected = rules.checkAge(age, this.#minimumAges.get(age.id) ?? 0);
+      if (rejected !== undefined) return rejected;
+      const { reply, next } = rules.accept(await this.#read(key), ballot, own, this.#floor, extras);
+      if (next === undefined) return reply;
+      await this.#store.put(key, next);
+      if (this.#watchers.active) this.#watchers.notify(key, () => ({ ballot: next.accepted, state: copyState(next.state) }));
+      return reply;
+    });
+    if (this.#debug.get() !== undefined) this.#debug.acceptorRequest(this.address, 'accept', key, ballot, age, reply.type);
+    return reply;
+  }
+
+  async rejectByAge(ages: readonly Age[], opts?: CallOptions): Promise<void> {
+    this.#checkUsable(opts);
+    checkAges(ages);
+    const run = async (): Promise<void> => {
+      const raised = rules.raiseAges((id) => this.#minimumAges.get(id) ?? 0, ages);
+      if (raised.length === 0) return;
+      // Durable first: garbage collection removes records once every acceptor acknowledged this.
+      await this.#store.raiseAges(raised);
+      for (const age of raised) this.#minimumAges.set(age.id, age.counter);
+    };
+    const done = this.#agesTail.then(run);
+    this.#agesTail = done.catch(() => {});
+    await done;
+    this.#debug.get()?.debug({ acceptor: this.address, method: 'rejectByAge', n: ages.length });
+  }
+
+  async removeIfEqual(key: string, tombstone: Tombstone, opts?: CallOptions): Promise<RemoveReply> {
+    this.#checkUsable(opts);
+    checkRemoveRequest(key, tombstone);
+    const reply = await this.#exclusive(key, opts, async (): Promise<RemoveReply> => {
+      const { reply, floor } = rules.remove(await this.#store.get(key), tombstone.ballot, this.#floor);
+      if (floor === undefined) return reply;
+      await this.#store.remove(key, floor);
+      this.#floor = maxBallot(this.#floor, floor);
+      // Watchers see the key become empty, under the zero ballot (it has no record any more).
+      this.#watchers.notify(key, () => ({ ballot: ZERO_BALLOT, state: null }));
+      return reply;
+    });
+    this.#debug.acceptorRequest(this.address, 'removeIfEqual', key, tombstone.ballot, undefined, reply.type);
+    return reply;
+  }
+
+  watch(key: string, opts: WatchOptions = {}): AsyncIterable<AcceptedState> {
+    assertKey(key);
+    // Read and subscribe under the key's lock, so no write slips in between: the consumer sees
+    // the current state first, then every later change in order.
+    return this.#watchers.watch(key, opts, (channel, subscribe) =>
+      this.#exclusive(key, opts, async () => {
+        this.#checkUsable(undefined);
+        const record = await this.#store.get(key);
+        channel.push({ ballot: record?.accepted ?? ZERO_BALLOT, state: record?.state ?? null });
+        subscribe();
+      }),
+    );
+  }
+
+  /**
+   * Keys with an accepted state, page by page in the store's order. Not a snapshot: a key added
+   * or removed while the listing runs may or may not be listed.
+   */
+  async *listKeys(opts?: CallOptions): AsyncIterable<string> {
+    let after: string | undefined;
+    for (;;) {
+      this.#checkUsable(opts);
+      const page = await this.#store.scan({ after, limit: this.#scanPageSize });
+      for (const [key, record] of page) {
+        opts?.signal?.throwIfAborted();
+        if (!isZeroBallot(record.accepted)) yield key;
+      }
+      if (page.length < this.#scanPageSize) return;
+      after = (page[page.length - 1] as readonly [string, StoreRecord])[0];
+    }
+  }
+
+  /** The minimum age this acceptor requires of proposer `id` (0 unless garbage collection raised it). */
+  minimumAge(id: string): number {
+    return this.#minimumAges.get(id) ?? 0;
+  }
+
+  /** The promise every absent key behaves as having (see `MemoryAcceptor.tombstoneFloor`). */
+  get tombstoneFloor(): Ballot {
+    return this.#floor;
+  }
+
+  /**
+   * Stops taking requests, waits for the ones in progress, ends every watch stream and closes the
+   * store. Requests after `close` reject with `UnavailableError`.
+   */
+  close(): Promise<void> {
+    // Every call returns the same promise: a second `close` resolves only once the store is closed.
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      this.#watchers.closeAll();
+      await Promise.all([...this.#locks.values(), this.#agesTail]);
+      await this.#store.close();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #read(key: string): Promise<rules.KeyRecord> {
+    return (await this.#store.get(key)) ?? rules.absentRecord(this.#floor);
+  }
+
+  /**
+   * Runs `fn` once every earlier operation on `key` has finished. An abort while waiting rejects
+   * without running `fn`; once `fn` runs it finishes (its write may land), like a request already
+   * on the wire.
+   */
+  #exclusive<T>(key: string, opts: CallOptions | undefined, fn: () => Promise<T>): Promise<T> {
+    const signal = opts?.signal;
+    const guarded = (): Promise<T> => {
+      signal?.throwIfAborted();
+      return fn();
+    };
+    const previous = this.#locks.get(key);
+    const result = previous === undefined ? guarded() : previous.then(guarded);
+    const tail = result.then(
+      () => {},
+      () => {},
+    );
+    this.#locks.set(key, tail);
+    void tail.then(() => {
+      if (this.#locks.get(key) === tail) this.#locks.delete(key);
+    });
+    return result;
+  }
+
+  #checkUsable(opts: CallOptions | undefined): void {
+    opts?.signal?.throwIfAborted();
+    if (this.#closed) throw new UnavailableError(`acceptor ${this.address} is closed`);
+  }
+
+}

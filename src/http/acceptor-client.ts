@@ -1,0 +1,432 @@
+/**
+ * `HttpAcceptor`: an `Acceptor` on another machine, reached over HTTP with the wire format of
+ * `wire.ts` (served by `createAcceptorServer`). Built on `fetch`, so it runs in Node (whose `fetch`
+ * keeps connections alive and reuses them) and in browsers.
+ *
+ * Outcomes of the protocol (promises, conflicts, stale ages) resolve as reply values, exactly as
+ * the remote acceptor gave them; everything else rejects:
+ * - the server could not be reached, did not answer within `timeoutMs`, failed (5xx), or sent a
+ *   reply that does not decode: `UnavailableError` (retryable), with the underlying error as `cause`;
+ * - the server refused the request (4xx): the acceptor's own error when it raised one
+ *   (`InvalidArgumentError`, `NotTombstoneError`, or a `CASPaxosError` with its code), else
+ *   `InvalidArgumentError` naming the HTTP failure (a wrong secret, a key over the server's limit);
+ * - the caller's signal aborted: `signal.reason`.
+ * It never resolves with a reply it did not receive.
+ *
+ * ## When a request is sent again
+ *
+ * A request whose reply was lost may or may not have reached the acceptor. Sending it again is
+ * safe only if a second delivery cannot change what the first one did, or what the caller learns:
+ * - `rejectByAge` only ever raises minimum ages to the values given: idempotent, resent.
+ * - `removeIfEqual` removes a record only if its accepted ballot is exactly the tombstone's; a
+ *   second delivery finds the record gone (`absent`, which garbage collection treats as removed)
+ *   or rewritten under a higher ballot (`not-equal`, correctly): idempotent, resent.
+ * - `listKeys` pages carry their page number and the server serves a repeated page again, and
+ *   `watch` and the health check only read: resent.
+ * - `prepare` and `accept` are **not** resent once they may have been delivered. It would be safe
+ *   (the acceptor's strict `>` rules answer a duplicate with a conflict and change nothing), but
+ *   the conflict misleads: a duplicate prepare turns a promise already given into a rejection, and
+ *   a duplicate of an accept that also promised `next` reports a conflict whose `accepted` equals
+ *   the request's ballot (see `Conflict.accepted`), which the proposer must read as "outcome
+ *   unknown" rather than as the success it was. An `UnavailableError` says exactly what is known;
+ *   the proposer has its own retries, with fresh ballots, for that.
+ * - Any request is resent when the connection was refused (or the host not found), so that no
+ *   byte of it was sent, or when the server answered 503 `ERR_SHUTTING_DOWN`, which it does without
+ *   reading the request.
+ * Resends happen at once, at most `retries` times, within the call's one `timeoutMs`.
+ */
+import type { Age } from '../core/age.js';
+import type { Ballot } from '../core/ballot.js';
+import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
+import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from '../acceptor/request-checks.js';
+import { CASPaxosError, InvalidArgumentError, NotTombstoneError, UnavailableError, isErrorCode } from '../errors.js';
+import { DebugGate, type Logger } from '../logger.js';
+import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
+import { assertKey, integerOption } from '../internal/validate.js';
+import {
+  DEFAULT_LIST_LIMIT,
+  JSON_TYPE,
+  MAX_LIST_LIMIT,
+  MAX_WATCH_BUFFER,
+  PATHS,
+  type WireError,
+  acceptedState,
+  decodeAcceptReply,
+  decodeEmptyReply,
+  decodeListKeysPage,
+  decodePrepareReply,
+  decodeRemoveReply,
+  decodeWatchLine,
+  decodeWireError,
+  encodeAcceptRequest,
+  encodeListKeysCloseRequest,
+  encodeListKeysRequest,
+  encodePrepareRequest,
+  encodeRejectByAgeRequest,
+  encodeRemoveIfEqualRequest,
+  encodeWatchRequest,
+  parseJson,
+} from './wire.js';
+
+/** Options of `HttpAcceptor`. */
+export interface HttpAcceptorOptions {
+  /**
+   * The server's shared secret, sent as `Authorization: Bearer <secret>`.
+   * @default undefined (no `Authorization` header)
+   */
+  readonly secret?: string | undefined;
+  /**
+   * How long one call may take, resends included (for `watch`: until the stream starts; for
+   * `listKeys`: per page). Past it the call rejects with `UnavailableError`.
+   * @default 5000
+   */
+  readonly timeoutMs?: number | undefined;
+  /**
+   * How many times a call is sent again after a failure that makes resending safe (see the module
+   * comment). Resends are immediate: the proposer above retries proposals with backoff.
+   * @default 1
+   */
+  readonly retries?: number | undefined;
+  /**
+   * How many keys each `listKeys` page asks for (at most 10000).
+   * @default 256
+   */
+  readonly listPageSize?: number | undefined;
+  /**
+   * Receives a debug record per failed attempt. Silent when absent.
+   * @default undefined (no logging)
+   */
+  readonly logger?: Logger | undefined;
+  /**
+   * The `fetch` to use: to count or fault requests in tests, or to pass a custom agent.
+   * @default globalThis.fetch
+   */
+  readonly fetch?: typeof fetch | undefined;
+}
+
+/** Whether a call may be sent again after a failure whose delivery is unknown (see the module comment). */
+type Resend = 'always' | 'if-unsent';
+
+/** What the client knows of a request, to rebuild the acceptor's own errors from a 4xx. */
+interface RequestContext {
+  readonly key?: string;
+  readonly tombstone?: Ballot;
+}
+
+
+/** Error codes of a connection that was never made: nothing of the request was sent. */
+const UNSENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL']);
+
+/** The longest watch line accepted (a state of 48 MiB in base64), so a broken server cannot exhaust memory. */
+const MAX_WATCH_LINE = 64 << 20;
+
+/**
+ * An `Acceptor` on another machine, reached over HTTP (served by `createAcceptorServer`, or
+ * `caspaxos acceptor`). Protocol outcomes (promises, conflicts, stale ages) resolve as the remote
+ * acceptor gave them; a server that cannot be reached, times out, fails or answers garbage rejects
+ * with a retryable `UnavailableError`; a refused request rejects with the acceptor's own error or
+ * `InvalidArgumentError`. `prepare` and `accept` are never sent twice once they may have been
+ * delivered (a duplicate would turn a promise into a misleading conflict); idempotent calls are
+ * resent up to `retries` times. Built on `fetch`: runs in Node (pass `fetch: nodeFetch()` from
+ * `caspaxos/http`, several times cheaper per request than the built-in one) and in browsers.
+ * @example
+ * ```ts
+ * import { MemoryProposer } from 'caspaxos';
+ * import { HttpAcceptor, nodeFetch } from 'caspaxos/http';
+ *
+ * const options = { secret: process.env.CASPAXOS_SECRET, timeoutMs: 2000, fetch: nodeFetch() };
+ * const acceptors = ['http://10.0.0.7:7001', 'http://10.0.0.8:7001', 'http://10.0.0.9:7001'].map(
+ *   (url) => new HttpAcceptor(url, options),
+ * );
+ * const proposer = new MemoryProposer('p1', acceptors);
+ * ```
+ */
+export class HttpAcceptor implements Acceptor {
+  /** The server's base URL, normalized (no trailing slash): the acceptor's address. */
+  readonly address: string;
+  readonly #headers: Record<string, string>;
+  readonly #timeoutMs: number;
+  readonly #retries: number;
+  readonly #pageSize: number;
+  readonly #fetch: typeof fetch;
+  readonly #debug: DebugGate;
+
+  /**
+   * @param url the server's base URL, e.g. `http://10.0.0.7:7001` (`http:` or `https:`, no query).
+   */
+  constructor(url: string, options: HttpAcceptorOptions = {}) {
+    this.address = normalizeBaseUrl(url);
+    if (options.secret !== undefined && (typeof options.secret !== 'string' || options.secret === '')) {
+      throw new InvalidArgumentError('secret must be a non-empty string');
+    }
+    this.#headers = {
+      'Content-Type': JSON_TYPE,
+      Accept: JSON_TYPE,
+      ...(options.secret === undefined ? {} : { Authorization: `Bearer ${options.secret}` }),
+    };
+    this.#timeoutMs = integerOption(options.timeoutMs, 'timeoutMs', 1, 5000);
+    this.#retries = integerOption(options.retries, 'retries', 0, 1);
+    this.#pageSize = integerOption(options.listPageSize, 'listPageSize', 1, DEFAULT_LIST_LIMIT);
+    if (this.#pageSize > MAX_LIST_LIMIT) throw new InvalidArgumentError(`listPageSize must be at most ${MAX_LIST_LIMIT}`);
+    const f = options.fetch ?? globalThis.fetch;
+    if (typeof f !== 'function') throw new InvalidArgumentError('no fetch: pass options.fetch');
+    this.#fetch = f;
+    this.#debug = new DebugGate(options.logger);
+  }
+
+  async prepare(key: string, age: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply> {
+    opts?.signal?.throwIfAborted();
+    checkPrepareRequest(key, age, ballot);
+    const json = await this.#call(PATHS.prepare, encodePrepareRequest({ key, age, ballot }), opts?.signal, 'if-unsent', { key });
+    return this.#decode(json, decodePrepareReply);
+  }
+
+  async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
+    opts?.signal?.throwIfAborted();
+    const ancestry = checkAcceptRequest(key, age, ballot, state, opts);
+    const next = opts?.next;
+    const json = await this.#call(PATHS.accept, encodeAcceptRequest({ key, age, ballot, state, next, ancestry }), opts?.signal, 'if-unsent', { key });
+    return this.#decode(json, decodeAcceptReply);
+  }
+
+  async rejectByAge(ages: readonly Age[], opts?: CallOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    checkAges(ages);
+    const json = await this.#call(PATHS.rejectByAge, encodeRejectByAgeRequest({ ages }), opts?.signal, 'always', {});
+    this.#decode(json, (j) => decodeEmptyReply(j, 'reject-by-age reply'));
+  }
+
+  async removeIfEqual(key: string, tombstone: Tombstone, opts?: CallOptions): Promise<RemoveReply> {
+    opts?.signal?.throwIfAborted();
+    checkRemoveRequest(key, tombstone);
+    const json = await this.#call(PATHS.removeIfEqual, encodeRemoveIfEqualRequest({ key, tombstone }), opts?.signal, 'always', { key, tombstone: tombstone.ballot });
+    return this.#decode(json, decodeRemoveReply);
+  }
+
+  async *listKeys(opts?: CallOptions): AsyncIterable<string> {
+    const signal = opts?.signal;
+    signal?.throwIfAborted();
+    const limit = this.#pageSize;
+    let cursor: string | undefined;
+    let page = 0;
+    try {
+      for (;;) {
+        const json = await this.#call(PATHS.listKeys, encodeListKeysRequest({ cursor, page, limit }), signal, 'always', {});
+        const result = this.#decode(json, (j) => decodeListKeysPage(j, limit));
+        // Set before yielding: a consumer that stops mid-page leaves the listing to close below.
+        cursor = result.cursor ?? undefined;
+        for (const key of result.keys) {
+          signal?.throwIfAborted();
+          yield key;
+        }
+        if (cursor === undefined) return;
+        page++;
+      }
+    } finally {
+      // Stopped early (the consumer broke off, an abort, a failure): free the server's listing now
+      // rather than at its expiry. Best effort: nothing waits for it.
+      if (cursor !== undefined) this.#call(PATHS.listKeysClose, encodeListKeysCloseRequest({ cursor }), undefined, 'always', {}).catch(() => {});
+    }
+  }
+
+  /**
+   * Watches `key` on the remote acceptor. The stream ends when the signal aborts, when the consumer
+   * stops, or when the server ends it (it is closing); it throws `UnavailableError` when the
+   * connection is cut without the server's end line, which the caller may answer by watching again
+   * (the first state of a new watch is the current one).
+   */
+  watch(key: string, opts: WatchOptions = {}): AsyncIterable<AcceptedState> {
+    assertKey(key);
+    const { signal, bufferSize } = opts;
+    if (bufferSize !== undefined && (!Number.isSafeInteger(bufferSize) || bufferSize < 1 || bufferSize > MAX_WATCH_BUFFER)) {
+      throw new InvalidArgumentError(`bufferSize must be an integer from 1 to ${MAX_WATCH_BUFFER}, got ${bufferSize}`);
+    }
+    return { [Symbol.asyncIterator]: () => this.#watch(key, bufferSize, signal) };
+  }
+
+  async *#watch(key: string, bufferSize: number | undefined, signal: AbortSignal | undefined): AsyncGenerator<AcceptedState> {
+    if (signal?.aborted) return;
+    // One controller for the whole stream: the caller's abort and the consumer stopping both end
+    // it, which cancels the response body and tells the server (its socket closes).
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    try {
+      let response: Response;
+      // The timeout covers the wait for the headers only (the stream itself has no end in sight),
+      // so it is a timer on the stream's controller rather than a signal tied to the body.
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, this.#timeoutMs);
+      try {
+        response = await this.#send(PATHS.watch, encodeWatchRequest({ key, bufferSize }), controller.signal, 'always', { key });
+      } catch (error) {
+        if (signal?.aborted) return;
+        if (timedOut) throw this.#timedOut(error);
+        throw error instanceof CASPaxosError ? error : new UnavailableError(`${this.address} failed: ${describe(error)}`, { cause: error });
+      } finally {
+        clearTimeout(timer);
+      }
+      if (response.body === null) throw new UnavailableError(`${this.address}: watch reply has no body`);
+      reader = response.body.getReader();
+      const decoder = new TextDecoder('utf-8', { fatal: true });
+      let buffered = '';
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          if (signal?.aborted) return;
+          throw new UnavailableError(`${this.address}: watch stream of ${JSON.stringify(key)} was cut`, { cause: error });
+        }
+        if (chunk.done) throw new UnavailableError(`${this.address}: watch stream of ${JSON.stringify(key)} ended without its end line`);
+        buffered += this.#decode(chunk.value, (bytes) => decoder.decode(bytes, { stream: true }));
+        let newline: number;
+        while ((newline = buffered.indexOf('\n')) >= 0) {
+          const text = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          const line = this.#decode(text, (t) => decodeWatchLine(parseJson(t, 'watch line')));
+          if (line.type === 'end') return;
+          if (line.type === 'error') throw this.#wireFailure(200, line, { key });
+          yield acceptedState(line);
+          if (signal?.aborted) return;
+        }
+        if (buffered.length > MAX_WATCH_LINE) throw new UnavailableError(`${this.address}: watch line exceeds ${MAX_WATCH_LINE} characters`);
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      controller.abort();
+      reader?.cancel().catch(() => {});
+    }
+  }
+
+  /** POSTs `body` and resolves with the parsed JSON of a 200 reply (see `#send`). */
+  async #call(path: string, body: object, signal: AbortSignal | undefined, resend: Resend, context: RequestContext): Promise<unknown> {
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+    try {
+      const response = await this.#send(path, body, combined, resend, context);
+      const text = await response.text();
+      return this.#decode(text, (t) => parseJson(t, 'the reply'));
+    } catch (error) {
+      throw this.#failure(error, signal, timeout);
+    }
+  }
+
+  /**
+   * POSTs `body`, resending as `resend` allows, and resolves with a 200 response (its body unread);
+   * rejects with the mapped error of any other status. Once `signal` aborts, rejects with what
+   * `fetch` rejected with, for the caller to map (it knows which signal it was).
+   */
+  async #send(path: string, body: object, signal: AbortSignal, resend: Resend, context: RequestContext): Promise<Response> {
+    const text = JSON.stringify(body);
+    const url = this.address + path;
+    for (let attempt = 0; ; attempt++) {
+      let response: Response;
+      try {
+        response = await this.#fetch(url, { method: 'POST', headers: this.#headers, body: text, signal });
+      } catch (error) {
+        if (signal.aborted) throw error;
+        const retry = attempt < this.#retries && (resend === 'always' || unsent(error));
+        this.#debug.get()?.debug({ acceptor: this.address, path, attempt, error: describe(error), retry }, 'caspaxos http: request failed');
+        if (retry) continue;
+        throw new UnavailableError(`${this.address} unreachable: ${describe(error)}`, { cause: error });
+      }
+      if (response.ok) return response;
+      const failure = this.#httpFailure(response.status, await response.text(), context);
+      // 503 ERR_SHUTTING_DOWN: the server refused the request before reading it.
+      if (failure instanceof ShuttingDown) {
+        if (attempt < this.#retries) continue;
+        throw failure.error;
+      }
+      throw failure;
+    }
+  }
+
+  #timedOut(cause: unknown): UnavailableError {
+    return new UnavailableError(`${this.address} did not answer within ${this.#timeoutMs} ms`, { cause });
+  }
+
+  /** The error a failed call rejects with: the caller's abort reason, a timeout, or the failure itself. */
+  #failure(error: unknown, signal: AbortSignal | undefined, timeout: AbortSignal): unknown {
+    if (signal?.aborted) return signal.reason;
+    if (error instanceof CASPaxosError) return error;
+    if (timeout.aborted) return this.#timedOut(error);
+    return new UnavailableError(`${this.address} failed: ${describe(error)}`, { cause: error });
+  }
+
+  /** Decodes a reply; one that does not decode is the server's failure, not the caller's. */
+  #decode<T, R>(json: T, decode: (json: T) => R): R {
+    try {
+      return decode(json);
+    } catch (error) {
+      throw new UnavailableError(`${this.address} sent a malformed reply: ${describe(error)}`, { cause: error });
+    }
+  }
+
+  #httpFailure(status: number, text: string, context: RequestContext): Error | ShuttingDown {
+    let wire: WireError;
+    try {
+      wire = decodeWireError(parseJson(text, 'the error reply'));
+    } catch (error) {
+      return status >= 500
+        ? new UnavailableError(`${this.address} failed with HTTP ${status}`, { cause: error })
+        : new InvalidArgumentError(`${this.address} refused the request with HTTP ${status}`, { cause: error });
+    }
+    const failure = this.#wireFailure(status, wire, context);
+    return wire.code === 'ERR_SHUTTING_DOWN' ? new ShuttingDown(failure) : failure;
+  }
+
+  /** The error for a failure the server reported (`status` 200: in a watch stream). */
+  #wireFailure(status: number, wire: WireError, context: RequestContext): Error {
+    const message = `${this.address}: ${wire.message}`;
+    if (wire.code === 'ERR_INVALID_ARGUMENT') return new InvalidArgumentError(message);
+    if (wire.code === 'ERR_NOT_TOMBSTONE' && context.key !== undefined && context.tombstone !== undefined) return new NotTombstoneError(context.key, context.tombstone);
+    if (wire.code === 'ERR_UNAVAILABLE') return new UnavailableError(message);
+    if (isErrorCode(wire.code)) return new CASPaxosError(wire.code, message, wire.retryable);
+    // The transport's own codes: the server's trouble (5xx, too busy, an expired listing, shutting
+    // down) is retryable; a refused request (bad secret, oversized, unknown path) is the caller's.
+    if (status >= 500 || status === 429 || status === 410 || status === 200 || wire.retryable) {
+      return new UnavailableError(`${message} (${wire.code}${status === 200 ? '' : `, HTTP ${status}`})`);
+    }
+    return new InvalidArgumentError(`${message} (${wire.code}, HTTP ${status})`);
+  }
+}
+
+/** A 503 `ERR_SHUTTING_DOWN`: safe to resend (the server did not read the request). */
+class ShuttingDown {
+  constructor(readonly error: Error) {}
+}
+
+/** True when `error` shows the connection was never made, so nothing of the request was sent. */
+function unsent(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNSENT_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error.message}${cause}`;
+}
+
+function normalizeBaseUrl(url: string): string {
+  if (typeof url !== 'string') throw new InvalidArgumentError('url must be a string');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidArgumentError(`url ${JSON.stringify(url)} is not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidArgumentError(`url must be http: or https:, got ${parsed.protocol}`);
+  if (parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') {
+    throw new InvalidArgumentError('url must have no query, fragment or credentials (pass the secret as an option)');
+  }
+  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+}

@@ -1,0 +1,441 @@
+/**
+ * An HTTP server hosting any `Acceptor` (a `MemoryAcceptor`, a `StoreAcceptor` over a durable
+ * store, ...) with the wire format of `http/wire.ts`, for `HttpAcceptor` clients.
+ *
+ * The server adds no protocol logic: each request is decoded strictly, handed to the acceptor, and
+ * the acceptor's reply encoded. It replies only after the acceptor's call resolved, and a durable
+ * acceptor resolves only after its write is durable, so "persist before reply" (paper §2.2) holds
+ * end to end. Input never crashes it: every bad request gets a 4xx with `{ code, message,
+ * retryable }` and reaches the acceptor only if it decoded completely, so it changes nothing.
+ *
+ * Node-only (`node:http`, `node:crypto`).
+ */
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { abortable } from '../internal/abort.js';
+import { CASPaxosError, InvalidArgumentError } from '../errors.js';
+import { DebugGate, type Logger } from '../logger.js';
+import type { AcceptedState } from '../core/messages.js';
+import type { Acceptor } from '../roles.js';
+import {
+  HEALTH_REPLY,
+  JSON_TYPE,
+  NDJSON_TYPE,
+  PATHS,
+  type WireError,
+  decodeAcceptRequest,
+  decodeListKeysCloseRequest,
+  decodeListKeysRequest,
+  decodePrepareRequest,
+  decodeRejectByAgeRequest,
+  decodeRemoveIfEqualRequest,
+  decodeWatchRequest,
+  encodeAcceptReply,
+  encodeListKeysPage,
+  encodePrepareReply,
+  encodeRemoveReply,
+  encodeWatchLine,
+  parseJson,
+  utf8Length,
+} from './wire.js';
+import { ListCursorError, ListCursors } from './list-cursors.js';
+import { drained, secretCheck } from './json.js';
+import { readBody } from './request-body.js';
+import { integerOption } from '../internal/validate.js';
+
+/** Options of `createAcceptorServer`. */
+export interface AcceptorServerOptions {
+  /**
+   * The shared secret clients send as `Authorization: Bearer <secret>`; every endpoint but
+   * `/v1/health` requires it. Compared in constant time. Without it the server accepts every
+   * request: only for loopback or a network you trust entirely.
+   * @default undefined (no authentication)
+   */
+  readonly secret?: string | undefined;
+  /**
+   * The largest request body accepted; larger ones get 413 and the connection is closed.
+   * @default 1048576 (1 MiB)
+   */
+  readonly maxBodyBytes?: number | undefined;
+  /**
+   * The longest key accepted, in UTF-8 bytes; longer ones get 400.
+   * @default 1024
+   */
+  readonly maxKeyBytes?: number | undefined;
+  /**
+   * Receives a debug record per request and an error record per internal failure. Silent when
+   * absent.
+   * @default undefined (no logging)
+   */
+  readonly logger?: Logger | undefined;
+  /**
+   * How long a client may take to send a whole request (headers and body); Node answers 408 after.
+   * @default 30000
+   */
+  readonly requestTimeoutMs?: number | undefined;
+  /**
+   * How long a client may take to send the request headers.
+   * @default 10000
+   */
+  readonly headersTimeoutMs?: number | undefined;
+  /**
+   * How long an acceptor call may take before the server gives up on it (aborting its signal) and
+   * answers 503 `ERR_TIMEOUT`. Its outcome is then unknown to the client, as with a lost reply.
+   * @default 10000
+   */
+  readonly callTimeoutMs?: number | undefined;
+  /**
+   * How long an idle keep-alive connection stays open.
+   * @default 5000
+   */
+  readonly keepAliveTimeoutMs?: number | undefined;
+  /**
+   * How long `close()` lets requests in flight finish before it cuts their connections.
+   * @default 5000
+   */
+  readonly shutdownTimeoutMs?: number | undefined;
+  /**
+   * How long an unfinished `listKeys` listing waits for its next page request before it is dropped.
+   * @default 30000
+   */
+  readonly listCursorTtlMs?: number | undefined;
+  /**
+   * How many `listKeys` listings may be open at once; more get 429.
+   * @default 64
+   */
+  readonly maxListCursors?: number | undefined;
+}
+
+/** Where a server listens. */
+export interface ListenAddress {
+  /** The address the server is bound to, as Node reports it (e.g. `127.0.0.1`, `::`). */
+  readonly host: string;
+  /** The port it listens on (the one picked when `listen` was given 0). */
+  readonly port: number;
+  /** The base URL to give `HttpAcceptor`, e.g. `http://127.0.0.1:7001`. */
+  readonly url: string;
+}
+
+/** An acceptor's HTTP server, made by `createAcceptorServer`: not listening until `listen`. */
+export interface AcceptorServer {
+  /** The underlying Node server (for its events; `listen` and `close` below are the supported way to run it). */
+  readonly server: Server;
+  /** Starts listening; port 0 picks a free port. @default port 0, host '127.0.0.1' */
+  listen(port?: number, host?: string): Promise<ListenAddress>;
+  /**
+   * Graceful shutdown: stops accepting connections, answers new requests on open connections with
+   * 503, ends watch streams (each with its end line), closes idle keep-alive connections, lets
+   * requests in flight finish for up to `shutdownTimeoutMs`, then cuts what remains.
+   */
+  close(): Promise<void>;
+  /** Abrupt shutdown: destroys every connection at once (what a crash looks like to clients). */
+  terminate(): Promise<void>;
+}
+
+type Route = 'health' | 'prepare' | 'accept' | 'rejectByAge' | 'removeIfEqual' | 'listKeys' | 'listKeysClose' | 'watch';
+
+const ROUTES = new Map<string, Route>(Object.entries(PATHS).map(([route, path]) => [path, route as Route]));
+
+/** An error answered to the client: a status and the wire body. */
+class HttpFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Hosts `acceptor` over HTTP for `HttpAcceptor` clients; call `listen` to start. The server adds no
+ * protocol logic: it decodes each request strictly, calls the acceptor, and replies only after the
+ * call resolved, so a durable acceptor's "persist before reply" (paper §2.2) holds end to end. Bad
+ * input gets a 4xx and never reaches the acceptor; nothing a client sends crashes the server.
+ * @example
+ * ```ts
+ * import { StoreAcceptor } from 'caspaxos';
+ * import { createAcceptorServer } from 'caspaxos/http';
+ * import { LmdbStore } from 'caspaxos/lmdb';
+ *
+ * const acceptor = await StoreAcceptor.open('a1', await LmdbStore.open({ path: '../node/data/a1' }));
+ * const server = createAcceptorServer(acceptor, { secret: process.env.CASPAXOS_SECRET });
+ * const { url } = await server.listen(7001, '0.0.0.0'); // give `url` to HttpAcceptor
+ * process.once('SIGTERM', () => void server.close().then(() => acceptor.close()));
+ * ```
+ */
+export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServerOptions = {}): AcceptorServer {
+  const maxBodyBytes = integerOption(options.maxBodyBytes, 'maxBodyBytes', 1, 1 << 20);
+  const maxKeyBytes = integerOption(options.maxKeyBytes, 'maxKeyBytes', 1, 1024);
+  const requestTimeoutMs = integerOption(options.requestTimeoutMs, 'requestTimeoutMs', 1, 30_000);
+  const headersTimeoutMs = Math.min(integerOption(options.headersTimeoutMs, 'headersTimeoutMs', 1, 10_000), requestTimeoutMs);
+  const callTimeoutMs = integerOption(options.callTimeoutMs, 'callTimeoutMs', 1, 10_000);
+  const keepAliveTimeoutMs = integerOption(options.keepAliveTimeoutMs, 'keepAliveTimeoutMs', 1, 5000);
+  const shutdownTimeoutMs = integerOption(options.shutdownTimeoutMs, 'shutdownTimeoutMs', 1, 5000);
+  const cursorTtlMs = integerOption(options.listCursorTtlMs, 'listCursorTtlMs', 1, 30_000);
+  const maxCursors = integerOption(options.maxListCursors, 'maxListCursors', 1, 64);
+  const authorized = secretCheck(options.secret);
+  const logger = options.logger;
+  const debug = new DebugGate(logger);
+  const cursors = new ListCursors(acceptor, maxCursors, cursorTtlMs);
+  /** Aborting ends a watch stream cleanly (with its end line). */
+  const watches = new Set<AbortController>();
+  let closing: Promise<void> | undefined;
+
+  const server = createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: headersTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      // How often Node checks the two timeouts above (its default, 30 s, would let them overrun).
+      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
+    },
+    (req, res) => {
+      // While closing, a connection whose reply just finished is idle: close it now, not at its
+      // keep-alive timeout (replies written after `close()` began also carry `Connection: close`).
+      res.once('finish', () => {
+        if (closing !== undefined) setImmediate(() => server.closeIdleConnections());
+      });
+      handle(req, res).catch((error: unknown) => {
+        // `handle` answers every failure itself; this is the last line of defence.
+        logger?.error({ err: error, path: req.url }, 'caspaxos http: request handler failed');
+        if (!res.headersSent) sendError(res, new HttpFailure(500, 'ERR_INTERNAL', 'internal error', true));
+        else res.destroy();
+      });
+    },
+  );
+
+  // Malformed HTTP (Node's parser refused it): answer in JSON as well, then close.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const [status, code] =
+      error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'ERR_HEADERS_TOO_LARGE'] : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'ERR_TIMEOUT'] : [400, 'ERR_BAD_HTTP'];
+    const body = JSON.stringify({ code, message: `malformed HTTP request (${error.code ?? 'parse error'})`, retryable: false });
+    socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 408 ? 'Request Timeout' : 'Request Header Fields Too Large'}\r\n` +
+      `Content-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const route = ROUTES.get(req.url ?? '');
+    try {
+      if (closing !== undefined) throw new HttpFailure(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', true);
+      if (route === undefined) throw new HttpFailure(404, 'ERR_NO_ROUTE', `no endpoint at ${JSON.stringify(req.url)}`);
+      if (route === 'health') {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(res, 'GET, HEAD');
+        send(res, 200, HEALTH_REPLY, req.method === 'HEAD');
+        return;
+      }
+      if (req.method !== 'POST') throw methodNotAllowed(res, 'POST');
+      if (!authorized(req.headers.authorization)) {
+        res.setHeader('WWW-Authenticate', 'Bearer');
+        throw new HttpFailure(401, 'ERR_UNAUTHORIZED', 'missing or wrong bearer token');
+      }
+      if (!isJson(req.headers['content-type'])) throw new HttpFailure(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', `the body must be ${JSON_TYPE}`);
+      const body = await readBody(req, maxBodyBytes);
+      if (body.type === 'aborted') return;
+      if (body.type === 'too-large') throw new HttpFailure(413, 'ERR_BODY_TOO_LARGE', `the body exceeds ${maxBodyBytes} bytes`);
+      if (body.type === 'not-utf8') throw new InvalidArgumentError('the body is not UTF-8');
+      const json = parseJson(body.text, 'the body');
+      if (route === 'watch') {
+        await serveWatch(res, json);
+        return;
+      }
+      const reply = await call(res, route, json);
+      send(res, 200, reply);
+    } catch (error) {
+      const failure = toFailure(error, route);
+      if (failure.status === 413) {
+        // The rest of the body was not read: the connection cannot carry another request.
+        res.setHeader('Connection', 'close');
+      }
+      if (res.headersSent || res.destroyed) return;
+      sendError(res, failure);
+    } finally {
+      if (debug.get() !== undefined) {
+        debug.get()?.debug({ acceptor: acceptor.address, method: req.method, path: req.url, status: res.statusCode }, 'caspaxos http request');
+      }
+    }
+  }
+
+  /** Runs one unary acceptor call, bounded by `callTimeoutMs` and by the client staying connected. */
+  async function call(res: ServerResponse, route: Exclude<Route, 'health' | 'watch'>, json: unknown): Promise<object> {
+    const controller = new AbortController();
+    // The response closes before it finished only when the connection went away: nobody is left
+    // to answer, so the acceptor may stop. (Per response, not per socket: a keep-alive socket
+    // would collect one listener per request.)
+    const onClose = (): void => {
+      if (!res.writableFinished) controller.abort(new HttpFailure(499, 'ERR_CLIENT_GONE', 'the client closed the connection'));
+    };
+    res.once('close', onClose);
+    const timer = setTimeout(() => controller.abort(new HttpFailure(503, 'ERR_TIMEOUT', `the acceptor did not answer within ${callTimeoutMs} ms`, true)), callTimeoutMs);
+    const signal = controller.signal;
+    try {
+      switch (route) {
+        case 'prepare': {
+          const r = decodePrepareRequest(json);
+          checkKey(r.key);
+          return encodePrepareReply(await abortable(acceptor.prepare(r.key, r.age, r.ballot, { signal }), signal));
+        }
+        case 'accept': {
+          const r = decodeAcceptRequest(json);
+          checkKey(r.key);
+          return encodeAcceptReply(await abortable(acceptor.accept(r.key, r.age, r.ballot, r.state, { signal, next: r.next, ancestry: r.ancestry }), signal));
+        }
+        case 'rejectByAge': {
+          const r = decodeRejectByAgeRequest(json);
+          await abortable(acceptor.rejectByAge(r.ages, { signal }), signal);
+          return {};
+        }
+        case 'removeIfEqual': {
+          const r = decodeRemoveIfEqualRequest(json);
+          checkKey(r.key);
+          return encodeRemoveReply(await abortable(acceptor.removeIfEqual(r.key, r.tombstone, { signal }), signal));
+        }
+        case 'listKeys': {
+          const r = decodeListKeysRequest(json);
+          const page = await abortable(r.cursor === undefined ? cursors.start(r.limit, signal) : cursors.next(r.cursor, r.page, r.limit, signal), signal);
+          return encodeListKeysPage(page);
+        }
+        case 'listKeysClose': {
+          cursors.close(decodeListKeysCloseRequest(json).cursor);
+          return {};
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      res.off('close', onClose);
+    }
+  }
+
+  /**
+   * A watch: the acceptor's stream as NDJSON, one `state` line per state, ended by an `end` line
+   * (the stream ended, or the server is closing) or an `error` line. The first state is awaited
+   * before the headers go out, so a watch the acceptor refuses gets an ordinary error reply.
+   * Writes wait for the socket to drain; meanwhile the acceptor's own buffer drops the oldest
+   * states (`bufferSize`), so a slow client never holds the acceptor up.
+   */
+  async function serveWatch(res: ServerResponse, json: unknown): Promise<void> {
+    const r = decodeWatchRequest(json);
+    checkKey(r.key);
+    const controller = new AbortController();
+    const onClose = (): void => controller.abort();
+    res.once('close', onClose);
+    watches.add(controller);
+    const iterator = acceptor.watch(r.key, { signal: controller.signal, bufferSize: r.bufferSize })[Symbol.asyncIterator]();
+    // The stream ends when the signal aborts even if the acceptor's iterator does not notice.
+    const ended = new Promise<IteratorResult<never>>((resolve) => controller.signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true }));
+    const pull = (): Promise<IteratorResult<AcceptedState>> => Promise.race([iterator.next(), ended]);
+    try {
+      let next = await pull();
+      if (res.destroyed) return;
+      res.writeHead(200, { 'Content-Type': NDJSON_TYPE, 'Cache-Control': 'no-store', ...(closing === undefined ? {} : { Connection: 'close' }) });
+      // Headers now, not with the first line: the client's `fetch` resolves on them.
+      res.flushHeaders();
+      try {
+        while (next.done !== true) {
+          if (!res.write(`${encodeWatchLine({ type: 'state', ballot: next.value.ballot, state: next.value.state })}\n`)) await drained(res);
+          if (res.destroyed) return;
+          next = await pull();
+        }
+        res.end(`${encodeWatchLine({ type: 'end' })}\n`);
+      } catch (error) {
+        if (res.destroyed) return;
+        const failure = toFailure(error, 'watch');
+        res.end(`${encodeWatchLine({ type: 'error', ...wireError(failure) })}\n`);
+      }
+    } finally {
+      watches.delete(controller);
+      res.off('close', onClose);
+      controller.abort();
+      void Promise.resolve(iterator.return?.()).catch(() => {});
+    }
+  }
+
+  function checkKey(key: string): void {
+    if (utf8Length(key) > maxKeyBytes) throw new InvalidArgumentError(`the key exceeds ${maxKeyBytes} bytes in UTF-8`);
+  }
+
+  function toFailure(error: unknown, route: Route | undefined): HttpFailure {
+    if (error instanceof HttpFailure) return error;
+    if (error instanceof ListCursorError) {
+      const status = { ERR_CURSOR_UNKNOWN: 410, ERR_CURSOR_BUSY: 409, ERR_TOO_MANY_CURSORS: 429, ERR_INVALID_ARGUMENT: 400 }[error.code];
+      return new HttpFailure(status, error.code, error.message, error.code !== 'ERR_INVALID_ARGUMENT');
+    }
+    // The acceptor's own errors keep their code; retryable ones (a store that is unavailable) are
+    // the server's trouble, not the request's: 503.
+    if (error instanceof CASPaxosError) return new HttpFailure(error.retryable ? 503 : 400, error.code, error.message, error.retryable);
+    // Anything else is a bug or a broken store: say nothing about it beyond "internal".
+    logger?.error({ err: error, route }, 'caspaxos http: the acceptor failed');
+    return new HttpFailure(500, 'ERR_INTERNAL', 'internal error', true);
+  }
+
+  function sendError(res: ServerResponse, failure: HttpFailure): void {
+    send(res, failure.status, wireError(failure));
+  }
+
+  function send(res: ServerResponse, status: number, body: object, headOnly = false): void {
+    const text = JSON.stringify(body);
+    res.statusCode = status;
+    res.setHeader('Content-Type', JSON_TYPE);
+    res.setHeader('Content-Length', Buffer.byteLength(text));
+    res.setHeader('Cache-Control', 'no-store');
+    // While closing, every reply ends its connection, so keep-alive connections drain away.
+    if (closing !== undefined) res.setHeader('Connection', 'close');
+    res.end(headOnly ? undefined : text);
+  }
+
+  function close(): Promise<void> {
+    if (closing !== undefined) return closing;
+    closing = new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      for (const watch of watches) watch.abort();
+      cursors.closeAll();
+      const timer = setTimeout(() => server.closeAllConnections(), shutdownTimeoutMs);
+      timer.unref();
+      server.once('close', () => clearTimeout(timer));
+    });
+    return closing;
+  }
+
+  function terminate(): Promise<void> {
+    const closed = close();
+    server.closeAllConnections();
+    return closed;
+  }
+
+  function listen(port = 0, host = '127.0.0.1'): Promise<ListenAddress> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        const address = server.address() as AddressInfo;
+        const shown = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
+        resolve({ host: address.address, port: address.port, url: `http://${shown}:${address.port}` });
+      });
+    });
+  }
+
+  return { server, listen, close, terminate };
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): HttpFailure {
+  res.setHeader('Allow', allow);
+  return new HttpFailure(405, 'ERR_METHOD_NOT_ALLOWED', `use ${allow}`);
+}
+
+function wireError(failure: HttpFailure): WireError {
+  return { code: failure.code, message: failure.message, retryable: failure.retryable };
+}
+
+function isJson(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const [type] = contentType.split(';', 1);
+  return type?.trim().toLowerCase() === JSON_TYPE;
+}
+

@@ -1,0 +1,13 @@
+/**
+ * caspaxos/http: acceptors over HTTP. `createAcceptorServer` hosts any `Acceptor` (a
+ * `StoreAcceptor` over a durable store, typically); `HttpAcceptor` is the client proposers use,
+ * over any `fetch` (in Node, pass `{ fetch: nodeFetch() }`: several times cheaper per request
+ * than the built-in one). Node only (the server uses node:http).
+ *
+ * @module caspaxos/http
+ */
+export { createAcceptorServer, type AcceptorServer, type AcceptorServerOptions, type ListenAddress } from './acceptor-server.js';
+export { HttpAcceptor, type HttpAcceptorOptions } from './acceptor-client.js';
+export { nodeFetch, type NodeFetchOptions } from './node-fetch.js';
+export { createNodeServer, type ClusterOperations, type NodeServer, type NodeServerContext, type NodeServerOptions } from './proposer-server.js';
+export { RemoteProposer, type RemoteProposerOptions } from './proposer-client.js';

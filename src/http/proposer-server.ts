@@ -1,0 +1,382 @@
+/**
+ * The HTTP API of a proposer node (`caspaxos node`), as the seed's `httpapi` sketches it: a user
+ * API over the typed key-value store, an operator API for membership and garbage collection, and
+ * the proposer API other nodes call to include this node in those (see `RemoteProposer`).
+ *
+ * User API (values are JSON; versions are decimal strings, usable as fencing tokens):
+ *   GET    /v1/kv/{key}                 -> 200 { key, value, version } | 404
+ *   PUT    /v1/kv/{key}  { value }      -> 200 { key, version }
+ *   POST   /v1/kv/{key}/cas { version, value }   (version null: only if absent)
+ *                                       -> 200 { key, version } | 409 { code, current }
+ *   POST   /v1/kv/{key}/increment { by? }        -> 200 { key, value, version }
+ *   DELETE /v1/kv/{key}                 -> 200 { key, deleted: true }  (collection in the background)
+ * Operator API:
+ *   GET    /v1/admin/acceptors          -> { preparers, accepters }
+ *   POST   /v1/admin/grow   { acceptor } -> paper §2.3, every node of the cluster included
+ *   POST   /v1/admin/shrink { acceptor }
+ *   POST   /v1/admin/gc     { key }      -> paper §3.1, now (deletes also schedule it)
+ *   POST   /v1/admin/sweep               -> collect tombstones left behind
+ * Proposer API (for other nodes): POST /v1/proposer/{identity-read, full-identity-read,
+ * fast-forward-increment, add-accepter, add-preparer, remove-preparer, remove-accepter},
+ * GET /v1/proposer/keys (NDJSON). And GET /v1/health, without authentication.
+ *
+ * Every endpoint but health requires `Authorization: Bearer <secret>` when a secret is set.
+ * Errors are `{ code, message, retryable }` with a 4xx for the caller's mistakes (nothing changed)
+ * and 503 for retryable failures of the cluster.
+ */
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { type Ballot, isBallot } from '../core/ballot.js';
+import { AcceptFailedError, type CASPaxosError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { retryWhile } from '../retry.js';
+import type { KeyValueStore } from '../kv/key-value-store.js';
+import { encodeState, utf8Length } from './wire.js';
+import { formatVersion, parseVersion } from '../kv/record-format.js';
+import type { Logger } from '../logger.js';
+import type { Acceptor, Proposer } from '../roles.js';
+import { integerOption } from '../internal/validate.js';
+import { type SecretCheck, drained, readJsonBody, secretCheck, sendJson } from './json.js';
+
+/** What the node's operator and proposer APIs act on. */
+export interface NodeServerContext {
+  /** This node's proposer. */
+  readonly proposer: Proposer;
+  /** The typed store the user API serves (JSON values). */
+  readonly kv: KeyValueStore<unknown>;
+  /** The acceptor at `address` (an `HttpAcceptor`, made once per address). */
+  acceptorAt(address: string): Acceptor;
+  /** Grows, shrinks or collects across every node of the cluster (see `ClusterOperations`). */
+  readonly operations: ClusterOperations;
+}
+
+/** The cluster-wide operations the operator API triggers; run with every node's proposer. */
+export interface ClusterOperations {
+  /** Adds `acceptor` to the cluster (`growCluster` over every node's proposer). */
+  grow(acceptor: Acceptor, signal: AbortSignal): Promise<void>;
+  /** Removes `acceptor` from the cluster (`shrinkCluster` over every node's proposer). */
+  shrink(acceptor: Acceptor, signal: AbortSignal): Promise<void>;
+  /** Deletes `key` for good (`garbageCollect` over every proposer and acceptor). */
+  collect(key: string, signal: AbortSignal): Promise<void>;
+}
+
+/** Options of `createNodeServer`. */
+export interface NodeServerOptions {
+  /**
+   * The shared secret clients and other nodes send as a bearer token. Without it, no
+   * authentication.
+   * @default undefined (no authentication)
+   */
+  readonly secret?: string | undefined;
+  /**
+   * The largest request body accepted.
+   * @default 1048576 (1 MiB)
+   */
+  readonly maxBodyBytes?: number | undefined;
+  /**
+   * The longest key accepted, in UTF-8 bytes.
+   * @default 1024
+   */
+  readonly maxKeyBytes?: number | undefined;
+  /**
+   * How long one request may run before it is aborted (503; the outcome of a write is then unknown).
+   * @default 30000
+   */
+  readonly requestTimeoutMs?: number | undefined;
+  /**
+   * Receives an info record per request and an error record per internal failure. Silent when
+   * absent.
+   * @default undefined (no logging)
+   */
+  readonly logger?: Logger | undefined;
+}
+
+/** A proposer node's HTTP server, made by `createNodeServer`: not listening until `listen`. */
+export interface NodeServer {
+  /** The underlying Node server (for its events; use `listen` and `close` to run it). */
+  readonly server: Server;
+  /** Starts listening; port 0 picks a free port. Resolves with the base URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  /** Stops accepting, lets requests in flight finish (up to 10 s), then closes every connection. */
+  close(): Promise<void>;
+}
+
+/** An answer other than 200, with the error body. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown by an increment's change function on a value it cannot increment. */
+class NotAnInteger extends Error {}
+
+const KV_PATH = /^\/v1\/kv\/([^/]+)(\/cas|\/increment)?$/;
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Serves a proposer node's HTTP API (what `caspaxos node` runs): the user API over `context.kv`
+ * (JSON values, versions as decimal strings), the operator API (membership changes and garbage
+ * collection across the cluster, paper §2.3 and §3.1) and the proposer API other nodes call through
+ * `RemoteProposer`. Errors are `{ code, message, retryable }`: 4xx for the caller's mistakes
+ * (nothing changed), 503 for retryable failures of the cluster.
+ */
+export function createNodeServer(context: NodeServerContext, options: NodeServerOptions = {}): NodeServer {
+  const maxBodyBytes = integerOption(options.maxBodyBytes, 'maxBodyBytes', 1, 1 << 20);
+  const maxKeyBytes = integerOption(options.maxKeyBytes, 'maxKeyBytes', 1, 1024);
+  const requestTimeoutMs = integerOption(options.requestTimeoutMs, 'requestTimeoutMs', 1, 30_000);
+  const authorized: SecretCheck = secretCheck(options.secret);
+  const logger = options.logger;
+  const inFlight = new Set<Promise<void>>();
+  const sockets = new Set<Socket>();
+  let closing = false;
+
+  const server = createServer((req, res) => {
+    const handled = handle(req, res).catch((error: unknown) => {
+      logger?.error({ err: error, path: req.url }, 'caspaxos node: request failed');
+      if (!res.headersSent) sendJson(res, 500, { code: 'ERR_INTERNAL', message: 'internal error', retryable: true });
+      else res.destroy();
+    });
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('clientError', (_error, socket: Socket) => socket.destroy());
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'http://node');
+    const method = req.method ?? 'GET';
+    const signal = AbortSignal.timeout(requestTimeoutMs);
+    try {
+      if (closing) throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the node is shutting down');
+      if (url.pathname === '/v1/health') return sendJson(res, 200, { status: 'ok', proposer: context.proposer.address });
+      if (!authorized(req.headers.authorization)) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'missing or wrong bearer token');
+      const kv = KV_PATH.exec(url.pathname);
+      if (kv !== null) return await userApi(req, res, method, decodeKey(kv[1] as string), kv[2], signal);
+      if (url.pathname.startsWith('/v1/admin/')) return await operatorApi(req, res, method, url.pathname.slice('/v1/admin/'.length), signal);
+      if (url.pathname.startsWith('/v1/proposer/')) return await proposerApi(req, res, method, url, signal);
+      throw new HttpError(404, 'ERR_NO_ROUTE', `no endpoint at ${JSON.stringify(url.pathname)}`);
+    } catch (error) {
+      const failure = toHttpError(error, signal);
+      if (failure.status >= 500) logger?.error({ err: error, method, path: url.pathname }, 'caspaxos node: request failed');
+      if (!res.headersSent) sendJson(res, failure.status, { code: failure.code, message: failure.message, retryable: failure.status === 503, ...failure.extra });
+      else res.destroy();
+    } finally {
+      logger?.info({ method, path: url.pathname, status: res.statusCode, ms: Date.now() - started }, 'request');
+    }
+  }
+
+  function decodeKey(encoded: string): string {
+    let key: string;
+    try {
+      key = decodeURIComponent(encoded);
+    } catch {
+      throw new HttpError(400, 'ERR_INVALID_ARGUMENT', 'the key is not valid percent-encoded UTF-8');
+    }
+    if (utf8Length(key) > maxKeyBytes) throw new HttpError(400, 'ERR_KEY_TOO_LONG', `keys are limited to ${maxKeyBytes} UTF-8 bytes`);
+    return key;
+  }
+
+  async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
+    const result = await readJsonBody(req, maxBodyBytes);
+    if (result.type === 'too-large') throw new HttpError(413, 'ERR_TOO_LARGE', `request bodies are limited to ${maxBodyBytes} bytes`);
+    if (result.type === 'invalid') throw new HttpError(400, 'ERR_BAD_JSON', result.message);
+    return result.value;
+  }
+
+  async function userApi(req: IncomingMessage, res: ServerResponse, method: string, key: string, action: string | undefined, signal: AbortSignal): Promise<void> {
+    const opts = { signal };
+    if (action === undefined && method === 'GET') {
+      const entry = await context.kv.get(key, opts);
+      if (entry === undefined) throw new HttpError(404, 'ERR_NOT_FOUND', `no value for key ${JSON.stringify(key)}`);
+      return sendJson(res, 200, { key, value: entry.value, version: formatVersion(entry.version) });
+    }
+    if (action === undefined && method === 'PUT') {
+      const value = requireField(await body(req), 'value');
+      return sendJson(res, 200, { key, version: formatVersion(await idempotent(() => context.kv.set(key, value, opts), signal)) });
+    }
+    if (action === undefined && method === 'DELETE') {
+      await idempotent(() => context.kv.delete(key, opts), signal);
+      return sendJson(res, 200, { key, deleted: true });
+    }
+    if (action === '/cas' && method === 'POST') {
+      const request = await body(req);
+      const expected = versionField(requireField(request, 'version'));
+      const result = await context.kv.compareAndSet(key, expected, requireField(request, 'value'), opts);
+      if (result.ok) return sendJson(res, 200, { key, version: formatVersion(result.version) });
+      const current = result.current === undefined ? null : { value: result.current.value, version: formatVersion(result.current.version) };
+      throw new HttpError(409, 'ERR_VERSION_MISMATCH', 'the key is not at the expected version', { current });
+    }
+    if (action === '/increment' && method === 'POST') {
+      const by = (await body(req)).by ?? 1;
+      if (typeof by !== 'number' || !Number.isSafeInteger(by)) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', '"by" must be a safe integer');
+      // The change throws on a value that is not an integer: a throwing change writes nothing.
+      // (Never read a flag set inside a change function: the proposer may call it more than once,
+      // or return a state an earlier attempt produced.)
+      const entry = await context.kv
+        .update(
+          key,
+          (current) => {
+            const next = ((current as number | undefined) ?? 0) + by;
+            if ((current !== undefined && typeof current !== 'number') || !Number.isSafeInteger(next)) throw new NotAnInteger();
+            return next;
+          },
+          opts,
+        )
+        .catch((error: unknown) => {
+          if (error instanceof NotAnInteger) throw new HttpError(409, 'ERR_NOT_A_NUMBER', `the value of ${JSON.stringify(key)} is not an integer that can be incremented by ${by}`);
+          throw error;
+        });
+      if (entry === undefined) throw new Error('internal: an increment deleted its key');
+      return sendJson(res, 200, { key, value: entry.value, version: formatVersion(entry.version) });
+    }
+    throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
+  }
+
+  async function operatorApi(req: IncomingMessage, res: ServerResponse, method: string, action: string, signal: AbortSignal): Promise<void> {
+    if (action === 'acceptors' && method === 'GET') {
+      const [preparers, accepters] = await Promise.all([context.proposer.listPreparers({ signal }), context.proposer.listAccepters({ signal })]);
+      return sendJson(res, 200, { preparers, accepters });
+    }
+    if (method !== 'POST') throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
+    const request = await body(req);
+    switch (action) {
+      case 'grow':
+      case 'shrink': {
+        const acceptor = context.acceptorAt(stringField(request, 'acceptor'));
+        await (action === 'grow' ? context.operations.grow(acceptor, signal) : context.operations.shrink(acceptor, signal));
+        const [preparers, accepters] = await Promise.all([context.proposer.listPreparers(), context.proposer.listAccepters()]);
+        return sendJson(res, 200, { preparers, accepters });
+      }
+      case 'gc': {
+        const key = stringField(request, 'key');
+        await context.operations.collect(key, signal);
+        return sendJson(res, 200, { key, collected: true });
+      }
+      case 'sweep':
+        return sendJson(res, 200, await context.kv.sweep({ signal }));
+      default:
+        throw new HttpError(404, 'ERR_NO_ROUTE', `no operator endpoint ${JSON.stringify(action)}`);
+    }
+  }
+
+  async function proposerApi(req: IncomingMessage, res: ServerResponse, method: string, url: URL, signal: AbortSignal): Promise<void> {
+    const p = context.proposer;
+    const action = url.pathname.slice('/v1/proposer/'.length);
+    if (action === 'keys' && method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      for await (const key of p.listKeys({ signal })) {
+        if (res.destroyed) break;
+        if (!res.write(`${JSON.stringify(key)}\n`)) await drained(res);
+      }
+      res.end();
+      return;
+    }
+    if (method !== 'POST') throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
+    const request = await body(req);
+    const opts = { signal };
+    switch (action) {
+      case 'identity-read':
+      case 'full-identity-read': {
+        const key = stringField(request, 'key');
+        const { state, ballot } = await (action === 'identity-read' ? p.identityRead(key, opts) : p.fullIdentityRead(key, opts));
+        return sendJson(res, 200, { state: encodeState(state), ballot });
+      }
+      case 'fast-forward-increment': {
+        const ballot = request.ballot;
+        if (!isBallot(ballot)) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', '"ballot" must be { counter, id }');
+        return sendJson(res, 200, { age: await p.fastForwardIncrement(stringField(request, 'key'), ballot as Ballot, opts) });
+      }
+      case 'add-accepter':
+        await p.addAccepter(context.acceptorAt(stringField(request, 'address')), opts);
+        return sendJson(res, 200, {});
+      case 'add-preparer':
+        await p.addPreparer(context.acceptorAt(stringField(request, 'address')), opts);
+        return sendJson(res, 200, {});
+      case 'remove-preparer':
+        await p.removePreparer({ address: stringField(request, 'address') }, opts);
+        return sendJson(res, 200, {});
+      case 'remove-accepter':
+        await p.removeAccepter({ address: stringField(request, 'address') }, opts);
+        return sendJson(res, 200, {});
+      default:
+        throw new HttpError(404, 'ERR_NO_ROUTE', `no proposer endpoint ${JSON.stringify(action)}`);
+    }
+  }
+
+  return {
+    server,
+    listen(port = 0, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          resolve(`http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+        });
+      });
+    },
+    async close() {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
+      await Promise.race([Promise.allSettled([...inFlight]), grace]);
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+/**
+ * Runs a write that is idempotent in effect (HTTP's PUT and DELETE: writing the same value, or the
+ * tombstone, twice leaves what once does), again when its outcome was unknown: typically a garbage
+ * collection of the key fenced the proposer mid-round. Non-idempotent writes (increment,
+ * compare-and-set) report the unknown outcome instead (503, retryable: the client decides).
+ */
+function idempotent<T>(write: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  return retryWhile(write, (error) => error instanceof AcceptFailedError, { signal });
+}
+
+function requireField(request: Record<string, unknown>, name: string): unknown {
+  if (!(name in request)) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `the request body needs "${name}"`);
+  return request[name];
+}
+
+function stringField(request: Record<string, unknown>, name: string): string {
+  const value = request[name];
+  if (typeof value !== 'string' || value === '') throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `"${name}" must be a non-empty string`);
+  return value;
+}
+
+function versionField(value: unknown): bigint | null {
+  if (value === null) return null;
+  if (typeof value !== 'string') throw new HttpError(400, 'ERR_INVALID_ARGUMENT', '"version" must be a version string, or null for "only if absent"');
+  try {
+    return parseVersion(value);
+  } catch (error) {
+    throw new HttpError(400, 'ERR_INVALID_ARGUMENT', (error as Error).message);
+  }
+}
+
+/** The answer for a failure: the caller's mistakes are 4xx, the cluster's retryable ones 503. */
+function toHttpError(error: unknown, signal: AbortSignal): HttpError {
+  if (error instanceof HttpError) return error;
+  if (signal.aborted) return new HttpError(503, 'ERR_TIMEOUT', 'the request took too long; a write may or may not have happened');
+  const code = (error as Partial<CASPaxosError>)?.code;
+  if (error instanceof InvalidArgumentError) return new HttpError(400, 'ERR_INVALID_ARGUMENT', error.message);
+  if (error instanceof NotFoundError) return new HttpError(404, 'ERR_NOT_FOUND', error.message);
+  if (typeof code === 'string') {
+    const retryable = (error as { retryable?: unknown }).retryable === true;
+    return new HttpError(retryable ? 503 : 409, code, (error as Error).message);
+  }
+  return new HttpError(500, 'ERR_INTERNAL', 'internal error');
+}

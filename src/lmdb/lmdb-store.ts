@@ -1,0 +1,369 @@
+/**
+ * `LmdbStore`: an `AcceptorStore` on disk, in an LMDB environment (the `lmdb` package), for
+ * `StoreAcceptor`. Node only: import it from `caspaxos/lmdb`.
+ *
+ * ## Durability
+ *
+ * Paper §2.2: an acceptor "persists the ballot number as a promise" before it "returns a
+ * confirmation". So `put`, `remove` and `raiseAges` resolve only once their transaction is synced
+ * to disk. The lmdb README says of `put`: "The promise will resolve once the transaction has finished
+ * committing. [...] Once the promise resolves, the transaction will have been fully written to the
+ * physical storage medium (durable commit [...])". That holds only with `overlappingSync` off. The
+ * same README, "Overlapping Sync Options": "When this is enabled, there are two events of potential
+ * interest: when the transaction is committed and the data is visible [...], and when the
+ * transaction is flushed and durable. The write actions return a promise for when they are
+ * committed." `overlappingSync` is on by default on Linux and macOS, and lmdb's `write.js` (3.x)
+ * agrees: write promises resolve when the commit becomes visible; only `db.flushed` waits for the
+ * sync. So a write must wait for more than its promise. Two modes (`syncMode`):
+ *
+ * - `'commit'` (the default) opens the environment with `overlappingSync: false` (and without
+ *   `noSync`): LMDB's own commit syncs the data and the meta page before it returns, and every
+ *   write promise resolves after that; the promise means durable by itself.
+ * - `'overlapping'` keeps lmdb's `overlappingSync` and opens with `separateFlushed`, which the
+ *   README describes as: "the returned promise will still resolve when the transaction is
+ *   committed and the promise will also have a `flushed` property that holds a second promise
+ *   that is resolved when the OS reports that the transaction writes has been fully flushed to
+ *   disk". `put` awaits that `flushed` promise. `remove` and `raiseAges` (transaction callbacks,
+ *   whose promise has no `flushed`) await `db.flushed`, which "resolves when all previous writes
+ *   have been committed and fully flushed/synced to disk/storage". The sync then runs outside
+ *   LMDB's write lock, so the next batch commits while the last one syncs. Measured with
+ *   bench/store-durability.mjs (2-core VM, shared disk): 0.95x to 1.6x the throughput of
+ *   `'commit'` with 64 concurrent writers, run to run; no gain with one writer.
+ *
+ * Durability stays affordable because lmdb batches: every write issued in one event turn (and
+ * everything queued while a commit is in flight) goes into one transaction, one sync. Many
+ * concurrent acceptor requests share a sync; a lone writer pays one sync per write.
+ *
+ * `durable: false` opens with `noSync`: writes resolve before they reach the disk, and a machine
+ * crash can lose or corrupt the database. Unsafe for an acceptor; for measuring only.
+ *
+ * ## Atomicity
+ *
+ * A `put` is one LMDB write, in one transaction: after a crash the key holds the old record or the
+ * new one. `remove` and `raiseAges` read-modify-write the meta entry (floor and ages only rise), so
+ * each runs as an lmdb `transaction` callback: the callback runs inside the write transaction,
+ * holding LMDB's single write lock, and reads the meta as that transaction sees it, so two
+ * concurrent calls cannot both read the old value and the lower write win (the lost update a
+ * read-then-`put` would allow). lmdb runs queued callbacks in call order, each seeing the writes of
+ * the ones before; the callback and its writes commit together, in one commit, synced as above.
+ *
+ * lmdb runs queued transaction callbacks after the plain writes queued in the same batch, so a
+ * `put` and a `remove` of one key issued concurrently may apply in either order. The store
+ * contract allows it: `StoreAcceptor` runs one operation per key at a time.
+ *
+ * ## Layout
+ *
+ * One unnamed LMDB database, binary keys and values. A record lives under `encodeKey(key)` (first
+ * byte 1 or 2, see `record-codec`), its value `encodeRecord(record)`; the meta (floor and ages)
+ * lives under the one-byte key `[0]`, its value `encodeMeta`. Values carry a format version and a
+ * CRC-32: a damaged value is reported (`CorruptRecordError`), never returned. `scan` pages in LMDB
+ * key order (bytewise over the encoded keys).
+ *
+ * ## Ownership
+ *
+ * One acceptor process owns a data directory, and within it one `StoreAcceptor` at a time. LMDB
+ * itself allows several processes on one environment, but the acceptor does not: it serializes
+ * the operations on a key in memory and caches the floor and ages, so a second acceptor over the
+ * same directory could promise one ballot twice. Nothing here enforces it; deploy one acceptor
+ * per directory.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { open, type RootDatabase } from 'lmdb';
+import type { Closeable } from '../internal/async-dispose.js';
+import * as rules from '../core/acceptor-rules.js';
+import type { Age } from '../core/age.js';
+import { type Ballot, ZERO_BALLOT, compareBallots } from '../core/ballot.js';
+import { InvalidArgumentError, UnavailableError } from '../errors.js';
+import type { AcceptorStore, ScanOptions, StoreMeta, StoreRecord } from '../acceptor/acceptor-store.js';
+import { CorruptRecordError, decodeKey, decodeMeta, decodeRecord, encodeKey, encodeMeta, encodeRecord } from './record-codec.js';
+import { checkAges } from '../acceptor/request-checks.js';
+import { assertBallot, assertKey } from '../internal/validate.js';
+
+export { CorruptRecordError } from './record-codec.js';
+
+/** Options of `LmdbStore.open`. */
+export interface LmdbStoreOptions {
+  /**
+   * The data directory, created if missing. One acceptor process owns it (see the module doc).
+   * @example '/var/lib/caspaxos/acceptor-1'
+   */
+  readonly path: string;
+  /**
+   * Sync every write to disk before it resolves. `false` opens LMDB with `noSync`: writes resolve
+   * before they are on disk and a machine crash may lose or corrupt the data. An acceptor that
+   * forgets a promise breaks consensus; use `false` only to measure what durability costs.
+   * @default true
+   */
+  readonly durable?: boolean | undefined;
+  /**
+   * How a durable write waits for the disk (ignored when `durable` is false). `'commit'`: LMDB
+   * syncs inside each commit, under its write lock, and the write resolves after it. `'overlapping'`:
+   * lmdb's `overlappingSync`: the sync runs after the commit, outside the write lock, and the write
+   * resolves once lmdb reports it flushed; it can carry more writes with many concurrent writers
+   * (measure on your disk). Both resolve only once the write is on disk (see the module doc).
+   * @default 'commit'
+   */
+  readonly syncMode?: 'commit' | 'overlapping' | undefined;
+}
+
+/**
+ * LMDB's largest key, in bytes, with the default 4 KiB page. lmdb README: "By default, the maximum
+ * key size is 1978 bytes." The environment reports its own at runtime; this is the fallback.
+ */
+const DEFAULT_MAX_KEY_BYTES = 1978;
+
+/** The key of the meta entry; record keys start with byte 1 or 2 (`encodeKey`). */
+const META_KEY = new Uint8Array([0]);
+/** Bounds of the record keys in LMDB's bytewise order: [1, 3). */
+const RECORDS_START = new Uint8Array([1]);
+const RECORDS_END = new Uint8Array([3]);
+
+const EMPTY_META: StoreMeta = Object.freeze({ floor: ZERO_BALLOT, ages: Object.freeze([]) });
+
+type Db = RootDatabase<Uint8Array, Uint8Array>;
+
+/** The LMDB environments this process has open, by canonical path: their settings, and handles. */
+const openEnvironments = new Map<string, { readonly settings: string; handles: number }>();
+
+/** The directory's real path when it exists (symlinks resolved), else its absolute path. */
+function canonicalPath(path: string): string {
+  const absolute = resolve(path);
+  return existsSync(absolute) ? realpathSync(absolute) : absolute;
+}
+
+/**
+ * An `AcceptorStore` on disk, in an LMDB environment (the `lmdb` package), for `StoreAcceptor`.
+ * Every write resolves only once it is synced to disk (paper §2.2: an acceptor "persists the ballot
+ * number as a promise" before it "returns a confirmation"); lmdb batches concurrent writes into one
+ * transaction and one sync. Values carry a format version and a CRC-32, so a damaged one is
+ * reported (`CorruptRecordError`), never returned. One acceptor process owns a data directory. Node
+ * only.
+ * @example
+ * ```ts
+ * import { StoreAcceptor } from 'caspaxos';
+ * import { LmdbStore } from 'caspaxos/lmdb';
+ *
+ * const store = await LmdbStore.open({ path: '/var/lib/caspaxos/a1' });
+ * const acceptor = await StoreAcceptor.open('a1', store);
+ * // ... serve it (see createAcceptorServer in caspaxos/http) ...
+ * await acceptor.close(); // closes the store too
+ * ```
+ */
+export class LmdbStore implements AcceptorStore, Closeable {
+  /** The data directory. */
+  readonly path: string;
+  /** Whether writes are synced before they resolve (`LmdbStoreOptions.durable`). */
+  readonly durable: boolean;
+  /** How durable writes wait for the disk (`LmdbStoreOptions.syncMode`; `'commit'` when not durable). */
+  readonly syncMode: 'commit' | 'overlapping';
+  /** The longest encoded key this environment stores, in bytes. */
+  readonly maxKeyBytes: number;
+  readonly #db: Db;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  /** The canonical path this store counts against in `openEnvironments`. */
+  #where = '';
+
+  /**
+   * Opens (or creates) the store in `options.path`.
+   * @throws InvalidArgumentError when the options are malformed.
+   */
+  static async open(options: LmdbStoreOptions): Promise<LmdbStore> {
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('LmdbStore.open needs an options object { path }');
+    const { path, durable = true, syncMode = 'commit' } = options;
+    if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('options.path must be a non-empty string');
+    if (typeof durable !== 'boolean') throw new InvalidArgumentError('options.durable must be a boolean');
+    if (syncMode !== 'commit' && syncMode !== 'overlapping') throw new InvalidArgumentError(`options.syncMode must be 'commit' or 'overlapping', got ${String(syncMode)}`);
+    const overlapping = durable && syncMode === 'overlapping';
+    const settings = `durable: ${durable}, syncMode: ${overlapping ? 'overlapping' : 'commit'}`;
+    const where = canonicalPath(path);
+    // lmdb keeps one environment per directory per process, and a second open silently gets the
+    // first one's flags: a durable store opened after a `durable: false` one (or a 'commit' one
+    // after an 'overlapping' one) would acknowledge writes that are not on disk yet.
+    const already = openEnvironments.get(where);
+    if (already !== undefined && already.settings !== settings) {
+      throw new InvalidArgumentError(`${path} is already open in this process with ${already.settings}; lmdb would share that environment (one acceptor per directory)`);
+    }
+    const db = open<Uint8Array, Uint8Array>({
+      path,
+      // Always a directory, even for a path with an extension (lmdb would make that a file).
+      noSubdir: false,
+      keyEncoding: 'binary',
+      encoding: 'binary',
+      // Without overlapping sync, write promises resolve after the sync; with it, at the (earlier)
+      // visible commit, and `flushed` says when the write is synced. See the module doc.
+      overlappingSync: overlapping,
+      separateFlushed: overlapping,
+      noSync: !durable,
+    });
+    const store = new LmdbStore(path, durable, overlapping ? 'overlapping' : 'commit', db);
+    // Reject a directory whose meta this codec cannot read now, not at the first request.
+    try {
+      store.#readMeta();
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    // Counted until closed; a store dropped without closing (a simulated crash) keeps its count,
+    // as lmdb keeps its environment.
+    openEnvironments.set(where, { settings, handles: (already?.handles ?? 0) + 1 });
+    store.#where = where;
+    return store;
+  }
+
+  private constructor(path: string, durable: boolean, syncMode: 'commit' | 'overlapping', db: Db) {
+    this.path = path;
+    this.durable = durable;
+    this.syncMode = syncMode;
+    this.#db = db;
+    const reported = (db as unknown as { maxKeySize?: unknown }).maxKeySize;
+    this.maxKeyBytes = typeof reported === 'number' && reported > 0 ? reported : DEFAULT_MAX_KEY_BYTES;
+  }
+
+  async loadMeta(): Promise<StoreMeta> {
+    this.#checkOpen();
+    return this.#readMeta();
+  }
+
+  async get(key: string): Promise<StoreRecord | undefined> {
+    this.#checkOpen();
+    const k = this.#encodeKey(key);
+    const bytes = this.#db.get(k);
+    return bytes === undefined ? undefined : this.#decodeRecord(key, bytes);
+  }
+
+  async put(key: string, record: StoreRecord): Promise<void> {
+    this.#checkOpen();
+    const k = this.#encodeKey(key);
+    // Encoding validates the record and copies it: the caller may reuse its buffers at once.
+    const value = encodeRecord(record);
+    const written = this.#db.put(k, value);
+    await written;
+    // Overlapping sync: committed is not yet synced; `separateFlushed` gives the write's flush.
+    if (this.syncMode === 'overlapping') await flushedOf(written);
+  }
+
+  async remove(key: string, floor: Ballot): Promise<void> {
+    this.#checkOpen();
+    const k = this.#encodeKey(key);
+    assertBallot(floor, 'floor');
+    await this.#update((meta) => {
+      this.#db.remove(k);
+      // The floor only rises: a lower one would un-promise what the removed records promised.
+      return compareBallots(floor, meta.floor) > 0 ? { floor: { counter: floor.counter, id: floor.id }, ages: meta.ages } : undefined;
+    });
+  }
+
+  async raiseAges(ages: readonly Age[]): Promise<void> {
+    this.#checkOpen();
+    checkAges(ages);
+    await this.#update((meta) => {
+      const minimum = new Map(meta.ages.map((a) => [a.id, a.counter]));
+      // Paper §3.1 step 3, and never lower a minimum (see `rules.raiseAges`).
+      const raised = rules.raiseAges((id) => minimum.get(id) ?? 0, ages);
+      if (raised.length === 0) return undefined;
+      for (const a of raised) minimum.set(a.id, a.counter);
+      return { floor: meta.floor, ages: Array.from(minimum, ([id, counter]) => ({ counter, id })) };
+    });
+  }
+
+  async scan({ after, limit }: ScanOptions): Promise<ReadonlyArray<readonly [string, StoreRecord]>> {
+    this.#checkOpen();
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError(`scan limit must be an integer >= 1, got ${String(limit)}`);
+    const start = after === undefined ? RECORDS_START : this.#encodeKey(after);
+    const page: Array<readonly [string, StoreRecord]> = [];
+    // One read snapshot for the page; entries decoded (and so copied) as they are read.
+    for (const { key, value } of this.#db.getRange({ start, end: RECORDS_END, exclusiveStart: after !== undefined, limit })) {
+      const name = decodeKey(key);
+      page.push([name, this.#decodeRecord(name, value)]);
+    }
+    return page;
+  }
+
+  /** Waits for pending writes, then closes the environment. Idempotent; other calls reject after it. */
+  close(): Promise<void> {
+    // Every call returns the same promise: a second `close` resolves only once the store is closed.
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      await this.#db.close();
+      const entry = openEnvironments.get(this.#where);
+      if (entry !== undefined && --entry.handles <= 0) openEnvironments.delete(this.#where);
+    })();
+    return this.#closing;
+  }
+
+  /** `close()`, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * Runs `change` on the current meta inside one LMDB write transaction, writing the meta it
+   * returns (if any) in the same transaction; resolves once that transaction is durable. `change`
+   * may add its own writes (`remove` deletes the record). It must not throw after writing: an lmdb
+   * `transaction` callback cannot be rolled back, so a failure to read the meta is caught before
+   * `change` runs and rethrown outside.
+   */
+  async #update(change: (meta: StoreMeta) => StoreMeta | undefined): Promise<void> {
+    const failure = await this.#db.transaction((): unknown => {
+      let meta: StoreMeta;
+      try {
+        meta = this.#readMeta();
+      } catch (err) {
+        return err;
+      }
+      const next = change(meta);
+      if (next !== undefined) this.#db.put(META_KEY, encodeMeta(next));
+      return undefined;
+    });
+    if (failure !== undefined) throw failure;
+    // A transaction's promise has no `flushed`; the database's covers every write before it.
+    if (this.syncMode === 'overlapping') await this.#db.flushed;
+  }
+
+  #readMeta(): StoreMeta {
+    const bytes = this.#db.get(META_KEY);
+    if (bytes === undefined) return EMPTY_META;
+    try {
+      return decodeMeta(bytes);
+    } catch (err) {
+      throw new CorruptRecordError(`meta in ${this.path}`, reasonOf(err));
+    }
+  }
+
+  #decodeRecord(key: string, bytes: Uint8Array): StoreRecord {
+    try {
+      return decodeRecord(bytes);
+    } catch (err) {
+      throw new CorruptRecordError(`record of key ${JSON.stringify(key)} in ${this.path}`, reasonOf(err));
+    }
+  }
+
+  /** The LMDB key of `key`; rejects what LMDB cannot store before anything is written. */
+  #encodeKey(key: string): Uint8Array {
+    assertKey(key);
+    const k = encodeKey(key);
+    if (k.length > this.maxKeyBytes) {
+      throw new InvalidArgumentError(`key too long for LMDB: ${k.length - 1} bytes encoded, at most ${this.maxKeyBytes - 1} (UTF-8, or 2 per UTF-16 unit)`);
+    }
+    return k;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new UnavailableError(`the LMDB store at ${this.path} is closed`);
+  }
+}
+
+/** The flush promise lmdb attaches to a write's promise under `separateFlushed`. */
+function flushedOf(written: Promise<boolean>): PromiseLike<unknown> {
+  const flushed = (written as Promise<boolean> & { flushed?: PromiseLike<unknown> }).flushed;
+  // lmdb sets it on every write promise when `separateFlushed` is on; without it the write is not
+  // known to be durable, so fail the write rather than acknowledge it.
+  if (flushed === undefined || typeof flushed.then !== 'function') throw new Error('lmdb returned a write promise without `flushed` despite separateFlushed');
+  return flushed;
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof CorruptRecordError ? err.reason : err instanceof Error ? err.message : String(err);
+}

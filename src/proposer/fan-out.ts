@@ -1,0 +1,64 @@
+/**
+ * The quorum wait: sends one request to every member at once and feeds each reply to the phase's
+ * round as it arrives. Resolves with the round's status as soon as it is decided (won or lost), so
+ * a phase never waits for stragglers; the stragglers' replies still reach the callbacks, marked
+ * late by the round, which ignores them. An abort rejects with `signal.reason` at once; a callback
+ * that throws (a tracer is user code) rejects with its error instead of leaving the phase pending.
+ *
+ * On the hot path of every proposal: one promise and one pair of callbacks per member, nothing else.
+ */
+import type { QuorumStatus } from '../core/quorum.js';
+
+export function fanOut<M, R>(
+  members: readonly M[],
+  call: (member: M) => Promise<R>,
+  onReply: (member: M, reply: R) => QuorumStatus,
+  onFailure: (member: M, error: unknown) => QuorumStatus,
+  signal: AbortSignal | undefined,
+): Promise<QuorumStatus> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  let resolve!: (status: QuorumStatus) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<QuorumStatus>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  let settled = false;
+  const onAbort = (): void => finish(undefined, signal?.reason);
+  const finish = (status: QuorumStatus | undefined, error?: unknown): void => {
+    if (settled) return;
+    settled = true;
+    signal?.removeEventListener('abort', onAbort);
+    if (status === undefined) reject(error);
+    else resolve(status);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  for (const member of members) {
+    let reply: Promise<R>;
+    try {
+      reply = call(member);
+    } catch (error) {
+      // An acceptor that throws instead of rejecting is treated like one that rejected.
+      reply = Promise.reject(error);
+    }
+    reply.then(
+      (value) => {
+        try {
+          const status = onReply(member, value);
+          if (status !== 'pending') finish(status);
+        } catch (error) {
+          finish(undefined, error);
+        }
+      },
+      (error: unknown) => {
+        try {
+          const status = onFailure(member, error);
+          if (status !== 'pending') finish(status);
+        } catch (failure) {
+          finish(undefined, failure);
+        }
+      },
+    );
+  }
+  return promise;
+}

@@ -1,0 +1,895 @@
+/**
+ * A proposer that keeps its state (ballot counter, age, acceptor configuration) in memory: the
+ * proposal rounds of `core/proposal` driven over any `Acceptor`s.
+ *
+ * Paper §2: a proposer "performs the initialization by communicating with acceptors, and keep[s]
+ * minimal state needed to generate unique increasing update IDs (ballot numbers)".
+ *
+ * Concurrency: proposals for different keys run concurrently; proposals for one key through one
+ * proposer wait in a FIFO queue and run in arrival order, in batches (`ProposalQueue`). Each attempt
+ * takes its ballot synchronously before its first `await`, so a burst of calls gets increasing
+ * ballots in call order.
+ */
+import { abortable, abortableWait } from '../internal/abort.js';
+import type { Age } from '../core/age.js';
+import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots, formatBallot, isZeroBallot } from '../core/ballot.js';
+import { BallotGenerator } from '../core/ballot-generator.js';
+import type { AcceptReply, AcceptedState, PrepareReply, State } from '../core/messages.js';
+import { ANCESTRY_FLOOR_ID, NO_ANCESTRY, ancestryOf } from '../core/acceptor-rules.js';
+import { AcceptRound, PrepareRound, type Round, recoveryDecision } from '../core/rounds.js';
+import { type QuorumStatus, majority } from '../core/quorum.js';
+import { copyState, isState, statesEqual } from '../core/state.js';
+import { Configuration } from './configuration.js';
+import {
+  AcceptFailedError,
+  AgeError,
+  ConflictError,
+  DuplicateError,
+  InvalidArgumentError,
+  NotFoundError,
+  PrepareFailedError,
+  UnavailableError,
+  isRetryable,
+} from '../errors.js';
+import { fanOut } from './fan-out.js';
+import { DOUBT_AFTER_MISS, OneRoundTripCache } from './one-round-trip-cache.js';
+import { type Proposal, ProposalQueue, type QuorumMode, newProposal } from './proposal-queue.js';
+import { DebugGate, type Logger } from '../logger.js';
+import { type Random, type RetryPolicy, type Sleep, resolveRetryPolicy, retryDelay, timerSleep } from '../retry.js';
+import type { AcceptOptions, Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from '../roles.js';
+import type { TraceEvent, Tracer } from '../tracer.js';
+import { assertAddress, assertBallot, assertFunction, assertKey, integerOption } from '../internal/validate.js';
+import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from '../internal/watch-channel.js';
+
+/** Options of `MemoryProposer`. */
+export interface MemoryProposerOptions {
+  /**
+   * Receives debug records, one per phase of each attempt. Silent when absent.
+   * @default undefined (no logging)
+   */
+  readonly logger?: Logger | undefined;
+  /**
+   * Receives a trace event per message, reply and outcome. Nothing is built when absent.
+   * @default undefined (no tracing)
+   */
+  readonly tracer?: Tracer | undefined;
+  /**
+   * How often and how patiently to retry a proposal whose prepare phase failed.
+   * @default DEFAULT_RETRY_POLICY (10 attempts, delays capped at 1, 2, 4 ... 100 ms)
+   */
+  readonly retry?: Partial<RetryPolicy> | undefined;
+  /**
+   * Waits between attempts. Inject a virtual clock's sleep to make retries deterministic.
+   * @default timerSleep (setTimeout)
+   */
+  readonly sleep?: Sleep | undefined;
+  /**
+   * Source of the retry jitter.
+   * @default Math.random
+   */
+  readonly random?: Random | undefined;
+  /**
+   * When an accept phase is lost with nothing but rejections so far, how long to wait for the
+   * remaining accepters, in milliseconds. If they all reject too, the value is stored nowhere and
+   * the proposal is retried (this is what losing to a competitor's prepare looks like); otherwise,
+   * or when the wait runs out, the outcome is unknown and the proposal fails with
+   * `AcceptFailedError`.
+   * @default 100
+   */
+  readonly stragglerTimeoutMs?: number | undefined;
+  /**
+   * One round trip (paper §2.2.1): each accept also asks the acceptors to promise the next ballot,
+   * and the next change to the key skips the prepare phase while that promise holds. Safe under
+   * contention (a competitor's prepare revokes it; the attempt then prepares). See
+   * `OneRoundTripCache` for the rules.
+   * @default true
+   */
+  readonly oneRoundTrip?: boolean | undefined;
+  /**
+   * How many keys the one-round-trip cache holds at most. When full, the key cached longest ago
+   * goes first, unless it was cached again since (a hot key stays; see `OneRoundTripCache`).
+   * @default 10000
+   */
+  readonly oneRoundTripKeys?: number | undefined;
+  /**
+   * The most queued proposals on one key that run as one round (their changes applied in arrival
+   * order, one accept for all). 1 disables batching.
+   * @default 64
+   */
+  readonly maxBatch?: number | undefined;
+}
+
+/** A snapshot of a proposer's state, for tests and teaching. */
+export interface ProposerSnapshot {
+  /** The proposer's id. */
+  readonly id: string;
+  /** The counter of the last ballot this proposer generated or fast-forwarded to. */
+  readonly counter: number;
+  /** The age it sends with every message (see `Age`). */
+  readonly age: Age;
+  /** Addresses of the acceptors prepares go to, sorted. */
+  readonly preparers: readonly string[];
+  /** Addresses of the acceptors accepts go to, sorted. */
+  readonly accepters: readonly string[];
+}
+
+
+const identity: ChangeFunc = (state) => state;
+
+/** How many collected keys a proposer remembers (see `MemoryProposer.#collectedSince`). */
+const COLLECTIONS_KEPT = 4096;
+
+/**
+ * A `Proposer` that talks to its acceptors through their methods: `MemoryAcceptor`s in one process,
+ * or remote ones behind any transport (`HttpAcceptor`, `RedisAcceptor`). Proposals to one key queue
+ * up and run in arrival order, in batches (one round for up to `maxBatch` changes); different keys
+ * run in parallel. An attempt that certainly had no effect (a lost prepare phase, an accept every
+ * accepter rejected) is retried under a new ballot after a jittered backoff; with `oneRoundTrip`, a
+ * change may skip the prepare phase (paper §2.2.1). Any number of proposers may serve one cluster,
+ * each under its own id.
+ * @example
+ * ```ts
+ * import { MemoryAcceptor, MemoryProposer } from 'caspaxos';
+ *
+ * const acceptors = ['a1', 'a2', 'a3'].map((address) => new MemoryAcceptor(address));
+ * const p1 = new MemoryProposer('p1', acceptors);
+ * const increment = (current: Uint8Array | null) => Uint8Array.of((current?.[0] ?? 0) + 1);
+ * const { state, ballot } = await p1.propose('hits', increment, { signal: AbortSignal.timeout(1000) });
+ * ```
+ */
+export class MemoryProposer implements Proposer {
+  readonly address: string;
+  readonly #ballots: BallotGenerator;
+  #age = 0;
+  /**
+   * Per key, the age this proposer moved to when a garbage collection of that key fast-forwarded
+   * it, oldest first; at most `COLLECTIONS_KEPT` keys. A collection erases the records of its own
+   * key only, so only that key's unknown outcomes lose their evidence.
+   */
+  readonly #collections = new Map<string, number>();
+  /** The highest age dropped from `#collections`: any key may have been collected up to it. */
+  #forgottenCollections = 0;
+  /** `age` as sent in messages: one object until the age changes. */
+  #ageMessage: Age;
+  #config: Configuration;
+  /** Replaced configurations that attempts still run under. */
+  readonly #replaced = new Set<Configuration>();
+  readonly #queue: ProposalQueue;
+  readonly #cache: OneRoundTripCache | undefined;
+  readonly #debug: DebugGate;
+  readonly #tracer: Tracer | undefined;
+  readonly #retry: RetryPolicy;
+  readonly #sleep: Sleep;
+  readonly #random: Random;
+  readonly #stragglerTimeoutMs: number;
+
+  /**
+   * @param id unique among the proposers of a cluster, and never reused by a proposer that
+   *   restarts without its ballot counter (use a new incarnation id such as `p1#2`): two attempts
+   *   with one ballot break linearizability.
+   * @param acceptors the initial acceptors, used for both phases. At least one, addresses unique.
+   */
+  constructor(id: string, acceptors: Iterable<Acceptor>, options: MemoryProposerOptions = {}) {
+    if (typeof id !== 'string' || id === '') throw new InvalidArgumentError('a proposer id must be a non-empty string');
+    if (id === ANCESTRY_FLOOR_ID) throw new InvalidArgumentError(`the proposer id ${id} is reserved`);
+    const list = Array.from(acceptors ?? []);
+    if (list.length === 0) throw new InvalidArgumentError('a proposer needs at least one acceptor');
+    const seen = new Set<string>();
+    for (const acceptor of list) {
+      assertAcceptor(acceptor);
+      if (seen.has(acceptor.address)) throw new DuplicateError(acceptor.address, 'initial');
+      seen.add(acceptor.address);
+    }
+    this.address = id;
+    this.#ageMessage = { counter: 0, id };
+    this.#ballots = new BallotGenerator(id);
+    this.#config = new Configuration(list, list);
+    this.#debug = new DebugGate(options.logger);
+    this.#tracer = options.tracer;
+    this.#retry = resolveRetryPolicy(options.retry);
+    this.#sleep = options.sleep ?? timerSleep;
+    this.#random = options.random ?? Math.random;
+    this.#stragglerTimeoutMs = options.stragglerTimeoutMs ?? 100;
+    const maxBatch = integerOption(options.maxBatch, 'maxBatch', 1, 64);
+    this.#queue = new ProposalQueue((key, batch) => void this.#round(key, batch), maxBatch);
+    const cacheKeys = integerOption(options.oneRoundTripKeys, 'oneRoundTripKeys', 1, 10_000);
+    this.#cache = options.oneRoundTrip === false ? undefined : new OneRoundTripCache(cacheKeys);
+    if (!Number.isFinite(this.#stragglerTimeoutMs) || this.#stragglerTimeoutMs < 0) {
+      throw new InvalidArgumentError(`stragglerTimeoutMs must be a finite number >= 0, got ${this.#stragglerTimeoutMs}`);
+    }
+  }
+
+  /** This proposer's id (the same as `address`). */
+  get id(): string {
+    return this.address;
+  }
+
+  /** The age this proposer sends with every message. */
+  get age(): Age {
+    if (this.#ageMessage.counter !== this.#age) this.#ageMessage = { counter: this.#age, id: this.address };
+    return this.#ageMessage;
+  }
+
+  /** A snapshot of its ballot counter, age and acceptor sets. */
+  inspect(): ProposerSnapshot {
+    return {
+      id: this.address,
+      counter: this.#ballots.counter,
+      age: this.age,
+      preparers: sortedAddresses(this.#config.preparers),
+      accepters: sortedAddresses(this.#config.accepters),
+    };
+  }
+
+  /**
+   * Paper §2.2: "A client submits the change function to a proposer." Runs `change` on the current
+   * state of `key` and resolves with the new state once a quorum accepted it.
+   *
+   * Rejects with: the change function's own error if it throws (nothing is accepted, the state is
+   * unchanged); `PrepareFailedError` when every attempt the retry policy allows ended without
+   * effect (lost its prepare phase, or had its accept rejected by every accepter);
+   * `AcceptFailedError` when the accept phase failed otherwise (outcome unknown);
+   * `AgeError` when this proposer was left out of a garbage collection; `signal.reason` on abort.
+   * An abort after the accept phase began leaves the outcome unknown too.
+   */
+  propose(key: string, change: ChangeFunc, opts?: CallOptions): Promise<ProposeResult> {
+    return this.#submit(key, change, 'majority', opts?.signal);
+  }
+
+  /** A proposal with the identity change function: reads the current state (by re-writing it). */
+  identityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
+    return this.#submit(key, identity, 'majority', opts?.signal);
+  }
+
+  /**
+   * An identity read whose accept phase needs every accepter (paper §3.1 step a: "executing the
+   * identity transform with max quorum size"). Fails if any accepter is unreachable.
+   */
+  fullIdentityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
+    return this.#submit(key, identity, 'all', opts?.signal);
+  }
+
+  /**
+   * Paper §3.1 step b: "invalidates its cache associated with the removing key, ... fast-forwards
+   * its counter to guarantee that new ballot numbers are greater than the tombstone's ballot, and
+   * increments proposer's age". Resolves with the new age.
+   */
+  async fastForwardIncrement(key: string, ballot: Ballot, opts?: CallOptions): Promise<Age> {
+    opts?.signal?.throwIfAborted();
+    assertKey(key);
+    assertBallot(ballot);
+    this.#cache?.forget(key);
+    this.#fastForward(key, ballot);
+    this.#age += 1;
+    this.#collections.delete(key);
+    this.#collections.set(key, this.#age);
+    if (this.#collections.size > COLLECTIONS_KEPT) {
+      const [oldest, age] = this.#collections.entries().next().value as [string, number];
+      this.#collections.delete(oldest);
+      this.#forgottenCollections = Math.max(this.#forgottenCollections, age);
+    }
+    return this.age;
+  }
+
+  /** True when a garbage collection of `key` may have run since an attempt made at `age`. */
+  #collectedSince(key: string, age: number): boolean {
+    return (this.#collections.get(key) ?? 0) > age || this.#forgottenCollections > age;
+  }
+
+  /**
+   * Grow step 1 (paper §2.3): accepts go to `target` too, and need a majority of the larger set.
+   * The change applies at once; the returned promise resolves when no attempt still runs under the
+   * previous configuration (aborting stops that wait, not the change).
+   */
+  async addAccepter(target: Acceptor, opts?: CallOptions): Promise<void> {
+    assertAcceptor(target);
+    const { accepters } = this.#config;
+    if (accepters.some((a) => a.address === target.address)) throw new DuplicateError(target.address, 'accept');
+    await this.#reconfigure(this.#config.with({ accepters: [...accepters, target] }), opts?.signal);
+  }
+
+  /** Grow step 3: prepares go to `target` too. See `addAccepter` for when it resolves. */
+  async addPreparer(target: Acceptor, opts?: CallOptions): Promise<void> {
+    assertAcceptor(target);
+    const { preparers } = this.#config;
+    if (preparers.some((a) => a.address === target.address)) throw new DuplicateError(target.address, 'prepare');
+    await this.#reconfigure(this.#config.with({ preparers: [...preparers, target] }), opts?.signal);
+  }
+
+  /** Shrink step 3: prepares no longer go to `target`. See `addAccepter` for when it resolves. */
+  async removePreparer(target: Addresser, opts?: CallOptions): Promise<void> {
+    assertAddress(target, 'target');
+    const preparers = without(this.#config.preparers, target.address, 'prepare');
+    await this.#reconfigure(this.#config.with({ preparers }), opts?.signal);
+  }
+
+  /** Shrink step 1: accepts no longer go to `target`. See `addAccepter` for when it resolves. */
+  async removeAccepter(target: Addresser, opts?: CallOptions): Promise<void> {
+    assertAddress(target, 'target');
+    const accepters = without(this.#config.accepters, target.address, 'accept');
+    await this.#reconfigure(this.#config.with({ accepters }), opts?.signal);
+  }
+
+  async listPreparers(opts?: CallOptions): Promise<string[]> {
+    opts?.signal?.throwIfAborted();
+    return sortedAddresses(this.#config.preparers);
+  }
+
+  async listAccepters(opts?: CallOptions): Promise<string[]> {
+    opts?.signal?.throwIfAborted();
+    return sortedAddresses(this.#config.accepters);
+  }
+
+  /**
+   * The union, sorted, of the keys listed by the accepters. Needs a majority of them to answer: a
+   * committed state is held by a majority of the accept set it was written under, and every
+   * majority of the current accept set (one acceptor more or less) meets every such majority.
+   */
+  async *listKeys(opts?: CallOptions): AsyncIterable<string> {
+    const signal = opts?.signal;
+    const { accepters } = this.#config;
+    const callOptions = signal === undefined ? undefined : { signal };
+    const listings = await abortable(Promise.allSettled(accepters.map((a) => collect(a.listKeys(callOptions)))), signal);
+    const keys = new Set<string>();
+    const failures: unknown[] = [];
+    for (const listing of listings) {
+      if (listing.status === 'rejected') failures.push(listing.reason);
+      else for (const key of listing.value) keys.add(key);
+    }
+    const answered = listings.length - failures.length;
+    if (answered < majority(accepters.length)) {
+      throw new UnavailableError(`only ${answered} of ${accepters.length} accepters listed their keys; a majority must`, {
+        cause: failures[0],
+      });
+    }
+    yield* Array.from(keys).sort();
+  }
+
+  /**
+   * Watches `key`: yields the current state first (from an identity read), then every state a
+   * majority of the accepters accepted under a higher ballot, skipping repeats of the same bytes.
+   * Ends when the signal aborts or the consumer stops; fails if the read fails or too many
+   * accepters stop answering. A slow consumer skips intermediate states (see `bufferSize`). The
+   * accepters are those configured when iteration starts.
+   */
+  watch(key: string, opts: WatchOptions = {}): AsyncIterable<State> {
+    assertKey(key);
+    return { [Symbol.asyncIterator]: () => this.#watch(key, opts) };
+  }
+
+  /**
+   * Validates and queues one proposal. Not `async` (one promise per proposal on the hot path), so
+   * bad arguments are returned as a rejected promise, never thrown.
+   */
+  #submit(key: string, change: ChangeFunc, mode: QuorumMode, signal: AbortSignal | undefined): Promise<ProposeResult> {
+    try {
+      assertKey(key);
+      assertFunction(change, 'change');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { proposal, promise } = newProposal(change, mode, signal);
+    this.#queue.submit(key, proposal);
+    return promise;
+  }
+
+  /**
+   * One round for a batch of proposals on `key`: attempts until one commits, one fails for good,
+   * or the retry policy is exhausted. Settles every proposal of the batch; never rejects.
+   */
+  async #round(key: string, batch: readonly Proposal[]): Promise<void> {
+    const log = this.#debug.get();
+    const mode = (batch[0] as Proposal).mode;
+    // A lone proposal's signal also cancels its acceptor calls and waits; a batch's calls are not
+    // tied to any one caller (each caller's abort settles that caller alone).
+    const signal = batch.length === 1 ? (batch[0] as Proposal).signal : undefined;
+    const context: AttemptContext = { key, mode, signal, log, ballot: ZERO_BALLOT, doubt: 0 };
+    let pending: PendingOutcome | undefined;
+    let cause: Cause | undefined;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (attempt > 1 && allSettled(batch)) return; // every caller aborted: stop retrying
+        const outcome = await this.#attempt(context, batch, pending);
+        if (outcome.kind === 'committed') {
+          const { results, ballot } = outcome;
+          for (let i = 0; i < batch.length; i++) {
+            const state = results[i];
+            if (state !== undefined) (batch[i] as Proposal).resolve({ state, ballot });
+          }
+          return;
+        }
+        if (outcome.kind === 'nothing') return;
+        cause = outcome.cause;
+        pending = outcome.kind === 'unknown' ? outcome.pending : pending;
+        if (attempt >= this.#retry.attempts) {
+          throw pending === undefined
+            ? new PrepareFailedError(key, context.ballot, attempt, { cause: cause?.() })
+            : new AcceptFailedError(key, context.ballot, { cause: cause?.() });
+        }
+        const delayMs = retryDelay(this.#retry, attempt, this.#random);
+        this.#tracer?.({ type: 'retry', proposer: this.address, key, ballot: context.ballot, attempt, delayMs });
+        if (delayMs > 0) await this.#sleep(delayMs, signal);
+        else signal?.throwIfAborted();
+      }
+    } catch (error) {
+      const failure = this.#traceFailure(key, context.ballot, error);
+      for (const proposal of batch) proposal.reject(failure);
+    } finally {
+      this.#queue.roundDone(key, batch.length);
+    }
+  }
+
+  /**
+   * One attempt (paper §2.2): prepare (skipped under a ballot promised with the previous accept,
+   * §2.2.1), apply the batch's changes, accept. After an earlier attempt's unknown outcome
+   * (`pending`), the prepare round decides whether that attempt took effect (`recoveryDecision`).
+   * Throws when nothing may be retried: the outcome cannot be decided, the proposer is too old
+   * (`AgeError`), or the signal aborted.
+   */
+  async #attempt(context: AttemptContext, batch: readonly Proposal[], pending: PendingOutcome | undefined): Promise<AttemptOutcome> {
+    const config = this.#config;
+    config.enter();
+    try {
+      const { key, mode } = context;
+      const tracer = this.#tracer;
+      const proposer = this.address;
+      // Every attempt takes the cached entry, used or not: whatever happens next, the key ends up
+      // uncached unless this attempt commits (and caches anew).
+      const cached = this.#cache?.take(key);
+      if (cached !== undefined) context.doubt = cached.doubt;
+      const skipPrepare = cached?.next !== undefined && mode === 'majority' && pending === undefined;
+      // Every attempt gets a ballot never used before, taken synchronously, before any await: the
+      // cached one (promised by a quorum, reserved from the generator when it was sent) or a new one.
+      const ballot = skipPrepare ? (cached.next as Ballot) : this.#ballots.next();
+      context.ballot = ballot;
+      const age = this.age;
+
+      let current: State;
+      let ancestry: readonly Ballot[];
+      // The unknown outcomes still in play: all of them until a prepare shows one is (an ancestor
+      // of) the current state; a fresh application of the changes adds its own.
+      let carried: PendingOutcome | undefined = pending;
+      let results: ReadonlyArray<State | undefined> | undefined;
+      if (skipPrepare) {
+        tracer?.({ type: 'skip-prepare', proposer, key, ballot });
+        current = cached.state;
+        ancestry = ancestryOf(ballot, cached.ancestry, cached.accepted);
+      } else {
+        // Phase 1: "sends a prepare message containing this number to the acceptors ... waits for
+        // the F+1 confirmations".
+        const { preparers } = config;
+        const prepare = new PrepareRound(ballot, preparers.length, majority(preparers.length));
+        const prepareOptions = context.signal === undefined ? undefined : { signal: context.signal };
+        await this.#send('prepare', preparers, prepare, context, (acceptor) => {
+          tracer?.({ type: 'prepare-sent', proposer, acceptor: acceptor.address, key, ballot, age });
+          return acceptor.prepare(key, age, ballot, prepareOptions);
+        });
+        this.#afterPhase('prepare', preparers.length, prepare, context);
+        if (prepare.status === 'lost') {
+          const { requiredAge } = prepare;
+          if (requiredAge !== undefined && requiredAge.counter > this.#age) {
+            // Not the race with a garbage collection that already bumped our age: we are stale.
+            // After an unknown outcome, say so first: the change may have taken effect.
+            const stale = new AgeError(age, requiredAge);
+            if (pending !== undefined) throw new AcceptFailedError(key, (pending.at(-1) as PendingEntry).ballot, { cause: stale });
+            throw stale;
+          }
+          return { kind: 'lost', cause: rejectionCause(prepare, age) };
+        }
+        current = prepare.state;
+        ancestry = ancestryOf(ballot, prepare.ancestry, prepare.highestAccepted);
+        if (cached !== undefined) {
+          // The promise went unused: would it have held? Not if another proposer wrote since.
+          context.doubt = ballotEquals(prepare.highestAccepted, cached.accepted) ? Math.max(0, context.doubt - 1) : DOUBT_AFTER_MISS;
+        }
+        if (pending !== undefined) {
+          if (pending.some((entry) => this.#collectedSince(key, entry.age))) {
+            // A garbage collection of this key ran since: its removal step may have erased the
+            // records that would show the change, and absent records read as "never chosen" would
+            // apply it twice. (A collection of another key leaves this key's records alone: the
+            // prepare below still decides, under the new age.)
+            throw new AcceptFailedError(key, (pending.at(-1) as PendingEntry).ballot, {
+              cause: new Error('a garbage collection of the key may have removed the evidence of this change'),
+            });
+          }
+          const verdict = recoveryDecision(
+            pending.map((entry) => entry.ballot),
+            prepare.highestAccepted,
+            prepare.ancestry,
+          );
+          tracer?.({ type: 'recovery', proposer, key, ballot, decision: verdict.decision });
+          if (verdict.decision === 'undecidable') {
+            throw new AcceptFailedError(key, pending.at(-1)?.ballot ?? ballot, {
+              cause: new Error(`the quorum's state (accepted under ${formatBallot(prepare.highestAccepted)}) neither shows nor excludes this change`),
+            });
+          }
+          if (verdict.decision === 'current' || verdict.decision === 'adopted') {
+            // The quorum's state contains the change: commit it again (an identity step) so its
+            // descendants are chosen; each caller keeps the state its own change produced then.
+            const match = pending[verdict.match] as PendingEntry;
+            results = match.results;
+            carried = pending;
+          }
+        }
+      }
+
+      // "The proposer applies the change function to the current state." A change that throws
+      // rejects its caller alone, before anything is sent.
+      let next = current;
+      if (results === undefined) {
+        const applied = applyChanges(current, batch, this.#tracer === undefined ? undefined : (error) => this.#traceFailure(key, ballot, error));
+        if (applied === undefined) return { kind: 'nothing' };
+        next = applied.state;
+        results = applied.results;
+      }
+
+      // Phase 2: "sends the value with the B ballot number to the acceptors ... waits for the F+1
+      // confirmations". For a full identity read the quorum is every accepter. With one round trip
+      // on, the accept also asks for the promise of a fresh ballot for the next change.
+      const { accepters } = config;
+      const needed = mode === 'all' ? accepters.length : majority(accepters.length);
+      // A doubted key asks for no promise: unused, it would only make competitors' prepares fail.
+      const nextBallot = this.#cache !== undefined && mode === 'majority' && context.doubt === 0 ? this.#ballots.next() : undefined;
+      const accept = new AcceptRound(ballot, accepters.length, needed, nextBallot);
+      const options: AcceptOptions = { next: nextBallot, ancestry, signal: context.signal };
+      const state = next;
+      await this.#send('accept', accepters, accept, context, (acceptor) => {
+        tracer?.({ type: 'accept-sent', proposer, acceptor: acceptor.address, key, ballot, age, state });
+        return acceptor.accept(key, age, ballot, state, options);
+      });
+      // Lost, with nothing but proven rejections so far: if the stragglers prove it too, the state
+      // is stored nowhere and this attempt can be retried instead of called unknown. This is what
+      // a proposal preempted by a competitor's prepare looks like.
+      if (accept.rejectedSoFar && accept.received < accepters.length) await this.#awaitStragglers(accept, accepters.length, context.signal);
+      this.#afterPhase('accept', accepters.length, accept, context);
+      if (accept.status === 'won') {
+        // Cached only if nothing that clears the cache (a membership change, a garbage collection's
+        // fast-forward, which raises the age) happened during the round; the state is copied, as
+        // the callers get `state` itself and may change it.
+        if (config === this.#config && age.counter === this.#age) {
+          if (nextBallot !== undefined && accept.promisedNext >= needed) {
+            this.#cache?.put(key, { next: nextBallot, state: copyState(state), ancestry, accepted: ballot, doubt: 0 });
+          } else if (context.doubt > 0) {
+            this.#cache?.put(key, { next: undefined, state: null, ancestry: NO_ANCESTRY, accepted: ballot, doubt: context.doubt });
+          }
+        }
+        tracer?.({ type: 'committed', proposer, key, ballot, state });
+        return { kind: 'committed', ballot, results };
+      }
+      const cause = rejectionCause(accept, age);
+      // A cached promise revoked by a competitor's prepare: doubt the key's next ones.
+      if (skipPrepare) context.doubt = DOUBT_AFTER_MISS;
+      // Rejected by every accepter: this attempt is stored nowhere, so it had no effect (an
+      // earlier unknown outcome, if any, is still unknown).
+      if (accept.rejectedByAll) return carried === undefined ? { kind: 'lost', cause } : { kind: 'unknown', cause, pending: carried };
+      // Otherwise some acceptors may hold `state` and a later prepare may adopt it: the outcome is
+      // unknown until a later prepare round decides it. Never report it as "nothing happened", and
+      // never apply the changes again without that decision: it could apply them twice.
+      return { kind: 'unknown', cause, pending: [...(carried ?? []), { ballot, results, age: age.counter }] };
+    } finally {
+      config.leave();
+    }
+  }
+
+  /**
+   * Traces a proposal's failure; returns the error to reject it with: `error`, or the tracer's own
+   * if it throws (as in a phase: a throwing tracer fails the proposal, never leaves it pending).
+   */
+  #traceFailure(key: string, ballot: Ballot, error: unknown): unknown {
+    try {
+      this.#tracer?.({ type: 'failed', proposer: this.address, key, ballot, error });
+      return error;
+    } catch (tracerError) {
+      return tracerError;
+    }
+  }
+
+  /**
+   * Sends one phase's messages to every member at once (`send` also traces each message), feeds
+   * each reply to `round` and traces it; resolves once the round is decided. Not `async`: on the
+   * hot path the fan-out's promise is the only one.
+   */
+  #send<R extends PrepareReply | AcceptReply>(
+    phase: 'prepare' | 'accept',
+    members: readonly Acceptor[],
+    round: Round & { onReply(reply: R): QuorumStatus },
+    context: AttemptContext,
+    send: (acceptor: Acceptor) => Promise<R>,
+  ): Promise<QuorumStatus> {
+    const tracer = this.#tracer;
+    const { key, ballot } = context;
+    return fanOut(
+      members,
+      send,
+      tracer === undefined
+        ? (_, reply) => round.onReply(reply)
+        : (acceptor, reply) => {
+            const late = round.status !== 'pending';
+            const status = round.onReply(reply);
+            tracer(replyEvent(phase, { proposer: this.address, acceptor: acceptor.address, key, ballot, late }, reply));
+            return status;
+          },
+      (acceptor, error) => {
+        const late = round.status !== 'pending';
+        round.lastFailure = error;
+        const status = round.onUnreachable();
+        if (tracer !== undefined) {
+          const base = { proposer: this.address, acceptor: acceptor.address, key, ballot, late, error };
+          tracer(phase === 'prepare' ? { ...base, type: 'prepare-unreachable' } : { ...base, type: 'accept-unreachable' });
+        }
+        return status;
+      },
+      context.signal,
+    );
+  }
+
+  /**
+   * Waits, at most `stragglerTimeoutMs`, for the members that have not answered yet (an acceptor
+   * that never answers must not hold the proposal, and its key, forever).
+   */
+  #awaitStragglers(round: Round, members: number, signal: AbortSignal | undefined): Promise<void> {
+    return abortableWait<void>(signal, (resolve) => {
+      const timer = new AbortController();
+      const done = (): void => {
+        timer.abort();
+        resolve();
+      };
+      round.onEveryReply(members, done);
+      this.#sleep(this.#stragglerTimeoutMs, timer.signal).then(resolve, () => {});
+      return () => timer.abort();
+    });
+  }
+
+  /** After a phase: fast-forward past any conflict, and log it (one debug record per phase). */
+  #afterPhase(phase: 'prepare' | 'accept', members: number, round: Round, context: AttemptContext): void {
+    this.#fastForward(context.key, round.highestConflict);
+    context.log?.debug({
+      proposer: this.address,
+      method: 'propose',
+      key: context.key,
+      B: formatBallot(context.ballot),
+      phase,
+      result: round.status === 'won' ? 'success' : 'failed',
+      confirmed: round.confirmations,
+      rejected: round.rejections,
+      unreachable: round.unreachable,
+      broadcast_to: members,
+    });
+  }
+
+  #fastForward(key: string, seen: Ballot): void {
+    const from = this.#ballots.counter;
+    if (this.#ballots.fastForward(seen)) {
+      this.#tracer?.({ type: 'fast-forwarded', proposer: this.address, key, from, to: this.#ballots.counter });
+    }
+  }
+
+  /** Installs `next` and waits until no attempt runs under any configuration it replaced. */
+  #reconfigure(next: Configuration, signal: AbortSignal | undefined): Promise<void> {
+    const previous = this.#config;
+    this.#config = next;
+    // Promises piggybacked on accepts were made by the old accept set: start over with prepares.
+    this.#cache?.clear();
+    if (previous.active > 0) {
+      this.#replaced.add(previous);
+      void previous.idle().then(() => this.#replaced.delete(previous));
+    }
+    const waits = Array.from(this.#replaced, (config) => config.idle());
+    return abortable(Promise.all(waits).then(() => undefined), signal);
+  }
+
+  /**
+   * The watch's first state: an identity read, retried (under the retry policy, with its backoff)
+   * while it fails retryably. Retrying is safe even after an unknown outcome: applying the identity
+   * twice changes nothing.
+   */
+  async #readForWatch(key: string, signal: AbortSignal): Promise<ProposeResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.identityRead(key, { signal });
+      } catch (error) {
+        if (signal.aborted || !isRetryable(error) || attempt >= this.#retry.attempts) throw error;
+        await this.#sleep(retryDelay(this.#retry, attempt + 1, this.#random), signal);
+      }
+    }
+  }
+
+  #watch(key: string, { signal, bufferSize = DEFAULT_WATCH_BUFFER }: WatchOptions): AsyncIterator<State> {
+    const stop = new AbortController();
+    let detach = (): void => {};
+    const out = new WatchChannel<State>(bufferSize, () => {
+      detach();
+      stop.abort();
+    });
+    detach = closeOnAbort(out, signal);
+    if (out.closed) return out;
+
+    const { accepters } = this.#config;
+    const needed = majority(accepters.length);
+    // For each ballot reported by some accepter: its state and which accepters reported it.
+    const votes = new Map<string, { ballot: Ballot; state: State; voters: Set<number> }>();
+    let last: AcceptedState | undefined;
+    let failed = 0;
+
+    const emit = (chosen: AcceptedState): void => {
+      if (last !== undefined && statesEqual(chosen.state, last.state)) {
+        last = chosen;
+      } else {
+        last = chosen;
+        out.push(copyState(chosen.state));
+      }
+      for (const [id, vote] of votes) if (compareBallots(vote.ballot, chosen.ballot) <= 0) votes.delete(id);
+    };
+    const onVote = (voter: number, { ballot, state }: AcceptedState): void => {
+      if (isZeroBallot(ballot) || (last !== undefined && compareBallots(ballot, last.ballot) <= 0)) return;
+      const id = formatBallot(ballot);
+      let vote = votes.get(id);
+      if (vote === undefined) votes.set(id, (vote = { ballot, state, voters: new Set() }));
+      vote.voters.add(voter);
+      // A state accepted by a majority is chosen. Before the first read completes, only collect.
+      if (last !== undefined && vote.voters.size >= needed) emit(vote);
+    };
+    const onPumpEnd = (error: unknown): void => {
+      if (stop.signal.aborted) return;
+      failed++;
+      if (accepters.length - failed < needed) {
+        out.fail(new UnavailableError(`watch of key ${JSON.stringify(key)}: too few accepters still answer`, { cause: error }));
+      }
+    };
+
+    const watchOptions = { signal: stop.signal, bufferSize };
+    accepters.forEach((acceptor, voter) => {
+      void (async () => {
+        try {
+          for await (const accepted of acceptor.watch(key, watchOptions)) onVote(voter, accepted);
+          onPumpEnd(undefined);
+        } catch (error) {
+          onPumpEnd(error);
+        }
+      })();
+    });
+
+    this.#readForWatch(key, stop.signal).then(
+      (read) => {
+        last = read;
+        out.push(read.state);
+        const chosen = Array.from(votes.values())
+          .filter((vote) => vote.voters.size >= needed && compareBallots(vote.ballot, read.ballot) > 0)
+          .sort((a, b) => compareBallots(a.ballot, b.ballot));
+        for (const vote of chosen) emit(vote);
+      },
+      (error: unknown) => {
+        if (!stop.signal.aborted) out.fail(error);
+      },
+    );
+    return out;
+  }
+}
+
+/** What a phase needs to know about the attempt it belongs to. */
+interface AttemptContext {
+  readonly key: string;
+  readonly mode: QuorumMode;
+  readonly signal: AbortSignal | undefined;
+  readonly log: Logger | undefined;
+  /** The ballot of the latest attempt (for traces and errors). */
+  ballot: Ballot;
+  /** The key's doubt in one-round-trip promises (`CachedRound.doubt`), carried across attempts. */
+  doubt: number;
+}
+
+/** A state that may contain the batch's changes, and the state each proposal's change produced in it. */
+interface PendingEntry {
+  readonly ballot: Ballot;
+  /** Per proposal of the batch (same positions), the state its change produced. */
+  readonly results: ReadonlyArray<State | undefined>;
+  /** The proposer's age when the accept was sent (a garbage collection raises it). */
+  readonly age: number;
+}
+
+/** Accepts with an unknown outcome, and states found to contain the changes (see `recoveryDecision`). */
+type PendingOutcome = readonly PendingEntry[];
+
+type AttemptOutcome =
+  | { readonly kind: 'committed'; readonly ballot: Ballot; readonly results: ReadonlyArray<State | undefined> }
+  /** Every change function threw: nothing was sent. */
+  | { readonly kind: 'nothing' }
+  /** The attempt certainly had no effect (and there is no earlier unknown outcome). */
+  | { readonly kind: 'lost'; readonly cause: Cause }
+  | { readonly kind: 'unknown'; readonly cause: Cause; readonly pending: PendingOutcome };
+
+/** Whether every caller of the batch has its answer (all aborted, say). */
+function allSettled(batch: readonly Proposal[]): boolean {
+  for (const proposal of batch) if (!proposal.settled) return false;
+  return true;
+}
+
+/**
+ * Applies the changes of the batch's live proposals in arrival order, each to the state the one
+ * before produced. A change that throws, or returns something other than bytes or null, rejects
+ * its own caller (with the error `onError` returns: it traces the failure) and is skipped.
+ * `undefined` when none applied; otherwise the final state and, per proposal of the batch (same
+ * positions), the state its change produced (`undefined` for a proposal that took no part).
+ */
+function applyChanges(
+  current: State,
+  batch: readonly Proposal[],
+  onError: ((error: unknown) => unknown) | undefined,
+): { state: State; results: Array<State | undefined> } | undefined {
+  let state = current;
+  let applied = 0;
+  const results = new Array<State | undefined>(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const proposal = batch[i] as Proposal;
+    if (proposal.settled) continue;
+    try {
+      const next = proposal.change(state);
+      if (!isState(next)) {
+        throw new InvalidArgumentError(`the change function must return a Uint8Array or null, got ${next === undefined ? 'undefined' : typeof next}`);
+      }
+      state = next;
+      results[i] = next;
+      applied++;
+    } catch (error) {
+      proposal.reject(onError === undefined ? error : onError(error));
+    }
+  }
+  return applied === 0 ? undefined : { state, results };
+}
+
+/**
+ * Why an attempt lost, as an error built only if the proposal fails for good: most lost attempts
+ * are retried, and an `Error` with its stack trace costs microseconds (measured: a fifth of the CPU
+ * time of a contended workload). The round's figures are read now, before late replies change them.
+ */
+type Cause = () => unknown;
+
+function rejectionCause(round: Round, age: Age): Cause {
+  const { ballot, highestConflict, lastConflict, requiredAge, lastFailure } = round;
+  if (lastConflict !== undefined) return () => new ConflictError(ballot, highestConflict, lastConflict.kind);
+  if (requiredAge !== undefined) return () => new AgeError(age, requiredAge);
+  return () => lastFailure;
+}
+
+/** The trace event of one reply of a phase. */
+function replyEvent(
+  phase: 'prepare' | 'accept',
+  base: { proposer: string; acceptor: string; key: string; ballot: Ballot; late: boolean },
+  reply: PrepareReply | AcceptReply,
+): TraceEvent {
+  switch (reply.type) {
+    case 'promised':
+      return { ...base, type: 'promised', accepted: reply.accepted, state: reply.state };
+    case 'accepted':
+      return { ...base, type: 'accepted' };
+    case 'conflict':
+      return { ...base, type: phase === 'prepare' ? 'prepare-conflict' : 'accept-conflict', conflict: reply.ballot, kind: reply.kind };
+    case 'age':
+      return { ...base, type: phase === 'prepare' ? 'prepare-age-rejected' : 'accept-age-rejected', required: reply.required };
+  }
+}
+
+function assertAcceptor(value: unknown): asserts value is Acceptor {
+  assertAddress(value, 'acceptor');
+  const { prepare, accept } = value as Partial<Acceptor>;
+  if (typeof prepare !== 'function' || typeof accept !== 'function') {
+    throw new InvalidArgumentError(`acceptor ${JSON.stringify(value.address)} must implement prepare and accept`);
+  }
+}
+
+function without(set: readonly Acceptor[], address: string, name: string): Acceptor[] {
+  const index = set.findIndex((a) => a.address === address);
+  if (index < 0) throw new NotFoundError(address, name);
+  if (set.length === 1) throw new InvalidArgumentError(`removing ${JSON.stringify(address)} would leave the ${name} set empty`);
+  return [...set.slice(0, index), ...set.slice(index + 1)];
+}
+
+function sortedAddresses(set: readonly Acceptor[]): string[] {
+  return set.map((a) => a.address).sort();
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}

@@ -1,0 +1,117 @@
+import { describe, expect, test } from 'vitest';
+import {
+  MemoryAcceptor,
+  MemoryProposer,
+  NotEqualError,
+  NotTombstoneError,
+  StepFailedError,
+  type TraceEvent,
+  garbageCollect,
+  isRetryable,
+} from '../../src/index.js';
+import { TestCluster } from '../support/cluster.js';
+import { dec, enc } from '../support/text.js';
+
+/** A `TestCluster` of acceptors a1..a3 (behind `FaultyAcceptor`s) and proposers p1..p3 over all of them. */
+function setup() {
+  const cluster = new TestCluster({ acceptors: ['a1', 'a2', 'a3'], proposers: ['p1', 'p2', 'p3'] });
+  return { cluster, acceptors: cluster.acceptors, proposers: cluster.proposers, p1: cluster.proposer('p1') };
+}
+
+describe('garbageCollect', () => {
+  test('runs steps a-d in order and removes the key everywhere', async () => {
+    const { cluster, acceptors, proposers, p1 } = setup();
+    await p1.propose('k', () => enc('v'));
+    await p1.propose('k', () => null);
+    const events: TraceEvent[] = [];
+    await garbageCollect('k', proposers, acceptors, { tracer: (e) => events.push(e) });
+    expect(events.filter((e) => e.type === 'gc-step').map((e) => (e.type === 'gc-step' ? `${e.step}:${e.outcome}` : ''))).toEqual([
+      'identity-read:started',
+      'identity-read:completed',
+      'fast-forward:started',
+      'fast-forward:completed',
+      'reject-by-age:started',
+      'reject-by-age:completed',
+      'remove:started',
+      'remove:completed',
+    ]);
+    for (const a of acceptors) expect(a.inner.inspect('k')).toBeUndefined();
+    // Every proposer's next ballot is above the tombstone, and the key reads as empty.
+    const after = await cluster.proposer('p2').propose('k', (s) => s);
+    expect(after.state).toBeNull();
+  });
+
+  test('a key whose state is not empty is not collected: non-retryable NotTombstoneError, nothing changed', async () => {
+    const { acceptors, proposers, p1 } = setup();
+    await p1.propose('k', () => enc('alive'));
+    const error = await garbageCollect('k', proposers, acceptors).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StepFailedError);
+    expect(error).toMatchObject({ operation: 'gc', step: 'a (full identity read)', retryable: false });
+    expect((error as StepFailedError).cause).toBeInstanceOf(NotTombstoneError);
+    for (const p of proposers) expect(p.age.counter).toBe(0);
+    for (const a of acceptors) expect(dec(a.inner.inspect('k')?.state ?? null)).toBe('alive');
+  });
+
+  test('an unreachable acceptor fails step a with a retryable error; a retry later succeeds', async () => {
+    const { cluster, acceptors, proposers, p1 } = setup();
+    await p1.propose('k', () => null);
+    cluster.acceptor('a3').down = true;
+    const error = await garbageCollect('k', proposers, acceptors).catch((e: unknown) => e);
+    expect(error).toMatchObject({ operation: 'gc', step: 'a (full identity read)' });
+    expect(isRetryable(error)).toBe(true);
+    cluster.acceptor('a3').down = false;
+    await garbageCollect('k', proposers, acceptors);
+    for (const a of acceptors) expect(a.inner.inspect('k')).toBeUndefined();
+  });
+
+  test('a record written after the tombstone is kept: retryable NotEqualError, and a rerun re-decides', async () => {
+    const { cluster, acceptors, proposers, p1 } = setup();
+    await p1.propose('k', () => null);
+    // Delay a3's removal; meanwhile a proposer writes a newer tombstone.
+    const a3 = cluster.acceptor('a3');
+    const delayed = a3.addRule({
+      method: 'removeIfEqual',
+      when: 'request',
+      action: 'delay',
+      until: () => cluster.proposer('p2').propose('k', () => null),
+      times: 1,
+    });
+    const error = await garbageCollect('k', proposers, acceptors, { random: () => 0 }).catch((e: unknown) => e);
+    expect(delayed.hits).toBe(1);
+    expect((error as StepFailedError).cause).toBeInstanceOf(NotEqualError);
+    expect(isRetryable(error)).toBe(true);
+    expect(a3.inner.inspect('k')).toBeDefined(); // the newer tombstone was not removed
+    await garbageCollect('k', proposers, acceptors);
+    for (const a of acceptors) expect(a.inner.inspect('k')).toBeUndefined();
+  });
+
+  test('ages rise to the incremented ages; repeating a collection raises them again', async () => {
+    const { acceptors, proposers, p1 } = setup();
+    await p1.propose('k', () => null);
+    await garbageCollect('k', proposers, acceptors);
+    await p1.propose('k', () => null);
+    await garbageCollect('k', proposers, acceptors);
+    for (const a of acceptors) for (const p of proposers) expect(a.inner.minimumAge(p.id)).toBe(2);
+  });
+
+  test('a proposer restarted under a new id cannot write below the removed tombstone', async () => {
+    const acceptors = ['a1', 'a2', 'a3'].map((a) => new MemoryAcceptor(a));
+    const proposers = ['p1', 'p2'].map((p) => new MemoryProposer(p, acceptors));
+    for (let i = 0; i < 10; i++) await (proposers[0] as MemoryProposer).propose('k', () => enc(`v${i}`));
+    await (proposers[0] as MemoryProposer).propose('k', () => null);
+    await garbageCollect('k', proposers, acceptors);
+    // A fresh proposer (counter 0, unknown to the collection) writes: its first ballots are below
+    // the tombstone's, so it must be pushed above it rather than write underneath.
+    const fresh = new MemoryProposer('p1#2', acceptors);
+    const result = await fresh.propose('k', () => enc('new'));
+    expect(result.ballot.counter).toBeGreaterThan(11);
+    expect(dec((await (proposers[1] as MemoryProposer).propose('k', (s) => s)).state)).toBe('new');
+  });
+
+  test('rejects bad arguments before doing anything', async () => {
+    const { acceptors, proposers } = setup();
+    await expect(garbageCollect(5 as unknown as string, proposers, acceptors)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(garbageCollect('k', [], acceptors)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(garbageCollect('k', proposers, [])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+});

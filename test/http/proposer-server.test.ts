@@ -1,0 +1,63 @@
+/**
+ * `createNodeServer` alone, over a stand-in key-value store: which writes it repeats after an
+ * unknown outcome (PUT and DELETE, idempotent in effect) and which it reports (increment: 503,
+ * retryable, the client decides).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AcceptFailedError, type KeyValueStore, MemoryAcceptor, MemoryProposer } from '../../src/index.js';
+import { type NodeServer, createNodeServer } from '../../src/http/proposer-server.js';
+
+const unknown = (): AcceptFailedError => new AcceptFailedError('k', { counter: 1, id: 'p1' });
+
+let server: NodeServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function serve(kv: Partial<KeyValueStore<unknown>>): Promise<string> {
+  const proposer = new MemoryProposer('p1', [new MemoryAcceptor('a1')]);
+  server = createNodeServer({
+    proposer,
+    kv: kv as KeyValueStore<unknown>,
+    acceptorAt: () => new MemoryAcceptor('x'),
+    operations: { grow: async () => {}, shrink: async () => {}, collect: async () => {} },
+  });
+  return server.listen();
+}
+
+const send = (base: string, method: string, path: string, body?: unknown) =>
+  fetch(`${base}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+
+describe('createNodeServer', () => {
+  it('repeats a PUT or a DELETE whose outcome was unknown', async () => {
+    let sets = 0;
+    let deletes = 0;
+    const base = await serve({
+      set: async () => {
+        if (++sets < 3) throw unknown();
+        return 7n;
+      },
+      delete: async () => {
+        if (++deletes < 2) throw unknown();
+      },
+    });
+    expect(await send(base, 'PUT', '/v1/kv/k', { value: 1 })).toEqual({ status: 200, body: { key: 'k', version: '7' } });
+    expect(sets).toBe(3);
+    expect(await send(base, 'DELETE', '/v1/kv/k')).toEqual({ status: 200, body: { key: 'k', deleted: true } });
+    expect(deletes).toBe(2);
+  });
+
+  it('reports an increment whose outcome was unknown instead of applying it again', async () => {
+    let updates = 0;
+    const base = await serve({
+      update: async () => {
+        updates++;
+        throw unknown();
+      },
+    });
+    const reply = await send(base, 'POST', '/v1/kv/k/increment', { by: 1 });
+    expect(reply).toMatchObject({ status: 503, body: { code: 'ERR_ACCEPT_FAILED', retryable: true } });
+    expect(updates).toBe(1);
+  });
+});
