@@ -23,19 +23,13 @@
  */
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
-import type { State } from '../core/messages.js';
+import type { KeyRecord } from '../core/acceptor-rules.js';
 
-/** What an acceptor keeps for one key (see `KeyRecord` in the acceptor rules). */
-export interface StoreRecord {
-  /** The highest ballot promised for the key. */
-  readonly promise: Ballot;
-  /** The ballot `state` was accepted under (`ZERO_BALLOT`: none). */
-  readonly accepted: Ballot;
-  /** The accepted state (`null`: empty). */
-  readonly state: State;
-  /** The state's ancestry; `undefined` when unknown (see `Promised.ancestry`). */
-  readonly ancestry: readonly Ballot[] | undefined;
-}
+/**
+ * What a store keeps for one key: the acceptor rules' `KeyRecord`, with the state as bytes.
+ * @deprecated Use `KeyRecord`: one name for the per-key record everywhere.
+ */
+export type StoreRecord = KeyRecord;
 
 /** The acceptor-wide facts a store keeps besides records; loaded once when an acceptor opens. */
 export interface StoreMeta {
@@ -62,9 +56,9 @@ export interface AcceptorStore {
   /** The floor and the age table, as last written. */
   loadMeta(): Promise<StoreMeta>;
   /** The record of `key`, or `undefined` if there is none. */
-  get(key: string): Promise<StoreRecord | undefined>;
+  get(key: string): Promise<KeyRecord | undefined>;
   /** Replaces the record of `key`; durable before it resolves. */
-  put(key: string, record: StoreRecord): Promise<void>;
+  put(key: string, record: KeyRecord): Promise<void>;
   /**
    * Deletes the record of `key` and raises the floor to `floor` if that is higher (never lowers
    * it), in one atomic write; durable before it resolves.
@@ -73,7 +67,7 @@ export interface AcceptorStore {
   /** Raises each listed proposer's minimum age to the given counter (never lowers one); durable. */
   raiseAges(ages: readonly Age[]): Promise<void>;
   /** Up to `limit` entries after `after`, in the store's order; fewer (or none) at the end. */
-  scan(opts: ScanOptions): Promise<ReadonlyArray<readonly [string, StoreRecord]>>;
+  scan(opts: ScanOptions): Promise<ReadonlyArray<readonly [string, KeyRecord]>>;
   /** Releases what the store holds open. Calls after `close` reject. */
   close(): Promise<void>;
 }

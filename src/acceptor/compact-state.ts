@@ -10,7 +10,7 @@
 import type { State } from '../core/messages.js';
 
 /** A state as an acceptor keeps it. */
-export type StoredState = string | Uint8Array | null;
+export type CompactState = string | Uint8Array | null;
 
 /** States up to this size are kept as strings. */
 const STRING_LIMIT = 1024;
@@ -22,7 +22,7 @@ const STRING_LIMIT = 1024;
 const chars = String.fromCharCode as (...codes: Array<number | undefined>) => string;
 
 /** A copy of `state` to keep. */
-export function storeState(state: State): StoredState {
+export function toCompactState(state: State): CompactState {
   if (state === null) return null;
   if (state.length > STRING_LIMIT) return new Uint8Array(state);
   return bytesToString(state);
@@ -59,7 +59,7 @@ function bytesToString(b: Uint8Array): string {
 }
 
 /** A fresh `Uint8Array` (or null) with the bytes of a kept state. */
-export function loadState(stored: StoredState): State {
+export function fromCompactState(stored: CompactState): State {
   if (stored === null) return null;
   if (typeof stored !== 'string') return new Uint8Array(stored);
   const bytes = new Uint8Array(stored.length);

@@ -12,17 +12,17 @@ import { type Ballot, ZERO_BALLOT, isZeroBallot } from '../core/ballot.js';
 import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from './request-checks.js';
 import { AcceptorWatchers } from './watchers.js';
-import { type StoredState, loadState, storeState } from './compact-state.js';
+import { type CompactState, fromCompactState, toCompactState } from './compact-state.js';
 import { InvalidArgumentError } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { assertKey } from '../internal/validate.js';
 
 /** An acceptor's record of one key, updated in place (see `#store`). */
-interface StoredRecord {
+interface CompactRecord {
   promise: Ballot;
   accepted: Ballot;
-  state: StoredState;
+  state: CompactState;
   ancestry: readonly Ballot[] | undefined;
 }
 
@@ -35,15 +35,11 @@ export interface MemoryAcceptorOptions {
   readonly logger?: Logger | undefined;
 }
 
-/** A snapshot of what an acceptor holds for one key, as returned by `inspect`. */
-export interface AcceptorRecord {
-  /** The highest ballot promised for the key. */
-  readonly promise: Ballot;
-  /** The ballot the state was accepted under (`ZERO_BALLOT`: none). */
-  readonly accepted: Ballot;
-  /** The accepted state (a copy). */
-  readonly state: State;
-}
+/**
+ * A snapshot of what an acceptor holds for one key, as returned by `inspect`.
+ * @deprecated Use `KeyRecord`: one name for the per-key record everywhere.
+ */
+export type AcceptorRecord = KeyRecord;
 
 /**
  * An `Acceptor` whose records live in a `Map`: each request runs the acceptor rules synchronously,
@@ -62,9 +58,9 @@ export interface AcceptorRecord {
  */
 export class MemoryAcceptor implements Acceptor {
   readonly address: string;
-  #records = new Map<string, StoredRecord>();
+  #records = new Map<string, CompactRecord>();
   #minimumAges = new Map<string, number>();
-  #absent: KeyRecord<StoredState> = rules.absentRecord(ZERO_BALLOT);
+  #absent: KeyRecord<CompactState> = rules.absentRecord(ZERO_BALLOT);
   #watchers = new AcceptorWatchers();
   readonly #debug: DebugGate;
 
@@ -92,7 +88,7 @@ export class MemoryAcceptor implements Acceptor {
     const { reply, next } = rules.prepare(record ?? this.#absent, ballot, this.#absent.promise);
     if (next !== undefined) this.#store(key, record, next);
     // The reply gets its own copy: the change function may mutate it.
-    return reply.type === 'promised' ? { ...reply, state: loadState(reply.state) } : reply;
+    return reply.type === 'promised' ? { ...reply, state: fromCompactState(reply.state) } : reply;
   }
 
   async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
@@ -110,7 +106,7 @@ export class MemoryAcceptor implements Acceptor {
     const record = this.#records.get(key);
     // Store a copy (made once, before the rule, which keeps it if it accepts): the caller keeps its
     // buffer and may reuse it.
-    const { reply, next } = rules.accept(record ?? this.#absent, ballot, storeState(state), this.#absent.promise, { next: nextBallot, ancestry });
+    const { reply, next } = rules.accept(record ?? this.#absent, ballot, toCompactState(state), this.#absent.promise, { next: nextBallot, ancestry });
     if (next === undefined) return reply;
     this.#store(key, record, next);
     if (this.#watchers.active) this.#notify(key, next.accepted, next.state);
@@ -144,7 +140,7 @@ export class MemoryAcceptor implements Acceptor {
     // Synchronous: nothing can change the key between reading it and subscribing.
     return this.#watchers.watch(key, opts, (channel, subscribe) => {
       const record = this.#records.get(key);
-      channel.push({ ballot: record?.accepted ?? ZERO_BALLOT, state: loadState(record?.state ?? null) });
+      channel.push({ ballot: record?.accepted ?? ZERO_BALLOT, state: fromCompactState(record?.state ?? null) });
       subscribe();
     });
   }
@@ -165,10 +161,10 @@ export class MemoryAcceptor implements Acceptor {
    * A copy of what this acceptor holds for `key`, or `undefined` when it holds nothing (never
    * prepared, or removed by garbage collection). For tests and teaching.
    */
-  inspect(key: string): AcceptorRecord | undefined {
+  inspect(key: string): KeyRecord | undefined {
     const record = this.#records.get(key);
     if (record === undefined) return undefined;
-    return { promise: record.promise, accepted: record.accepted, state: loadState(record.state) };
+    return { promise: record.promise, accepted: record.accepted, state: fromCompactState(record.state), ancestry: record.ancestry };
   }
 
   /** The minimum age this acceptor requires of proposer `id` (0 unless garbage collection raised it). */
@@ -194,7 +190,7 @@ export class MemoryAcceptor implements Acceptor {
    * there, in place. Records live long, so replacing them on every write (the rules return a new
    * one) would keep the old generation of the heap busy; the rule's short-lived object dies young.
    */
-  #store(key: string, record: StoredRecord | undefined, next: KeyRecord<StoredState>): void {
+  #store(key: string, record: CompactRecord | undefined, next: KeyRecord<CompactState>): void {
     if (record === undefined) {
       this.#records.set(key, { promise: next.promise, accepted: next.accepted, state: next.state, ancestry: next.ancestry });
       return;
@@ -205,8 +201,8 @@ export class MemoryAcceptor implements Acceptor {
     record.ancestry = next.ancestry;
   }
 
-  #notify(key: string, ballot: Ballot, state: StoredState): void {
-    this.#watchers.notify(key, () => ({ ballot, state: loadState(state) }));
+  #notify(key: string, ballot: Ballot, state: CompactState): void {
+    this.#watchers.notify(key, () => ({ ballot, state: fromCompactState(state) }));
   }
 
 }

@@ -9,7 +9,8 @@ import type { Age } from '../core/age.js';
 import { type Ballot, ZERO_BALLOT, maxBallot } from '../core/ballot.js';
 import { copyState } from '../core/state.js';
 import { UnavailableError } from '../errors.js';
-import type { AcceptorStore, ScanOptions, StoreMeta, StoreRecord } from './acceptor-store.js';
+import type { AcceptorStore, ScanOptions, StoreMeta } from './acceptor-store.js';
+import type { KeyRecord } from '../core/acceptor-rules.js';
 
 /**
  * An `AcceptorStore` in this process's memory, not durable across processes. It outlives the
@@ -24,7 +25,7 @@ import type { AcceptorStore, ScanOptions, StoreMeta, StoreRecord } from './accep
  * ```
  */
 export class MemoryStore implements AcceptorStore {
-  #records = new Map<string, StoreRecord>();
+  #records = new Map<string, KeyRecord>();
   #floor: Ballot = ZERO_BALLOT;
   #ages = new Map<string, number>();
   #closed = false;
@@ -34,13 +35,13 @@ export class MemoryStore implements AcceptorStore {
     return { floor: this.#floor, ages: Array.from(this.#ages, ([id, counter]) => ({ counter, id })) };
   }
 
-  async get(key: string): Promise<StoreRecord | undefined> {
+  async get(key: string): Promise<KeyRecord | undefined> {
     this.#checkOpen();
     const record = this.#records.get(key);
     return record === undefined ? undefined : copyRecord(record);
   }
 
-  async put(key: string, record: StoreRecord): Promise<void> {
+  async put(key: string, record: KeyRecord): Promise<void> {
     this.#checkOpen();
     this.#records.set(key, copyRecord(record));
   }
@@ -56,11 +57,11 @@ export class MemoryStore implements AcceptorStore {
     for (const { id, counter } of ages) if (counter > (this.#ages.get(id) ?? 0)) this.#ages.set(id, counter);
   }
 
-  async scan({ after, limit }: ScanOptions): Promise<ReadonlyArray<readonly [string, StoreRecord]>> {
+  async scan({ after, limit }: ScanOptions): Promise<ReadonlyArray<readonly [string, KeyRecord]>> {
     this.#checkOpen();
     // Sorted each time: a test store, kept simple; order by UTF-16 code units.
     const keys = [...this.#records.keys()].filter((k) => after === undefined || k > after).sort();
-    return keys.slice(0, limit).map((k) => [k, copyRecord(this.#records.get(k) as StoreRecord)] as const);
+    return keys.slice(0, limit).map((k) => [k, copyRecord(this.#records.get(k) as KeyRecord)] as const);
   }
 
   async close(): Promise<void> {
@@ -77,7 +78,7 @@ export class MemoryStore implements AcceptorStore {
   }
 }
 
-function copyRecord(r: StoreRecord): StoreRecord {
+function copyRecord(r: KeyRecord): KeyRecord {
   return {
     promise: copyBallot(r.promise),
     accepted: copyBallot(r.accepted),

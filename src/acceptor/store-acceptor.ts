@@ -27,7 +27,8 @@ import { InvalidArgumentError, UnavailableError } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { assertKey, integerOption } from '../internal/validate.js';
-import type { AcceptorStore, StoreRecord } from './acceptor-store.js';
+import type { AcceptorStore } from './acceptor-store.js';
+import type { KeyRecord } from '../core/acceptor-rules.js';
 
 /** Options of `StoreAcceptor.open`. */
 export interface StoreAcceptorOptions {
@@ -190,7 +191,7 @@ export class StoreAcceptor implements Acceptor, Closeable {
         if (!isZeroBallot(record.accepted)) yield key;
       }
       if (page.length < this.#scanPageSize) return;
-      after = (page[page.length - 1] as readonly [string, StoreRecord])[0];
+      after = (page[page.length - 1] as readonly [string, KeyRecord])[0];
     }
   }
 

@@ -81,7 +81,7 @@ import { type Codec, isCodec, jsonCodec } from './codec.js';
 import {
   MAX_EPOCH,
   MAX_SEQUENCE,
-  type StoredState,
+  type RegisterContent,
   type ValueRecord,
   composeVersion,
   encodeCreationMarker,
@@ -205,7 +205,7 @@ type Outcome =
   /** The key is absent after the call: it deleted it, or found it absent and wrote no value. */
   | { readonly kind: 'absent' }
   /** The call left a value or a creation marker as it found it. */
-  | { readonly kind: 'kept'; readonly current: StoredState };
+  | { readonly kind: 'kept'; readonly current: RegisterContent };
 
 const KEEP: Decision = Object.freeze({ kind: 'keep' });
 const DELETE: Decision = Object.freeze({ kind: 'delete' });
@@ -532,7 +532,7 @@ export class KeyValueStore<T> implements Closeable {
     for await (const key of this.#proposer.listKeys(callOptions)) {
       if (key === this.#epochKey) continue;
       counts.keys++;
-      let stored: StoredState;
+      let stored: RegisterContent;
       try {
         stored = parseState(key, (await this.#proposer.propose(key, identity, callOptions)).state);
       } catch (error) {
@@ -614,7 +614,7 @@ export class KeyValueStore<T> implements Closeable {
     }
   }
 
-  #entryOf(key: string, stored: StoredState): Entry<T> | undefined {
+  #entryOf(key: string, stored: RegisterContent): Entry<T> | undefined {
     if (stored.kind !== 'value') return undefined;
     return { value: this.#decode(key, stored.payload), version: versionOf(stored) };
   }

@@ -60,9 +60,9 @@ export interface CreationMarker {
 }
 
 /** What a key's register holds, as the store reads it. */
-export type StoredState = { readonly kind: 'absent' } | CreationMarker | ValueRecord;
+export type RegisterContent = { readonly kind: 'absent' } | CreationMarker | ValueRecord;
 
-const ABSENT: StoredState = Object.freeze({ kind: 'absent' });
+const ABSENT: RegisterContent = Object.freeze({ kind: 'absent' });
 
 /** The version of a value record: `epoch * 2^32 + sequence`. */
 export function composeVersion(epoch: bigint, sequence: number): bigint {
@@ -97,7 +97,7 @@ export function parseVersion(text: string): bigint {
 }
 
 /** Reads the state of a user key. Throws `StateFormatError` for anything the store did not write. */
-export function parseState(key: string, state: State): StoredState {
+export function parseState(key: string, state: State): RegisterContent {
   if (state === null) return ABSENT;
   const view = header(key, state);
   const kind = state[2];

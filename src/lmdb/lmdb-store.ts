@@ -75,7 +75,8 @@ import * as rules from '../core/acceptor-rules.js';
 import type { Age } from '../core/age.js';
 import { type Ballot, ZERO_BALLOT, compareBallots } from '../core/ballot.js';
 import { InvalidArgumentError, UnavailableError } from '../errors.js';
-import type { AcceptorStore, ScanOptions, StoreMeta, StoreRecord } from '../acceptor/acceptor-store.js';
+import type { AcceptorStore, ScanOptions, StoreMeta } from '../acceptor/acceptor-store.js';
+import type { KeyRecord } from '../core/acceptor-rules.js';
 import { CorruptRecordError, decodeKey, decodeMeta, decodeRecord, encodeKey, encodeMeta, encodeRecord } from './record-codec.js';
 import { checkAges } from '../acceptor/request-checks.js';
 import { assertBallot, assertKey } from '../internal/validate.js';
@@ -226,14 +227,14 @@ export class LmdbStore implements AcceptorStore, Closeable {
     return this.#readMeta();
   }
 
-  async get(key: string): Promise<StoreRecord | undefined> {
+  async get(key: string): Promise<KeyRecord | undefined> {
     this.#checkOpen();
     const k = this.#encodeKey(key);
     const bytes = this.#db.get(k);
     return bytes === undefined ? undefined : this.#decodeRecord(key, bytes);
   }
 
-  async put(key: string, record: StoreRecord): Promise<void> {
+  async put(key: string, record: KeyRecord): Promise<void> {
     this.#checkOpen();
     const k = this.#encodeKey(key);
     // Encoding validates the record and copies it: the caller may reuse its buffers at once.
@@ -268,11 +269,11 @@ export class LmdbStore implements AcceptorStore, Closeable {
     });
   }
 
-  async scan({ after, limit }: ScanOptions): Promise<ReadonlyArray<readonly [string, StoreRecord]>> {
+  async scan({ after, limit }: ScanOptions): Promise<ReadonlyArray<readonly [string, KeyRecord]>> {
     this.#checkOpen();
     if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError(`scan limit must be an integer >= 1, got ${String(limit)}`);
     const start = after === undefined ? RECORDS_START : this.#encodeKey(after);
-    const page: Array<readonly [string, StoreRecord]> = [];
+    const page: Array<readonly [string, KeyRecord]> = [];
     // One read snapshot for the page; entries decoded (and so copied) as they are read.
     for (const { key, value } of this.#db.getRange({ start, end: RECORDS_END, exclusiveStart: after !== undefined, limit })) {
       const name = decodeKey(key);
@@ -332,7 +333,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
     }
   }
 
-  #decodeRecord(key: string, bytes: Uint8Array): StoreRecord {
+  #decodeRecord(key: string, bytes: Uint8Array): KeyRecord {
     try {
       return decodeRecord(bytes);
     } catch (err) {

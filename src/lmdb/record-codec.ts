@@ -1,5 +1,5 @@
 /**
- * A compact, versioned binary encoding of what an `AcceptorStore` keeps: a `StoreRecord`, the
+ * A compact, versioned binary encoding of what an `AcceptorStore` keeps: a `KeyRecord`, the
  * `StoreMeta` (tombstone floor and age table) and record keys. For stores that hold bytes (an
  * embedded database, a file, a remote key-value service).
  *
@@ -38,7 +38,8 @@ import type { Ballot } from '../core/ballot.js';
 import { isBallot } from '../core/ballot.js';
 import { InvalidArgumentError } from '../errors.js';
 import { assertBallot } from '../internal/validate.js';
-import type { StoreMeta, StoreRecord } from '../acceptor/acceptor-store.js';
+import type { StoreMeta } from '../acceptor/acceptor-store.js';
+import type { KeyRecord } from '../core/acceptor-rules.js';
 
 /** The format version this module writes and reads. */
 export const RECORD_FORMAT_VERSION = 1;
@@ -78,7 +79,7 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // Public API
 
 /** Encodes a record. Throws `InvalidArgumentError` for a malformed ballot or state. */
-export function encodeRecord(record: StoreRecord): Uint8Array {
+export function encodeRecord(record: KeyRecord): Uint8Array {
   const { promise, accepted, state, ancestry } = record;
   assertBallot(promise, 'record.promise');
   assertBallot(accepted, 'record.accepted');
@@ -108,7 +109,7 @@ export function encodeRecord(record: StoreRecord): Uint8Array {
  * Decodes a record written by `encodeRecord`. The result shares no memory with `bytes`; its
  * ancestry, when known, is frozen. Throws `CorruptRecordError` on anything else.
  */
-export function decodeRecord(bytes: Uint8Array): StoreRecord {
+export function decodeRecord(bytes: Uint8Array): KeyRecord {
   const r = Reader.open(bytes, KIND_RECORD, 'record');
   const flags = r.byte();
   if ((flags & ~(FLAG_STATE | FLAG_ANCESTRY)) !== 0) r.fail(`unknown flags 0x${flags.toString(16)}`);

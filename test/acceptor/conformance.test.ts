@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryAcceptor, ZERO_BALLOT, ballotEquals } from '../../src/index.js';
-import type { AcceptorStore, StoreRecord } from '../../src/acceptor/acceptor-store.js';
+import type { AcceptorStore } from '../../src/acceptor/acceptor-store.js';
+import type { KeyRecord } from '../../src/core/acceptor-rules.js';
 import { MemoryStore } from '../../src/acceptor/memory-store.js';
 import { StoreAcceptor } from '../../src/acceptor/store-acceptor.js';
 import { type ConformanceSubject, describeAcceptorConformance } from '../../src/testing/acceptor-conformance.js';
@@ -30,11 +31,11 @@ describeAcceptorConformance('StoreAcceptor over MemoryStore', () => storeSubject
 
 /** A store that acknowledges promise-only writes without keeping them: it loses promises in a crash. */
 class ForgetfulStore extends MemoryStore {
-  #volatile = new Map<string, StoreRecord>();
-  override async get(key: string): Promise<StoreRecord | undefined> {
+  #volatile = new Map<string, KeyRecord>();
+  override async get(key: string): Promise<KeyRecord | undefined> {
     return this.#volatile.get(key) ?? super.get(key);
   }
-  override async put(key: string, record: StoreRecord): Promise<void> {
+  override async put(key: string, record: KeyRecord): Promise<void> {
     const accepted = (await super.get(key))?.accepted ?? ZERO_BALLOT;
     if (ballotEquals(accepted, record.accepted)) {
       this.#volatile.set(key, record);

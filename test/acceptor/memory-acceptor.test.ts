@@ -136,7 +136,7 @@ describe('MemoryAcceptor', () => {
       expect(await a.prepare('k', age(0, 'p9'), b(8, 'p9'))).toEqual({ type: 'promised', accepted: ZERO_BALLOT, state: null, ancestry: [] });
       // The new record knows nothing of the removed one, but its conflicts still report the floor:
       // a duplicate of the removed record's accept (3/p1) must not read as "never stored".
-      expect(a.inspect('k')).toEqual({ promise: b(8, 'p9'), accepted: ZERO_BALLOT, state: null });
+      expect(a.inspect('k')).toEqual({ promise: b(8, 'p9'), accepted: ZERO_BALLOT, state: null, ancestry: [] });
       expect(await a.accept('k', age(), b(3), null)).toEqual({ type: 'conflict', ballot: b(8, 'p9'), kind: 'promise', accepted: b(7, 'p2') });
       // Once the key accepts above the floor, its own accepted ballot is the higher one.
       await a.accept('k', age(0, 'p9'), b(9, 'p9'), bytes(1));
@@ -272,7 +272,7 @@ describe('MemoryAcceptor', () => {
       const a = new MemoryAcceptor('a1');
       await a.prepare('k', age(), b(5));
       expect((await a.accept('k', age(), b(4), bytes(4), { next: b(9), ancestry: [b(1, 'p0')] })).type).toBe('conflict');
-      expect(a.inspect('k')).toEqual({ promise: b(5), accepted: ZERO_BALLOT, state: null });
+      expect(a.inspect('k')).toEqual({ promise: b(5), accepted: ZERO_BALLOT, state: null, ancestry: [] });
       expect(await a.prepare('k', age(), b(6))).toMatchObject({ ancestry: [] });
     });
   });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type Ballot, InvalidArgumentError, UnavailableError } from '../../src/index.js';
-import type { StoreRecord } from '../../src/acceptor/acceptor-store.js';
+import type { KeyRecord } from '../../src/core/acceptor-rules.js';
 import { MemoryStore } from '../../src/acceptor/memory-store.js';
 import { StoreAcceptor } from '../../src/acceptor/store-acceptor.js';
 import { flush } from '../support/cluster.js';
@@ -15,7 +15,7 @@ const AGE = { counter: 0, id: 'p1' };
 /** A store whose writes wait until the test releases them. */
 class GatedStore extends MemoryStore {
   readonly pending: Array<{ key: string; release: () => void }> = [];
-  override put(key: string, record: StoreRecord): Promise<void> {
+  override put(key: string, record: KeyRecord): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ key, release: () => void super.put(key, record).then(resolve, reject) });
     });

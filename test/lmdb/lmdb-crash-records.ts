@@ -5,13 +5,13 @@
  * non-ASCII ids and keys.
  */
 import type { Ballot } from '../../src/core/ballot.js';
-import type { StoreRecord } from '../../src/acceptor/acceptor-store.js';
+import type { KeyRecord } from '../../src/core/acceptor-rules.js';
 
 export function crashKey(i: number): string {
   return i % 5 === 0 ? `ключ-${i}` : `k${i}`;
 }
 
-export function crashRecord(i: number): StoreRecord {
+export function crashRecord(i: number): KeyRecord {
   const id = i % 3 === 0 ? 'p1' : 'プ';
   const state = i % 7 === 0 ? null : i % 7 === 1 ? new Uint8Array(0) : Uint8Array.from({ length: (i % 50) + 1 }, (_, j) => (i + j) & 0xff);
   const ancestry: readonly Ballot[] | undefined = i % 4 === 0 ? undefined : i % 4 === 1 ? [] : [{ counter: i, id: 'q' }];

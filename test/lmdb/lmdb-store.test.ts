@@ -17,7 +17,8 @@ import { NO_ANCESTRY } from '../../src/core/acceptor-rules.js';
 import { type Ballot, ZERO_BALLOT, compareBallots, maxBallot } from '../../src/core/ballot.js';
 import { InvalidArgumentError, UnavailableError } from '../../src/errors.js';
 import { LmdbStore } from '../../src/lmdb/lmdb-store.js';
-import type { StoreMeta, StoreRecord } from '../../src/acceptor/acceptor-store.js';
+import type { StoreMeta } from '../../src/acceptor/acceptor-store.js';
+import type { KeyRecord } from '../../src/core/acceptor-rules.js';
 import { CorruptRecordError, decodeMeta, encodeKey, encodeMeta } from '../../src/lmdb/record-codec.js';
 import { StoreAcceptor } from '../../src/acceptor/store-acceptor.js';
 import { type ConformanceSubject, describeAcceptorConformance } from '../../src/testing/acceptor-conformance.js';
@@ -45,7 +46,7 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-const r1: StoreRecord = { promise: { counter: 3, id: 'p1' }, accepted: { counter: 2, id: 'p1' }, state: Uint8Array.from([1, 2, 3]), ancestry: NO_ANCESTRY };
+const r1: KeyRecord = { promise: { counter: 3, id: 'p1' }, accepted: { counter: 2, id: 'p1' }, state: Uint8Array.from([1, 2, 3]), ancestry: NO_ANCESTRY };
 
 type SyncMode = 'commit' | 'overlapping';
 const SYNC_MODES: readonly SyncMode[] = ['commit', 'overlapping'];
@@ -73,7 +74,7 @@ describe('LmdbStore', () => {
 
   it('round-trips records exactly: null vs empty state, unknown vs empty ancestry, odd ids', async () => {
     const store = await openStore();
-    const records: Record<string, StoreRecord> = {
+    const records: Record<string, KeyRecord> = {
       a: r1,
       b: { ...r1, state: null, ancestry: undefined },
       c: { ...r1, state: new Uint8Array(0), ancestry: [] },

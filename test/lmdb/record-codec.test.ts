@@ -4,7 +4,8 @@ import { ANCESTRY_FLOOR_ID, NO_ANCESTRY } from '../../src/core/acceptor-rules.js
 import type { Age } from '../../src/core/age.js';
 import { type Ballot, ZERO_BALLOT } from '../../src/core/ballot.js';
 import { InvalidArgumentError } from '../../src/errors.js';
-import type { StoreMeta, StoreRecord } from '../../src/acceptor/acceptor-store.js';
+import type { StoreMeta } from '../../src/acceptor/acceptor-store.js';
+import type { KeyRecord } from '../../src/core/acceptor-rules.js';
 import {
   CorruptRecordError,
   RECORD_FORMAT_VERSION,
@@ -28,7 +29,7 @@ function sameBallots(a: readonly Ballot[] | undefined, b: readonly Ballot[] | un
   return a.length === b.length && a.every((x, i) => sameBallot(x, b[i] as Ballot));
 }
 
-function sameRecord(a: StoreRecord, b: StoreRecord): boolean {
+function sameRecord(a: KeyRecord, b: KeyRecord): boolean {
   if (!sameBallot(a.promise, b.promise) || !sameBallot(a.accepted, b.accepted)) return false;
   if (a.state === null || b.state === null) {
     if (a.state !== b.state) return false;
@@ -62,7 +63,7 @@ const ballot: fc.Arbitrary<Ballot> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ counter, id: anyString({ minLength: 1, maxLength: 6 }) }) },
 );
 
-const record: fc.Arbitrary<StoreRecord> = fc.record({
+const record: fc.Arbitrary<KeyRecord> = fc.record({
   promise: ballot,
   accepted: ballot,
   state: fc.oneof(fc.constant(null), fc.uint8Array({ maxLength: 300 })),
@@ -72,7 +73,7 @@ const record: fc.Arbitrary<StoreRecord> = fc.record({
 const age: fc.Arbitrary<Age> = fc.record({ counter: fc.oneof(fc.nat(5), counter), id: anyString({ minLength: 1, maxLength: 6 }) });
 const meta: fc.Arbitrary<StoreMeta> = fc.record({ floor: ballot, ages: fc.array(age, { maxLength: 6 }) });
 
-const r1: StoreRecord = { promise: { counter: 3, id: 'p1' }, accepted: { counter: 2, id: 'p1' }, state: new Uint8Array([1, 2, 3]), ancestry: NO_ANCESTRY };
+const r1: KeyRecord = { promise: { counter: 3, id: 'p1' }, accepted: { counter: 2, id: 'p1' }, state: new Uint8Array([1, 2, 3]), ancestry: NO_ANCESTRY };
 
 /** A copy of `bytes` with a valid checksum over its first `length - 4` bytes (to reach the structural checks). */
 function resealed(bytes: Uint8Array): Uint8Array {
@@ -114,7 +115,7 @@ describe('encodeRecord / decodeRecord', () => {
     const ids = ['π', 'プロポーザー', '🦀', '\uFEFFbom', 'a\u0000b', '\uD800', 'x\uDC00', ANCESTRY_FLOOR_ID];
     for (const id of ids) {
       const b = { counter: Number.MAX_SAFE_INTEGER, id };
-      const rec: StoreRecord = { promise: b, accepted: ZERO_BALLOT, state: null, ancestry: [{ counter: 7, id: ANCESTRY_FLOOR_ID }, b] };
+      const rec: KeyRecord = { promise: b, accepted: ZERO_BALLOT, state: null, ancestry: [{ counter: 7, id: ANCESTRY_FLOOR_ID }, b] };
       const back = decodeRecord(encodeRecord(rec));
       expect(back.promise).toEqual(b);
       expect(sameRecord(back, rec)).toBe(true);
@@ -164,7 +165,7 @@ describe('encodeRecord / decodeRecord', () => {
       { ...r1, ancestry: [{ counter: 1, id: '' }] },
       { ...r1, ancestry: 'none' },
     ];
-    for (const rec of bad) expect(() => encodeRecord(rec as StoreRecord)).toThrow(InvalidArgumentError);
+    for (const rec of bad) expect(() => encodeRecord(rec as KeyRecord)).toThrow(InvalidArgumentError);
   });
 });
 
