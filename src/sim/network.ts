@@ -224,6 +224,7 @@ export class SimNetwork {
     const copies = this.#inFlight.get(id);
     if (copies === undefined) return false;
     this.#unschedule(id);
+    // In copy order, so copies due at the same time arrive original first, as `inFlight` lists them.
     for (const message of [...copies].sort((a, b) => a.copy - b.copy)) this.#time.schedule(delayMs * 1000, new Delivery(message, this.#arrive));
     return true;
   }
@@ -241,7 +242,11 @@ export class SimNetwork {
     this.#time.schedule(delayMs * 1000, new Delivery(message, this.#arrive));
   }
 
-  /** Called by the agenda when a delivery is due; returns the trace line ('' when not tracing). */
+  /**
+   * What a delivery on the agenda does when it is due, for a caller that schedules its own (prefer
+   * `postpone`): the copy leaves the wire and arrives, partitions and crashes applying. Returns the
+   * trace line ('' when not tracing).
+   */
   arrive(message: SimMessage): string {
     const event = this.#arrive(message);
     return this.tracing ? deliveryText(event) : '';
