@@ -14,7 +14,11 @@
 // mismatch, so a broken build fails instead of reporting fast nonsense.
 // run.mjs passes a snapshot of dist/ taken when it started (BENCH_DIST), so a rebuild during the run
 // cannot change what later measurements see; on its own this measures ../dist/ as it is.
-const { MemoryAcceptor, MemoryProposer, majority, timerSleep } = await import(process.env.BENCH_DIST ?? '../dist/index.js');
+const DIST = new URL(process.env.BENCH_DIST ?? '../dist/index.js', import.meta.url);
+const { MemoryAcceptor, MemoryProposer, majority, timerSleep } = await import(DIST.href);
+// The project's seeded PRNG, from the same build (caspaxos/testing), so a run's key sequence
+// depends only on its seed.
+const { SeededRandom } = await import(new URL('testing.js', DIST).href);
 
 // 16 bytes, the same characters limit.mjs writes (there as a string, here as bytes).
 const VALUE = new TextEncoder().encode('0123456789abcdef');
@@ -143,18 +147,6 @@ async function scenarioB({ ms, rtt, acceptors: size }) {
   return m;
 }
 
-/** Deterministic PRNG (mulberry32), so a run's key sequence depends only on its seed. */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Scenario c values: 16 bytes = magic, writer, sequence number, key index. The read-back check
 // decodes them to make sure every final state is a value some writer actually proposed.
 const MAGIC = 0xca5ba705;
@@ -218,7 +210,7 @@ async function scenarioC({ ms, seed, rtt }, yieldEvery = C_YIELD_EVERY) {
   }
   const acceptors = [new CountingAcceptor('a1'), new MemoryAcceptor('a2'), new MemoryAcceptor('a3')];
   const proposers = Array.from({ length: C_PROPOSERS }, (_, i) => new MemoryProposer(`p${i + 1}`, acceptors, { sleep, ...rttOptions(rtt) }));
-  const random = mulberry32(seed);
+  const random = new SeededRandom(seed).asFunction;
   const warmupMs = Math.min(500, ms / 2);
   const start = performance.now();
   const t0 = start + warmupMs;

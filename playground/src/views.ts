@@ -4,7 +4,7 @@
  * sequence diagram. Every element carries a `data-testid` (and `data-*` facts) so tests and
  * assistive tools can find it without depending on layout.
  */
-import type { AcceptorView, MessageView, Operation } from '../../src/teach/index.js';
+import type { AcceptorView, MessageView, OperationHandle } from '../../src/teach/index.js';
 import { displayName } from '../../src/trace/index.js';
 import { button, h, svgElement } from './dom.js';
 
@@ -120,7 +120,7 @@ export function renderFences(list: HTMLUListElement, acceptors: readonly Accepto
   list.replaceChildren(...items);
 }
 
-export function renderOperations(body: HTMLTableSectionElement, operations: readonly Operation[]): void {
+export function renderOperations(body: HTMLTableSectionElement, operations: readonly OperationHandle[]): void {
   body.replaceChildren(
     ...operations.map((op) =>
       h(

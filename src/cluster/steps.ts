@@ -17,12 +17,13 @@ export function assertNonEmpty(items: unknown, what: string): void {
   if (!Array.isArray(items) || items.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty array`);
 }
 
-type Operation =
+/** The orchestration a step belongs to: garbage collection of a key, or a membership change of an acceptor. */
+type Orchestration =
   | { readonly operation: 'gc'; readonly key: string }
   | { readonly operation: 'grow' | 'shrink'; readonly target: string };
 
 /** Builds the trace event of a step of `op`. */
-function stepEvent(op: Operation, step: string, outcome: StepOutcome, error?: unknown): TraceEvent {
+function stepEvent(op: Orchestration, step: string, outcome: StepOutcome, error?: unknown): TraceEvent {
   const failure = error === undefined ? {} : { error };
   if (op.operation === 'gc') return { type: 'gc-step', key: op.key, step: step as GarbageCollectStep, outcome, ...failure };
   return { type: 'membership-step', operation: op.operation, target: op.target, step: step as MembershipStep, outcome, ...failure };
@@ -34,7 +35,7 @@ function stepEvent(op: Operation, step: string, outcome: StepOutcome, error?: un
  * failure is the caller's own abort, which is rethrown as is.
  */
 export async function runStep<T>(
-  op: Operation,
+  op: Orchestration,
   step: GarbageCollectStep | MembershipStep,
   label: string,
   opts: OrchestrationOptions,
@@ -62,7 +63,7 @@ export class UndoStack {
   }
 
   /** Runs every inverse, newest first. A failing inverse is logged and traced, and the rest still run. */
-  async run(op: Operation, opts: OrchestrationOptions): Promise<void> {
+  async run(op: Orchestration, opts: OrchestrationOptions): Promise<void> {
     const actions = this.#actions.reverse();
     this.#actions = [];
     for (const action of actions) {

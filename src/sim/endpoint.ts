@@ -48,6 +48,12 @@ export interface EndpointOptions {
   readonly timeoutMs: number;
   /** This node's clock rate: 2 means its timers take twice as long in virtual time. */
   readonly skew: number;
+  /**
+   * The proposer incarnation this endpoint serves (`p1#2`; a restarted proposer gets a new
+   * endpoint), named by its timeout and wake events.
+   * @default the address
+   */
+  readonly incarnation?: string | undefined;
 }
 
 interface PendingCall {
@@ -76,6 +82,10 @@ export class Endpoint {
     readonly options: EndpointOptions,
   ) {}
 
+  get #incarnation(): string {
+    return this.options.incarnation ?? this.address;
+  }
+
   /** False once the node crashed (`kill`). */
   get alive(): boolean {
     return this.#alive;
@@ -97,7 +107,7 @@ export class Endpoint {
   /** A timer on this node's clock; never fires once the node is dead. */
   sleep(ms: number, signal: AbortSignal | undefined, label: string): Promise<void> {
     if (!this.#alive) return new Promise(() => {});
-    return this.context.time.sleep(ms, { signal, skew: this.options.skew, label: `${this.address} ${label}`, live: () => this.#alive });
+    return this.context.time.sleep(ms, { signal, skew: this.options.skew, label, node: this.address, incarnation: this.#incarnation, live: () => this.#alive });
   }
 
   /**
@@ -134,6 +144,7 @@ export class Endpoint {
         () => {
           if (this.#alive) this.#calls.get(call)?.reject(new UnavailableError(`${method} to ${to} timed out after ${this.options.timeoutMs} ms`));
         },
+        () => ({ kind: 'timeout', node: this.address, incarnation: this.#incarnation, call, to, method }),
       );
     });
   }

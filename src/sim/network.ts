@@ -7,8 +7,9 @@
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
+import type { DeliveryEvent } from './events.js';
 import type { SeededRandom } from './random.js';
-import type { VirtualTime } from './virtual-time.js';
+import type { AgendaItem, VirtualTime } from './virtual-time.js';
 
 /** Fault rates and delays of one direction of traffic. */
 export interface LinkProfile {
@@ -185,25 +186,52 @@ export class SimNetwork {
 
   /** Delivers message `id` (every copy in flight) now, out of its scheduled turn. */
   deliverNow(id: number): boolean {
+    return this.deliverByHand(id).length > 0;
+  }
+
+  /**
+   * Delivers message `id` (every copy in flight) now, out of its scheduled turn and past any
+   * partition; returns what became of each copy (none when it is not in flight).
+   */
+  deliverByHand(id: number): DeliveryEvent[] {
     const copies = this.#inFlight.get(id);
-    if (copies === undefined) return false;
-    this.#time.agenda.remove((item) => item instanceof Delivery && item.message.id === id);
+    if (copies === undefined) return [];
+    this.#unschedule(id);
     this.#inFlight.delete(id);
-    for (const message of copies) {
-      this.#trace(`${this.#deliver(message) ? 'deliver' : 'undeliverable'} #${id} ${describe(message)} (by hand)`);
-    }
-    return true;
+    return copies.map((message) => {
+      const event: DeliveryEvent = { kind: 'deliver', message, outcome: this.#deliver(message) ? 'delivered' : 'undeliverable' };
+      this.#trace(`${deliveryText(event)} (by hand)`);
+      return event;
+    });
   }
 
   /** Drops message `id` (every copy in flight). */
   drop(id: number): boolean {
     const copies = this.#inFlight.get(id);
     if (copies === undefined) return false;
-    this.#time.agenda.remove((item) => item instanceof Delivery && item.message.id === id);
+    this.#unschedule(id);
     this.#inFlight.delete(id);
     this.stats.dropped += copies.length;
     for (const message of copies) this.#trace(`lose #${id} ${describe(message)} (by hand)`);
     return true;
+  }
+
+  /**
+   * Holds message `id` back: every copy in flight arrives `delayMs` from now instead of when it was
+   * due (partitions and crashes still apply then). Returns false when it is not in flight.
+   */
+  postpone(id: number, delayMs: number): boolean {
+    const copies = this.#inFlight.get(id);
+    if (copies === undefined) return false;
+    this.#unschedule(id);
+    // In copy order, so copies due at the same time arrive original first, as `inFlight` lists them.
+    for (const message of [...copies].sort((a, b) => a.copy - b.copy)) this.#time.schedule(delayMs * 1000, new Delivery(message, this.#arrive));
+    return true;
+  }
+
+  /** Takes message `id`'s deliveries off the agenda. */
+  #unschedule(id: number): void {
+    this.#time.agenda.remove((item) => item instanceof Delivery && item.message.id === id);
   }
 
   #schedule(message: SimMessage, link: LinkProfile, extraMs: number): void {
@@ -211,11 +239,21 @@ export class SimNetwork {
     const copies = this.#inFlight.get(message.id);
     if (copies === undefined) this.#inFlight.set(message.id, [message]);
     else copies.push(message);
-    this.#time.schedule(delayMs * 1000, new Delivery(message, this));
+    this.#time.schedule(delayMs * 1000, new Delivery(message, this.#arrive));
   }
 
-  /** Called by the agenda when a delivery is due; returns the trace line ('' when not tracing). */
+  /**
+   * What a delivery on the agenda does when it is due, for a caller that schedules its own (prefer
+   * `postpone`): the copy leaves the wire and arrives, partitions and crashes applying. Returns the
+   * trace line ('' when not tracing).
+   */
   arrive(message: SimMessage): string {
+    const event = this.#arrive(message);
+    return this.tracing ? deliveryText(event) : '';
+  }
+
+  /** A copy's delivery is due: it leaves the wire, then a partition or its node decides its fate. */
+  readonly #arrive = (message: SimMessage): DeliveryEvent => {
     const copies = this.#inFlight.get(message.id);
     if (copies !== undefined) {
       const i = copies.indexOf(message);
@@ -224,11 +262,10 @@ export class SimNetwork {
     }
     if (this.isBlocked(message.from, message.to)) {
       this.stats.blocked++;
-      return this.tracing ? `block #${message.id} ${describe(message)}` : '';
+      return { kind: 'deliver', message, outcome: 'blocked' };
     }
-    const delivered = this.#deliver(message);
-    return this.tracing ? `${delivered ? 'deliver' : 'undeliverable'} #${message.id} ${describe(message)}` : '';
-  }
+    return { kind: 'deliver', message, outcome: this.#deliver(message) ? 'delivered' : 'undeliverable' };
+  };
 
   #deliver(message: SimMessage): boolean {
     const receiver = this.#receivers.get(message.to);
@@ -239,23 +276,35 @@ export class SimNetwork {
   }
 }
 
-/** An agenda item delivering one message. */
-class Delivery {
+/** An agenda item delivering one copy of a message. */
+class Delivery implements AgendaItem {
+  #event: DeliveryEvent | undefined;
+
   constructor(
     readonly message: SimMessage,
-    readonly network: SimNetwork,
+    readonly arrive: (message: SimMessage) => DeliveryEvent,
   ) {}
 
-  #line = '';
-
-  describe(): string {
-    return this.#line;
-  }
-
   run(): boolean {
-    this.#line = this.network.arrive(this.message);
+    this.#event = this.arrive(this.message);
     return true;
   }
+
+  describe(): string {
+    return deliveryText(this.event());
+  }
+
+  event(): DeliveryEvent {
+    if (this.#event === undefined) throw new Error('a delivery describes itself only after it ran');
+    return this.#event;
+  }
+}
+
+const OUTCOME_VERB = { delivered: 'deliver', blocked: 'block', undeliverable: 'undeliverable' } as const;
+
+/** The trace's text for a delivery: `deliver #4 p1 -> a2 request prepare ...`. */
+function deliveryText(event: DeliveryEvent): string {
+  return `${OUTCOME_VERB[event.outcome]} #${event.message.id} ${describe(event.message)}`;
 }
 
 /** `p1 -> a2 request prepare ...` (with `dup` for a duplicate). */

@@ -297,7 +297,7 @@ export class ProposerNode implements Proposer {
   }
 
   #newEndpoint(): Endpoint {
-    return new Endpoint(this.address, this.context, { timeoutMs: this.options.timeoutMs, skew: this.options.skew });
+    return new Endpoint(this.address, this.context, { timeoutMs: this.options.timeoutMs, skew: this.options.skew, incarnation: this.incarnationId });
   }
 
   #build(): Proposer {

@@ -19,6 +19,7 @@ import type { Acceptor } from '../roles.js';
 import type { Tracer } from '../tracer.js';
 import { AcceptorNode, type CrashPoint } from './acceptor-node.js';
 import { type AcceptorProxy, Endpoint, type EndpointContext } from './endpoint.js';
+import type { DeliveryEvent, SimStep } from './events.js';
 import { AcceptorMonitor } from './monitor.js';
 import { CALM_NETWORK, type NetworkProfile, type SimMessage, SimNetwork } from './network.js';
 import { type ProposerFactory, ProposerNode, memoryProposerFactory } from './proposer-node.js';
@@ -131,6 +132,8 @@ export class Simulation implements EndpointContext {
   #membershipStable = true;
   #nextCall = 1;
   readonly #tracing: boolean;
+  /** The text of the last trace line, without its time stamp (what a scripted action logged). */
+  #lastText = '';
   #crashes: AcceptorCrashes | undefined;
   readonly #faultRandom: SeededRandom;
   /** Counters, for coverage assertions. */
@@ -203,7 +206,9 @@ export class Simulation implements EndpointContext {
 
   /** Appends a line to the trace, stamped with the virtual time. */
   log(line: string): void {
-    if (this.#tracing) this.trace.push(`${formatTime(this.time.now)} ${line}`);
+    if (!this.#tracing) return;
+    this.#lastText = line;
+    this.trace.push(`${formatTime(this.time.now)} ${line}`);
   }
 
   // ---- nodes ------------------------------------------------------------------------------
@@ -427,26 +432,42 @@ export class Simulation implements EndpointContext {
    * is empty. Cancelled timers are skipped: they are not events.
    */
   async step(): Promise<string | undefined> {
+    return (await this.stepEvent())?.line;
+  }
+
+  /**
+   * `step`, resolving with the event as data (`SimStep`: its time, what it was, its trace text),
+   * or `undefined` when the agenda is empty.
+   */
+  async stepEvent(): Promise<SimStep | undefined> {
     await settle();
     return this.#next();
   }
 
-  /** Runs the next traced event and lets its consequences settle (the caller settled before). */
-  async #next(): Promise<string | undefined> {
+  /** Runs the next event and lets its consequences settle (the caller settled before). */
+  async #next(): Promise<SimStep | undefined> {
     for (;;) {
       const next = this.time.agenda.pop();
       if (next === undefined) return undefined;
       this.time.advanceTo(next.time);
       this.stats.steps++;
       if (!next.item.run()) continue; // a cancelled timer: nothing happened
+      const event = next.item.event?.() ?? { kind: 'action' };
+      let text = '';
       let line = '';
       if (this.#tracing) {
         const description = next.item.describe();
-        if (description === undefined) line = this.trace.at(-1) ?? '';
-        else this.trace.push((line = `${formatTime(this.time.now)} ${description}`));
+        if (description === undefined) {
+          // The item logged what it did itself (a scripted action).
+          text = this.#lastText;
+          line = this.trace.at(-1) ?? '';
+        } else {
+          text = this.#lastText = description;
+          this.trace.push((line = `${formatTime(this.time.now)} ${description}`));
+        }
       }
       await settle();
-      return line;
+      return { time: this.time.now, event, text, line };
     }
   }
 
@@ -486,10 +507,23 @@ export class Simulation implements EndpointContext {
     return this.network.inFlight();
   }
 
-  /** Delivers message `id` now, ahead of its turn (step-by-step use). */
-  async deliver(id: number): Promise<void> {
-    if (!this.network.deliverNow(id)) throw new RangeError(`message #${id} is not in flight`);
+  /**
+   * Delivers message `id` now, ahead of its turn and past any partition (step-by-step use); resolves
+   * with what became of each copy (`undeliverable` when its node is down).
+   */
+  async deliver(id: number): Promise<DeliveryEvent[]> {
+    const events = this.network.deliverByHand(id);
+    if (events.length === 0) throw new RangeError(`message #${id} is not in flight`);
     await settle();
+    return events;
+  }
+
+  /**
+   * Holds message `id` back (step-by-step use): every copy arrives `ms` virtual milliseconds from
+   * now instead of when it was due; partitions and crashes still apply then.
+   */
+  delay(id: number, ms: number): void {
+    if (!this.network.postpone(id, ms)) throw new RangeError(`message #${id} is not in flight`);
   }
 
   /** Loses message `id` (step-by-step use). */

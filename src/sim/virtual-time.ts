@@ -8,6 +8,7 @@
  * Pure module: no real timers, safe in browsers and notebooks.
  */
 import { EventQueue } from './event-queue.js';
+import type { AgendaEvent, TimeoutEvent, WakeEvent } from './events.js';
 
 /** Something on the agenda: a message delivery, a timer, or a scripted action. */
 export interface AgendaItem {
@@ -18,6 +19,11 @@ export interface AgendaItem {
    * `undefined` when the item logged what it did itself.
    */
   describe(): string | undefined;
+  /**
+   * What it was, as data, asked after `run` returned true. An item without it counts as a scripted
+   * action (`{ kind: 'action' }`).
+   */
+  event?(): AgendaEvent;
 }
 
 /**
@@ -47,13 +53,15 @@ export class VirtualTime {
 
   /**
    * A cancellable callback timer, cheaper than `sleep` (no promise, no AbortSignal): the request
-   * timeouts, of which there is one per acceptor call, use it.
+   * timeouts, of which there is one per acceptor call, use it. `label` and `event` describe it once
+   * it fired (built lazily: most timers are cancelled); without `event` it counts as an action.
    */
   timer(
     ms: number,
     skew: number,
     label: () => string,
     fire: () => void,
+    event?: () => TimeoutEvent,
   ): {
     /** Stops the timer; it will not fire. */
     cancel(): void;
@@ -66,6 +74,7 @@ export class VirtualTime {
         return true;
       },
       describe: label,
+      ...(event === undefined ? {} : { event }),
     });
     return handle;
   }
@@ -74,9 +83,14 @@ export class VirtualTime {
    * A timer: resolves after `ms` virtual milliseconds times `skew`; rejects with `signal.reason` if
    * the signal aborts first (the timer is then cancelled and leaves no trace). `live()` is asked
    * when the timer is due: a timer of a crashed node never fires (its promise never settles).
+   * `label` says what the sleep is for, `node` and `incarnation` whose it is: the trace line is
+   * `timer <node> <label>` and the event a `WakeEvent`.
    */
-  sleep(ms: number, options: { signal?: AbortSignal | undefined; skew?: number; label: string; live?: () => boolean }): Promise<void> {
-    const { signal, skew = 1, label, live } = options;
+  sleep(
+    ms: number,
+    options: { signal?: AbortSignal | undefined; skew?: number; label: string; live?: () => boolean; node?: string | undefined; incarnation?: string | undefined },
+  ): Promise<void> {
+    const { signal, skew = 1, label, live, node, incarnation } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
       let cancelled = false;
@@ -86,7 +100,8 @@ export class VirtualTime {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.schedule(ms * 1000 * skew, {
-        describe: () => `timer ${label}`,
+        describe: () => `timer ${node === undefined ? label : `${node} ${label}`}`,
+        event: (): WakeEvent => ({ kind: 'wake', node, incarnation, label }),
         run: () => {
           signal?.removeEventListener('abort', onAbort);
           if (cancelled || (live !== undefined && !live())) return false;

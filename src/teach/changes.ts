@@ -11,6 +11,7 @@
 import type { State } from '../core/messages.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ChangeFunc } from '../roles.js';
+import { previewState } from '../trace/text.js';
 
 /** A change on a text register: `current` is `null` when the register is empty. */
 export type TextChange = (current: string | null) => string | null;
@@ -38,6 +39,18 @@ export function decodeText(state: State): string | null {
     return decoder.decode(state);
   } catch (error) {
     throw new InvalidArgumentError('the register does not hold UTF-8 text', { cause: error });
+  }
+}
+
+/**
+ * The register's bytes as text, or, when they are not UTF-8 (the library allows any bytes), their
+ * preview as the diagrams show it.
+ */
+export function textOrPreview(state: State): string | null {
+  try {
+    return decodeText(state);
+  } catch {
+    return previewState(state);
   }
 }
 

@@ -16,18 +16,23 @@
  *
  * @module caspaxos/teach
  */
-export {
-  TeachingCluster,
-  createCluster,
-  formatVirtualTime,
-  type AcceptorRecordView,
-  type AcceptorView,
-  type ClusterDiagramOptions,
-  type ClusterOptions,
-  type RunOptions,
-} from './teaching-cluster.js';
+export { TeachingCluster, createCluster } from './teaching-cluster.js';
+export { type ClusterOptions, type RunOptions } from './options.js';
+export { type AcceptorRecordView, type AcceptorView } from './acceptor-view.js';
+export { formatVirtualTime } from './state-view.js';
 export { type Change, type TextChange, append, change, decodeText, encodeText, increment, read, remove, set } from './changes.js';
 export { type MessagePattern, type MessageSelector, type MessageView } from './messages.js';
-export { Operation, type OperationKind, type OperationStatus } from './operation.js';
-export { SequenceDiagram } from './sequence-diagram.js';
+export { OperationHandle, type OperationKind, type OperationStatus } from './operation-handle.js';
+export { type ClusterDiagramOptions, SequenceDiagram } from './sequence-diagram.js';
 export { JUPYTER_DISPLAY, NODE_INSPECT, type Displayable, type MimeBundle } from './display.js';
+
+import { OperationHandle } from './operation-handle.js';
+
+/**
+ * The handle `TeachingCluster.propose`, `read`, `grow`, `shrink` and `gc` return.
+ * @deprecated Renamed `OperationHandle` (`Operation` is the checker's name for an operation in a
+ * history, in `caspaxos/testing`); this alias will be removed in a future major version.
+ */
+export const Operation = OperationHandle;
+/** @deprecated Renamed `OperationHandle`; see the `Operation` value. */
+export type Operation = OperationHandle;

@@ -91,6 +91,54 @@ export function viewMessage(message: SimMessage, copies: number, keyOf: (call: n
   return Object.freeze({ id: message.id, kind: message.kind, from: message.from, to: message.to, method: message.method, key, text, line, copies, toString: () => line });
 }
 
+/**
+ * The messages on the wire as views, one per message id (a duplicate counts as a copy of its
+ * original), in id order.
+ */
+export function viewInFlight(inFlight: readonly SimMessage[], keyOf: (call: number) => string | undefined): MessageView[] {
+  const copies = new Map<number, SimMessage[]>();
+  for (const message of inFlight) {
+    const list = copies.get(message.id);
+    if (list === undefined) copies.set(message.id, [message]);
+    else list.push(message);
+  }
+  return [...copies.values()].map((list) => viewMessage(list[0] as SimMessage, list.length, keyOf));
+}
+
+/** What a request said: its key, its acceptor and its text (`prepare(x, 1/p1)`). */
+export interface CallRecord {
+  /** The key it named, if any. */
+  readonly key: string | undefined;
+  /** The acceptor it went to. */
+  readonly to: string;
+  /** Its text, as `MessageView.text`. */
+  readonly text: string;
+}
+
+/**
+ * Every request sent, by call id: a reply then shows its request's key (a reply's body does not
+ * carry it), and a timeout what its proposer waited for.
+ */
+export class CallLog {
+  readonly #calls = new Map<number, CallRecord>();
+
+  /** Records a request (other messages are ignored); returns the key it named, if any. */
+  record(message: SimMessage): string | undefined {
+    if (message.kind !== 'request') return undefined;
+    const view = viewMessage(message, 1, () => undefined);
+    this.#calls.set(message.call, { key: view.key, to: message.to, text: view.text });
+    return view.key;
+  }
+
+  /** The request of call `call`, if it was recorded. */
+  get(call: number): CallRecord | undefined {
+    return this.#calls.get(call);
+  }
+
+  /** The key of call `call`'s request, if it named one. */
+  readonly keyOf = (call: number): string | undefined => this.#calls.get(call)?.key;
+}
+
 function requestText(method: string, body: Record<string, unknown>): string {
   const key = typeof body.key === 'string' ? displayName(body.key) : '';
   const age = body.age as Age | undefined;

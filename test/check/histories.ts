@@ -6,7 +6,7 @@
  */
 import type { Operation, OpKind, Value } from '../../src/check/history.js';
 import type { Model } from '../../src/check/models.js';
-import { seededRandom } from '../support/cluster.js';
+import { SeededRandom } from '../../src/sim/random.js';
 
 export interface OpFields {
   readonly arg?: Value;
@@ -135,7 +135,7 @@ export interface RandomPlanOptions {
 
 /** Plans drawn from a seeded PRNG: clients take turns, each op a read (50 %), write (25 %) or cas (25 %). */
 export function randomPlans(seed: number, options: RandomPlanOptions): OpPlan[] {
-  const random = seededRandom(seed);
+  const random = new SeededRandom(seed).asFunction;
   const int = (n: number): number => Math.floor(random() * n);
   const { unknownRate = 0.01, failRate = 0.01 } = options;
   const plans: OpPlan[] = [];

@@ -19,7 +19,7 @@ import type { Model } from '../../src/check/models.js';
 import { PrepareFailedError } from '../../src/errors.js';
 import { MemoryAcceptor, MemoryProposer } from '../../src/index.js';
 import { type Entry, KeyValueStore, formatVersion } from '../../src/kv/index.js';
-import { seededRandom } from '../support/cluster.js';
+import { SeededRandom } from '../../src/sim/random.js';
 import { InvariantViolation, controlParameters, parameters, violated } from '../support/property-harness.js';
 import { type Fate, ScheduledNetwork, fateArbitrary } from '../support/scheduled-network.js';
 
@@ -174,14 +174,14 @@ async function run(s: fc.Scheduler, scenario: Scenario, broken: boolean): Promis
   const acceptors = ['A', 'B', 'C'].map((address) => network.wrap(new MemoryAcceptor(address)));
   const sleep = (): Promise<void> => s.schedule(Promise.resolve(), 'sleep');
   const proposers = ['p0', 'p1', 'p2'].map(
-    (id, i) => new MemoryProposer(id, acceptors, { retry: { attempts: 3 }, sleep, random: seededRandom(i + 1) }),
+    (id, i) => new MemoryProposer(id, acceptors, { retry: { attempts: 3 }, sleep, random: new SeededRandom(i + 1).asFunction }),
   );
   let nonce = 0n;
   const stores = proposers.map(
     (proposer, i) =>
       new KeyValueStore<string>({
         proposer,
-        gc: { proposers, acceptors, sleep, random: seededRandom(100 + i) },
+        gc: { proposers, acceptors, sleep, random: new SeededRandom(100 + i).asFunction },
         random64: () => ++nonce, // unique per run: all these stores share one counter
       }),
   );

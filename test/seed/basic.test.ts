@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { type ChangeFunc, MemoryAcceptor, MemoryProposer, type State, statesEqual } from '../../src/index.js';
+import { SeededRandom } from '../../src/sim/random.js';
 import { dec, enc } from '../support/text.js';
 
 function cluster(): { acceptors: MemoryAcceptor[]; proposers: MemoryProposer[] } {
@@ -61,11 +62,7 @@ describe('seed basic_test.go', () => {
   test('TestConcurrentCASWrites: 4 keys x ~1000 values, each write through a random proposer', async () => {
     const { proposers } = cluster();
     // A fixed-seed generator, so a failure replays (the seed used math/rand's default source).
-    let seed = 0x2545f491;
-    const random = (): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed / 2 ** 32;
-    };
+    const random = new SeededRandom(0x2545f491).asFunction;
     const randomProposer = (): MemoryProposer => proposers[Math.floor(random() * proposers.length)] as MemoryProposer;
     const valuesFor = (key: string, n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => enc(`${key}${i + 1}`));
     const mutations = new Map([

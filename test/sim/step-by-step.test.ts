@@ -4,7 +4,9 @@
  */
 import { expect, test } from 'vitest';
 import { MemoryAcceptor, formatBallot } from '../../src/index.js';
+import type { SimStep } from '../../src/sim/events.js';
 import { Simulation } from '../../src/sim/simulation.js';
+import { formatTime } from '../../src/sim/virtual-time.js';
 
 const text = (s: Uint8Array | null) => (s === null ? null : new TextDecoder().decode(s));
 
@@ -83,4 +85,68 @@ test('clock skew: a slow node’s timers fire later in virtual time', async () =
   const firstSlow = sim.trace.find((line) => line.includes('timer slow timeout'));
   expect(Number(firstFast?.slice(0, 10))).toBeCloseTo(5, 0);
   expect(Number(firstSlow?.slice(0, 10))).toBeCloseTo(40, 0);
+});
+
+test('stepEvent reports each event as data: a delivery with its fate, a timeout with its call, a wake with its incarnation', async () => {
+  const sim = new Simulation({ seed: 3, proposers: ['p1'], retry: { attempts: 3 }, timeoutMs: 10 });
+  sim.crashProposer('p1');
+  await sim.restartProposer('p1');
+  sim.partition(['p1'], ['a1']);
+  sim.crashAcceptor('a2');
+  const requests = new Map<number, { to: string; method: string }>();
+  sim.network.onSend = (m) => void (m.kind === 'request' && requests.set(m.call, { to: m.to, method: m.method }));
+  void sim.proposer('p1').propose('k', () => null).catch(() => {});
+  const steps: SimStep[] = [];
+  for (let step = await sim.stepEvent(); step !== undefined; step = await sim.stepEvent()) {
+    // The data and the trace tell the same event.
+    expect(step.line).toBe(`${formatTime(step.time)} ${step.text}`);
+    expect(sim.trace.at(-1)).toBe(step.line);
+    steps.push(step);
+  }
+  const events = steps.map((s) => s.event);
+  const deliveries = events.filter((e) => e.kind === 'deliver');
+  for (const d of deliveries) {
+    const { from, to } = d.message;
+    const expected = [from, to].includes('a1') ? 'blocked' : [from, to].includes('a2') ? 'undeliverable' : 'delivered';
+    expect(d.outcome, `#${d.message.id} ${from}->${to}`).toBe(expected);
+  }
+  expect(new Set(deliveries.map((d) => d.outcome))).toEqual(new Set(['blocked', 'undeliverable', 'delivered']));
+  const timeouts = events.filter((e) => e.kind === 'timeout');
+  expect(timeouts.length).toBeGreaterThanOrEqual(4);
+  for (const t of timeouts) {
+    expect(t).toMatchObject({ node: 'p1', incarnation: 'p1#2' });
+    expect(requests.get(t.call)).toEqual({ to: t.to, method: t.method });
+    expect(['a1', 'a2']).toContain(t.to);
+  }
+  const wakes = events.filter((e) => e.kind === 'wake');
+  expect(wakes.length).toBeGreaterThanOrEqual(1);
+  for (const w of wakes) expect(w).toEqual({ kind: 'wake', node: 'p1', incarnation: 'p1#2', label: 'sleep of p1#2' });
+  expect(events.filter((e) => e.kind === 'action')).toEqual([]);
+});
+
+test('by hand: deliver reports each copy’s fate; a delayed message arrives once, at its last delay, unless dropped first', async () => {
+  const sim = new Simulation({ seed: 1, proposers: ['p1'] });
+  void sim.proposer('p1').propose('k', () => null);
+  const [m1, m2, m3] = sim.pendingMessages().map((m) => m.id) as [number, number, number];
+  sim.delay(m1, 50);
+  sim.delay(m1, 30);
+  sim.crashAcceptor('a2');
+  const byHand = await sim.deliver(m2);
+  expect(byHand.map((d) => [d.message.id, d.outcome])).toEqual([[m2, 'undeliverable']]);
+  sim.delay(m3, 40);
+  await sim.drop(m3);
+  expect(() => sim.delay(m3, 1)).toThrow(RangeError);
+  const arrivals: Array<[number, number]> = [];
+  for (let step = await sim.stepEvent(); step !== undefined; step = await sim.stepEvent()) {
+    if (step.event.kind === 'deliver' && [m1, m3].includes(step.event.message.id)) arrivals.push([step.event.message.id, step.time]);
+  }
+  expect(arrivals).toEqual([[m1, 30_000]]);
+});
+
+test('a scripted action is an action event, told by the line it logged', async () => {
+  const sim = new Simulation({ seed: 1, proposers: ['p1'] });
+  sim.crashAcceptor('a1');
+  sim.at(5, () => sim.restartAcceptor('a1'));
+  const step = await sim.stepEvent();
+  expect(step).toEqual({ time: 5000, event: { kind: 'action' }, text: 'restart a1', line: '000005.000 restart a1' });
 });

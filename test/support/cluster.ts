@@ -4,19 +4,8 @@
  */
 import type { Ballot, MemoryProposerOptions, RetryPolicy, Sleep, TraceEvent, Tracer } from '../../src/index.js';
 import { MemoryAcceptor, MemoryProposer, formatBallot } from '../../src/index.js';
+import { SeededRandom } from '../../src/sim/random.js';
 import { FaultyAcceptor } from './faulty-acceptor.js';
-
-/** A deterministic `Math.random` replacement (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A `Sleep` that does not wait: retries happen on the next microtask, never on a timer. */
 export const noSleep: Sleep = (_ms, signal) => {
@@ -86,7 +75,7 @@ export class TestCluster {
       tracer: this.tracer,
       retry,
       sleep: noSleep,
-      random: seededRandom(this.#seed++),
+      random: new SeededRandom(this.#seed++).asFunction,
       ...this.#proposerOptions[id],
     });
     this.proposers.push(proposer);

@@ -22,7 +22,7 @@ import {
   type TraceEvent,
   formatBallot,
 } from '../../src/index.js';
-import { seededRandom } from './cluster.js';
+import { SeededRandom } from '../../src/sim/random.js';
 import type { FaultyAcceptor } from './faulty-acceptor.js';
 import { type Fate, ScheduledNetwork } from './scheduled-network.js';
 import { dec, isPrefix, opsOf } from './text.js';
@@ -115,7 +115,7 @@ export async function runHistory(s: fc.Scheduler, setup: HistorySetup): Promise<
         retry: { attempts: 3 },
         // Retries wait for the scheduler, never for a timer.
         sleep: () => s.schedule(Promise.resolve(), `${id} sleeps`),
-        random: seededRandom(i + 1),
+        random: new SeededRandom(i + 1).asFunction,
         ...setup.proposerOptions,
       }),
   );

@@ -158,6 +158,36 @@ describe('deliver, drop, delay, step', () => {
     expect(cluster.now).toBe(5000);
   });
 
+  test('a delayed message can be delayed again, dropped or delivered by hand: it arrives once, or never', async () => {
+    const cluster = createCluster({ proposers: ['p1'] });
+    cluster.propose('p1', 'x', set('v'));
+    cluster.delay(1, 50);
+    cluster.delay(1, 30); // the later delay replaces the earlier one
+    cluster.delay(2, 40);
+    await cluster.drop(2);
+    cluster.delay(3, 40);
+    expect(await cluster.deliver(3)).toEqual(['  0.000 ms  deliver #3 p1 → a3 prepare(x, 1/p1)']);
+    const seen: string[] = [];
+    for (let line = await cluster.step(); line !== undefined; line = await cluster.step()) seen.push(line);
+    expect(seen.filter((l) => l.includes(' #1 '))).toEqual([' 30.000 ms  deliver #1 p1 → a1 prepare(x, 1/p1)']);
+    expect(seen.filter((l) => l.includes(' #2 ') || l.includes(' #3 '))).toEqual([]);
+  });
+
+  test('step names a delivery a partition blocked, one to a crashed node, and a restarted proposer waking from its backoff', async () => {
+    const cluster = createCluster({ proposers: ['p1'], retry: { attempts: 3 }, timeoutMs: 10 });
+    cluster.crash('p1');
+    await cluster.restart('p1');
+    cluster.partition('p1', 'a1');
+    cluster.crash('a2');
+    cluster.propose('p1', 'x', set('v'));
+    const seen: string[] = [];
+    for (let line = await cluster.step(); line !== undefined; line = await cluster.step()) seen.push(line.trimStart().replace(/^\S+ ms {2}/, ''));
+    expect(seen).toContain('blocked by a partition: #1 p1 → a1 prepare(x, 1/p1#2)');
+    expect(seen).toContain('lost (a2 is down): #2 p1 → a2 prepare(x, 1/p1#2)');
+    expect(seen).toContain("timeout: p1 gives up waiting for a1's reply to prepare(x, 1/p1#2)");
+    expect(seen).toContain('p1#2 wakes up (its retry backoff is over)');
+  });
+
   test('step runs one event and names it; a timeout names the call it gave up on; undefined when idle', async () => {
     const cluster = createCluster({ proposers: ['p1'], retry: { attempts: 1 } });
     const op = cluster.propose('p1', 'x', set('v'));

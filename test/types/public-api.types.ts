@@ -21,6 +21,7 @@ import {
   garbageCollect,
   growCluster,
 } from '../../src/index.js';
+import { Operation, OperationHandle, createCluster, set } from '../../src/teach/index.js';
 
 declare const preparer: Preparer;
 declare const accepter: Accepter;
@@ -66,3 +67,12 @@ new MemoryProposer('p1', [memoryAcceptor], { logger, tracer: (event) => void eve
 new MemoryAcceptor('a2', { logger: child });
 // @ts-expect-error options are checked: no misspelled fields
 new MemoryProposer('p1', [memoryAcceptor], { loger: logger });
+
+// The teaching handle's old name stays usable, as a value and as a type (deprecated alias).
+const teaching = createCluster();
+const handle: OperationHandle = teaching.propose('p1', 'x', set('v'));
+const oldName: Operation = handle;
+const sameClass: typeof OperationHandle = Operation;
+void oldName;
+void sameClass;
+void (handle instanceof Operation);

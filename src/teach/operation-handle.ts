@@ -8,8 +8,8 @@
  */
 import { formatBallot } from '../core/ballot.js';
 import type { ProposeResult } from '../roles.js';
-import { errorText, previewState } from '../trace/text.js';
-import { decodeText } from './changes.js';
+import { errorText } from '../trace/text.js';
+import { textOrPreview } from './changes.js';
 import { NODE_INSPECT } from './display.js';
 
 /**
@@ -20,8 +20,8 @@ export type OperationKind = 'propose' | 'read' | 'grow' | 'shrink' | 'gc';
 
 /**
  * `pending` until the library call behind the operation settles, then `done` (it resolved) or
- * `failed` (it rejected; see `Operation.error`). A `failed` proposal may still have taken effect
- * (an accept that reached some acceptors before its replies were lost): a later read tells.
+ * `failed` (it rejected; see `OperationHandle.error`). A `failed` proposal may still have taken
+ * effect (an accept that reached some acceptors before its replies were lost): a later read tells.
  */
 export type OperationStatus = 'pending' | 'done' | 'failed';
 
@@ -32,7 +32,7 @@ export type OperationStatus = 'pending' | 'done' | 'failed';
  * `runUntilSettled`), so awaiting the operation itself would wait forever. Its `status`, `value`,
  * `ballot` and `error` change as the cluster runs.
  */
-export class Operation {
+export class OperationHandle {
   #status: OperationStatus = 'pending';
   #value: string | null | undefined;
   #ballot: string | undefined;
@@ -86,12 +86,7 @@ export class Operation {
     const result = outcome.value;
     if (result !== undefined) {
       this.#ballot = formatBallot(result.ballot);
-      try {
-        this.#value = decodeText(result.state);
-      } catch {
-        // Not text: the library allows any bytes; show them as the diagrams do.
-        this.#value = previewState(result.state);
-      }
+      this.#value = textOrPreview(result.state);
     }
   }
 
