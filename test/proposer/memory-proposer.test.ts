@@ -1499,6 +1499,21 @@ describe('recovery: an accept with an unknown outcome, decided by the next prepa
     expect((error as AcceptFailedError).cause).toBeInstanceOf(AgeError);
   });
 
+  // Regression: when the retries ran out after an unknown outcome, the AcceptFailedError named the
+  // last attempt's ballot (here 3/p1, an attempt that never passed its prepare phase) instead of
+  // the accept whose outcome is unknown (1/p1).
+  test('retries exhausted after an unknown outcome: the AcceptFailedError names the unknown accept, not the last attempt', async () => {
+    const { proposer, acceptors } = cluster(3, { retry: { attempts: 2 } });
+    const [, a2, a3] = acceptors;
+    for (const a of [a2, a3]) a.addRule({ method: 'accept', when: 'request', action: 'drop', times: 1 });
+    for (const a of acceptors) a.addRule({ method: 'prepare', when: 'request', action: 'drop', match: (m) => (m.ballot?.counter ?? 0) > 1 });
+    const error = await proposer.propose('x', write('v')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AcceptFailedError);
+    expect(formatBallot((error as AcceptFailedError).ballot)).toBe('1/p1');
+    expect((error as AcceptFailedError).message).toContain('under ballot 1/p1');
+    expect(proposer.inspect().counter).toBe(3); // the second attempt ran, under 3/p1
+  });
+
   test('acceptors that report no ancestry: a buried unknown outcome stays unknown (AcceptFailedError), never re-applied', async () => {
     // An older acceptor: its promises carry no ancestry.
     class NoAncestry extends MemoryAcceptor {
