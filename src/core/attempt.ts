@@ -143,10 +143,10 @@ export class Attempt {
   /** The key's doubt in one-round-trip promises (`CachedRound.doubt`), carried across attempts. */
   doubt = 0;
   /**
-   * The unknown outcomes still in play: every accept of the round that may have taken effect, and
-   * each state found to contain the changes and committed again (see `recoveryDecision`); kept
-   * until the round ends, since until a later accept commits, an older one may still be adopted.
-   * `undefined` while there is none.
+   * The unknown outcomes still in play (see `recoveryDecision`): all of them, until the round ends
+   * (until a later accept commits, an older one may still be adopted); each accept of the round
+   * with an unknown outcome adds its own, whether it carried the changes applied afresh or a state
+   * a prepare showed to contain them, committed again. `undefined` while there is none.
    */
   pending: PendingOutcome | undefined = undefined;
   /** The attempt's ballot. */
@@ -180,9 +180,9 @@ export class Attempt {
    * cache for the key. Every attempt takes the cached entry, used or not: whatever happens next,
    * the key ends up uncached unless this attempt commits (and caches anew). Returns the promised
    * ballot when the attempt skips its prepare phase (paper §2.2.1), else `undefined`: the driver
-   * then takes a fresh ballot. The prepare is never skipped for a full identity read (it needs every
-   * accepter, the promise came from a majority) nor after an unknown outcome (only a prepare can
-   * decide it).
+   * then takes a fresh ballot. Promises serve majority proposals only: a full identity read
+   * (garbage collection's step a) always prepares, and asks for no promise (`asksNext`). Nor is
+   * the prepare skipped after an unknown outcome: only a prepare can decide it.
    */
   begin(cached: CachedRound | undefined): Ballot | undefined {
     this.#cached = cached;
@@ -259,9 +259,9 @@ export class Attempt {
    * `state` and `results` hold the outcome. A change that throws, or returns something other than
    * bytes or null, is reported to `onFailure` (its caller alone is rejected, before anything is
    * sent) and skipped; `onFailure` gets the attempt too, so one handler serves every attempt (no
-   * closure per attempt on the hot path). Returns false when none applied: there is nothing to accept. After a
-   * recovery that found the changes in the quorum's state (`current`, `adopted`), applies nothing:
-   * that state is committed again as it is.
+   * closure per attempt on the hot path). Returns false when none applied: there is nothing to
+   * accept. After a recovery that found the changes in the quorum's state (`current`, `adopted`),
+   * applies nothing: that state is committed again as it is.
    */
   apply<C extends BatchChange>(batch: readonly C[], onFailure: (change: C, failure: ChangeFailure, attempt: Attempt) => void): boolean {
     if (this.results !== undefined) {

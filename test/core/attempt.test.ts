@@ -343,65 +343,59 @@ describe('what the accept asks for and needs', () => {
 });
 
 describe('afterAccept: committed, lost (no effect) or unknown', () => {
-  /** An attempt that prepared (or skipped, with `cached`) under 3/p and applied one change. */
-  function applied(cached?: CachedRound, ballot = B(3)): Attempt {
-    const a = attempt();
+  /** `a` after it prepared under 3/p (or skipped, with `cached`) and applied one change. */
+  function applied(a: Attempt, cached?: CachedRound): Attempt {
     const promisedBallot = a.begin(cached);
-    a.start(promisedBallot ?? ballot);
-    if (promisedBallot === undefined) a.afterPrepare(prepared(ballot, promised(ZERO_BALLOT, null), promised(ZERO_BALLOT, null)), 0, NO_COLLECTIONS);
+    a.start(promisedBallot ?? B(3));
+    if (promisedBallot === undefined) a.afterPrepare(prepared(B(3), promised(ZERO_BALLOT, null), promised(ZERO_BALLOT, null)), 0, NO_COLLECTIONS);
     a.apply([append(1)], () => {});
     return a;
   }
 
+  /** Every accepter rejected `ballot` with proof it never stored it. */
+  const rejectedByAll = (ballot: Ballot): AcceptRound => accepted(ballot, undefined, [1, 2, 3].map(() => provenConflict(B(8, 'q'))));
+
   test('won: committed; nothing pending', () => {
-    const a = applied();
+    const a = applied(attempt());
     expect(a.afterAccept(accepted(B(3), undefined, [ok(), ok()]), 0)).toBe('committed');
     expect(a.pending).toBeUndefined();
   });
 
   test('rejected by every accepter with proof: lost, the state is stored nowhere', () => {
-    const a = applied();
-    expect(a.afterAccept(accepted(B(3), undefined, [provenConflict(B(8, 'q')), provenConflict(B(8, 'q')), provenConflict(B(8, 'q'))]), 0)).toBe('lost');
+    const a = applied(attempt());
+    expect(a.afterAccept(rejectedByAll(B(3)), 0)).toBe('lost');
     expect(a.pending).toBeUndefined();
   });
 
   test('rejected by every accepter after an earlier unknown outcome: still unknown, nothing added', () => {
-    const a = withPending(B(1));
-    a.begin(undefined);
-    a.start(B(3));
-    a.afterPrepare(prepared(B(3), promised(ZERO_BALLOT, null), promised(ZERO_BALLOT, null)), 0, NO_COLLECTIONS);
-    a.apply([append(1)], () => {});
-    expect(a.afterAccept(accepted(B(3), undefined, [provenConflict(B(8, 'q')), provenConflict(B(8, 'q')), provenConflict(B(8, 'q'))]), 0)).toBe('unknown');
+    const a = applied(withPending(B(1)));
+    expect(a.afterAccept(rejectedByAll(B(3)), 0)).toBe('unknown');
     expect(a.pending?.map((e) => e.ballot)).toEqual([B(1)]);
   });
 
   test('lost without proof from every accepter: unknown; the accept joins the pending ones with its results and age', () => {
-    const a = withPending(B(1));
-    a.begin(undefined);
-    a.start(B(3));
-    a.afterPrepare(prepared(B(3), promised(ZERO_BALLOT, null), promised(ZERO_BALLOT, null)), 0, NO_COLLECTIONS);
-    a.apply([append(1)], () => {});
+    const a = applied(withPending(B(1)));
     expect(a.afterAccept(accepted(B(3), undefined, [provenConflict(B(8, 'q'))], 2), 4)).toBe('unknown');
     expect(a.pending?.at(-1)).toEqual({ ballot: B(3), results: [bytes(1)], age: 4 });
     expect(a.pending).toHaveLength(2);
   });
 
   test('the first unknown outcome of a round starts the pending list', () => {
-    const a = applied();
+    const a = applied(attempt());
     expect(a.afterAccept(accepted(B(3), undefined, [], 2), 1)).toBe('unknown');
     expect(a.pending).toEqual([{ ballot: B(3), results: [bytes(1)], age: 1 }]);
   });
 
   test('a lost accept under a cached promise: the promise was revoked, doubt the key', () => {
-    const a = applied(cachedRound({ next: B(5) }));
+    const a = applied(attempt(), cachedRound({ next: B(5) }));
     expect(a.skipsPrepare).toBe(true);
-    a.afterAccept(accepted(B(5), undefined, [provenConflict(B(8, 'q')), provenConflict(B(8, 'q')), provenConflict(B(8, 'q'))]), 0);
+    a.afterAccept(rejectedByAll(B(5)), 0);
     expect(a.doubt).toBe(DOUBT_AFTER_MISS);
   });
 
   test('a lost accept after a prepare leaves the doubt alone', () => {
-    const a = applied();
-    a.afterAccept(accepted(B(3), undefined, [provenConflict(B(8, 'q')), provenConflict(B(8, 'q')), provenConflict(B(8, 'q'))]), 0);
+    const a = applied(attempt());
+    a.afterAccept(rejectedByAll(B(3)), 0);
     expect(a.doubt).toBe(0);
   });
 });
