@@ -30,7 +30,8 @@ export { copyState, isState, statesEqual } from './core/state.js';
 // The pure core, for step-by-step use and custom shells.
 export * as acceptorRules from './core/acceptor-rules.js';
 export type { KeyRecord, RemoveResult, RuleResult } from './core/acceptor-rules.js';
-export { AcceptRound, PrepareRound, type RecoveryDecision, recoveryDecision } from './core/rounds.js';
+export { AcceptRound, PrepareRound } from './core/rounds.js';
+export { type RecoveryDecision, recoveryDecision } from './core/ancestry.js';
 export { QuorumTally, type QuorumStatus, majority } from './core/quorum.js';
 
 // Roles.

@@ -3,8 +3,7 @@
  * `MemoryAcceptor`, `StoreAcceptor` and the acceptors in other subpaths, so every acceptor rejects
  * the same bad input with the same `InvalidArgumentError`, and bad input never changes a record.
  */
-import * as rules from '../core/acceptor-rules.js';
-import { ANCESTRY_LIMIT } from '../core/acceptor-rules.js';
+import { ANCESTRY_LIMIT, NO_ANCESTRY } from '../core/ancestry.js';
 import type { Age } from '../core/age.js';
 import { type Ballot, compareBallots, formatBallot } from '../core/ballot.js';
 import type { Tombstone } from '../core/messages.js';
@@ -35,7 +34,7 @@ export function checkAcceptRequest(key: unknown, age: unknown, ballot: unknown, 
     if (compareBallots(next, ballot) <= 0) throw new InvalidArgumentError(`next ballot ${formatBallot(next)} must be above the ballot ${formatBallot(ballot)}`);
   }
   // The shared empty ancestry (a key one proposer writes) is the common case: nothing to check.
-  return ancestry === undefined || ancestry === rules.NO_ANCESTRY ? ancestry : checkedAncestry(ancestry);
+  return ancestry === undefined || ancestry === NO_ANCESTRY ? ancestry : checkedAncestry(ancestry);
 }
 
 /** Checks a `rejectByAge` request. */
@@ -65,5 +64,5 @@ export function checkedAncestry(ancestry: readonly Ballot[]): readonly Ballot[] 
   }
   for (const b of ancestry) assertBallot(b, 'an ancestry entry');
   if (Object.isFrozen(ancestry)) return ancestry;
-  return ancestry.length === 0 ? rules.NO_ANCESTRY : Object.freeze([...ancestry]);
+  return ancestry.length === 0 ? NO_ANCESTRY : Object.freeze([...ancestry]);
 }

@@ -10,6 +10,11 @@
 import type { Age } from './age.js';
 import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots, maxBallot } from './ballot.js';
 import type { AcceptReply, AgeRejection, Conflict, PrepareReply, RemoveReply, State } from './messages.js';
+import { NO_ANCESTRY } from './ancestry.js';
+
+// The ancestry an acceptor stores with each state is built by `ancestry.ts`; its names stay part of
+// the public `acceptorRules` namespace, where they were first exported.
+export { ANCESTRY_FLOOR_ID, ANCESTRY_LIMIT, NO_ANCESTRY, ancestryOf } from './ancestry.js';
 
 /**
  * What an acceptor keeps for one key. Invariant: `promise >= accepted` (an accept raises the promise
@@ -44,55 +49,8 @@ export interface RuleResult<R, S = State> {
   readonly next?: KeyRecord<S>;
 }
 
-/**
- * The id of the floor entry of an ancestry: its ballot bounds every ancestor not listed (dropped
- * to keep the ancestry short, or unknown because an acceptor did not report it). Not a valid
- * proposer id.
- */
-export const ANCESTRY_FLOOR_ID = '…';
-
-/** The most proposer entries an ancestry keeps; beyond, the lowest go into the floor entry. */
-export const ANCESTRY_LIMIT = 32;
-
-/** The ancestry of the empty state: nothing. */
-export const NO_ANCESTRY: readonly Ballot[] = Object.freeze([]);
-
 /** The reply to an accept that asked for no promise (shared: replies are never mutated). */
 const ACCEPTED: AcceptReply = Object.freeze({ type: 'accepted' });
-
-/**
- * The ancestry of a state accepted under `ballot` and computed from the state accepted under
- * `parentBallot`, whose ancestry is `parent` (see `Promised.ancestry`): for each proposer other
- * than the state's own, its highest ballot among the state's ancestors (the parent, its parent,
- * ...). The state's own proposer is left out: its own ballot is its highest, and is known. So a key
- * written by one proposer has an empty ancestry. `parent` undefined means unknown (an acceptor
- * that does not keep ancestries): then `parentBallot` bounds every earlier ancestor and goes into
- * the floor entry. Frozen, so acceptors in one process can share it.
- */
-export function ancestryOf(ballot: Ballot, parent: readonly Ballot[] | undefined, parentBallot: Ballot): readonly Ballot[] {
-  // The common case, one proposer writing the key: nothing to record.
-  if (parent !== undefined && parent.length === 0 && (parentBallot.counter === 0 || parentBallot.id === ballot.id)) return NO_ANCESTRY;
-  const entries: Ballot[] = [];
-  let floor: Ballot | undefined;
-  if (parent === undefined) {
-    if (parentBallot.counter > 0) floor = { counter: parentBallot.counter, id: ANCESTRY_FLOOR_ID };
-  } else {
-    for (const b of parent) {
-      if (b.id === ANCESTRY_FLOOR_ID) floor = b;
-      else if (b.id !== ballot.id && b.id !== parentBallot.id) entries.push(b);
-    }
-  }
-  // The parent is an ancestor too, and the highest of its proposer's among them.
-  if (parentBallot.counter > 0 && parentBallot.id !== ballot.id) entries.push(parentBallot);
-  while (entries.length > ANCESTRY_LIMIT) {
-    let lowest = 0;
-    for (let i = 1; i < entries.length; i++) if (compareBallots(entries[i] as Ballot, entries[lowest] as Ballot) < 0) lowest = i;
-    const [dropped] = entries.splice(lowest, 1) as [Ballot];
-    if (floor === undefined || dropped.counter > floor.counter) floor = { counter: dropped.counter, id: ANCESTRY_FLOOR_ID };
-  }
-  if (floor !== undefined) entries.unshift(floor);
-  return entries.length === 0 ? NO_ANCESTRY : Object.freeze(entries);
-}
 
 /**
  * The record an absent key behaves as. `floor` is the acceptor-wide tombstone floor: the highest

@@ -17,7 +17,6 @@
  */
 import type { Age } from './age.js';
 import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots } from './ballot.js';
-import { ANCESTRY_FLOOR_ID } from './acceptor-rules.js';
 import type { AcceptReply, AgeRejection, Conflict, PrepareReply, State } from './messages.js';
 import { QuorumTally, type QuorumStatus } from './quorum.js';
 
@@ -186,63 +185,4 @@ export class AcceptRound extends Round {
   get rejectedByAll(): boolean {
     return this.tally.status === 'lost' && this.provenRejections === this.tally.total;
   }
-}
-
-/**
- * What a proposer whose accept had an unknown outcome learns from its next prepare round (an
- * extension of the paper, built on `Promised.ancestry`).
- *
- * `ours` lists the ballots, all this proposer's, of every state that may contain the round's
- * changes: each accept of them with an unknown outcome (after `reapply` the changes are applied
- * afresh and that accept is added; the older ones stay, since until the fresh one commits an
- * older one may still be adopted), and each state found to contain them and committed again. The
- * proposer runs one round per key at a time and its ballots only grow, so any of its ballots above
- * the oldest of `ours` in an ancestry is one of `ours`. `highest` is the highest accepted ballot in
- * the new prepare quorum and `ancestry` that state's (`undefined` when unreported); `mine`, below,
- * is this proposer's highest ballot among that state and its ancestors (`highest` itself when the
- * state is this proposer's, else its entry in the ancestry).
- *  - `current`: the quorum's state is one of ours; commit it again and the changes took effect.
- *  - `adopted`: `mine` is one of ours, an ancestor of the quorum's state, which therefore contains
- *    the changes; commit it again and they took effect (before those of the states after ours).
- *  - `reapply`: `mine` is below the oldest of ours (or absent, and every ancestor not listed is
- *    below it): none of ours is an ancestor, so none was chosen (a chosen state is seen by every
- *    quorum, and every state accepted later descends from it). Once the changes applied afresh
- *    commit under a higher ballot, all of ours are buried for good: they take effect exactly once.
- *  - `undecidable`: the ancestry is missing, or does not reach far enough, to tell.
- */
-export type RecoveryDecision =
-  | {
-      /** The changes took effect: commit the quorum's state again (see above). */
-      readonly decision: 'current' | 'adopted';
-      /** Which of `ours` is (an ancestor of) the quorum's state. */
-      readonly match: number;
-    }
-  | {
-      /** The changes did not take effect (`reapply` them), or the replies cannot tell. */
-      readonly decision: 'reapply' | 'undecidable';
-    };
-
-/**
- * Decides, from a prepare round's highest accepted ballot and its ancestry, whether the earlier
- * accepts `ours` took effect (see `RecoveryDecision`).
- */
-export function recoveryDecision(ours: readonly Ballot[], highest: Ballot, ancestry: readonly Ballot[] | undefined): RecoveryDecision {
-  const first = ours[0];
-  if (first === undefined) return { decision: 'reapply' };
-  let oldest = first;
-  for (const b of ours) if (compareBallots(b, oldest) < 0) oldest = b;
-  const indexOf = (b: Ballot): number => ours.findIndex((o) => ballotEquals(o, b));
-  const current = indexOf(highest);
-  if (current >= 0) return { decision: 'current', match: current };
-  if (compareBallots(highest, oldest) < 0) return { decision: 'reapply' };
-  if (ancestry === undefined) return { decision: 'undecidable' };
-  // The state's own proposer is not in its ancestry: its own ballot is its highest.
-  const mine = highest.id === first.id ? highest : ancestry.find((b) => b.id === first.id);
-  if (mine !== undefined) {
-    const match = indexOf(mine);
-    if (match >= 0) return { decision: 'adopted', match };
-    return { decision: compareBallots(mine, oldest) < 0 ? 'reapply' : 'undecidable' };
-  }
-  const floor = ancestry.find((b) => b.id === ANCESTRY_FLOOR_ID);
-  return { decision: floor === undefined || floor.counter < oldest.counter ? 'reapply' : 'undecidable' };
 }

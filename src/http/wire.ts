@@ -22,7 +22,7 @@
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
-import { ANCESTRY_LIMIT } from '../core/acceptor-rules.js';
+import { ANCESTRY_LIMIT } from '../core/ancestry.js';
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
 import type { AcceptReply, AcceptedState, Conflict, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';

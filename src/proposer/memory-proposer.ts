@@ -1,6 +1,6 @@
 /**
  * A proposer that keeps its state (ballot counter, age, acceptor configuration) in memory: the
- * proposal rounds of `core/proposal` driven over any `Acceptor`s.
+ * async driver of `core/attempt`'s decisions and `core/rounds`' phases, over any `Acceptor`s.
  *
  * Paper §2: a proposer "performs the initialization by communicating with acceptors, and keep[s]
  * minimal state needed to generate unique increasing update IDs (ballot numbers)".
@@ -12,13 +12,14 @@
  */
 import { abortable, abortableWait } from '../internal/abort.js';
 import type { Age } from '../core/age.js';
-import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots, formatBallot, isZeroBallot } from '../core/ballot.js';
+import { ANCESTRY_FLOOR_ID } from '../core/ancestry.js';
+import { Attempt, type ChangeFailure, type PrepareVerdict, type QuorumMode } from '../core/attempt.js';
+import { type Ballot, formatBallot } from '../core/ballot.js';
 import { BallotGenerator } from '../core/ballot-generator.js';
-import type { AcceptReply, AcceptedState, PrepareReply, State } from '../core/messages.js';
-import { ANCESTRY_FLOOR_ID, NO_ANCESTRY, ancestryOf } from '../core/acceptor-rules.js';
-import { AcceptRound, PrepareRound, type Round, recoveryDecision } from '../core/rounds.js';
+import type { AcceptReply, PrepareReply, State } from '../core/messages.js';
+import { AcceptRound, PrepareRound, type Round } from '../core/rounds.js';
 import { type QuorumStatus, majority } from '../core/quorum.js';
-import { copyState, isState, statesEqual } from '../core/state.js';
+import { Collections } from './collections.js';
 import { Configuration } from './configuration.js';
 import {
   AcceptFailedError,
@@ -32,14 +33,14 @@ import {
   isRetryable,
 } from '../errors.js';
 import { fanOut } from './fan-out.js';
-import { DOUBT_AFTER_MISS, OneRoundTripCache } from './one-round-trip-cache.js';
-import { type Proposal, ProposalQueue, type QuorumMode, newProposal } from './proposal-queue.js';
+import { OneRoundTripCache } from './one-round-trip-cache.js';
+import { type Proposal, ProposalQueue, newProposal } from './proposal-queue.js';
+import { watchKey } from './watch.js';
 import { DebugGate, type Logger } from '../logger.js';
-import { type Random, type RetryPolicy, type Sleep, resolveRetryPolicy, retryDelay, timerSleep } from '../retry.js';
+import { type Random, type RetryPolicy, type Sleep, resolveRetryPolicy, retryDelay, retryWhile, timerSleep } from '../retry.js';
 import type { AcceptOptions, Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from '../roles.js';
 import type { TraceEvent, Tracer } from '../tracer.js';
 import { assertAddress, assertBallot, assertFunction, assertKey, integerOption } from '../internal/validate.js';
-import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from '../internal/watch-channel.js';
 
 /** Options of `MemoryProposer`. */
 export interface MemoryProposerOptions {
@@ -116,9 +117,6 @@ export interface ProposerSnapshot {
 
 const identity: ChangeFunc = (state) => state;
 
-/** How many collected keys a proposer remembers (see `MemoryProposer.#collectedSince`). */
-const COLLECTIONS_KEPT = 4096;
-
 /**
  * A `Proposer` that talks to its acceptors through their methods: `MemoryAcceptor`s in one process,
  * or remote ones behind any transport (`HttpAcceptor`, `RedisAcceptor`). Proposals to one key queue
@@ -141,14 +139,8 @@ export class MemoryProposer implements Proposer {
   readonly address: string;
   readonly #ballots: BallotGenerator;
   #age = 0;
-  /**
-   * Per key, the age this proposer moved to when a garbage collection of that key fast-forwarded
-   * it, oldest first; at most `COLLECTIONS_KEPT` keys. A collection erases the records of its own
-   * key only, so only that key's unknown outcomes lose their evidence.
-   */
-  readonly #collections = new Map<string, number>();
-  /** The highest age dropped from `#collections`: any key may have been collected up to it. */
-  #forgottenCollections = 0;
+  /** The garbage collections this proposer took part in, per key (see `Collections`). */
+  readonly #collections = new Collections();
   /** `age` as sent in messages: one object until the age changes. */
   #ageMessage: Age;
   #config: Configuration;
@@ -261,19 +253,8 @@ export class MemoryProposer implements Proposer {
     this.#cache?.forget(key);
     this.#fastForward(key, ballot);
     this.#age += 1;
-    this.#collections.delete(key);
-    this.#collections.set(key, this.#age);
-    if (this.#collections.size > COLLECTIONS_KEPT) {
-      const [oldest, age] = this.#collections.entries().next().value as [string, number];
-      this.#collections.delete(oldest);
-      this.#forgottenCollections = Math.max(this.#forgottenCollections, age);
-    }
+    this.#collections.record(key, this.#age);
     return this.age;
-  }
-
-  /** True when a garbage collection of `key` may have run since an attempt made at `age`. */
-  #collectedSince(key: string, age: number): boolean {
-    return (this.#collections.get(key) ?? 0) > age || this.#forgottenCollections > age;
   }
 
   /**
@@ -354,7 +335,7 @@ export class MemoryProposer implements Proposer {
    */
   watch(key: string, opts: WatchOptions = {}): AsyncIterable<State> {
     assertKey(key);
-    return { [Symbol.asyncIterator]: () => this.#watch(key, opts) };
+    return { [Symbol.asyncIterator]: () => watchKey(key, this.#config.accepters, (signal) => this.#readForWatch(key, signal), opts) };
   }
 
   /**
@@ -379,40 +360,36 @@ export class MemoryProposer implements Proposer {
    */
   async #round(key: string, batch: readonly Proposal[]): Promise<void> {
     const log = this.#debug.get();
-    const mode = (batch[0] as Proposal).mode;
+    const attempt = new Attempt(key, (batch[0] as Proposal).mode, this.#cache !== undefined);
     // A lone proposal's signal also cancels its acceptor calls and waits; a batch's calls are not
     // tied to any one caller (each caller's abort settles that caller alone).
     const signal = batch.length === 1 ? (batch[0] as Proposal).signal : undefined;
-    const context: AttemptContext = { key, mode, signal, log, ballot: ZERO_BALLOT, doubt: 0 };
-    let pending: PendingOutcome | undefined;
-    let cause: Cause | undefined;
     try {
-      for (let attempt = 1; ; attempt++) {
-        if (attempt > 1 && allSettled(batch)) return; // every caller aborted: stop retrying
-        const outcome = await this.#attempt(context, batch, pending);
-        if (outcome.kind === 'committed') {
-          const { results, ballot } = outcome;
+      for (let n = 1; ; n++) {
+        if (n > 1 && allSettled(batch)) return; // every caller aborted: stop retrying
+        const outcome = await this.#attempt(attempt, batch, signal, log);
+        if (outcome === 'committed') {
+          const { results, ballot } = attempt;
           for (let i = 0; i < batch.length; i++) {
-            const state = results[i];
+            const state = results?.[i];
             if (state !== undefined) (batch[i] as Proposal).resolve({ state, ballot });
           }
           return;
         }
-        if (outcome.kind === 'nothing') return;
-        cause = outcome.cause;
-        pending = outcome.kind === 'unknown' ? outcome.pending : pending;
-        if (attempt >= this.#retry.attempts) {
-          throw pending === undefined
-            ? new PrepareFailedError(key, context.ballot, attempt, { cause: cause?.() })
-            : new AcceptFailedError(key, context.ballot, { cause: cause?.() });
+        if (outcome === 'nothing') return;
+        if (n >= this.#retry.attempts) {
+          const failure = attempt.finalFailure();
+          throw failure.kind === 'prepare-failed'
+            ? new PrepareFailedError(key, failure.ballot, n, { cause: outcome() })
+            : new AcceptFailedError(key, failure.ballot, { cause: outcome() });
         }
-        const delayMs = retryDelay(this.#retry, attempt, this.#random);
-        this.#tracer?.({ type: 'retry', proposer: this.address, key, ballot: context.ballot, attempt, delayMs });
+        const delayMs = retryDelay(this.#retry, n, this.#random);
+        this.#tracer?.({ type: 'retry', proposer: this.address, key, ballot: attempt.ballot, attempt: n, delayMs });
         if (delayMs > 0) await this.#sleep(delayMs, signal);
         else signal?.throwIfAborted();
       }
     } catch (error) {
-      const failure = this.#traceFailure(key, context.ballot, error);
+      const failure = this.#traceFailure(key, attempt.ballot, error);
       for (const proposal of batch) proposal.reject(failure);
     } finally {
       this.#queue.roundDone(key, batch.length);
@@ -421,155 +398,83 @@ export class MemoryProposer implements Proposer {
 
   /**
    * One attempt (paper §2.2): prepare (skipped under a ballot promised with the previous accept,
-   * §2.2.1), apply the batch's changes, accept. After an earlier attempt's unknown outcome
-   * (`pending`), the prepare round decides whether that attempt took effect (`recoveryDecision`).
-   * Throws when nothing may be retried: the outcome cannot be decided, the proposer is too old
-   * (`AgeError`), or the signal aborted.
+   * §2.2.1), apply the batch's changes, accept; `attempt` makes every decision, this drives it.
+   * Resolves with `committed`; `nothing` when every change function threw (nothing was sent); or
+   * why the attempt failed when a retry may help (it lost, or its outcome is unknown and the next
+   * prepare decides it). Throws when nothing may be retried: the outcome cannot be decided, the
+   * proposer is too old (`AgeError`), or the signal aborted.
    */
-  async #attempt(context: AttemptContext, batch: readonly Proposal[], pending: PendingOutcome | undefined): Promise<AttemptOutcome> {
+  async #attempt(attempt: Attempt, batch: readonly Proposal[], signal: AbortSignal | undefined, log: Logger | undefined): Promise<'committed' | 'nothing' | Cause> {
     const config = this.#config;
     config.enter();
     try {
-      const { key, mode } = context;
+      const { key } = attempt;
       const tracer = this.#tracer;
       const proposer = this.address;
-      // Every attempt takes the cached entry, used or not: whatever happens next, the key ends up
-      // uncached unless this attempt commits (and caches anew).
-      const cached = this.#cache?.take(key);
-      if (cached !== undefined) context.doubt = cached.doubt;
-      const skipPrepare = cached?.next !== undefined && mode === 'majority' && pending === undefined;
+      const promised = attempt.begin(this.#cache?.take(key));
       // Every attempt gets a ballot never used before, taken synchronously, before any await: the
       // cached one (promised by a quorum, reserved from the generator when it was sent) or a new one.
-      const ballot = skipPrepare ? (cached.next as Ballot) : this.#ballots.next();
-      context.ballot = ballot;
+      const ballot = promised ?? this.#ballots.next();
+      attempt.start(ballot);
       const age = this.age;
 
-      let current: State;
-      let ancestry: readonly Ballot[];
-      // The unknown outcomes still in play: all of them until a prepare shows one is (an ancestor
-      // of) the current state; a fresh application of the changes adds its own.
-      let carried: PendingOutcome | undefined = pending;
-      let results: ReadonlyArray<State | undefined> | undefined;
-      if (skipPrepare) {
+      if (promised !== undefined) {
         tracer?.({ type: 'skip-prepare', proposer, key, ballot });
-        current = cached.state;
-        ancestry = ancestryOf(ballot, cached.ancestry, cached.accepted);
       } else {
         // Phase 1: "sends a prepare message containing this number to the acceptors ... waits for
         // the F+1 confirmations".
         const { preparers } = config;
         const prepare = new PrepareRound(ballot, preparers.length, majority(preparers.length));
-        const prepareOptions = context.signal === undefined ? undefined : { signal: context.signal };
-        await this.#send('prepare', preparers, prepare, context, (acceptor) => {
+        const prepareOptions = signal === undefined ? undefined : { signal };
+        await this.#send('prepare', preparers, prepare, key, signal, (acceptor) => {
           tracer?.({ type: 'prepare-sent', proposer, acceptor: acceptor.address, key, ballot, age });
           return acceptor.prepare(key, age, ballot, prepareOptions);
         });
-        this.#afterPhase('prepare', preparers.length, prepare, context);
-        if (prepare.status === 'lost') {
-          const { requiredAge } = prepare;
-          if (requiredAge !== undefined && requiredAge.counter > this.#age) {
-            // Not the race with a garbage collection that already bumped our age: we are stale.
-            // After an unknown outcome, say so first: the change may have taken effect.
-            const stale = new AgeError(age, requiredAge);
-            if (pending !== undefined) throw new AcceptFailedError(key, (pending.at(-1) as PendingEntry).ballot, { cause: stale });
-            throw stale;
-          }
-          return { kind: 'lost', cause: rejectionCause(prepare, age) };
-        }
-        current = prepare.state;
-        ancestry = ancestryOf(ballot, prepare.ancestry, prepare.highestAccepted);
-        if (cached !== undefined) {
-          // The promise went unused: would it have held? Not if another proposer wrote since.
-          context.doubt = ballotEquals(prepare.highestAccepted, cached.accepted) ? Math.max(0, context.doubt - 1) : DOUBT_AFTER_MISS;
-        }
-        if (pending !== undefined) {
-          if (pending.some((entry) => this.#collectedSince(key, entry.age))) {
-            // A garbage collection of this key ran since: its removal step may have erased the
-            // records that would show the change, and absent records read as "never chosen" would
-            // apply it twice. (A collection of another key leaves this key's records alone: the
-            // prepare below still decides, under the new age.)
-            throw new AcceptFailedError(key, (pending.at(-1) as PendingEntry).ballot, {
-              cause: new Error('a garbage collection of the key may have removed the evidence of this change'),
-            });
-          }
-          const verdict = recoveryDecision(
-            pending.map((entry) => entry.ballot),
-            prepare.highestAccepted,
-            prepare.ancestry,
-          );
-          tracer?.({ type: 'recovery', proposer, key, ballot, decision: verdict.decision });
-          if (verdict.decision === 'undecidable') {
-            throw new AcceptFailedError(key, pending.at(-1)?.ballot ?? ballot, {
-              cause: new Error(`the quorum's state (accepted under ${formatBallot(prepare.highestAccepted)}) neither shows nor excludes this change`),
-            });
-          }
-          if (verdict.decision === 'current' || verdict.decision === 'adopted') {
-            // The quorum's state contains the change: commit it again (an identity step) so its
-            // descendants are chosen; each caller keeps the state its own change produced then.
-            const match = pending[verdict.match] as PendingEntry;
-            results = match.results;
-            carried = pending;
-          }
-        }
+        this.#afterPhase('prepare', preparers.length, prepare, key, log);
+        const verdict = attempt.afterPrepare(prepare, this.#age, this.#collections);
+        if (verdict.kind === 'lost') return rejectionCause(prepare, age);
+        // After an unknown outcome, the trace says what the prepare decided about it.
+        const recovery = verdict.kind === 'proceed' ? verdict.recovery : verdict.kind === 'undecidable' ? 'undecidable' : undefined;
+        if (recovery !== undefined) tracer?.({ type: 'recovery', proposer, key, ballot, decision: recovery });
+        if (verdict.kind !== 'proceed') throw stopError(key, age, verdict);
       }
 
       // "The proposer applies the change function to the current state." A change that throws
       // rejects its caller alone, before anything is sent.
-      let next = current;
-      if (results === undefined) {
-        const applied = applyChanges(current, batch, this.#tracer === undefined ? undefined : (error) => this.#traceFailure(key, ballot, error));
-        if (applied === undefined) return { kind: 'nothing' };
-        next = applied.state;
-        results = applied.results;
-      }
+      if (!attempt.apply(batch, this.#rejectChange)) return 'nothing';
 
       // Phase 2: "sends the value with the B ballot number to the acceptors ... waits for the F+1
-      // confirmations". For a full identity read the quorum is every accepter. With one round trip
-      // on, the accept also asks for the promise of a fresh ballot for the next change.
+      // confirmations". With one round trip on, the accept also asks for the promise of a fresh
+      // ballot for the next change.
       const { accepters } = config;
-      const needed = mode === 'all' ? accepters.length : majority(accepters.length);
-      // A doubted key asks for no promise: unused, it would only make competitors' prepares fail.
-      const nextBallot = this.#cache !== undefined && mode === 'majority' && context.doubt === 0 ? this.#ballots.next() : undefined;
+      const needed = attempt.acceptQuorum(accepters.length);
+      const nextBallot = attempt.asksNext ? this.#ballots.next() : undefined;
       const accept = new AcceptRound(ballot, accepters.length, needed, nextBallot);
-      const options: AcceptOptions = { next: nextBallot, ancestry, signal: context.signal };
-      const state = next;
-      await this.#send('accept', accepters, accept, context, (acceptor) => {
+      const { state, ancestry } = attempt;
+      const options: AcceptOptions = { next: nextBallot, ancestry, signal };
+      await this.#send('accept', accepters, accept, key, signal, (acceptor) => {
         tracer?.({ type: 'accept-sent', proposer, acceptor: acceptor.address, key, ballot, age, state });
         return acceptor.accept(key, age, ballot, state, options);
       });
       // Lost, with nothing but proven rejections so far: if the stragglers prove it too, the state
       // is stored nowhere and this attempt can be retried instead of called unknown. This is what
       // a proposal preempted by a competitor's prepare looks like.
-      if (accept.rejectedSoFar && accept.received < accepters.length) await this.#awaitStragglers(accept, accepters.length, context.signal);
-      this.#afterPhase('accept', accepters.length, accept, context);
-      if (accept.status === 'won') {
-        // Cached only if nothing that clears the cache (a membership change, a garbage collection's
-        // fast-forward, which raises the age) happened during the round; the state is copied, as
-        // the callers get `state` itself and may change it.
-        if (config === this.#config && age.counter === this.#age) {
-          if (nextBallot !== undefined && accept.promisedNext >= needed) {
-            this.#cache?.put(key, { next: nextBallot, state: copyState(state), ancestry, accepted: ballot, doubt: 0 });
-          } else if (context.doubt > 0) {
-            this.#cache?.put(key, { next: undefined, state: null, ancestry: NO_ANCESTRY, accepted: ballot, doubt: context.doubt });
-          }
-        }
-        tracer?.({ type: 'committed', proposer, key, ballot, state });
-        return { kind: 'committed', ballot, results };
-      }
-      const cause = rejectionCause(accept, age);
-      // A cached promise revoked by a competitor's prepare: doubt the key's next ones.
-      if (skipPrepare) context.doubt = DOUBT_AFTER_MISS;
-      // Rejected by every accepter: this attempt is stored nowhere, so it had no effect (an
-      // earlier unknown outcome, if any, is still unknown).
-      if (accept.rejectedByAll) return carried === undefined ? { kind: 'lost', cause } : { kind: 'unknown', cause, pending: carried };
-      // Otherwise some acceptors may hold `state` and a later prepare may adopt it: the outcome is
-      // unknown until a later prepare round decides it. Never report it as "nothing happened", and
-      // never apply the changes again without that decision: it could apply them twice.
-      return { kind: 'unknown', cause, pending: [...(carried ?? []), { ballot, results, age: age.counter }] };
+      if (accept.rejectedSoFar && accept.received < accepters.length) await this.#awaitStragglers(accept, accepters.length, signal);
+      this.#afterPhase('accept', accepters.length, accept, key, log);
+      if (attempt.afterAccept(accept, age.counter) !== 'committed') return rejectionCause(accept, age);
+      const entry = attempt.cacheEntry(accept, config === this.#config && age.counter === this.#age);
+      if (entry !== undefined) this.#cache?.put(key, entry);
+      tracer?.({ type: 'committed', proposer, key, ballot, state });
+      return 'committed';
     } finally {
       config.leave();
     }
   }
+
+  /** Rejects the caller of a change function that failed (`Attempt.apply`), and traces it. */
+  readonly #rejectChange = (proposal: Proposal, failure: ChangeFailure, attempt: Attempt): void => {
+    proposal.reject(this.#traceFailure(attempt.key, attempt.ballot, changeError(failure)));
+  };
 
   /**
    * Traces a proposal's failure; returns the error to reject it with: `error`, or the tracer's own
@@ -593,11 +498,12 @@ export class MemoryProposer implements Proposer {
     phase: 'prepare' | 'accept',
     members: readonly Acceptor[],
     round: Round & { onReply(reply: R): QuorumStatus },
-    context: AttemptContext,
+    key: string,
+    signal: AbortSignal | undefined,
     send: (acceptor: Acceptor) => Promise<R>,
   ): Promise<QuorumStatus> {
     const tracer = this.#tracer;
-    const { key, ballot } = context;
+    const { ballot } = round;
     return fanOut(
       members,
       send,
@@ -619,7 +525,7 @@ export class MemoryProposer implements Proposer {
         }
         return status;
       },
-      context.signal,
+      signal,
     );
   }
 
@@ -641,13 +547,13 @@ export class MemoryProposer implements Proposer {
   }
 
   /** After a phase: fast-forward past any conflict, and log it (one debug record per phase). */
-  #afterPhase(phase: 'prepare' | 'accept', members: number, round: Round, context: AttemptContext): void {
-    this.#fastForward(context.key, round.highestConflict);
-    context.log?.debug({
+  #afterPhase(phase: 'prepare' | 'accept', members: number, round: Round, key: string, log: Logger | undefined): void {
+    this.#fastForward(key, round.highestConflict);
+    log?.debug({
       proposer: this.address,
       method: 'propose',
-      key: context.key,
-      B: formatBallot(context.ballot),
+      key,
+      B: formatBallot(round.ballot),
       phase,
       result: round.status === 'won' ? 'success' : 'failed',
       confirmed: round.confirmations,
@@ -683,120 +589,10 @@ export class MemoryProposer implements Proposer {
    * while it fails retryably. Retrying is safe even after an unknown outcome: applying the identity
    * twice changes nothing.
    */
-  async #readForWatch(key: string, signal: AbortSignal): Promise<ProposeResult> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.identityRead(key, { signal });
-      } catch (error) {
-        if (signal.aborted || !isRetryable(error) || attempt >= this.#retry.attempts) throw error;
-        await this.#sleep(retryDelay(this.#retry, attempt + 1, this.#random), signal);
-      }
-    }
-  }
-
-  #watch(key: string, { signal, bufferSize = DEFAULT_WATCH_BUFFER }: WatchOptions): AsyncIterator<State> {
-    const stop = new AbortController();
-    let detach = (): void => {};
-    const out = new WatchChannel<State>(bufferSize, () => {
-      detach();
-      stop.abort();
-    });
-    detach = closeOnAbort(out, signal);
-    if (out.closed) return out;
-
-    const { accepters } = this.#config;
-    const needed = majority(accepters.length);
-    // For each ballot reported by some accepter: its state and which accepters reported it.
-    const votes = new Map<string, { ballot: Ballot; state: State; voters: Set<number> }>();
-    let last: AcceptedState | undefined;
-    let failed = 0;
-
-    const emit = (chosen: AcceptedState): void => {
-      if (last !== undefined && statesEqual(chosen.state, last.state)) {
-        last = chosen;
-      } else {
-        last = chosen;
-        out.push(copyState(chosen.state));
-      }
-      for (const [id, vote] of votes) if (compareBallots(vote.ballot, chosen.ballot) <= 0) votes.delete(id);
-    };
-    const onVote = (voter: number, { ballot, state }: AcceptedState): void => {
-      if (isZeroBallot(ballot) || (last !== undefined && compareBallots(ballot, last.ballot) <= 0)) return;
-      const id = formatBallot(ballot);
-      let vote = votes.get(id);
-      if (vote === undefined) votes.set(id, (vote = { ballot, state, voters: new Set() }));
-      vote.voters.add(voter);
-      // A state accepted by a majority is chosen. Before the first read completes, only collect.
-      if (last !== undefined && vote.voters.size >= needed) emit(vote);
-    };
-    const onPumpEnd = (error: unknown): void => {
-      if (stop.signal.aborted) return;
-      failed++;
-      if (accepters.length - failed < needed) {
-        out.fail(new UnavailableError(`watch of key ${JSON.stringify(key)}: too few accepters still answer`, { cause: error }));
-      }
-    };
-
-    const watchOptions = { signal: stop.signal, bufferSize };
-    accepters.forEach((acceptor, voter) => {
-      void (async () => {
-        try {
-          for await (const accepted of acceptor.watch(key, watchOptions)) onVote(voter, accepted);
-          onPumpEnd(undefined);
-        } catch (error) {
-          onPumpEnd(error);
-        }
-      })();
-    });
-
-    this.#readForWatch(key, stop.signal).then(
-      (read) => {
-        last = read;
-        out.push(read.state);
-        const chosen = Array.from(votes.values())
-          .filter((vote) => vote.voters.size >= needed && compareBallots(vote.ballot, read.ballot) > 0)
-          .sort((a, b) => compareBallots(a.ballot, b.ballot));
-        for (const vote of chosen) emit(vote);
-      },
-      (error: unknown) => {
-        if (!stop.signal.aborted) out.fail(error);
-      },
-    );
-    return out;
+  #readForWatch(key: string, signal: AbortSignal): Promise<ProposeResult> {
+    return retryWhile(() => this.identityRead(key, { signal }), isRetryable, { signal, policy: this.#retry, random: this.#random, sleep: this.#sleep });
   }
 }
-
-/** What a phase needs to know about the attempt it belongs to. */
-interface AttemptContext {
-  readonly key: string;
-  readonly mode: QuorumMode;
-  readonly signal: AbortSignal | undefined;
-  readonly log: Logger | undefined;
-  /** The ballot of the latest attempt (for traces and errors). */
-  ballot: Ballot;
-  /** The key's doubt in one-round-trip promises (`CachedRound.doubt`), carried across attempts. */
-  doubt: number;
-}
-
-/** A state that may contain the batch's changes, and the state each proposal's change produced in it. */
-interface PendingEntry {
-  readonly ballot: Ballot;
-  /** Per proposal of the batch (same positions), the state its change produced. */
-  readonly results: ReadonlyArray<State | undefined>;
-  /** The proposer's age when the accept was sent (a garbage collection raises it). */
-  readonly age: number;
-}
-
-/** Accepts with an unknown outcome, and states found to contain the changes (see `recoveryDecision`). */
-type PendingOutcome = readonly PendingEntry[];
-
-type AttemptOutcome =
-  | { readonly kind: 'committed'; readonly ballot: Ballot; readonly results: ReadonlyArray<State | undefined> }
-  /** Every change function threw: nothing was sent. */
-  | { readonly kind: 'nothing' }
-  /** The attempt certainly had no effect (and there is no earlier unknown outcome). */
-  | { readonly kind: 'lost'; readonly cause: Cause }
-  | { readonly kind: 'unknown'; readonly cause: Cause; readonly pending: PendingOutcome };
 
 /** Whether every caller of the batch has its answer (all aborted, say). */
 function allSettled(batch: readonly Proposal[]): boolean {
@@ -804,37 +600,28 @@ function allSettled(batch: readonly Proposal[]): boolean {
   return true;
 }
 
-/**
- * Applies the changes of the batch's live proposals in arrival order, each to the state the one
- * before produced. A change that throws, or returns something other than bytes or null, rejects
- * its own caller (with the error `onError` returns: it traces the failure) and is skipped.
- * `undefined` when none applied; otherwise the final state and, per proposal of the batch (same
- * positions), the state its change produced (`undefined` for a proposal that took no part).
- */
-function applyChanges(
-  current: State,
-  batch: readonly Proposal[],
-  onError: ((error: unknown) => unknown) | undefined,
-): { state: State; results: Array<State | undefined> } | undefined {
-  let state = current;
-  let applied = 0;
-  const results = new Array<State | undefined>(batch.length);
-  for (let i = 0; i < batch.length; i++) {
-    const proposal = batch[i] as Proposal;
-    if (proposal.settled) continue;
-    try {
-      const next = proposal.change(state);
-      if (!isState(next)) {
-        throw new InvalidArgumentError(`the change function must return a Uint8Array or null, got ${next === undefined ? 'undefined' : typeof next}`);
-      }
-      state = next;
-      results[i] = next;
-      applied++;
-    } catch (error) {
-      proposal.reject(onError === undefined ? error : onError(error));
+/** The error a change function's caller is rejected with (`Attempt.apply`). */
+function changeError(failure: ChangeFailure): unknown {
+  if (failure.kind === 'threw') return failure.error;
+  return new InvalidArgumentError(`the change function must return a Uint8Array or null, got ${failure.got}`);
+}
+
+/** The error of a prepare verdict that no retry helps. */
+function stopError(key: string, age: Age, verdict: Exclude<PrepareVerdict, { kind: 'proceed' | 'lost' }>): Error {
+  switch (verdict.kind) {
+    case 'stale-age': {
+      const stale = new AgeError(age, verdict.required);
+      return verdict.unknown === undefined ? stale : new AcceptFailedError(key, verdict.unknown, { cause: stale });
     }
+    case 'collected':
+      return new AcceptFailedError(key, verdict.unknown, {
+        cause: new Error('a garbage collection of the key may have removed the evidence of this change'),
+      });
+    case 'undecidable':
+      return new AcceptFailedError(key, verdict.unknown, {
+        cause: new Error(`the quorum's state (accepted under ${formatBallot(verdict.highest)}) neither shows nor excludes this change`),
+      });
   }
-  return applied === 0 ? undefined : { state, results };
 }
 
 /**

@@ -13,39 +13,11 @@
  *
  * A key other proposers write is doubted (`DOUBT_AFTER_MISS`): its entry then holds no promise,
  * only the ballot this proposer last committed, so that its prepares can tell when promises would
- * hold again.
+ * hold again. What to put, and when to skip a prepare, `core/attempt` decides; this is the store.
  */
+import type { CachedRound } from '../core/attempt.js';
 import type { Ballot } from '../core/ballot.js';
 import type { State } from '../core/messages.js';
-
-export interface CachedRound {
-  /**
-   * The promised ballot: the next attempt's ballot. `undefined` for a doubted key (`doubt` > 0),
-   * whose entry holds no promise, only what judges whether one would have held (`accepted`).
-   */
-  readonly next: Ballot | undefined;
-  /** The state accepted with that promise: the next attempt's current state. */
-  readonly state: State;
-  /** The ancestry of that state (see `Promised.ancestry`), what the next state's is built from. */
-  readonly ancestry: readonly Ballot[];
-  /** The ballot that state was accepted under. */
-  readonly accepted: Ballot;
-  /**
-   * How doubtful the promise is: 0, use it; above 0, the key saw another proposer lately, so
-   * prepare instead (see `DOUBT_AFTER_MISS`).
-   */
-  readonly doubt: number;
-}
-
-/**
- * After a cached promise was revoked (or a prepare shows it would have been), how many prepares in
- * a row must show that it would have held before the key skips its prepare again. A revoked
- * promise costs a wasted accept and a retry, three round trips instead of two, so the cache only
- * pays while most promises hold; a key written by several proposers (measured: three proposers on
- * shared keys, 1.65 attempts per proposal with the cache, 1.02 without) goes back to two round
- * trips, and a key that returns to a single writer to one, after three proposals.
- */
-export const DOUBT_AFTER_MISS = 3;
 
 /** A slot of the cache; its content is replaced in place (no allocation per change). */
 interface Slot {

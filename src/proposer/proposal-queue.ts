@@ -10,9 +10,8 @@
  * A proposal aborted while waiting leaves the queue and never runs. One aborted while its round
  * runs is rejected with `signal.reason` at once; its change may still take effect.
  */
+import type { QuorumMode } from '../core/attempt.js';
 import type { ChangeFunc, ProposeResult } from '../roles.js';
-
-export type QuorumMode = 'majority' | 'all';
 
 /** One caller's proposal. */
 export interface Proposal {

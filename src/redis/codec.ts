@@ -19,7 +19,7 @@
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
-import { ANCESTRY_LIMIT, NO_ANCESTRY } from '../core/acceptor-rules.js';
+import { ANCESTRY_LIMIT, NO_ANCESTRY } from '../core/ancestry.js';
 import { type Ballot, ZERO_BALLOT, isBallot } from '../core/ballot.js';
 
 /** WTF-8 bytes of `s`: UTF-8, with each lone surrogate encoded as if it were a code point. */

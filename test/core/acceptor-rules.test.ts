@@ -1,13 +1,9 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import {
-  ANCESTRY_FLOOR_ID,
-  ANCESTRY_LIMIT,
   type KeyRecord,
-  NO_ANCESTRY,
   absentRecord,
   accept,
-  ancestryOf,
   checkAge,
   prepare,
   raiseAges,
@@ -16,7 +12,7 @@ import {
 import type { Age } from '../../src/core/age.js';
 import { type Ballot, ZERO_BALLOT, compareBallots } from '../../src/core/ballot.js';
 import type { State } from '../../src/core/messages.js';
-import { recoveryDecision } from '../../src/core/rounds.js';
+import { NO_ANCESTRY, ancestryOf, recoveryDecision } from '../../src/core/ancestry.js';
 import { smallBallot, tupleCompare } from './arbitraries.js';
 
 const B = (counter: number, id: string): Ballot => ({ counter, id });
@@ -281,111 +277,6 @@ describe('ancestry: stored with the state, reported by prepare', () => {
     if (seenByP.type !== 'promised') throw new Error('expected a promise');
     // p's change is in the child (its parent is p's state): p must not re-apply it.
     expect(recoveryDecision([p1], seenByP.accepted, seenByP.ancestry).decision).not.toBe('reapply');
-  });
-});
-
-describe('ancestryOf: for each proposer but the state\'s own, its highest ballot among the ancestors', () => {
-  const F = (counter: number): Ballot => ({ counter, id: ANCESTRY_FLOOR_ID });
-  const sorted = (a: readonly Ballot[]): Ballot[] => [...a].sort(compareBallots);
-
-  test("leaves out the state's own proposer (its ballot is its highest), keeps the others, adds the parent", () => {
-    // The parent (3/q) was computed from states of p (2/p) and r (1/r).
-    expect(sorted(ancestryOf(B(5, 'p'), [B(2, 'p'), B(1, 'r')], B(3, 'q')))).toEqual(sorted([B(1, 'r'), B(3, 'q')]));
-  });
-
-  test("the parent's entry is replaced by the parent's own ballot (its highest)", () => {
-    expect(sorted(ancestryOf(B(9, 's'), [B(2, 'q'), B(4, 'r')], B(6, 'q')))).toEqual(sorted([B(4, 'r'), B(6, 'q')]));
-  });
-
-  test('one proposer writing a key: the empty ancestry, shared', () => {
-    expect(ancestryOf(B(1, 'p'), NO_ANCESTRY, ZERO_BALLOT)).toBe(NO_ANCESTRY);
-    expect(ancestryOf(B(2, 'p'), NO_ANCESTRY, B(1, 'p'))).toBe(NO_ANCESTRY);
-    expect(ancestryOf(B(4, 's'), NO_ANCESTRY, B(3, 'q'))).toEqual([B(3, 'q')]);
-  });
-
-  test("an unknown parent ancestry becomes a floor entry at the parent's ballot", () => {
-    expect(sorted(ancestryOf(B(7, 'p'), undefined, B(6, 'q')))).toEqual(sorted([F(6), B(6, 'q')]));
-    expect(ancestryOf(B(7, 'p'), undefined, B(6, 'p'))).toEqual([F(6)]);
-    // Nothing was accepted before: nothing to bound.
-    expect(ancestryOf(B(1, 'p'), undefined, ZERO_BALLOT)).toEqual([]);
-  });
-
-  test('a floor entry of the parent is kept', () => {
-    expect(sorted(ancestryOf(B(9, 'p'), [F(4), B(5, 'r')], B(6, 'q')))).toEqual(sorted([F(4), B(5, 'r'), B(6, 'q')]));
-  });
-
-  test(`holds at most ${ANCESTRY_LIMIT} proposers: the lowest is dropped into the floor entry`, () => {
-    const parent = Array.from({ length: ANCESTRY_LIMIT }, (_, i) => B(10 + i, `q${i}`));
-    const result = ancestryOf(B(100, 'p'), parent, B(50, 'z'));
-    expect(result).toHaveLength(ANCESTRY_LIMIT + 1);
-    expect(result.filter((b) => b.id === ANCESTRY_FLOOR_ID)).toEqual([F(10)]);
-    expect(result.some((b) => b.id === 'q0')).toBe(false);
-    expect(result).toContainEqual(B(50, 'z'));
-    expect(result).toContainEqual(B(11, 'q1'));
-  });
-
-  test('the floor only rises: a dropped entry below the floor leaves it, one above raises it', () => {
-    const full = (first: number): Ballot[] => Array.from({ length: ANCESTRY_LIMIT }, (_, i) => B(first + i, `q${i}`));
-    const low = ancestryOf(B(200, 'p'), [F(50), ...full(10)], B(100, 'z'));
-    expect(low.filter((b) => b.id === ANCESTRY_FLOOR_ID)).toEqual([F(50)]);
-    const high = ancestryOf(B(200, 'p'), [F(5), ...full(10)], B(100, 'z'));
-    expect(high.filter((b) => b.id === ANCESTRY_FLOOR_ID)).toEqual([F(10)]);
-  });
-
-  test('is frozen, and leaves its parent as it was', () => {
-    const parent = Object.freeze([B(2, 'p'), B(3, 'r')]);
-    const result = ancestryOf(B(5, 'p'), parent, B(4, 'q'));
-    expect(Object.isFrozen(result)).toBe(true);
-    expect(Object.isFrozen(ancestryOf(B(7, 'p'), undefined, B(6, 'q')))).toBe(true);
-    expect(parent).toEqual([B(2, 'p'), B(3, 'r')]);
-  });
-
-  const ids = ['a', 'b', 'c', 'd', 'e'];
-  test.prop([fc.array(fc.constantFrom(...ids), { minLength: 1, maxLength: 60 }), fc.boolean()])(
-    'along any chain: one entry per other proposer, its highest ballot among the ancestors, or a floor above it',
-    (authors, unknownRoot) => {
-      // A chain of states, each accepted under a higher ballot by the given author; with
-      // `unknownRoot` the first state's parent (1/z) reported no ancestry.
-      let ancestry: readonly Ballot[] | undefined = unknownRoot ? undefined : NO_ANCESTRY;
-      let parentBallot: Ballot = unknownRoot ? B(1, 'z') : ZERO_BALLOT;
-      const ancestors: Ballot[] = unknownRoot ? [B(1, 'z')] : [];
-      for (const [i, id] of authors.entries()) {
-        const ballot = B(i + 2, id);
-        ancestry = ancestryOf(ballot, ancestry, parentBallot);
-        const entries = ancestry.filter((b) => b.id !== ANCESTRY_FLOOR_ID);
-        const floors = ancestry.filter((b) => b.id === ANCESTRY_FLOOR_ID);
-        expect(floors.length).toBeLessThanOrEqual(1);
-        expect(entries.length).toBeLessThanOrEqual(ANCESTRY_LIMIT);
-        expect(new Set(entries.map((b) => b.id)).size).toBe(entries.length);
-        expect(entries.some((b) => b.id === id)).toBe(false);
-        for (const other of new Set(ancestors.map((b) => b.id))) {
-          if (other === id) continue;
-          const highest = ancestors.filter((b) => b.id === other).reduce((x, y) => (compareBallots(x, y) > 0 ? x : y));
-          const entry = entries.find((b) => b.id === other);
-          if (entry !== undefined) expect(entry).toEqual(highest);
-          else expect(floors[0]?.counter ?? -1).toBeGreaterThanOrEqual(highest.counter);
-        }
-        // Nothing listed that is not an ancestor.
-        for (const entry of entries) expect(ancestors).toContainEqual(entry);
-        ancestors.push(ballot);
-        parentBallot = ballot;
-      }
-    },
-  );
-
-  test('with more proposers than the limit, the floor takes the lowest', () => {
-    let ancestry: readonly Ballot[] = NO_ANCESTRY;
-    let parent: Ballot = ZERO_BALLOT;
-    for (let i = 1; i <= ANCESTRY_LIMIT + 6; i++) {
-      const ballot = B(i, `p${i}`);
-      ancestry = ancestryOf(ballot, ancestry, parent);
-      parent = ballot;
-    }
-    // The last state's ancestors: p1 .. p37 (37 proposers); p1 .. p5 went into the floor.
-    expect(ancestry).toHaveLength(ANCESTRY_LIMIT + 1);
-    expect(ancestry.find((b) => b.id === ANCESTRY_FLOOR_ID)).toEqual(F(5));
-    expect(ancestry.some((b) => b.id === 'p5')).toBe(false);
-    expect(ancestry.some((b) => b.id === 'p6')).toBe(true);
   });
 });
 

@@ -1,9 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { ANCESTRY_FLOOR_ID, ANCESTRY_LIMIT, ancestryOf } from '../../src/core/acceptor-rules.js';
-import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots } from '../../src/core/ballot.js';
+import { type Ballot, ZERO_BALLOT, compareBallots } from '../../src/core/ballot.js';
 import type { Conflict, PrepareReply } from '../../src/core/messages.js';
-import { AcceptRound, PrepareRound, type RecoveryDecision, recoveryDecision } from '../../src/core/rounds.js';
+import { AcceptRound, PrepareRound } from '../../src/core/rounds.js';
 
 const B = (counter: number, id: string): Ballot => ({ counter, id });
 const bytes = (...b: number[]): Uint8Array => new Uint8Array(b);
@@ -468,115 +467,4 @@ describe('AcceptRound.promisedNext (one round trip)', () => {
     expect(r.status).toBe('won');
     expect(r.promisedNext).toBe(0);
   });
-});
-
-describe('recoveryDecision: did an accept with an unknown outcome take effect?', () => {
-  const P = (counter: number): Ballot => B(counter, 'p');
-  const F = (counter: number): Ballot => B(counter, ANCESTRY_FLOOR_ID);
-
-  // ours: this proposer's (p's) states that may hold the changes; highest: the prepare quorum's
-  // highest accepted ballot; ancestry: that state's (for every proposer but its own, its highest
-  // ballot among the ancestors).
-  test.each<[string, Ballot[], Ballot, readonly Ballot[] | undefined, RecoveryDecision]>([
-    ['current: the quorum state is one of ours', [P(3), P(5)], P(5), undefined, { decision: 'current', match: 1 }],
-    ['current: the older one of ours', [P(3), P(5)], P(3), [B(2, 'q')], { decision: 'current', match: 0 }],
-    ['adopted: mine (our entry in the ancestry) is one of ours', [P(3), P(5)], B(6, 'q'), [P(3), B(1, 'r')], { decision: 'adopted', match: 0 }],
-    ['adopted: the newer one of ours', [P(3), P(5)], B(7, 'q'), [P(5), F(2)], { decision: 'adopted', match: 1 }],
-    ['reapply: the highest is below the oldest of ours (none can ever be chosen)', [P(5), P(7)], B(4, 'q'), [P(3)], { decision: 'reapply' }],
-    ['reapply: highest below the oldest, even with no ancestry', [P(5)], B(4, 'q'), undefined, { decision: 'reapply' }],
-    ['reapply: highest below the oldest, even our own older state', [P(5)], P(2), undefined, { decision: 'reapply' }],
-    ['reapply: mine is below the oldest of ours (from an earlier round)', [P(5)], B(7, 'q'), [P(2), B(6, 'r')], { decision: 'reapply' }],
-    ['reapply: no entry of ours and no floor: we are nowhere in the chain', [P(5)], B(7, 'q'), [B(6, 'r')], { decision: 'reapply' }],
-    ['reapply: no entry of ours and the floor below the oldest', [P(5)], B(7, 'q'), [F(4), B(6, 'r')], { decision: 'reapply' }],
-    ['reapply: the empty ancestry (nobody else before)', [P(5)], B(7, 'q'), [], { decision: 'reapply' }],
-    ['undecidable: no entry of ours and the floor at the oldest', [P(5)], B(7, 'q'), [F(5), B(6, 'r')], { decision: 'undecidable' }],
-    ['undecidable: no entry of ours and the floor above the oldest', [P(5)], B(9, 'q'), [F(8)], { decision: 'undecidable' }],
-    ['undecidable: the ancestry is unknown', [P(5)], B(7, 'q'), undefined, { decision: 'undecidable' }],
-    ['undecidable: mine is above the oldest of ours, yet not ours', [P(5)], B(9, 'q'), [P(6)], { decision: 'undecidable' }],
-    ["undecidable: the quorum state is ours (p's) above the oldest, yet not one of ours", [P(5)], P(7), [], { decision: 'undecidable' }],
-    ['reapply: nothing of ours is pending', [], B(7, 'q'), undefined, { decision: 'reapply' }],
-  ])('%s', (_, ours, highest, ancestry, expected) => {
-    expect(recoveryDecision(ours, highest, ancestry)).toEqual(expected);
-  });
-
-  /**
-   * The brute-force model: a chain of states, each computed from the one before and accepted under
-   * a higher ballot, with ancestries built by `ancestryOf` exactly as proposers build them (a link
-   * whose parent ancestry was not reported is unknown); p's accepts that went nowhere (off the
-   * chain); and `ours`, a random set of p's ballots closed under the precondition (p runs one round
-   * per key at a time, so every ballot of p in the chain at or above the oldest of ours is ours).
-   * Whether one of ours is the tip or an ancestor is then a plain lookup.
-   */
-  interface World {
-    readonly chain: readonly Ballot[];
-    readonly ancestry: readonly Ballot[] | undefined;
-    readonly ours: readonly Ballot[];
-    readonly complete: boolean;
-  }
-
-  const many = Array.from({ length: 40 }, (_, i) => `q${i}`);
-  const worldArb: fc.Arbitrary<World> = fc
-    .record({
-      wide: fc.boolean(),
-      links: fc.array(
-        fc.record({
-          author: fc.oneof({ weight: 3, arbitrary: fc.constant('p') }, { weight: 6, arbitrary: fc.constantFrom('q', 'r', 's') }, { weight: 3, arbitrary: fc.constantFrom(...many) }),
-          wideAuthor: fc.constantFrom(...many),
-          gap: fc.integer({ min: 1, max: 3 }),
-          unknown: fc.oneof({ weight: 12, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-        }),
-        { minLength: 1, maxLength: 60 },
-      ),
-      tipUnreported: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-      offChain: fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 4 }),
-      mask: fc.array(fc.boolean(), { minLength: 80, maxLength: 80 }),
-    })
-    .map(({ wide, links, tipUnreported, offChain, mask }) => {
-      const chain: Ballot[] = [];
-      let ancestry: readonly Ballot[] | undefined = [];
-      let parent: Ballot = ZERO_BALLOT;
-      let counter = 0;
-      let complete = !tipUnreported;
-      for (const [i, link] of links.entries()) {
-        counter += link.gap;
-        // In a wide world most authors are distinct, so the ancestry overflows its limit.
-        const author = wide && link.author !== 'p' ? (i % 2 === 0 ? link.wideAuthor : `w${i}`) : link.author;
-        const ballot = B(counter, author);
-        const unknown = link.unknown && i > 0;
-        if (unknown) complete = false;
-        ancestry = ancestryOf(ballot, unknown ? undefined : ancestry, parent);
-        chain.push(ballot);
-        parent = ballot;
-      }
-      const others = new Set(chain.slice(0, -1).map((b) => b.id));
-      others.delete((chain.at(-1) as Ballot).id);
-      if (others.size > ANCESTRY_LIMIT) complete = false;
-      const chainP = chain.filter((b) => b.id === 'p');
-      const offP = [...new Set(offChain)].filter((c) => !chainP.some((b) => b.counter === c)).map(P);
-      const allP = [...chainP, ...offP];
-      let ours = allP.filter((_, i) => mask[i] === true);
-      if (ours.length === 0) ours = [allP[0] ?? P(999)];
-      const oldest = ours.reduce((x, y) => (compareBallots(x, y) < 0 ? x : y));
-      for (const b of chainP) if (compareBallots(b, oldest) >= 0 && !ours.some((o) => ballotEquals(o, b))) ours.push(b);
-      ours.sort(compareBallots);
-      return { chain, ancestry: tipUnreported ? undefined : ancestry, ours, complete };
-    });
-
-  test.prop([worldArb], { numRuns: 2000 })(
-    "never reapplies when one of ours is (an ancestor of) the quorum's state, never claims one is when none is",
-    ({ chain, ancestry, ours, complete }) => {
-      const tip = chain.at(-1) as Ballot;
-      const inChain = ours.filter((o) => chain.some((c) => ballotEquals(c, o)));
-      const verdict = recoveryDecision(ours, tip, ancestry);
-      if (verdict.decision === 'reapply') expect(inChain).toEqual([]);
-      if (verdict.decision === 'current') expect(ours[verdict.match]).toEqual(tip);
-      if (verdict.decision === 'adopted' || verdict.decision === 'current') {
-        // The match is the newest of ours in the chain: the state holding the changes last.
-        expect(inChain.length).toBeGreaterThan(0);
-        expect(ours[verdict.match]).toEqual(inChain.at(-1));
-      }
-      // With every ancestry known and short enough, the answer is always definite.
-      if (complete) expect(verdict.decision).not.toBe('undecidable');
-    },
-  );
 });

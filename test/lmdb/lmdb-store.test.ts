@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { fc } from '@fast-check/vitest';
 import { open } from 'lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NO_ANCESTRY } from '../../src/core/acceptor-rules.js';
+import { NO_ANCESTRY } from '../../src/core/ancestry.js';
 import { type Ballot, ZERO_BALLOT, compareBallots, maxBallot } from '../../src/core/ballot.js';
 import { InvalidArgumentError, UnavailableError } from '../../src/errors.js';
 import { LmdbStore } from '../../src/lmdb/lmdb-store.js';

@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { ANCESTRY_FLOOR_ID, NO_ANCESTRY } from '../../src/core/acceptor-rules.js';
+import { ANCESTRY_FLOOR_ID, NO_ANCESTRY } from '../../src/core/ancestry.js';
 import type { Age } from '../../src/core/age.js';
 import { type Ballot, ZERO_BALLOT } from '../../src/core/ballot.js';
 import { InvalidArgumentError } from '../../src/errors.js';

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { Ballot } from '../../src/index.js';
-import { type CachedRound, OneRoundTripCache } from '../../src/proposer/one-round-trip-cache.js';
+import type { CachedRound } from '../../src/core/attempt.js';
+import { OneRoundTripCache } from '../../src/proposer/one-round-trip-cache.js';
 
 const b = (counter: number, id = 'p1'): Ballot => ({ counter, id });
 const entry = (n: number): CachedRound => ({ next: b(n + 1), state: Uint8Array.of(n), ancestry: [b(n, 'q')], accepted: b(n), doubt: n % 3 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { MemoryAcceptor, MemoryProposer, type TraceEvent } from '../../src/index.js';
-import { DOUBT_AFTER_MISS } from '../../src/proposer/one-round-trip-cache.js';
+import { DOUBT_AFTER_MISS } from '../../src/core/attempt.js';
 
 /** A proposer that counts its attempts by kind: skipped prepare (one round trip) or prepared. */
 function counting(id: string, acceptors: MemoryAcceptor[]) {

@@ -1,7 +1,8 @@
 import { getEventListeners, setMaxListeners } from 'node:events';
 import { describe, expect, test } from 'vitest';
 import type { ChangeFunc, ProposeResult } from '../../src/index.js';
-import { type Proposal, ProposalQueue, type QuorumMode, newProposal } from '../../src/proposer/proposal-queue.js';
+import type { QuorumMode } from '../../src/core/attempt.js';
+import { type Proposal, ProposalQueue, newProposal } from '../../src/proposer/proposal-queue.js';
 import { flush } from '../support/cluster.js';
 
 const RESULT: ProposeResult = { state: null, ballot: { counter: 1, id: 'p1' } };

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NO_ANCESTRY } from '../../src/core/acceptor-rules.js';
+import { NO_ANCESTRY } from '../../src/core/ancestry.js';
 import { ZERO_BALLOT } from '../../src/index.js';
 import { decodeAncestry, decodeBallot, decodeCounter, decodeId, decodeWtf8, encodeAncestry, encodeId, encodeWtf8 } from '../../src/redis/codec.js';
 import { controlParameters, parameters } from '../support/property-harness.js';
