@@ -52,7 +52,7 @@ export interface Counterexample {
  * longest prefix: what real time allows next, and why each fails.
  */
 export function buildCounterexample<State>(key: string, total: number, model: Model<State>, refutation: Refutation<State>): Counterexample {
-  const { ops } = refutation.key;
+  const { ops } = refutation.operations;
   const last = refutation.prefix[refutation.prefix.length - 1];
   const stuck = stuckOperations(model, refutation, last === undefined ? refutation.initial : last.state);
   return {
@@ -67,7 +67,7 @@ export function buildCounterexample<State>(key: string, total: number, model: Mo
 
 /** Every operation real time allows after the prefix (in `state`), with why it cannot go next. */
 function stuckOperations<State>(model: Model<State>, refutation: Refutation<State>, state: State): StuckOperation[] {
-  const { ops, unknown } = refutation.key;
+  const { ops, unknown } = refutation.operations;
   const { blocker, candidates } = nextInRealTime(refutation);
   const stateKey = model.key(state);
   const described = model.describe(state);
@@ -97,7 +97,7 @@ function stuckOperations<State>(model: Model<State>, refutation: Refutation<Stat
  * then by call.
  */
 function nextInRealTime<State>(refutation: Refutation<State>): { blocker: number; candidates: number[] } {
-  const { ops, unknown } = refutation.key;
+  const { ops, unknown } = refutation.operations;
   const { call, return: returns } = refutation.positions;
   const placed = new Set(refutation.prefix.map((f) => f.op));
   let blocker = -1;

@@ -89,25 +89,22 @@ export function positionEvents(key: KeyOperations): EventPositions {
       (eventIsReturn[a] as number) - (eventIsReturn[b] as number) ||
       (eventOp[a] as number) - (eventOp[b] as number),
   );
-  const positions: EventPositions = {
-    count,
-    op: new Int32Array(count),
-    isReturn: new Uint8Array(count),
-    call: new Int32Array(n),
-    return: new Int32Array(n).fill(-1),
-  };
+  const op = new Int32Array(count);
+  const isReturn = new Uint8Array(count);
+  const call = new Int32Array(n);
+  const returns = new Int32Array(n).fill(-1);
   for (let k = 0; k < count; k++) {
     const ev = order[k] as number;
     const i = eventOp[ev] as number;
-    positions.op[k] = i;
+    op[k] = i;
     if (eventIsReturn[ev] === 1) {
-      positions.isReturn[k] = 1;
-      positions.return[i] = k;
+      isReturn[k] = 1;
+      returns[i] = k;
     } else {
-      positions.call[i] = k;
+      call[i] = k;
     }
   }
-  return positions;
+  return { count, op, isReturn, call, return: returns };
 }
 
 /**
@@ -133,29 +130,35 @@ export class CandidateLists {
   readonly #positions: EventPositions;
 
   constructor(key: KeyOperations, positions: EventPositions) {
+    const { count, op } = positions;
+    const unknown = key.unknown;
     const n = key.ops.length;
-    this.#unknown = key.unknown;
-    this.#positions = positions;
-    this.head = positions.count;
-    this.next = new Int32Array(positions.count + 1).fill(-1);
-    this.prev = new Int32Array(positions.count + 1).fill(-1);
-    this.unknownHead = n;
-    this.unknownNext = new Int32Array(n + 1).fill(-1);
-    this.unknownPrev = new Int32Array(n + 1).fill(-1);
-    let mainTail = this.head;
+    const next = new Int32Array(count + 1).fill(-1);
+    const prev = new Int32Array(count + 1).fill(-1);
+    const unknownNext = new Int32Array(n + 1).fill(-1);
+    const unknownPrev = new Int32Array(n + 1).fill(-1);
+    let mainTail = count;
     let unknownTail = n;
-    for (let k = 0; k < positions.count; k++) {
-      const i = positions.op[k] as number;
-      if (key.unknown[i] === 0) {
-        this.next[mainTail] = k;
-        this.prev[k] = mainTail;
+    for (let k = 0; k < count; k++) {
+      const i = op[k] as number;
+      if (unknown[i] === 0) {
+        next[mainTail] = k;
+        prev[k] = mainTail;
         mainTail = k;
       } else {
-        this.unknownNext[unknownTail] = i;
-        this.unknownPrev[i] = unknownTail;
+        unknownNext[unknownTail] = i;
+        unknownPrev[i] = unknownTail;
         unknownTail = i;
       }
     }
+    this.head = count;
+    this.next = next;
+    this.prev = prev;
+    this.unknownHead = n;
+    this.unknownNext = unknownNext;
+    this.unknownPrev = unknownPrev;
+    this.#unknown = unknown;
+    this.#positions = positions;
   }
 
   /** Takes operation `i` out (it was placed): its events, or its entry in the unknown list. */

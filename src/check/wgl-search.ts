@@ -42,7 +42,8 @@ export interface PlacedStep<State> {
 export interface Refutation<State> {
   readonly verdict: 'refuted';
   readonly steps: number;
-  readonly key: KeyOperations;
+  /** The operations searched. */
+  readonly operations: KeyOperations;
   readonly positions: EventPositions;
   readonly initial: State;
   /**
@@ -326,7 +327,7 @@ class Search<State> {
 
   #refutation(): Refutation<State> {
     const prefix = prefixOf(this.#best);
-    return { verdict: 'refuted', steps: this.#budget.steps, key: this.#key, positions: this.#positions, initial: this.#initial, prefix };
+    return { verdict: 'refuted', steps: this.#budget.steps, operations: this.#key, positions: this.#positions, initial: this.#initial, prefix };
   }
 }
 
