@@ -55,6 +55,14 @@ export interface Operation {
   readonly unknown?: true;
 }
 
+/**
+ * Whether the operation's outcome is unknown: marked `unknown`, or never returned. It may take
+ * effect at any time after its call, or never.
+ */
+export function outcomeUnknown(op: Operation): boolean {
+  return op.unknown === true || op.return === null;
+}
+
 /** Something that happened to the system while the history was recorded. */
 export interface Annotation {
   /** When it happened, on the history's clock. */

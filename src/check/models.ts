@@ -17,7 +17,7 @@
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
-import type { Operation, Value } from './history.js';
+import { outcomeUnknown, type Operation, type Value } from './history.js';
 import { formatValue } from './operation-text.js';
 
 /**
@@ -55,10 +55,6 @@ function registerEffect(op: Operation): OpEffect {
   return op.op === 'read' ? 'read' : op.op === 'write' ? 'blind' : 'other';
 }
 
-function isUnknown(op: Operation): boolean {
-  return op.unknown === true || op.return === null;
-}
-
 function unsupported(model: string, op: Operation, supported: string): TypeError {
   return new TypeError(`${model} does not support op ${JSON.stringify(op.op)} (operation #${op.id}); it supports ${supported}`);
 }
@@ -69,7 +65,7 @@ function valueKey(value: Value): string {
 }
 
 function readStep(state: Value, op: Operation): Value | undefined {
-  if (isUnknown(op)) return state;
+  if (outcomeUnknown(op)) return state;
   return (op.output ?? null) === state ? state : undefined;
 }
 
@@ -77,7 +73,7 @@ function casStep(state: Value, op: Operation): Value | undefined {
   const expected = op.expected ?? null;
   const arg = op.arg ?? null;
   const equal = state === expected;
-  if (isUnknown(op)) return equal ? arg : state;
+  if (outcomeUnknown(op)) return equal ? arg : state;
   if (op.ok === false) return equal ? undefined : state;
   return equal ? arg : undefined;
 }
@@ -205,11 +201,11 @@ export const counterModel: Model<bigint | null> = {
   step(state, op) {
     switch (op.op) {
       case 'read':
-        if (isUnknown(op)) return state;
+        if (outcomeUnknown(op)) return state;
         return outputMatches(op.output ?? null, state) ? state : undefined;
       case 'add': {
         const next = (state ?? 0n) + parseDelta(op);
-        if (isUnknown(op) || op.output === undefined) return next;
+        if (outcomeUnknown(op) || op.output === undefined) return next;
         return outputMatches(op.output, next) ? next : undefined;
       }
       default:

@@ -3,7 +3,7 @@
  *
  * Pure module.
  */
-import type { Operation, Value } from './history.js';
+import { outcomeUnknown, type Operation, type Value } from './history.js';
 
 /** A value as text: `null`, or the string in JSON quotes. */
 export function formatValue(value: Value | undefined): string {
@@ -15,7 +15,7 @@ export function formatValue(value: Value | undefined): string {
  * `→ not equal`), `add "1" → "5"`, with `(outcome unknown)` or `(failed: no effect)` when so.
  */
 export function formatAction(op: Operation): string {
-  const unknown = op.unknown === true || op.return === null;
+  const unknown = outcomeUnknown(op);
   const suffix = op.fail === true ? ' (failed: no effect)' : unknown ? ' (outcome unknown)' : '';
   switch (op.op) {
     case 'read':

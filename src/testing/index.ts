@@ -69,17 +69,9 @@ export {
   type Model,
   type OpEffect,
 } from '../check/models.js';
-export {
-  checkLinearizability,
-  renderCounterexample,
-  type Counterexample,
-  type CounterexampleStep,
-  type KeyCheck,
-  type LinearizabilityOptions,
-  type LinearizabilityResult,
-  type RenderCounterexampleOptions,
-  type StuckOperation,
-} from '../check/linearizability.js';
+export { checkLinearizability, type KeyCheck, type LinearizabilityOptions, type LinearizabilityResult } from '../check/linearizability.js';
+export type { Counterexample, CounterexampleStep, StuckOperation } from '../check/counterexample.js';
+export { renderCounterexample, type RenderCounterexampleOptions } from '../check/wgl-report.js';
 export { describeOperation, formatAction, formatValue } from '../check/operation-text.js';
 export { checkChain, type ChainCheckResult, type ChainResolution } from '../check/chain.js';
 export { decodeVersioned, encodeVersioned, nextVersioned, type VersionedValue } from '../check/versioned.js';

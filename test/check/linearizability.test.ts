@@ -4,9 +4,10 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { Operation } from '../../src/check/history.js';
-import { type LinearizabilityResult, checkLinearizability, renderCounterexample } from '../../src/check/linearizability.js';
+import { type LinearizabilityResult, checkLinearizability } from '../../src/check/linearizability.js';
 import { casRegisterModel, counterModel, deleteAwareRegisterModel, type Model, registerModel } from '../../src/check/models.js';
 import { describeOperation } from '../../src/check/operation-text.js';
+import { renderCounterexample } from '../../src/check/wgl-report.js';
 import { HistoryBuilder } from './histories.js';
 
 /** The one violation of a failing result. */
