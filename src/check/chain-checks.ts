@@ -5,7 +5,8 @@
  *
  * Pure module.
  */
-import { type ChainGraph, type ChainNode, nodeOps, type Observation, type Report } from './chain-graph.js';
+import { type ChainGraph, nodeOps, type Observation, type Report } from './chain-graph.js';
+import type { ChainNode } from './chain-node.js';
 import { describeNode, describeVersion, opName } from './chain-text.js';
 import { outcomeUnknown, type Operation } from './history.js';
 

@@ -5,7 +5,8 @@
  *
  * Pure module.
  */
-import { type ChainGraph, type ChainNode, type KeyOutputs, nodeOps, type Report } from './chain-graph.js';
+import { type ChainGraph, type KeyOutputs, nodeOps, type Report } from './chain-graph.js';
+import type { ChainNode } from './chain-node.js';
 import { describeNode } from './chain-text.js';
 import type { Operation } from './history.js';
 

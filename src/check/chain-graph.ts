@@ -7,31 +7,13 @@
  *
  * Pure module.
  */
+import type { ChainNode } from './chain-node.js';
 import { describeNode, evidence, opName } from './chain-text.js';
 import { outcomeUnknown, type Operation } from './history.js';
 import { decodeVersioned, encodeVersioned, type VersionedValue } from './versioned.js';
 
 /** Records a violation of the key being checked: its kind, the operations involved, the message. */
 export type Report = (kind: string, operations: readonly number[], message: string) => void;
-
-/** One value of the chain: observed in an output, or implied by a successor's `predecessor`. */
-export interface ChainNode {
-  readonly version: number;
-  readonly writer: number;
-  /** `undefined` for an implied node (its predecessor is unknown). */
-  readonly predecessor: number | null | undefined;
-  /** The canonical encoding; `undefined` for an implied node. */
-  readonly text: string | undefined;
-  /** Completed operations whose output was this value, in history order. */
-  readonly observers: Operation[];
-  /** Observed values naming this node's writer as predecessor and linked to it. */
-  readonly children: ChainNode[];
-  /** The node this one replaced: `null` = the absent value; `undefined` = unknown. */
-  prev: ChainNode | null | undefined;
-  /** Earliest and latest return among the observers (±Infinity for an implied node). */
-  firstReturn: number;
-  lastReturn: number;
-}
 
 /** A completed operation and the version it returned (0 = absent). */
 export interface Observation {

@@ -3,7 +3,7 @@
  *
  * Pure module.
  */
-import type { ChainNode } from './chain-graph.js';
+import type { ChainNode } from './chain-node.js';
 import type { Operation } from './history.js';
 
 /** e.g. `read #6`. */

@@ -127,3 +127,23 @@ export function involvedOperations(cx: Counterexample): number[] {
   }
   return ids;
 }
+
+/** The verdict for one key. */
+export interface KeyCheck {
+  /** The key. */
+  readonly key: string;
+  /**
+   * `true`: linearizable; `false`: not (see `counterexample`); `unknown`: a budget ran out first.
+   */
+  readonly ok: boolean | 'unknown';
+  /** Operations on the key after dropping failed ones. */
+  readonly operations: number;
+  /** Search steps taken. */
+  readonly steps: number;
+  /** When `ok` is true: the ids of the operations that took effect, in linearization order. */
+  readonly linearization?: readonly number[];
+  /** When `ok` is false. */
+  readonly counterexample?: Counterexample;
+  /** When `ok` is `'unknown'`: the budget that ran out. */
+  readonly exhausted?: 'maxStates' | 'timeMs';
+}

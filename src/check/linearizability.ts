@@ -35,7 +35,7 @@
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
-import { buildCounterexample, type Counterexample, involvedOperations } from './counterexample.js';
+import { buildCounterexample, type KeyCheck, involvedOperations } from './counterexample.js';
 import { outcomeUnknown, type History, type Operation } from './history.js';
 import type { Model } from './models.js';
 import type { CheckResult, Violation } from './result.js';
@@ -70,25 +70,7 @@ export interface LinearizabilityOptions {
   readonly counterexampleSteps?: number | undefined;
 }
 
-/** The verdict for one key. */
-export interface KeyCheck {
-  /** The key. */
-  readonly key: string;
-  /**
-   * `true`: linearizable; `false`: not (see `counterexample`); `unknown`: a budget ran out first.
-   */
-  readonly ok: boolean | 'unknown';
-  /** Operations on the key after dropping failed ones. */
-  readonly operations: number;
-  /** Search steps taken. */
-  readonly steps: number;
-  /** When `ok` is true: the ids of the operations that took effect, in linearization order. */
-  readonly linearization?: readonly number[];
-  /** When `ok` is false. */
-  readonly counterexample?: Counterexample;
-  /** When `ok` is `'unknown'`: the budget that ran out. */
-  readonly exhausted?: 'maxStates' | 'timeMs';
-}
+export type { KeyCheck } from './counterexample.js';
 
 /** What `checkLinearizability` returns: the overall verdict and one per key. */
 export interface LinearizabilityResult extends CheckResult {

@@ -3,8 +3,7 @@
  *
  * Pure module.
  */
-import type { Counterexample, CounterexampleStep } from './counterexample.js';
-import type { KeyCheck } from './linearizability.js';
+import type { Counterexample, CounterexampleStep, KeyCheck } from './counterexample.js';
 import { describeOperation } from './operation-text.js';
 import type { Violation } from './result.js';
 

@@ -6,7 +6,31 @@
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
-import type { SimMessage } from './network.js';
+
+/** A request, its reply, or a watch event pushed by an acceptor. */
+export type MessageKind = 'request' | 'reply' | 'event';
+
+/** One message on the wire. */
+export interface SimMessage {
+  /** Unique per message sent; a duplicate shares its original's id. */
+  readonly id: number;
+  /** What it is. */
+  readonly kind: MessageKind;
+  /** The sender's address. */
+  readonly from: string;
+  /** The receiver's address. */
+  readonly to: string;
+  /** The acceptor method (`prepare`, `accept`, ...), or `watch-event` / `unwatch`. */
+  readonly method: string;
+  /** The call this message belongs to: a request and its reply share it. */
+  readonly call: number;
+  /** Arguments (request), outcome (reply) or payload (event). */
+  readonly body: unknown;
+  /** What the trace prints for it. */
+  readonly summary: string;
+  /** 0 for the original, 1 for a duplicate. */
+  readonly copy: number;
+}
 
 /**
  * What became of a message at its destination: its node took it (`delivered`), a partition
