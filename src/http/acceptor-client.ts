@@ -34,6 +34,21 @@
  *   byte of it was sent, or when the server answered 503 `ERR_SHUTTING_DOWN`, which it does without
  *   reading the request.
  * Resends happen at once, at most `retries` times, within the call's one `timeoutMs`.
+ *
+ * ## Batches
+ *
+ * `prepare` and `accept` calls made in one event-loop turn travel to the server as one request
+ * (`POST /v2/batch`, see `wire.ts`): a proposer running many proposals sends each acceptor one
+ * request per turn instead of one per message, and the server commits the batch's writes together.
+ * The rule: a call is queued, and the queue is sent when the turn ends (`setImmediate`; a
+ * macrotask in browsers). A lone call, the only one of its turn, goes out then by itself over v1,
+ * so nothing ever waits for company. Each item keeps its own reply, its own abort (an item aborted
+ * before the batch leaves is dropped from it; after, it rejects at once and its reply is ignored)
+ * and its own timeout (the batch's request has one timer, started when it leaves, within one turn
+ * of the call). Batches are split at `MAX_BATCH_ITEMS` items or `MAX_BATCH_BYTES` of body; an item
+ * larger than that goes alone. A server without `/v2/batch` (404, nothing run) gets the items one
+ * by one over v1 from then on. Resending follows the rules above: a batch of prepares and accepts
+ * is resent only when it was never sent.
  */
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
@@ -43,14 +58,22 @@ import { CASPaxosError, InvalidArgumentError, NotTombstoneError, UnavailableErro
 import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { assertKey, integerOption } from '../internal/validate.js';
+import { afterTurn } from '../internal/after-turn.js';
+import { type PendingPost, type PostReply, type Poster, posterOf } from './poster.js';
 import {
+  type BatchOp,
   DEFAULT_LIST_LIMIT,
   JSON_TYPE,
+  MAX_BATCH_ITEMS,
   MAX_LIST_LIMIT,
   MAX_WATCH_BUFFER,
   PATHS,
   type WireError,
   acceptedState,
+  batchItemError,
+  decodeBatchReply,
+  encodeBatchItem,
+  encodeBatchRequest,
   decodeAcceptReply,
   decodeEmptyReply,
   decodeListKeysPage,
@@ -98,11 +121,58 @@ export interface HttpAcceptorOptions {
    */
   readonly logger?: Logger | undefined;
   /**
-   * The `fetch` to use: to count or fault requests in tests, or to pass a custom agent.
+   * The `fetch` to use: to count or fault requests in tests, or to pass a custom agent. In Node
+   * pass `nodeFetch()`: besides being cheaper as a `fetch`, it carries a leaner request path that
+   * `HttpAcceptor` then uses for every call but `watch`.
    * @default globalThis.fetch
    */
   readonly fetch?: typeof fetch | undefined;
+  /**
+   * Send the `prepare` and `accept` calls of one event-loop turn as one request (`POST /v2/batch`;
+   * see the module comment). A lone call is never delayed. `false` sends every call by itself
+   * over v1.
+   * @default true
+   */
+  readonly batch?: boolean | undefined;
 }
+
+/** The largest batch body sent, in bytes of JSON (an item above it goes alone). */
+export const MAX_BATCH_BYTES = 256 * 1024;
+
+/**
+ * A `prepare` or `accept` waiting for its batch, then for its reply. It is its own abort listener
+ * (`handleEvent`): no closure per call.
+ */
+class QueuedCall {
+  settled = false;
+  constructor(
+    readonly op: BatchOp,
+    readonly body: object,
+    readonly key: string,
+    readonly signal: AbortSignal | undefined,
+    readonly decode: (json: unknown) => unknown,
+    readonly resolve: (reply: never) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  /** The caller's abort: reject at once; a reply that comes later is dropped. */
+  handleEvent(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(this.signal?.reason);
+  }
+
+  /** True the first time: the call is settled now, and no longer listens to its signal. */
+  settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.signal?.removeEventListener('abort', this);
+    return true;
+  }
+}
+
+/** Why a request was cut: its timeout. */
+const TIMED_OUT = new Error('timed out');
 
 /** Whether a call may be sent again after a failure whose delivery is unknown (see the module comment). */
 type Resend = 'always' | 'if-unsent';
@@ -149,7 +219,14 @@ export class HttpAcceptor implements Acceptor {
   readonly #retries: number;
   readonly #pageSize: number;
   readonly #fetch: typeof fetch;
+  readonly #poster: Poster;
+  readonly #batch: boolean;
   readonly #debug: DebugGate;
+  /** False once the server answered that it has no batch endpoint. */
+  #batchEndpoint = true;
+  /** Calls of this turn, sent when it ends. */
+  #queue: QueuedCall[] = [];
+  #flushScheduled = false;
 
   /**
    * @param url the server's base URL, e.g. `http://10.0.0.7:7001` (`http:` or `https:`, no query).
@@ -171,22 +248,140 @@ export class HttpAcceptor implements Acceptor {
     const f = options.fetch ?? globalThis.fetch;
     if (typeof f !== 'function') throw new InvalidArgumentError('no fetch: pass options.fetch');
     this.#fetch = f;
+    this.#poster = posterOf(f);
+    if (options.batch !== undefined && typeof options.batch !== 'boolean') throw new InvalidArgumentError('batch must be a boolean');
+    this.#batch = options.batch ?? true;
     this.#debug = new DebugGate(options.logger);
   }
 
   async prepare(key: string, age: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply> {
     opts?.signal?.throwIfAborted();
     checkPrepareRequest(key, age, ballot);
-    const json = await this.#call(PATHS.prepare, encodePrepareRequest({ key, age, ballot }), opts?.signal, 'if-unsent', { key });
-    return this.#decode(json, decodePrepareReply);
+    return this.#send1('prepare', encodePrepareRequest({ key, age, ballot }), key, opts?.signal, decodePrepareReply);
   }
 
   async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
     opts?.signal?.throwIfAborted();
     const ancestry = checkAcceptRequest(key, age, ballot, state, opts);
     const next = opts?.next;
-    const json = await this.#call(PATHS.accept, encodeAcceptRequest({ key, age, ballot, state, next, ancestry }), opts?.signal, 'if-unsent', { key });
-    return this.#decode(json, decodeAcceptReply);
+    return this.#send1('accept', encodeAcceptRequest({ key, age, ballot, state, next, ancestry }), key, opts?.signal, decodeAcceptReply);
+  }
+
+  /** A prepare or accept: queued for this turn's batch, or sent at once by itself. */
+  #send1<R>(op: BatchOp, body: object, key: string, signal: AbortSignal | undefined, decode: (json: unknown) => R): Promise<R> {
+    if (!this.#batch) return this.#call(PATHS[op], body, signal, 'if-unsent', { key }).then((json) => this.#decode(json, decode));
+    return new Promise<R>((resolve, reject) => {
+      const call = new QueuedCall(op, body, key, signal, decode, resolve as (reply: never) => void, reject);
+      signal?.addEventListener('abort', call, { once: true });
+      this.#queue.push(call);
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        afterTurn(this.#flush);
+      }
+    });
+  }
+
+  /** Sends this turn's calls: alone when there is one, else in batches (see the module comment). */
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const calls = this.#queue;
+    this.#queue = [];
+    const live = calls.filter((c) => !c.settled);
+    if (live.length === 1 || !this.#batchEndpoint) {
+      for (const call of live) this.#sendAlone(call);
+      return;
+    }
+    let batch: QueuedCall[] = [];
+    let texts: string[] = [];
+    let bytes = 0;
+    const send = (): void => {
+      if (batch.length === 1) this.#sendAlone(batch[0] as QueuedCall);
+      else if (batch.length > 1) this.#sendBatch(batch, texts);
+      batch = [];
+      texts = [];
+      bytes = 0;
+    };
+    for (const call of live) {
+      const text = encodeBatchItem(call.op, call.body);
+      if (text.length > MAX_BATCH_BYTES) {
+        this.#sendAlone(call);
+        continue;
+      }
+      if (batch.length === MAX_BATCH_ITEMS || bytes + text.length > MAX_BATCH_BYTES) send();
+      batch.push(call);
+      texts.push(text);
+      bytes += text.length + 1;
+    }
+    send();
+  };
+
+  #sendAlone(call: QueuedCall): void {
+    this.#call(PATHS[call.op], call.body, call.signal, 'if-unsent', { key: call.key }).then(
+      (json) => this.#deliver(call, json),
+      (error: unknown) => {
+        if (call.settle()) call.reject(error);
+      },
+    );
+  }
+
+  #sendBatch(calls: readonly QueuedCall[], texts: readonly string[]): void {
+    const fail = (error: unknown): void => {
+      for (const call of calls) if (call.settle()) call.reject(error);
+    };
+    this.#exchange(PATHS.batch, encodeBatchRequest(texts), undefined, 'if-unsent').then((reply) => {
+      if (reply.status === 404 && this.#isNoRoute(reply.text)) {
+        // A v1 server: it ran nothing. From now on every call goes by itself.
+        this.#batchEndpoint = false;
+        for (const call of calls) if (!call.settled) this.#sendAlone(call);
+        return;
+      }
+      if (reply.status < 200 || reply.status >= 300) {
+        const failure = this.#httpFailure(reply.status, reply.text, {});
+        fail(failure instanceof ShuttingDown ? failure.error : failure);
+        return;
+      }
+      let items: unknown[];
+      try {
+        items = this.#decode(reply.text, (text) => decodeBatchReply(parseJson(text, 'the batch reply'), calls.length));
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      calls.forEach((call, i) => {
+        const item = items[i];
+        let wire: WireError | undefined;
+        try {
+          wire = this.#decode(item, batchItemError);
+        } catch (error) {
+          if (call.settle()) call.reject(error);
+          return;
+        }
+        if (wire === undefined) this.#deliver(call, item);
+        // A kind this server does not batch: nothing was run, so it may go by itself.
+        else if (wire.code === 'ERR_UNSUPPORTED_OP') this.#sendAlone(call);
+        else if (call.settle()) call.reject(this.#wireFailure(wire.retryable ? 503 : 400, wire, { key: call.key }));
+      });
+    }, (error: unknown) => fail(this.#failure(error, undefined)));
+  }
+
+  #deliver(call: QueuedCall, json: unknown): void {
+    if (!call.settle()) return;
+    let reply: unknown;
+    try {
+      reply = this.#decode(json, call.decode);
+    } catch (error) {
+      call.reject(error);
+      return;
+    }
+    (call.resolve as (reply: unknown) => void)(reply);
+  }
+
+  #isNoRoute(text: string): boolean {
+    try {
+      return decodeWireError(parseJson(text, 'the error reply')).code === 'ERR_NO_ROUTE';
+    } catch {
+      return false;
+    }
   }
 
   async rejectByAge(ages: readonly Age[], opts?: CallOptions): Promise<void> {
@@ -303,17 +498,71 @@ export class HttpAcceptor implements Acceptor {
     }
   }
 
-  /** POSTs `body` and resolves with the parsed JSON of a 200 reply (see `#send`). */
+  /** POSTs `body` and resolves with the parsed JSON of a 2xx reply; rejects with the mapped error of any other. */
   async #call(path: string, body: object, signal: AbortSignal | undefined, resend: Resend, context: RequestContext): Promise<unknown> {
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
-    try {
-      const response = await this.#send(path, body, combined, resend, context);
-      const text = await response.text();
-      return this.#decode(text, (t) => parseJson(t, 'the reply'));
-    } catch (error) {
-      throw this.#failure(error, signal, timeout);
+    const text = JSON.stringify(body);
+    for (let attempt = 0; ; attempt++) {
+      let reply: PostReply;
+      try {
+        reply = await this.#exchange(path, text, signal, resend);
+      } catch (error) {
+        throw this.#failure(error, signal);
+      }
+      if (reply.status >= 200 && reply.status < 300) return this.#decode(reply.text, (t) => parseJson(t, 'the reply'));
+      const failure = this.#httpFailure(reply.status, reply.text, context);
+      // 503 ERR_SHUTTING_DOWN: the server refused the request before reading it.
+      if (failure instanceof ShuttingDown) {
+        if (attempt < this.#retries) continue;
+        throw failure.error;
+      }
+      throw failure;
     }
+  }
+
+  /**
+   * POSTs `text` through the poster, resending after a failure as `resend` allows, and resolves
+   * with whatever reply came. One timer bounds the whole exchange (resends included); the caller's
+   * signal, if any, cuts it. Rejects with `TIMED_OUT`, the signal's reason, or an
+   * `UnavailableError` for a server that could not be reached.
+   */
+  #exchange(path: string, text: string, signal: AbortSignal | undefined, resend: Resend): Promise<PostReply> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const url = this.address + path;
+    return new Promise<PostReply>((resolve, reject) => {
+      let current: PendingPost | undefined;
+      let stopped = false;
+      const stop = (reason: unknown): void => {
+        if (stopped) return;
+        stopped = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        current?.cancel(reason instanceof Error ? reason : new Error(String(reason)));
+        reject(reason);
+      };
+      const onAbort = (): void => stop(signal?.reason);
+      const timer = setTimeout(stop, this.#timeoutMs, TIMED_OUT);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const attempt = (n: number): void => {
+        current = this.#poster(url, this.#headers, text);
+        current.reply.then(
+          (reply) => {
+            if (stopped) return;
+            stopped = true;
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', onAbort);
+            resolve(reply);
+          },
+          (error: unknown) => {
+            if (stopped) return;
+            const retry = n < this.#retries && (resend === 'always' || unsent(error));
+            this.#debug.get()?.debug({ acceptor: this.address, path, attempt: n, error: describe(error), retry }, 'caspaxos http: request failed');
+            if (retry) attempt(n + 1);
+            else stop(new UnavailableError(`${this.address} unreachable: ${describe(error)}`, { cause: error }));
+          },
+        );
+      };
+      attempt(0);
+    });
   }
 
   /**
@@ -351,10 +600,10 @@ export class HttpAcceptor implements Acceptor {
   }
 
   /** The error a failed call rejects with: the caller's abort reason, a timeout, or the failure itself. */
-  #failure(error: unknown, signal: AbortSignal | undefined, timeout: AbortSignal): unknown {
+  #failure(error: unknown, signal: AbortSignal | undefined): unknown {
     if (signal?.aborted) return signal.reason;
     if (error instanceof CASPaxosError) return error;
-    if (timeout.aborted) return this.#timedOut(error);
+    if (error === TIMED_OUT) return this.#timedOut(undefined);
     return new UnavailableError(`${this.address} failed: ${describe(error)}`, { cause: error });
   }
 

@@ -22,8 +22,13 @@ import {
   JSON_TYPE,
   NDJSON_TYPE,
   PATHS,
+  type BatchItem,
+  type BatchItemReply,
+  type UnsupportedItem,
   type WireError,
   decodeAcceptRequest,
+  decodeBatchRequest,
+  encodeBatchReply,
   decodeListKeysCloseRequest,
   decodeListKeysRequest,
   decodePrepareRequest,
@@ -132,7 +137,7 @@ export interface AcceptorServer {
   terminate(): Promise<void>;
 }
 
-type Route = 'health' | 'prepare' | 'accept' | 'rejectByAge' | 'removeIfEqual' | 'listKeys' | 'listKeysClose' | 'watch';
+type Route = 'health' | 'prepare' | 'accept' | 'rejectByAge' | 'removeIfEqual' | 'listKeys' | 'listKeysClose' | 'watch' | 'batch';
 
 const ROUTES = new Map<string, Route>(Object.entries(PATHS).map(([route, path]) => [path, route as Route]));
 
@@ -244,6 +249,10 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
         await serveWatch(res, json);
         return;
       }
+      if (route === 'batch') {
+        await serveBatch(res, json);
+        return;
+      }
       const reply = await call(res, route, json);
       send(res, 200, reply);
     } catch (error) {
@@ -261,8 +270,53 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
     }
   }
 
+  /**
+   * A batch (`POST /v2/batch`, see `wire.ts`): decoded whole first (a malformed one reaches the
+   * acceptor not at all), then every item handed to the acceptor at once, in order (so items on
+   * one key keep their order in the acceptor's per-key queue), and one reply sent once every item
+   * is answered, each with its own outcome. A durable acceptor resolves an item only once its write
+   * is durable, so persist-before-reply holds per item; `StoreAcceptor` commits the writes of
+   * items that arrive together in one store write. One timer and one close listener per batch.
+   */
+  async function serveBatch(res: ServerResponse, json: unknown): Promise<void> {
+    const items = decodeBatchRequest(json);
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const onClose = (): void => {
+      if (!res.writableFinished) controller.abort(new HttpFailure(499, 'ERR_CLIENT_GONE', 'the client closed the connection'));
+    };
+    res.once('close', onClose);
+    const timer = setTimeout(() => controller.abort(new HttpFailure(503, 'ERR_TIMEOUT', `the acceptor did not answer within ${callTimeoutMs} ms`, true)), callTimeoutMs);
+    try {
+      const replies = await abortable(Promise.all(items.map((item) => runItem(item, signal))), signal);
+      sendText(res, 200, encodeBatchReply(replies));
+    } finally {
+      clearTimeout(timer);
+      res.off('close', onClose);
+    }
+  }
+
+  /** One item of a batch: its reply, or its own failure (never rejects). */
+  function runItem(item: BatchItem | UnsupportedItem, signal: AbortSignal): Promise<BatchItemReply> {
+    let reply: Promise<object>;
+    try {
+      if ('unsupported' in item) throw new HttpFailure(501, 'ERR_UNSUPPORTED_OP', `this server does not run ${JSON.stringify(item.op)} in a batch`);
+      checkKey(item.key);
+      reply =
+        item.op === 'prepare'
+          ? acceptor.prepare(item.key, item.age, item.ballot, { signal }).then(encodePrepareReply)
+          : acceptor.accept(item.key, item.age, item.ballot, item.state, { signal, next: item.next, ancestry: item.ancestry }).then(encodeAcceptReply);
+    } catch (error) {
+      reply = Promise.reject(error);
+    }
+    return reply.then(
+      (ok) => ({ ok }),
+      (error: unknown) => ({ error: wireError(toFailure(error, 'batch')) }),
+    );
+  }
+
   /** Runs one unary acceptor call, bounded by `callTimeoutMs` and by the client staying connected. */
-  async function call(res: ServerResponse, route: Exclude<Route, 'health' | 'watch'>, json: unknown): Promise<object> {
+  async function call(res: ServerResponse, route: Exclude<Route, 'health' | 'watch' | 'batch'>, json: unknown): Promise<object> {
     const controller = new AbortController();
     // The response closes before it finished only when the connection went away: nobody is left
     // to answer, so the acceptor may stop. (Per response, not per socket: a keep-alive socket
@@ -378,7 +432,10 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
   }
 
   function send(res: ServerResponse, status: number, body: object, headOnly = false): void {
-    const text = JSON.stringify(body);
+    sendText(res, status, JSON.stringify(body), headOnly);
+  }
+
+  function sendText(res: ServerResponse, status: number, text: string, headOnly = false): void {
     res.statusCode = status;
     res.setHeader('Content-Type', JSON_TYPE);
     res.setHeader('Content-Length', Buffer.byteLength(text));

@@ -1,0 +1,60 @@
+/**
+ * Crash test under batched load: three `caspaxos acceptor` processes (LMDB, HTTP) killed with
+ * SIGKILL while `HttpAcceptor` batches are in flight (many clients over many keys, so each
+ * event-loop turn sends each acceptor one `/v2/batch` request of many prepares and accepts, and
+ * each acceptor commits a batch's writes in one transaction). Every acknowledged write must read
+ * back, and the history must pass the exact chain checker. A counter on the client's requests
+ * proves that batches of several items were sent, before and after the crashes. Needs the built
+ * CLI (`npm test` builds first).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpAcceptor } from '../../src/http/acceptor-client.js';
+import { nodeFetch } from '../../src/http/node-fetch.js';
+import { POSTER, type Poster } from '../../src/http/poster.js';
+import { PATHS } from '../../src/http/wire.js';
+import { MemoryProposer } from '../../src/index.js';
+import { type AcceptorProcess, startAcceptorProcess } from '../support/cli-process.js';
+import { expectSafeUnderCrashes } from './crash-workload.js';
+
+const SEED = Number(process.env.CRASH_SEED ?? 20261201);
+const SECRET = 'batched-crash-secret';
+
+/** `nodeFetch`, with its lean poster wrapped to count batch requests and their items. */
+function countingFetch(): { fetch: typeof fetch; batches: () => number; batchedItems: () => number } {
+  const base = nodeFetch();
+  const lean = (base as unknown as { [POSTER]: Poster })[POSTER];
+  let batches = 0;
+  let items = 0;
+  const poster: Poster = (url, headers, body) => {
+    if (url.endsWith(PATHS.batch)) {
+      batches++;
+      items += (JSON.parse(body) as { items: unknown[] }).items.length;
+    }
+    return lean(url, headers, body);
+  };
+  const f = ((input: string | URL | Request, init?: RequestInit) => base(input, init)) as typeof fetch;
+  Object.defineProperty(f, POSTER, { value: poster });
+  return { fetch: f, batches: () => batches, batchedItems: () => items };
+}
+
+describe('three LMDB acceptor processes, killed while batches are in flight', () => {
+  let processes: AcceptorProcess[] = [];
+  beforeAll(async () => {
+    processes = await Promise.all([0, 1, 2].map(() => startAcceptorProcess([], { CASPAXOS_SECRET: SECRET })));
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+  });
+
+  it(`loses no acknowledged write and stays linearizable (seed ${SEED})`, async () => {
+    const counting = countingFetch();
+    const acceptors = processes.map((p) => new HttpAcceptor(p.url, { secret: SECRET, timeoutMs: 2000, fetch: counting.fetch }));
+    const retry = { attempts: 60, baseDelayMs: 5, maxDelayMs: 100 };
+    const proposers = ['p1', 'p2'].map((id) => new MemoryProposer(id, acceptors, { retry }));
+    const keys = Array.from({ length: 48 }, (_, i) => `k${i}`);
+    await expectSafeUnderCrashes('batched lmdb crash test', SEED, { proposers, acceptors: processes }, { keys, clientsPerProposer: 24, operationsPerClient: 12 });
+    // The load was batched: many batch requests, several items each on average.
+    expect(counting.batches()).toBeGreaterThan(50);
+    expect(counting.batchedItems() / counting.batches()).toBeGreaterThan(2);
+  }, 240_000);
+});
