@@ -97,8 +97,8 @@ export class StoreAcceptor implements Acceptor, Closeable {
   private constructor(address: string, store: AcceptorStore, floor: Ballot, ages: readonly Age[], pageSize: number, logger: Logger | undefined) {
     this.address = address;
     this.#store = store;
-    const putMany = store.putMany;
-    this.#group = typeof putMany === 'function' ? new GroupCommit((entries) => putMany.call(store, entries)) : undefined;
+    const grouped = store as Required<Pick<AcceptorStore, 'putMany'>>;
+    this.#group = typeof store.putMany === 'function' ? new GroupCommit((entries) => grouped.putMany(entries)) : undefined;
     this.#floor = floor;
     this.#minimumAges = new Map(ages.map((a) => [a.id, a.counter]));
     this.#scanPageSize = pageSize;

@@ -120,8 +120,6 @@ const META_KEY = new Uint8Array([0]);
 const RECORDS_START = new Uint8Array([1]);
 const RECORDS_END = new Uint8Array([3]);
 
-const SYNC_COMMITS = process.env.CASPAXOS_LMDB_ASYNC !== '1';
-
 const EMPTY_META: StoreMeta = Object.freeze({ floor: ZERO_BALLOT, ages: Object.freeze([]) });
 
 type Db = RootDatabase<Uint8Array, Uint8Array>;
@@ -264,7 +262,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
     const writeAll = (): void => {
       for (const [k, v] of encoded) db.putSync(k, v);
     };
-    if (this.syncMode === 'commit' && SYNC_COMMITS) {
+    if (this.syncMode === 'commit') {
       db.transactionSync(writeAll);
       return;
     }

@@ -83,6 +83,31 @@ const validBodies: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   [PATHS.watch]: fc.record({ key: keyArb }),
 };
 
+/**
+ * A batch (v2): valid prepare and accept items, one of them possibly broken (as `mutated` breaks
+ * bodies), or of a kind the server does not know. A batch with a broken item must get a 4xx and
+ * change nothing, even when its other items are valid.
+ */
+const itemArb = fc.oneof(
+  (validBodies[PATHS.prepare] as fc.Arbitrary<Record<string, unknown>>).map((b) => ({ op: 'prepare', ...b })),
+  (validBodies[PATHS.accept] as fc.Arbitrary<Record<string, unknown>>).map((b) => ({ op: 'accept', ...b })),
+);
+validBodies[PATHS.batch] = fc
+  .record({
+    items: fc.array(itemArb, { minLength: 1, maxLength: 4 }),
+    broken: fc.nat(4),
+    how: fc.constantFrom('field', 'op', 'unknown-op', 'none'),
+  })
+  .chain(({ items, broken, how }) => {
+    const at = broken % items.length;
+    const target = items[at] as Record<string, unknown>;
+    const replaced = (item: fc.Arbitrary<unknown>): fc.Arbitrary<Record<string, unknown>> => item.map((value) => ({ items: items.map((it, i) => (i === at ? value : it)) }));
+    if (how === 'field') return replaced(mutated(target));
+    if (how === 'op') return replaced(fc.jsonValue({ maxDepth: 1 }).map((op) => ({ ...target, op })));
+    if (how === 'unknown-op') return replaced(fc.constantFrom('read', 'x').map((op) => ({ ...target, op })));
+    return fc.constant({ items });
+  });
+
 /** One field of a valid body broken: replaced by random JSON, removed, or joined by an unknown one. */
 function mutated(body: Record<string, unknown>): fc.Arbitrary<Record<string, unknown>> {
   const fields = Object.keys(body);
@@ -169,6 +194,26 @@ describe('fuzzing a live server', () => {
     // (A conflict is an answer too: a removal the fuzz made raises the acceptor-wide floor past any ballot.)
     expect(['promised', 'conflict']).toContain((await new HttpAcceptor(h.url, { secret: SECRET }).prepare('after', { counter: 5, id: 'z' }, { counter: 1, id: 'z' })).type);
     expect(new Set(acceptor.calls)).toEqual(new Set(['prepare', 'accept', 'rejectByAge', 'removeIfEqual', 'listKeys', 'watch']));
+  });
+
+  it('batches: a malformed one gets 4xx and changes nothing, a valid one answers every item', async () => {
+    const statuses: number[] = [];
+    const batchArb = (validBodies[PATHS.batch] as fc.Arbitrary<Record<string, unknown>>).map((b) => JSON.stringify(b));
+    await fc.assert(
+      fc.asyncProperty(batchArb, async (body) => {
+        const r = { method: 'POST', path: PATHS.batch, headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body };
+        const before = acceptor.calls.length;
+        await checkOne(h, acceptor, r);
+        const reply = await send(h.url, { ...r, path: PATHS.health, method: 'GET', body: '' });
+        expect(reply.status).toBe(200);
+        // checkOne sent it once: a 2xx reply holds one answer per item, a 4xx reached no acceptor.
+        statuses.push(acceptor.calls.length === before ? 400 : 200);
+      }),
+      { numRuns: 300 },
+    );
+    // Both kinds were generated: the property is not vacuous.
+    expect(statuses).toContain(200);
+    expect(statuses).toContain(400);
   });
 
   it('answers random bytes on a raw socket with 4xx or nothing, and keeps serving', async () => {
