@@ -59,7 +59,7 @@ import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { assertKey, integerOption } from '../internal/validate.js';
 import { afterTurn } from '../internal/after-turn.js';
-import { type PendingPost, type PostReply, type Poster, posterOf } from './poster.js';
+import { type FrameStream, type PendingPost, type PostReply, type Poster, type StreamOpener, StreamRefused, posterOf, streamOpenerOf } from './poster.js';
 import {
   type BatchOp,
   DEFAULT_LIST_LIMIT,
@@ -134,7 +134,18 @@ export interface HttpAcceptorOptions {
    * @default true
    */
   readonly batch?: boolean | undefined;
+  /**
+   * Send the batches over the acceptor stream (`/v2/stream`: one persistent connection, frames,
+   * pipelined; see `wire.ts`) when the `fetch` can open one (`nodeFetch()`'s can) and the server
+   * has it; lone calls go over it too. A server without streams gets HTTP batches. Ignored when
+   * `batch` is false.
+   * @default true
+   */
+  readonly stream?: boolean | undefined;
 }
+
+/** How long after a stream failed to open before the next try (meanwhile, HTTP batches). */
+const STREAM_RETRY_MS = 1000;
 
 /** The largest batch body sent, in bytes of JSON (an item above it goes alone). */
 export const MAX_BATCH_BYTES = 256 * 1024;
@@ -224,6 +235,11 @@ export class HttpAcceptor implements Acceptor {
   readonly #debug: DebugGate;
   /** False once the server answered that it has no batch endpoint. */
   #batchEndpoint = true;
+  /** Opens acceptor streams; absent when the `fetch` cannot, or streams are off or unsupported. */
+  #openStream: StreamOpener | undefined;
+  #stream: FrameStream | undefined;
+  /** No stream before this time (`Date.now()`): the last one failed to open. */
+  #streamRetryAt = 0;
   /** Calls of this turn, sent when it ends. */
   #queue: QueuedCall[] = [];
   #flushScheduled = false;
@@ -251,6 +267,8 @@ export class HttpAcceptor implements Acceptor {
     this.#poster = posterOf(f);
     if (options.batch !== undefined && typeof options.batch !== 'boolean') throw new InvalidArgumentError('batch must be a boolean');
     this.#batch = options.batch ?? true;
+    if (options.stream !== undefined && typeof options.stream !== 'boolean') throw new InvalidArgumentError('stream must be a boolean');
+    this.#openStream = this.#batch && options.stream !== false ? streamOpenerOf(f) : undefined;
     this.#debug = new DebugGate(options.logger);
   }
 
@@ -287,7 +305,8 @@ export class HttpAcceptor implements Acceptor {
     const calls = this.#queue;
     this.#queue = [];
     const live = calls.filter((c) => !c.settled);
-    if (live.length === 1 || !this.#batchEndpoint) {
+    const stream = this.#currentStream();
+    if (stream === undefined && (live.length === 1 || !this.#batchEndpoint)) {
       for (const call of live) this.#sendAlone(call);
       return;
     }
@@ -295,8 +314,10 @@ export class HttpAcceptor implements Acceptor {
     let texts: string[] = [];
     let bytes = 0;
     const send = (): void => {
-      if (batch.length === 1) this.#sendAlone(batch[0] as QueuedCall);
-      else if (batch.length > 1) this.#sendBatch(batch, texts);
+      if (batch.length === 0) return;
+      if (stream !== undefined) this.#sendFrame(stream, batch, texts);
+      else if (batch.length === 1) this.#sendAlone(batch[0] as QueuedCall);
+      else this.#sendBatch(batch, texts);
       batch = [];
       texts = [];
       bytes = 0;
@@ -324,10 +345,50 @@ export class HttpAcceptor implements Acceptor {
     );
   }
 
+  /** The open (or opening) stream, opening one if none is; undefined when streams are not to be used now. */
+  #currentStream(): FrameStream | undefined {
+    if (this.#openStream === undefined) return undefined;
+    if (this.#stream !== undefined && !this.#stream.closed) return this.#stream;
+    if (Date.now() < this.#streamRetryAt) return undefined;
+    this.#stream = this.#openStream(this.address, this.#headers);
+    return this.#stream;
+  }
+
+  /**
+   * One batch as one frame of the stream, under one timer. A stream that never opened sent
+   * nothing: the calls go over HTTP instead (and for good if the server has no streams).
+   */
+  #sendFrame(stream: FrameStream, calls: readonly QueuedCall[], texts: readonly string[]): void {
+    const sent = stream.send(encodeBatchRequest(texts));
+    const timer = setTimeout(() => sent.cancel(TIMED_OUT), this.#timeoutMs);
+    sent.reply.then(
+      (payload) => {
+        clearTimeout(timer);
+        this.#deliverBatch(calls, payload, () => this.#sendOverHttp(calls, texts));
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        if (error instanceof StreamRefused) {
+          if (error.unsupported) this.#openStream = undefined;
+          else this.#streamRetryAt = Date.now() + STREAM_RETRY_MS;
+          this.#debug.get()?.debug({ acceptor: this.address, path: PATHS.stream, error: error.message }, 'caspaxos http: stream refused, sending over HTTP');
+          this.#sendOverHttp(calls, texts);
+          return;
+        }
+        const failure = this.#failure(error, undefined);
+        for (const call of calls) if (call.settle()) call.reject(failure);
+      },
+    );
+  }
+
+  /** Calls that were not sent (or not run) another way: over HTTP, batched or alone. */
+  #sendOverHttp(calls: readonly QueuedCall[], texts: readonly string[]): void {
+    const live = calls.filter((c) => !c.settled);
+    if (live.length === 1 || !this.#batchEndpoint) for (const call of live) this.#sendAlone(call);
+    else if (live.length > 1) this.#sendBatch(live, live === calls ? texts : live.map((c) => encodeBatchItem(c.op, c.body)));
+  }
+
   #sendBatch(calls: readonly QueuedCall[], texts: readonly string[]): void {
-    const fail = (error: unknown): void => {
-      for (const call of calls) if (call.settle()) call.reject(error);
-    };
     this.#exchange(PATHS.batch, encodeBatchRequest(texts), undefined, 'if-unsent').then((reply) => {
       if (reply.status === 404 && this.#isNoRoute(reply.text)) {
         // A v1 server: it ran nothing. From now on every call goes by itself.
@@ -337,31 +398,54 @@ export class HttpAcceptor implements Acceptor {
       }
       if (reply.status < 200 || reply.status >= 300) {
         const failure = this.#httpFailure(reply.status, reply.text, {});
-        fail(failure instanceof ShuttingDown ? failure.error : failure);
+        const error = failure instanceof ShuttingDown ? failure.error : failure;
+        for (const call of calls) if (call.settle()) call.reject(error);
         return;
       }
-      let items: unknown[];
+      this.#deliverBatch(calls, reply.text, undefined);
+    }, (error: unknown) => {
+      const failure = this.#failure(error, undefined);
+      for (const call of calls) if (call.settle()) call.reject(failure);
+    });
+  }
+
+  /**
+   * Hands each call its item of a batch reply (`{ items }`), or fails them all when the reply does
+   * not decode. A stream's reply may instead refuse the frame whole (`{ error }`): `notRun` then
+   * sends the calls again when the server said it ran nothing (shutting down), else they fail.
+   */
+  #deliverBatch(calls: readonly QueuedCall[], text: string, notRun: (() => void) | undefined): void {
+    const fail = (error: unknown): void => {
+      for (const call of calls) if (call.settle()) call.reject(error);
+    };
+    let items: unknown[];
+    try {
+      const json = parseJson(text, 'the batch reply');
+      const refused = notRun === undefined ? undefined : batchItemError(json);
+      if (refused !== undefined) {
+        if (refused.code === 'ERR_SHUTTING_DOWN') notRun?.();
+        else fail(this.#wireFailure(refused.retryable ? 503 : 400, refused, {}));
+        return;
+      }
+      items = decodeBatchReply(json, calls.length);
+    } catch (error) {
+      fail(new UnavailableError(`${this.address} sent a malformed reply: ${describe(error)}`, { cause: error }));
+      return;
+    }
+    calls.forEach((call, i) => {
+      const item = items[i];
+      let wire: WireError | undefined;
       try {
-        items = this.#decode(reply.text, (text) => decodeBatchReply(parseJson(text, 'the batch reply'), calls.length));
+        wire = this.#decode(item, batchItemError);
       } catch (error) {
-        fail(error);
+        if (call.settle()) call.reject(error);
         return;
       }
-      calls.forEach((call, i) => {
-        const item = items[i];
-        let wire: WireError | undefined;
-        try {
-          wire = this.#decode(item, batchItemError);
-        } catch (error) {
-          if (call.settle()) call.reject(error);
-          return;
-        }
-        if (wire === undefined) this.#deliver(call, item);
-        // A kind this server does not batch: nothing was run, so it may go by itself.
-        else if (wire.code === 'ERR_UNSUPPORTED_OP') this.#sendAlone(call);
-        else if (call.settle()) call.reject(this.#wireFailure(wire.retryable ? 503 : 400, wire, { key: call.key }));
-      });
-    }, (error: unknown) => fail(this.#failure(error, undefined)));
+      if (wire === undefined) this.#deliver(call, item);
+      // A kind this server does not batch: nothing was run, so it may go by itself.
+      else if (wire.code === 'ERR_UNSUPPORTED_OP') this.#sendAlone(call);
+      else if (call.settle()) call.reject(this.#wireFailure(wire.retryable ? 503 : 400, wire, { key: call.key }));
+    });
   }
 
   #deliver(call: QueuedCall, json: unknown): void {

@@ -16,6 +16,8 @@
  * `Headers`, `Response` or `AbortSignal` per request, the URL parsed once per endpoint, and
  * shared event handlers (the request's state hangs on the request) instead of closures per
  * request. It cost 150 to 300 µs of CPU per request less than the `fetch` path when measured.
+ * And it carries, under `STREAM_OPENER`, the client end of the acceptor stream (`/v2/stream`),
+ * over which `HttpAcceptor` sends its prepares and accepts when the server has it.
  */
 import { Agent as HttpAgent, type ClientRequest, type RequestOptions, request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
@@ -23,7 +25,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
 import { integerOption } from '../internal/validate.js';
-import { POSTER, type PendingPost, type PostReply, type Poster } from './poster.js';
+import { POSTER, type PendingPost, type PostReply, type Poster, STREAM_OPENER } from './poster.js';
+import { openFrameStream } from './frame-stream.js';
 
 /** Options of `nodeFetch`. */
 export interface NodeFetchOptions {
@@ -93,6 +96,7 @@ export function nodeFetch(options: NodeFetchOptions = {}): typeof fetch {
       req.end(body);
     })) as typeof fetch;
   Object.defineProperty(f, POSTER, { value: leanPoster(http, https) });
+  Object.defineProperty(f, STREAM_OPENER, { value: openFrameStream });
   return f;
 }
 

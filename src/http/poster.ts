@@ -46,3 +46,43 @@ export function fetchPoster(f: typeof fetch): Poster {
     return { reply, cancel: (reason) => controller.abort(reason) };
   };
 }
+
+/**
+ * A persistent framed connection to one acceptor server (`/v2/stream`, see `wire.ts`), opened by
+ * `nodeFetch`'s `StreamOpener`. `send` writes one batch body as a frame (queued until the
+ * connection is open) and resolves with the reply frame's payload.
+ */
+export interface FrameStream {
+  /**
+   * Sends `payload` as a frame. Rejects with `StreamRefused` when the stream never opened (nothing
+   * was sent: send it another way), or with the connection's failure once it may have been sent.
+   */
+  send(payload: string): { readonly reply: Promise<string>; cancel(reason: unknown): void };
+  /** True once the stream failed or was closed: open another. */
+  readonly closed: boolean;
+  close(): void;
+}
+
+/** Opens a `FrameStream` to the server at `baseUrl` (no trailing slash), with these headers. */
+export type StreamOpener = (baseUrl: string, headers: Readonly<Record<string, string>>) => FrameStream;
+
+/** Where a `fetch` made by `nodeFetch` carries its `StreamOpener`. */
+export const STREAM_OPENER: unique symbol = Symbol.for('caspaxos.http.stream');
+
+/** The stream could not be opened, so nothing sent on it was sent; `unsupported`: the server has no streams (404). */
+export class StreamRefused extends Error {
+  constructor(
+    readonly unsupported: boolean,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StreamRefused';
+  }
+}
+
+/** The `StreamOpener` a `fetch` carries, if any. */
+export function streamOpenerOf(f: typeof fetch): StreamOpener | undefined {
+  const carried = (f as { [STREAM_OPENER]?: unknown })[STREAM_OPENER];
+  return typeof carried === 'function' ? (carried as StreamOpener) : undefined;
+}

@@ -144,6 +144,7 @@ export async function expectSafeUnderCrashes(
   const verdict = checkChain(report.history);
   const { completed, failed, unknown, crashes, duringOutage, errors } = report;
   console.log(`${name} (seed ${seed}): ${JSON.stringify({ completed, failed, unknown, crashes, duringOutage, errors })}`);
+  for (const v of verdict.violations.slice(0, 3)) console.log(`${name}: ${v.kind}: ${v.message}`);
   expect(verdict.violations).toEqual([]);
   expect(verdict.ok).toBe(true);
   expect(crashes).toBe(4);

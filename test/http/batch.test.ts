@@ -1,8 +1,8 @@
 /**
- * Batching in `HttpAcceptor` and the server's `/v2/batch`: the calls of one turn travel as one
- * request, a lone call goes by itself over v1, each item keeps its own reply, error, abort and
- * timeout, big batches are split, and a server without the batch endpoint gets the calls one by
- * one.
+ * Batching in `HttpAcceptor` and the server's `/v2/batch` and `/v2/stream`: the calls of one turn
+ * travel as one request (or one frame of the stream), a lone call goes by itself, each item keeps
+ * its own reply, error, abort and timeout, big batches are split, and a server without the batch
+ * endpoint or the stream gets the calls another way.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpAcceptor, MAX_BATCH_BYTES } from '../../src/http/acceptor-client.js';
@@ -31,7 +31,7 @@ async function hosted(acceptor: Acceptor, options: Parameters<typeof host>[1] = 
   return { ...h, paths };
 }
 
-for (const [name, fetchOption] of [['fetch', {}], ['nodeFetch', { fetch: nodeFetch() }]] as const) {
+for (const [name, fetchOption] of [['fetch', {}], ['nodeFetch, stream: false', { fetch: nodeFetch(), stream: false }]] as const) {
   describe(`batches (${name})`, () => {
     it('sends the calls of one turn as one request, each with its own reply', async () => {
       const inner = new MemoryAcceptor('a');
@@ -158,5 +158,79 @@ describe('batches against other servers', () => {
     const timedOut = await Promise.allSettled([slow.prepare('a', age, b(1)), slow.prepare('b', age, b(1))]);
     for (const o of timedOut) expect(o.status === 'rejected' && (o.reason as Error).message).toMatch(/did not answer within 150 ms/);
     expect(silent.requests()).toBe(1);
+  });
+});
+
+/** A hosted acceptor that records the frames its stream received (the server's debug records). */
+async function streamed(acceptor: Acceptor, options: Parameters<typeof host>[1] = {}) {
+  const frames: number[] = [];
+  const logger = { debug: (o: Record<string, unknown>) => void (o.path === PATHS.stream && frames.push(o.items as number)), info: () => {}, warn: () => {}, error: () => {} };
+  const h = await hosted(acceptor, { logger, ...options });
+  return { ...h, frames };
+}
+
+describe('the acceptor stream (nodeFetch)', () => {
+  it('carries the calls of one turn as one frame, and lone calls too; no HTTP request per call', async () => {
+    const inner = new MemoryAcceptor('a');
+    await inner.prepare('k1', age, b(5, 'q'));
+    const h = await streamed(inner);
+    const remote = new HttpAcceptor(h.url, { secret: SECRET, fetch: nodeFetch() });
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => remote.prepare(`k${i}`, age, b(2))));
+    expect(replies[1]).toEqual({ type: 'conflict', ballot: b(5, 'q'), kind: 'promise', accepted: b(0, '') });
+    expect(replies.filter((r) => r.type === 'promised')).toHaveLength(49);
+    expect(await remote.accept('k0', age, b(2), bytes(1), { next: b(3) })).toEqual({ type: 'accepted', promised: b(3) });
+    expect(h.frames).toEqual([50, 1]);
+    // The upgrade request is not a `request` event: no HTTP request was served at all.
+    expect(h.paths).toEqual([]);
+  });
+
+  it('a server without the stream (404) gets HTTP batches from then on', async () => {
+    const fake = await fakeServer((req, res) => {
+      req.resume();
+      res.setHeader('content-type', 'application/json');
+      if (req.url === PATHS.batch) res.end('{"items":[{"type":"accepted"},{"type":"accepted"}]}');
+      else {
+        res.writeHead(404);
+        res.end('{"code":"ERR_NO_ROUTE","message":"no","retryable":false}');
+      }
+    });
+    cleanups.push(fake.close);
+    const remote = new HttpAcceptor(fake.url, { fetch: nodeFetch() });
+    expect(await Promise.all([remote.accept('a', age, b(1), null), remote.accept('b', age, b(1), null)])).toEqual([{ type: 'accepted' }, { type: 'accepted' }]);
+    expect(fake.requests()).toBe(2);
+    await Promise.all([remote.accept('a', age, b(2), null), remote.accept('b', age, b(2), null)]);
+    expect(fake.requests()).toBe(3);
+  });
+
+  it('a frame over the server limit is refused whole; the stream goes on', async () => {
+    const h = await streamed(new MemoryAcceptor('a'), { maxBodyBytes: 1000 });
+    const remote = new HttpAcceptor(h.url, { secret: SECRET, fetch: nodeFetch() });
+    const big = new Uint8Array(500);
+    const outcomes = await Promise.allSettled([remote.accept('a', age, b(1), big), remote.accept('b', age, b(1), big)]);
+    for (const o of outcomes) expect(o.status === 'rejected' && (o.reason as Error).message).toMatch(/ERR_BODY_TOO_LARGE/);
+    expect(await remote.prepare('c', age, b(1))).toMatchObject({ type: 'promised' });
+    expect(h.frames).toEqual([1]);
+  });
+
+  it('calls in flight when the connection is cut reject with UnavailableError, and are not resent; a timeout too', async () => {
+    const inner = new HookedAcceptor('a');
+    inner.hook = () => new Promise(() => {});
+    const h = await streamed(inner);
+    const remote = new HttpAcceptor(h.url, { secret: SECRET, fetch: nodeFetch(), timeoutMs: 2000 });
+    const calls = [remote.prepare('a', age, b(1)), remote.accept('b', age, b(1), null)];
+    while (inner.calls.length < 2) await new Promise((r) => setImmediate(r));
+    await h.server.terminate();
+    for (const o of await Promise.allSettled(calls)) expect(o.status === 'rejected' && o.reason).toBeInstanceOf(UnavailableError);
+    expect(inner.calls).toEqual(['prepare', 'accept']);
+    const h2 = await streamed(inner);
+    const slow = new HttpAcceptor(h2.url, { secret: SECRET, fetch: nodeFetch(), timeoutMs: 150 });
+    await expect(slow.prepare('c', age, b(1))).rejects.toThrow(/did not answer within 150 ms/);
+  });
+
+  it('a wrong secret: the stream is refused, and the call gets the HTTP answer (401)', async () => {
+    const h = await streamed(new MemoryAcceptor('a'));
+    const remote = new HttpAcceptor(h.url, { secret: 'wrong', fetch: nodeFetch() });
+    await expect(remote.prepare('k', age, b(1))).rejects.toThrow(/ERR_UNAUTHORIZED, HTTP 401/);
+    expect(h.frames).toEqual([]);
   });
 });
