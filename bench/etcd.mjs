@@ -175,6 +175,11 @@ function cellOp(client, cell, versions) {
 async function runDeployment(name, cluster, client, cells, ms) {
   const results = {};
   const pids = [process.pid, ...cluster.pids];
+  // Warm-up (JIT, connections, caches) so the first cell is not measured on cold processes: puts,
+  // then reads, on keys of their own.
+  log(`${name}: warming up`);
+  await measure(client.put, { concurrency: 16, keyCount: 100, ms: Math.min(ms, 1500), prefix: 'warm' });
+  await measure(client.read, { concurrency: 16, keyCount: 100, ms: Math.min(ms, 1000), prefix: 'warm' });
   let versions;
   let cellId = 0;
   for (const cell of cells) {

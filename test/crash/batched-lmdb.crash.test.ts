@@ -8,13 +8,13 @@
  * proves that batches of several items were sent, before and after the crashes. Needs the built
  * CLI (`npm test` builds first).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { nodeFetch } from '../../src/http/node-fetch.js';
 import { POSTER, type Poster, STREAM_OPENER, type StreamOpener } from '../../src/http/poster.js';
 import { PATHS } from '../../src/http/wire.js';
 import { MemoryProposer } from '../../src/index.js';
-import { type AcceptorProcess, startAcceptorProcess } from '../support/cli-process.js';
+import { acceptorProcessesPerSuite } from '../support/cli-process.js';
 import { expectSafeUnderCrashes } from './crash-workload.js';
 
 const SEED = Number(process.env.CRASH_SEED ?? 20261201);
@@ -59,18 +59,13 @@ function countingFetch(stream: boolean): { fetch: typeof fetch; batches: () => n
 }
 
 describe('three LMDB acceptor processes, killed while batches are in flight', () => {
-  let processes: AcceptorProcess[] = [];
-  beforeAll(async () => {
-    processes = await Promise.all([0, 1, 2].map(() => startAcceptorProcess([], { CASPAXOS_SECRET: SECRET })));
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
-  });
+  const started = acceptorProcessesPerSuite({ CASPAXOS_SECRET: SECRET });
 
   it.each([
     ['HTTP batches', false],
     ['the acceptor stream', true],
   ])(`over %s: loses no acknowledged write and stays linearizable (seed ${SEED})`, async (_name, stream) => {
+    const processes = started();
     const counting = countingFetch(stream);
     const acceptors = processes.map((p) => new HttpAcceptor(p.url, { secret: SECRET, timeoutMs: 2000, fetch: counting.fetch }));
     const retry = { attempts: 60, baseDelayMs: 5, maxDelayMs: 100 };

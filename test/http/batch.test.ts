@@ -4,23 +4,16 @@
  * its own reply, error, abort and timeout, big batches are split, and a server without the batch
  * endpoint or the stream gets the calls another way.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HttpAcceptor, MAX_BATCH_BYTES } from '../../src/http/acceptor-client.js';
 import { nodeFetch } from '../../src/http/node-fetch.js';
 import { PATHS } from '../../src/http/wire.js';
-import { type Acceptor, type Age, type Ballot, InvalidArgumentError, MemoryAcceptor, UnavailableError } from '../../src/index.js';
+import { type Acceptor, InvalidArgumentError, MemoryAcceptor, UnavailableError } from '../../src/index.js';
 import { HookedAcceptor } from './hooked-acceptor.js';
-import { fakeServer, gate, host } from './support.js';
+import { age, b, bytes, cleanupsAfterEach, fakeServer, gate, host } from './support.js';
 
 const SECRET = 'batch';
-const age: Age = { counter: 0, id: 'p' };
-const b = (counter: number, id = 'p'): Ballot => ({ counter, id });
-const bytes = (...values: number[]): Uint8Array => new Uint8Array(values);
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 /** A hosted acceptor whose server records the path of every request. */
 async function hosted(acceptor: Acceptor, options: Parameters<typeof host>[1] = {}) {
