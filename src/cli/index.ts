@@ -40,7 +40,10 @@ share it. Without one, nothing is authenticated (loopback only).`;
 const ACCEPTOR_USAGE = `Usage: caspaxos acceptor --data <dir> [flags]
 
 Runs one acceptor. Every promise and accepted value is synced to disk before the reply (LMDB,
-synchronous commits), so the process can be killed at any moment and restarted from <dir>.
+synchronous commits; the writes of requests that arrive together share one commit), so the process
+can be killed at any moment and restarted from <dir>. It answers wire v1 (a POST per call), v2
+batches (POST /v2/batch) and the v2 stream (GET /v2/stream, HTTP Upgrade), which 'caspaxos node'
+uses.
 
 Flags:
   --data <dir>            Data directory, created if missing. One acceptor process per directory. (required)

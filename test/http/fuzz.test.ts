@@ -10,6 +10,7 @@ import { type IncomingMessage, request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAcceptor } from '../../src/http/acceptor-client.js';
+import { openFrameStream } from '../../src/http/frame-stream.js';
 import { PATHS } from '../../src/http/wire.js';
 import { InvalidArgumentError } from '../../src/index.js';
 import { HookedAcceptor } from './hooked-acceptor.js';
@@ -214,6 +215,36 @@ describe('fuzzing a live server', () => {
     // Both kinds were generated: the property is not vacuous.
     expect(statuses).toContain(200);
     expect(statuses).toContain(400);
+  });
+
+  it('the stream: a frame refused whole ({ error }) changes nothing, a batch reply answers every item', async () => {
+    const stream = openFrameStream(h.url, { Authorization: `Bearer ${SECRET}` });
+    const payloadArb = fc.oneof(
+      { weight: 4, arbitrary: (validBodies[PATHS.batch] as fc.Arbitrary<Record<string, unknown>>).map((b) => JSON.stringify(b)) },
+      { weight: 1, arbitrary: bodyArb(PATHS.prepare) },
+    );
+    const kinds = new Set<string>();
+    try {
+      await fc.assert(
+        fc.asyncProperty(payloadArb, async (payload) => {
+          const before = await snapshot(acceptor);
+          const reply = JSON.parse(await stream.send(payload).reply) as { items?: unknown[]; error?: { code?: unknown } };
+          if (reply.error !== undefined) {
+            kinds.add('refused');
+            if (typeof reply.error.code !== 'string') throw new Error(`bad error frame ${JSON.stringify(reply)}`);
+            if ((await snapshot(acceptor)) !== before) throw new Error(`a refused frame changed the acceptor: ${payload.slice(0, 300)}`);
+            return;
+          }
+          kinds.add('answered');
+          const sent = (JSON.parse(payload) as { items: unknown[] }).items;
+          if (!Array.isArray(reply.items) || reply.items.length !== sent.length) throw new Error(`a batch of ${sent.length} got ${JSON.stringify(reply).slice(0, 200)}`);
+        }),
+        { numRuns: 300 },
+      );
+    } finally {
+      stream.close();
+    }
+    expect([...kinds].sort()).toEqual(['answered', 'refused']);
   });
 
   it('answers random bytes on a raw socket with 4xx or nothing, and keeps serving', async () => {
