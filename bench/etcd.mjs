@@ -81,7 +81,13 @@ function etcdBinary() {
   if (found()) return 'etcd';
   if (process.getuid?.() === 0) {
     log('etcd not found: apt-get install -y etcd-server');
-    spawnSync('apt-get', ['install', '-y', 'etcd-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const install = () => spawnSync('apt-get', ['install', '-y', 'etcd-server'], { stdio: ['ignore', 'inherit', 'inherit'], env }).status === 0;
+    // A machine whose package lists were never fetched finds nothing: update them once and retry.
+    if (!install()) {
+      spawnSync('apt-get', ['update'], { stdio: ['ignore', 'inherit', 'inherit'], env });
+      install();
+    }
     if (found()) return 'etcd';
   }
   return undefined;
