@@ -49,6 +49,14 @@
  * larger than that goes alone. A server without `/v2/batch` (404, nothing run) gets the items one
  * by one over v1 from then on. Resending follows the rules above: a batch of prepares and accepts
  * is resent only when it was never sent.
+ *
+ * With a `fetch` that can open the acceptor stream (`nodeFetch()`'s can), every batch, lone calls
+ * included, goes as one frame over one persistent connection (`GET /v2/stream`, see `wire.ts`)
+ * instead of an HTTP request, under one timer per frame. A stream that could not be opened sent
+ * nothing: its calls go over HTTP (and for good when the server has no streams, 404; else the
+ * stream is tried again a second later). A stream that breaks once open fails the calls in flight
+ * with `UnavailableError` and is not resent (a frame may have been delivered); the next call opens
+ * a new one.
  */
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
