@@ -21,22 +21,14 @@
 // backends alternate order between runs). Progress goes to stderr; the last line of stdout is one
 // JSON object. On a 2-core machine the acceptor processes and the proposer share the cores: compare
 // ratios within one run, not absolute figures across machines.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { join } from 'node:path';
 import { MemoryProposer } from '../dist/index.js';
 import { HttpAcceptor, nodeFetch } from '../dist/http.js';
 import { RedisAcceptor, fromIoredis } from '../dist/redis.js';
+import { BENCH, measure, median, round, startAcceptors, startRedis } from './deploy-support.mjs';
 
-const BENCH = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(BENCH);
-const CLI = join(ROOT, 'bin', 'caspaxos.mjs');
 const CONCURRENCY = [1, 64];
 const KEYS = [1, 10_000];
 const VALUE = new TextEncoder().encode('0123456789abcdef');
@@ -59,112 +51,6 @@ function parseOptions(argv) {
 }
 
 const log = (...args) => console.error('[deployments]', ...args);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-function percentile(sorted, p) {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-}
-
-/**
- * Runs `op(key)` from `concurrency` loops for `ms`, keys drawn round-robin per loop from `keyCount`
- * keys (prefixed so measurements never share keys). Returns ops/s and latency percentiles in ms.
- */
-async function measure(op, { concurrency, keyCount, ms, prefix }) {
-  const latencies = [];
-  let errors = 0;
-  const end = performance.now() + ms;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        const key = `${prefix}:${next++ % keyCount}`;
-        const start = performance.now();
-        try {
-          await op(key);
-          latencies.push(performance.now() - start);
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  const elapsed = ms + Math.max(0, performance.now() - end);
-  latencies.sort((a, b) => a - b);
-  return { ops_per_s: Math.round((latencies.length / elapsed) * 1000), p50_ms: round(percentile(latencies, 0.5)), p99_ms: round(percentile(latencies, 0.99)), errors };
-}
-
-const round = (x) => Math.round(x * 1000) / 1000;
-
-// --- Processes ------------------------------------------------------------------------------------
-
-function waitForLine(child, predicate, what) {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${output}`)), 15_000);
-    const onData = (chunk) => {
-      output += chunk;
-      for (const line of output.split('\n')) {
-        const found = predicate(line);
-        if (found !== undefined) {
-          clearTimeout(timer);
-          child.stdout.off('data', onData);
-          child.stdout.resume();
-          child.stderr?.resume();
-          resolve(found);
-          return;
-        }
-      }
-    };
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}:\n${output}`)));
-  });
-}
-
-async function startAcceptors(durable) {
-  const dirs = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), 'caspaxos-bench-')));
-  // At level info an acceptor logs only its start and stop (requests are debug records).
-  const started = dirs.map((dir) => spawn(process.execPath, [CLI, 'acceptor', '--port', '0', '--data', dir, '--log-level', 'info', ...(durable ? [] : ['--unsafe-no-sync'])], { stdio: ['ignore', 'pipe', 'pipe'] }));
-  const urls = await Promise.all(started.map((c) => waitForLine(c, (line) => (line.includes('"listening"') ? JSON.parse(line).url : undefined), 'caspaxos acceptor')));
-  return {
-    urls,
-    stop: async () => {
-      await Promise.all(started.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve() : (c.once('exit', resolve), c.kill('SIGKILL'))))));
-      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  const servers = [];
-  for (let i = 0; i < 3; i++) {
-    const dir = mkdtempSync(join(tmpdir(), 'caspaxos-bench-redis-'));
-    const port = await freePort();
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
-    await waitForLine(child, (line) => (line.includes('Ready to accept connections') ? true : undefined), 'redis-server');
-    const client = new Redis(port, '127.0.0.1');
-    servers.push({ child, dir, port, client });
-  }
-  return {
-    servers,
-    stop: async () => {
-      for (const s of servers) s.client.disconnect();
-      await Promise.all(servers.map((s) => new Promise((resolve) => (s.child.once('exit', resolve), s.child.kill('SIGKILL')))));
-      for (const s of servers) rmSync(s.dir, { recursive: true, force: true });
-    },
-  };
-}
 
 // --- Backends and references ----------------------------------------------------------------------
 

@@ -60,6 +60,14 @@ export interface AcceptorStore {
   /** Replaces the record of `key`; durable before it resolves. */
   put(key: string, record: KeyRecord): Promise<void>;
   /**
+   * Optional: replaces the records of several keys (each at most once) in one durable write (one
+   * transaction, one sync), atomic as a whole or at least per record; durable before it resolves,
+   * and if it rejects, each record holds its old value or its new one. `StoreAcceptor` gathers
+   * the writes of one event-loop turn into one call (group commit); without it, it calls `put`
+   * per record.
+   */
+  putMany?(entries: ReadonlyArray<readonly [string, KeyRecord]>): Promise<void>;
+  /**
    * Deletes the record of `key` and raises the floor to `floor` if that is higher (never lowers
    * it), in one atomic write; durable before it resolves.
    */

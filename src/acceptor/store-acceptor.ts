@@ -10,7 +10,8 @@
  *   saved; a crash in between forgets a promise the proposer already counted.
  * - **One operation per key at a time.** Rules are check-and-write: two prepares reading the same
  *   record across an `await` could both succeed. Each key has a FIFO lock (a promise chain, dropped
- *   when idle); operations on different keys run concurrently and the store batches their writes.
+ *   when idle); operations on different keys run concurrently, and their writes of one turn go to
+ *   the store together (`GroupCommit`, over `AcceptorStore.putMany` when the store has it).
  *
  * The acceptor-wide facts (the minimum ages of garbage collection, the tombstone floor) are loaded
  * once by `open` and kept in memory after each durable write. Pure module: no I/O of its own.
@@ -28,6 +29,7 @@ import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { assertKey, integerOption } from '../internal/validate.js';
 import type { AcceptorStore } from './acceptor-store.js';
+import { GroupCommit } from './group-commit.js';
 import type { KeyRecord } from '../core/acceptor-rules.js';
 
 /** Options of `StoreAcceptor.open`. */
@@ -66,6 +68,8 @@ export interface StoreAcceptorOptions {
 export class StoreAcceptor implements Acceptor, Closeable {
   readonly address: string;
   readonly #store: AcceptorStore;
+  /** Writes of one turn, as one `putMany`; absent when the store writes one record at a time. */
+  readonly #group: GroupCommit | undefined;
   readonly #debug: DebugGate;
   readonly #scanPageSize: number;
   #minimumAges: Map<string, number>;
@@ -93,6 +97,8 @@ export class StoreAcceptor implements Acceptor, Closeable {
   private constructor(address: string, store: AcceptorStore, floor: Ballot, ages: readonly Age[], pageSize: number, logger: Logger | undefined) {
     this.address = address;
     this.#store = store;
+    const grouped = store as Required<Pick<AcceptorStore, 'putMany'>>;
+    this.#group = typeof store.putMany === 'function' ? new GroupCommit((entries) => grouped.putMany(entries)) : undefined;
     this.#floor = floor;
     this.#minimumAges = new Map(ages.map((a) => [a.id, a.counter]));
     this.#scanPageSize = pageSize;
@@ -106,7 +112,7 @@ export class StoreAcceptor implements Acceptor, Closeable {
       const rejected = rules.checkAge(age, this.#minimumAges.get(age.id) ?? 0);
       if (rejected !== undefined) return rejected;
       const { reply, next } = rules.prepare(await this.#read(key), ballot, this.#floor);
-      if (next !== undefined) await this.#store.put(key, next);
+      if (next !== undefined) await this.#put(key, next);
       return reply;
     });
     if (this.#debug.get() !== undefined) this.#debug.acceptorRequest(this.address, 'prepare', key, ballot, age, reply.type);
@@ -123,7 +129,7 @@ export class StoreAcceptor implements Acceptor, Closeable {
       if (rejected !== undefined) return rejected;
       const { reply, next } = rules.accept(await this.#read(key), ballot, own, this.#floor, extras);
       if (next === undefined) return reply;
-      await this.#store.put(key, next);
+      await this.#put(key, next);
       if (this.#watchers.active) this.#watchers.notify(key, () => ({ ballot: next.accepted, state: copyState(next.state) }));
       return reply;
     });
@@ -222,6 +228,11 @@ export class StoreAcceptor implements Acceptor, Closeable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /** Writes `record` durably, with the other writes of this turn when the store can (see `GroupCommit`). */
+  #put(key: string, record: KeyRecord): Promise<void> {
+    return this.#group === undefined ? this.#store.put(key, record) : this.#group.write(key, record);
   }
 
   async #read(key: string): Promise<rules.KeyRecord> {

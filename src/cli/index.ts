@@ -15,7 +15,7 @@ import { growCluster } from '../cluster/grow-cluster.js';
 import { shrinkCluster } from '../cluster/shrink-cluster.js';
 import { KeyValueStore } from '../kv/key-value-store.js';
 import { MemoryProposer } from '../proposer/memory-proposer.js';
-import { isRetryable } from '../errors.js';
+import { InvalidArgumentError, isRetryable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { retryWhile } from '../retry.js';
 import type { Acceptor, FastForwarder } from '../roles.js';
@@ -24,6 +24,7 @@ import { createAcceptorServer } from '../http/acceptor-server.js';
 import { nodeFetch } from '../http/node-fetch.js';
 import { createNodeServer } from '../http/proposer-server.js';
 import { RemoteProposer } from '../http/proposer-client.js';
+import { MissingIoredisError, RedisConnections, isRedisUrl } from './redis-acceptors.js';
 
 const USAGE = `Usage: caspaxos <command> [flags]
 
@@ -39,7 +40,10 @@ share it. Without one, nothing is authenticated (loopback only).`;
 const ACCEPTOR_USAGE = `Usage: caspaxos acceptor --data <dir> [flags]
 
 Runs one acceptor. Every promise and accepted value is synced to disk before the reply (LMDB,
-synchronous commits), so the process can be killed at any moment and restarted from <dir>.
+synchronous commits; the writes of requests that arrive together share one commit), so the process
+can be killed at any moment and restarted from <dir>. It answers wire v1 (a POST per call), v2
+batches (POST /v2/batch) and the v2 stream (GET /v2/stream, HTTP Upgrade), which 'caspaxos node'
+uses.
 
 Flags:
   --data <dir>            Data directory, created if missing. One acceptor process per directory. (required)
@@ -73,7 +77,10 @@ Runs a proposer and serves:
   GET    /v1/health
 
 Flags:
-  --acceptors <urls>      Comma-separated acceptor URLs (2F+1 of them). (required)
+  --acceptors <urls>      Comma-separated acceptor URLs (2F+1 of them). (required) Each is either
+                          http(s)://host:port, a 'caspaxos acceptor' process, or redis://[:password@]host:port[/db]
+                          (rediss:// for TLS), a Redis server holding the acceptor's records (needs the
+                          ioredis package; run Redis with appendonly yes and appendfsync always).
   --peers <urls>          Comma-separated URLs of the other nodes: membership change and garbage
                           collection act on every proposer of the cluster. Default none.
   --id <name>             Proposer name. Each start runs under a new id, <name>@<incarnation>,
@@ -86,8 +93,9 @@ Flags:
   --log-level <level>     pino level. Default info.
   -h, --help              Show this help.
 
-Example:
-  caspaxos node --port 8080 --acceptors http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003`;
+Examples:
+  caspaxos node --port 8080 --acceptors http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003
+  caspaxos node --port 8080 --acceptors redis://10.0.0.7:6379,redis://10.0.0.8:6379,redis://10.0.0.9:6379`;
 
 /** A command-line mistake: printed with the command's usage, exit code 2. */
 class UsageError extends Error {}
@@ -162,16 +170,31 @@ async function runNode(args: readonly string[]): Promise<(() => Promise<void>) |
   const logger = makeLogger(values['log-level'], 'node', NODE_USAGE).child({ proposer: id });
 
   const fetch = nodeFetch();
+  let redis: RedisConnections | undefined;
+  if (urls.some(isRedisUrl)) {
+    try {
+      redis = await RedisConnections.load(timeoutMs, logger);
+    } catch (error) {
+      if (error instanceof MissingIoredisError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
   const acceptors = new Map<string, Acceptor>();
-  // One HttpAcceptor per acceptor, keyed by its normalized address (the proposer lists those).
+  // One client per acceptor, keyed by its address (the proposer lists those): an HttpAcceptor's
+  // is its normalized URL, a RedisAcceptor's the URL as given.
   const acceptorAt = (url: string): Acceptor => {
-    const candidate = new HttpAcceptor(url, { secret, timeoutMs, logger, fetch });
-    const known = acceptors.get(candidate.address);
+    const known = acceptors.get(isRedisUrl(url) ? url : new HttpAcceptor(url).address);
     if (known !== undefined) return known;
-    acceptors.set(candidate.address, candidate);
-    return candidate;
+    let created: Acceptor;
+    if (isRedisUrl(url)) {
+      if (redis === undefined) throw new InvalidArgumentError(`${url}: redis:// acceptors can be added only to a node started with redis:// acceptors`);
+      created = redis.acceptor(url);
+    } else created = new HttpAcceptor(url, { secret, timeoutMs, logger, fetch });
+    acceptors.set(created.address, created);
+    return created;
   };
   const proposer = new MemoryProposer(id, urls.map(acceptorAt), { logger });
+  await redis?.ready();
   const proposers = [proposer, ...list(values.peers).map((url) => new RemoteProposer(url, { secret }))];
   // Every acceptor of the current configuration, for garbage collection (updated in place after
   // a membership change: the key-value store's collector reads this array at each collection).
@@ -209,6 +232,7 @@ async function runNode(args: readonly string[]): Promise<(() => Promise<void>) |
   return async () => {
     await server.close();
     await kv.close();
+    redis?.close();
     logger.info('stopped');
   };
 }

@@ -34,6 +34,29 @@
  *   byte of it was sent, or when the server answered 503 `ERR_SHUTTING_DOWN`, which it does without
  *   reading the request.
  * Resends happen at once, at most `retries` times, within the call's one `timeoutMs`.
+ *
+ * ## Batches
+ *
+ * `prepare` and `accept` calls made in one event-loop turn travel to the server as one request
+ * (`POST /v2/batch`, see `wire.ts`): a proposer running many proposals sends each acceptor one
+ * request per turn instead of one per message, and the server commits the batch's writes together.
+ * The rule: a call is queued, and the queue is sent when the turn ends (`setImmediate`; a
+ * macrotask in browsers). A lone call, the only one of its turn, goes out then by itself over v1,
+ * so nothing ever waits for company. Each item keeps its own reply, its own abort (an item aborted
+ * before the batch leaves is dropped from it; after, it rejects at once and its reply is ignored)
+ * and its own timeout (the batch's request has one timer, started when it leaves, within one turn
+ * of the call). Batches are split at `MAX_BATCH_ITEMS` items or `MAX_BATCH_BYTES` of body; an item
+ * larger than that goes alone. A server without `/v2/batch` (404, nothing run) gets the items one
+ * by one over v1 from then on. Resending follows the rules above: a batch of prepares and accepts
+ * is resent only when it was never sent.
+ *
+ * With a `fetch` that can open the acceptor stream (`nodeFetch()`'s can), every batch, lone calls
+ * included, goes as one frame over one persistent connection (`GET /v2/stream`, see `wire.ts`)
+ * instead of an HTTP request, under one timer per frame. A stream that could not be opened sent
+ * nothing: its calls go over HTTP (and for good when the server has no streams, 404; else the
+ * stream is tried again a second later). A stream that breaks once open fails the calls in flight
+ * with `UnavailableError` and is not resent (a frame may have been delivered); the next call opens
+ * a new one.
  */
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
@@ -43,14 +66,22 @@ import { CASPaxosError, InvalidArgumentError, NotTombstoneError, UnavailableErro
 import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { assertKey, integerOption } from '../internal/validate.js';
+import { afterTurn } from '../internal/after-turn.js';
+import { type FrameStream, type PendingPost, type PostReply, type Poster, type StreamOpener, StreamRefused, posterOf, streamOpenerOf } from './poster.js';
 import {
+  type BatchOp,
   DEFAULT_LIST_LIMIT,
   JSON_TYPE,
+  MAX_BATCH_ITEMS,
   MAX_LIST_LIMIT,
   MAX_WATCH_BUFFER,
   PATHS,
   type WireError,
   acceptedState,
+  batchItemError,
+  decodeBatchReply,
+  encodeBatchItem,
+  encodeBatchRequest,
   decodeAcceptReply,
   decodeEmptyReply,
   decodeListKeysPage,
@@ -98,11 +129,69 @@ export interface HttpAcceptorOptions {
    */
   readonly logger?: Logger | undefined;
   /**
-   * The `fetch` to use: to count or fault requests in tests, or to pass a custom agent.
+   * The `fetch` to use: to count or fault requests in tests, or to pass a custom agent. In Node
+   * pass `nodeFetch()`: besides being cheaper as a `fetch`, it carries a leaner request path that
+   * `HttpAcceptor` then uses for every call but `watch`.
    * @default globalThis.fetch
    */
   readonly fetch?: typeof fetch | undefined;
+  /**
+   * Send the `prepare` and `accept` calls of one event-loop turn as one request (`POST /v2/batch`;
+   * see the module comment). A lone call is never delayed. `false` sends every call by itself
+   * over v1.
+   * @default true
+   */
+  readonly batch?: boolean | undefined;
+  /**
+   * Send the batches over the acceptor stream (`/v2/stream`: one persistent connection, frames,
+   * pipelined; see `wire.ts`) when the `fetch` can open one (`nodeFetch()`'s can) and the server
+   * has it; lone calls go over it too. A server without streams gets HTTP batches. Ignored when
+   * `batch` is false.
+   * @default true
+   */
+  readonly stream?: boolean | undefined;
 }
+
+/** How long after a stream failed to open before the next try (meanwhile, HTTP batches). */
+const STREAM_RETRY_MS = 1000;
+
+/** The largest batch body sent, in bytes of JSON (an item above it goes alone). */
+export const MAX_BATCH_BYTES = 256 * 1024;
+
+/**
+ * A `prepare` or `accept` waiting for its batch, then for its reply. It is its own abort listener
+ * (`handleEvent`): no closure per call.
+ */
+class QueuedCall {
+  settled = false;
+  constructor(
+    readonly op: BatchOp,
+    readonly body: object,
+    readonly key: string,
+    readonly signal: AbortSignal | undefined,
+    readonly decode: (json: unknown) => unknown,
+    readonly resolve: (reply: never) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  /** The caller's abort: reject at once; a reply that comes later is dropped. */
+  handleEvent(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(this.signal?.reason);
+  }
+
+  /** True the first time: the call is settled now, and no longer listens to its signal. */
+  settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.signal?.removeEventListener('abort', this);
+    return true;
+  }
+}
+
+/** Why a request was cut: its timeout. */
+const TIMED_OUT = new Error('timed out');
 
 /** Whether a call may be sent again after a failure whose delivery is unknown (see the module comment). */
 type Resend = 'always' | 'if-unsent';
@@ -149,7 +238,19 @@ export class HttpAcceptor implements Acceptor {
   readonly #retries: number;
   readonly #pageSize: number;
   readonly #fetch: typeof fetch;
+  readonly #poster: Poster;
+  readonly #batch: boolean;
   readonly #debug: DebugGate;
+  /** False once the server answered that it has no batch endpoint. */
+  #batchEndpoint = true;
+  /** Opens acceptor streams; absent when the `fetch` cannot, or streams are off or unsupported. */
+  #openStream: StreamOpener | undefined;
+  #stream: FrameStream | undefined;
+  /** No stream before this time (`Date.now()`): the last one failed to open. */
+  #streamRetryAt = 0;
+  /** Calls of this turn, sent when it ends. */
+  #queue: QueuedCall[] = [];
+  #flushScheduled = false;
 
   /**
    * @param url the server's base URL, e.g. `http://10.0.0.7:7001` (`http:` or `https:`, no query).
@@ -171,22 +272,208 @@ export class HttpAcceptor implements Acceptor {
     const f = options.fetch ?? globalThis.fetch;
     if (typeof f !== 'function') throw new InvalidArgumentError('no fetch: pass options.fetch');
     this.#fetch = f;
+    this.#poster = posterOf(f);
+    if (options.batch !== undefined && typeof options.batch !== 'boolean') throw new InvalidArgumentError('batch must be a boolean');
+    this.#batch = options.batch ?? true;
+    if (options.stream !== undefined && typeof options.stream !== 'boolean') throw new InvalidArgumentError('stream must be a boolean');
+    this.#openStream = this.#batch && options.stream !== false ? streamOpenerOf(f) : undefined;
     this.#debug = new DebugGate(options.logger);
   }
 
   async prepare(key: string, age: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply> {
     opts?.signal?.throwIfAborted();
     checkPrepareRequest(key, age, ballot);
-    const json = await this.#call(PATHS.prepare, encodePrepareRequest({ key, age, ballot }), opts?.signal, 'if-unsent', { key });
-    return this.#decode(json, decodePrepareReply);
+    return this.#send1('prepare', encodePrepareRequest({ key, age, ballot }), key, opts?.signal, decodePrepareReply);
   }
 
   async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
     opts?.signal?.throwIfAborted();
     const ancestry = checkAcceptRequest(key, age, ballot, state, opts);
     const next = opts?.next;
-    const json = await this.#call(PATHS.accept, encodeAcceptRequest({ key, age, ballot, state, next, ancestry }), opts?.signal, 'if-unsent', { key });
-    return this.#decode(json, decodeAcceptReply);
+    return this.#send1('accept', encodeAcceptRequest({ key, age, ballot, state, next, ancestry }), key, opts?.signal, decodeAcceptReply);
+  }
+
+  /** A prepare or accept: queued for this turn's batch, or sent at once by itself. */
+  #send1<R>(op: BatchOp, body: object, key: string, signal: AbortSignal | undefined, decode: (json: unknown) => R): Promise<R> {
+    if (!this.#batch) return this.#call(PATHS[op], body, signal, 'if-unsent', { key }).then((json) => this.#decode(json, decode));
+    return new Promise<R>((resolve, reject) => {
+      const call = new QueuedCall(op, body, key, signal, decode, resolve as (reply: never) => void, reject);
+      signal?.addEventListener('abort', call, { once: true });
+      this.#queue.push(call);
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        afterTurn(this.#flush);
+      }
+    });
+  }
+
+  /** Sends this turn's calls: alone when there is one, else in batches (see the module comment). */
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const calls = this.#queue;
+    this.#queue = [];
+    const live = calls.filter((c) => !c.settled);
+    const stream = this.#currentStream();
+    if (stream === undefined && (live.length === 1 || !this.#batchEndpoint)) {
+      for (const call of live) this.#sendAlone(call);
+      return;
+    }
+    let batch: QueuedCall[] = [];
+    let texts: string[] = [];
+    let bytes = 0;
+    const send = (): void => {
+      if (batch.length === 0) return;
+      if (stream !== undefined) this.#sendFrame(stream, batch, texts);
+      else if (batch.length === 1) this.#sendAlone(batch[0] as QueuedCall);
+      else this.#sendBatch(batch, texts);
+      batch = [];
+      texts = [];
+      bytes = 0;
+    };
+    for (const call of live) {
+      const text = encodeBatchItem(call.op, call.body);
+      if (text.length > MAX_BATCH_BYTES) {
+        this.#sendAlone(call);
+        continue;
+      }
+      if (batch.length === MAX_BATCH_ITEMS || bytes + text.length > MAX_BATCH_BYTES) send();
+      batch.push(call);
+      texts.push(text);
+      bytes += text.length + 1;
+    }
+    send();
+  };
+
+  #sendAlone(call: QueuedCall): void {
+    this.#call(PATHS[call.op], call.body, call.signal, 'if-unsent', { key: call.key }).then(
+      (json) => this.#deliver(call, json),
+      (error: unknown) => {
+        if (call.settle()) call.reject(error);
+      },
+    );
+  }
+
+  /** The open (or opening) stream, opening one if none is; undefined when streams are not to be used now. */
+  #currentStream(): FrameStream | undefined {
+    if (this.#openStream === undefined) return undefined;
+    if (this.#stream !== undefined && !this.#stream.closed) return this.#stream;
+    if (Date.now() < this.#streamRetryAt) return undefined;
+    this.#stream = this.#openStream(this.address, this.#headers);
+    return this.#stream;
+  }
+
+  /**
+   * One batch as one frame of the stream, under one timer. A stream that never opened sent
+   * nothing: the calls go over HTTP instead (and for good if the server has no streams).
+   */
+  #sendFrame(stream: FrameStream, calls: readonly QueuedCall[], texts: readonly string[]): void {
+    const sent = stream.send(encodeBatchRequest(texts));
+    const timer = setTimeout(() => sent.cancel(TIMED_OUT), this.#timeoutMs);
+    sent.reply.then(
+      (payload) => {
+        clearTimeout(timer);
+        this.#deliverBatch(calls, payload, () => this.#sendOverHttp(calls, texts));
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        if (error instanceof StreamRefused) {
+          if (error.unsupported) this.#openStream = undefined;
+          else this.#streamRetryAt = Date.now() + STREAM_RETRY_MS;
+          this.#debug.get()?.debug({ acceptor: this.address, path: PATHS.stream, error: error.message }, 'caspaxos http: stream refused, sending over HTTP');
+          this.#sendOverHttp(calls, texts);
+          return;
+        }
+        const failure = this.#failure(error, undefined);
+        for (const call of calls) if (call.settle()) call.reject(failure);
+      },
+    );
+  }
+
+  /** Calls that were not sent (or not run) another way: over HTTP, batched or alone. */
+  #sendOverHttp(calls: readonly QueuedCall[], texts: readonly string[]): void {
+    const live = calls.filter((c) => !c.settled);
+    if (live.length === 1 || !this.#batchEndpoint) for (const call of live) this.#sendAlone(call);
+    else if (live.length > 1) this.#sendBatch(live, live === calls ? texts : live.map((c) => encodeBatchItem(c.op, c.body)));
+  }
+
+  #sendBatch(calls: readonly QueuedCall[], texts: readonly string[]): void {
+    this.#exchange(PATHS.batch, encodeBatchRequest(texts), undefined, 'if-unsent').then((reply) => {
+      if (reply.status === 404 && this.#isNoRoute(reply.text)) {
+        // A v1 server: it ran nothing. From now on every call goes by itself.
+        this.#batchEndpoint = false;
+        for (const call of calls) if (!call.settled) this.#sendAlone(call);
+        return;
+      }
+      if (reply.status < 200 || reply.status >= 300) {
+        const failure = this.#httpFailure(reply.status, reply.text, {});
+        const error = failure instanceof ShuttingDown ? failure.error : failure;
+        for (const call of calls) if (call.settle()) call.reject(error);
+        return;
+      }
+      this.#deliverBatch(calls, reply.text, undefined);
+    }, (error: unknown) => {
+      const failure = this.#failure(error, undefined);
+      for (const call of calls) if (call.settle()) call.reject(failure);
+    });
+  }
+
+  /**
+   * Hands each call its item of a batch reply (`{ items }`), or fails them all when the reply does
+   * not decode. A stream's reply may instead refuse the frame whole (`{ error }`): `notRun` then
+   * sends the calls again when the server said it ran nothing (shutting down), else they fail.
+   */
+  #deliverBatch(calls: readonly QueuedCall[], text: string, notRun: (() => void) | undefined): void {
+    const fail = (error: unknown): void => {
+      for (const call of calls) if (call.settle()) call.reject(error);
+    };
+    let items: unknown[];
+    try {
+      const json = parseJson(text, 'the batch reply');
+      const refused = notRun === undefined ? undefined : batchItemError(json);
+      if (refused !== undefined) {
+        if (refused.code === 'ERR_SHUTTING_DOWN') notRun?.();
+        else fail(this.#wireFailure(refused.retryable ? 503 : 400, refused, {}));
+        return;
+      }
+      items = decodeBatchReply(json, calls.length);
+    } catch (error) {
+      fail(new UnavailableError(`${this.address} sent a malformed reply: ${describe(error)}`, { cause: error }));
+      return;
+    }
+    calls.forEach((call, i) => {
+      const item = items[i];
+      let wire: WireError | undefined;
+      try {
+        wire = this.#decode(item, batchItemError);
+      } catch (error) {
+        if (call.settle()) call.reject(error);
+        return;
+      }
+      if (wire === undefined) this.#deliver(call, item);
+      // A kind this server does not batch: nothing was run, so it may go by itself.
+      else if (wire.code === 'ERR_UNSUPPORTED_OP') this.#sendAlone(call);
+      else if (call.settle()) call.reject(this.#wireFailure(wire.retryable ? 503 : 400, wire, { key: call.key }));
+    });
+  }
+
+  #deliver(call: QueuedCall, json: unknown): void {
+    if (!call.settle()) return;
+    let reply: unknown;
+    try {
+      reply = this.#decode(json, call.decode);
+    } catch (error) {
+      call.reject(error);
+      return;
+    }
+    (call.resolve as (reply: unknown) => void)(reply);
+  }
+
+  #isNoRoute(text: string): boolean {
+    try {
+      return decodeWireError(parseJson(text, 'the error reply')).code === 'ERR_NO_ROUTE';
+    } catch {
+      return false;
+    }
   }
 
   async rejectByAge(ages: readonly Age[], opts?: CallOptions): Promise<void> {
@@ -303,17 +590,71 @@ export class HttpAcceptor implements Acceptor {
     }
   }
 
-  /** POSTs `body` and resolves with the parsed JSON of a 200 reply (see `#send`). */
+  /** POSTs `body` and resolves with the parsed JSON of a 2xx reply; rejects with the mapped error of any other. */
   async #call(path: string, body: object, signal: AbortSignal | undefined, resend: Resend, context: RequestContext): Promise<unknown> {
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
-    try {
-      const response = await this.#send(path, body, combined, resend, context);
-      const text = await response.text();
-      return this.#decode(text, (t) => parseJson(t, 'the reply'));
-    } catch (error) {
-      throw this.#failure(error, signal, timeout);
+    const text = JSON.stringify(body);
+    for (let attempt = 0; ; attempt++) {
+      let reply: PostReply;
+      try {
+        reply = await this.#exchange(path, text, signal, resend);
+      } catch (error) {
+        throw this.#failure(error, signal);
+      }
+      if (reply.status >= 200 && reply.status < 300) return this.#decode(reply.text, (t) => parseJson(t, 'the reply'));
+      const failure = this.#httpFailure(reply.status, reply.text, context);
+      // 503 ERR_SHUTTING_DOWN: the server refused the request before reading it.
+      if (failure instanceof ShuttingDown) {
+        if (attempt < this.#retries) continue;
+        throw failure.error;
+      }
+      throw failure;
     }
+  }
+
+  /**
+   * POSTs `text` through the poster, resending after a failure as `resend` allows, and resolves
+   * with whatever reply came. One timer bounds the whole exchange (resends included); the caller's
+   * signal, if any, cuts it. Rejects with `TIMED_OUT`, the signal's reason, or an
+   * `UnavailableError` for a server that could not be reached.
+   */
+  #exchange(path: string, text: string, signal: AbortSignal | undefined, resend: Resend): Promise<PostReply> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const url = this.address + path;
+    return new Promise<PostReply>((resolve, reject) => {
+      let current: PendingPost | undefined;
+      let stopped = false;
+      const stop = (reason: unknown): void => {
+        if (stopped) return;
+        stopped = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        current?.cancel(reason instanceof Error ? reason : new Error(String(reason)));
+        reject(reason);
+      };
+      const onAbort = (): void => stop(signal?.reason);
+      const timer = setTimeout(stop, this.#timeoutMs, TIMED_OUT);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const attempt = (n: number): void => {
+        current = this.#poster(url, this.#headers, text);
+        current.reply.then(
+          (reply) => {
+            if (stopped) return;
+            stopped = true;
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', onAbort);
+            resolve(reply);
+          },
+          (error: unknown) => {
+            if (stopped) return;
+            const retry = n < this.#retries && (resend === 'always' || unsent(error));
+            this.#debug.get()?.debug({ acceptor: this.address, path, attempt: n, error: describe(error), retry }, 'caspaxos http: request failed');
+            if (retry) attempt(n + 1);
+            else stop(new UnavailableError(`${this.address} unreachable: ${describe(error)}`, { cause: error }));
+          },
+        );
+      };
+      attempt(0);
+    });
   }
 
   /**
@@ -351,10 +692,10 @@ export class HttpAcceptor implements Acceptor {
   }
 
   /** The error a failed call rejects with: the caller's abort reason, a timeout, or the failure itself. */
-  #failure(error: unknown, signal: AbortSignal | undefined, timeout: AbortSignal): unknown {
+  #failure(error: unknown, signal: AbortSignal | undefined): unknown {
     if (signal?.aborted) return signal.reason;
     if (error instanceof CASPaxosError) return error;
-    if (timeout.aborted) return this.#timedOut(error);
+    if (error === TIMED_OUT) return this.#timedOut(undefined);
     return new UnavailableError(`${this.address} failed: ${describe(error)}`, { cause: error });
   }
 

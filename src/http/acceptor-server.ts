@@ -22,8 +22,15 @@ import {
   JSON_TYPE,
   NDJSON_TYPE,
   PATHS,
+  STREAM_PROTOCOL,
+  type BatchItem,
+  type BatchItemReply,
+  type UnsupportedItem,
   type WireError,
   decodeAcceptRequest,
+  decodeBatchRequest,
+  encodeBatchReply,
+  encodeFrameError,
   decodeListKeysCloseRequest,
   decodeListKeysRequest,
   decodePrepareRequest,
@@ -41,6 +48,7 @@ import {
 import { ListCursorError, ListCursors } from './list-cursors.js';
 import { drained, secretCheck } from './json.js';
 import { readBody } from './request-body.js';
+import { FrameReader, encodeFrame } from './frames.js';
 import { integerOption } from '../internal/validate.js';
 
 /** Options of `createAcceptorServer`. */
@@ -132,7 +140,15 @@ export interface AcceptorServer {
   terminate(): Promise<void>;
 }
 
-type Route = 'health' | 'prepare' | 'accept' | 'rejectByAge' | 'removeIfEqual' | 'listKeys' | 'listKeysClose' | 'watch';
+type Route = 'health' | 'prepare' | 'accept' | 'rejectByAge' | 'removeIfEqual' | 'listKeys' | 'listKeysClose' | 'watch' | 'batch' | 'stream';
+
+/** An open acceptor stream: its socket, the frames it is running, and the reply frames of this turn. */
+interface Stream {
+  readonly socket: Socket;
+  readonly running: Set<AbortController>;
+  out: Buffer[];
+  flushScheduled: boolean;
+}
 
 const ROUTES = new Map<string, Route>(Object.entries(PATHS).map(([route, path]) => [path, route as Route]));
 
@@ -181,6 +197,8 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
   const cursors = new ListCursors(acceptor, maxCursors, cursorTtlMs);
   /** Aborting ends a watch stream cleanly (with its end line). */
   const watches = new Set<AbortController>();
+  /** Open acceptor streams (`/v2/stream`). */
+  const streams = new Set<Stream>();
   let closing: Promise<void> | undefined;
 
   const server = createServer(
@@ -219,11 +237,93 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
       `Content-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
 
+  // The acceptor stream: an HTTP Upgrade on /v2/stream, then frames (see `wire.ts`).
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => {});
+    const refuse = (failure: HttpFailure): void => {
+      const body = JSON.stringify(wireError(failure));
+      socket.end(`HTTP/1.1 ${failure.status} ${failure.status === 401 ? 'Unauthorized' : failure.status === 404 ? 'Not Found' : failure.status === 503 ? 'Service Unavailable' : 'Bad Request'}\r\n` +
+        `Content-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    if (closing !== undefined) return refuse(new HttpFailure(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', true));
+    if (req.url !== PATHS.stream) return refuse(new HttpFailure(404, 'ERR_NO_ROUTE', `no stream at ${JSON.stringify(req.url)}`));
+    if (req.method !== 'GET' || String(req.headers.upgrade ?? '').toLowerCase() !== STREAM_PROTOCOL) {
+      return refuse(new HttpFailure(400, 'ERR_INVALID_ARGUMENT', `open the stream with GET and Upgrade: ${STREAM_PROTOCOL}`));
+    }
+    if (!authorized(req.headers.authorization)) return refuse(new HttpFailure(401, 'ERR_UNAUTHORIZED', 'missing or wrong bearer token'));
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${STREAM_PROTOCOL}\r\n\r\n`);
+    serveStream(socket, head);
+  });
+
+  /**
+   * One acceptor stream: each request frame is a batch, run as `serveBatch` runs one (decoded whole
+   * first, items handed to the acceptor in order, one timer per frame), and answered under its id
+   * once all its items are done; frames run concurrently. The reply frames of one turn leave in one
+   * write. When the client goes away, the frames it was running are aborted.
+   */
+  function serveStream(socket: Socket, head: Buffer): void {
+    const stream: Stream = { socket, running: new Set(), out: [], flushScheduled: false };
+    streams.add(stream);
+    socket.setNoDelay(true);
+    const reader = new FrameReader(maxBodyBytes, {
+      frame: (id, payload) => runFrame(stream, id, payload),
+      tooLarge: (id) => replyFrame(stream, id, encodeFrameError({ code: 'ERR_BODY_TOO_LARGE', message: `the frame exceeds ${maxBodyBytes} bytes`, retryable: false })),
+    });
+    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    socket.on('close', () => {
+      streams.delete(stream);
+      for (const controller of stream.running) controller.abort(new HttpFailure(499, 'ERR_CLIENT_GONE', 'the client closed the connection'));
+    });
+    if (head.length > 0) reader.push(head);
+  }
+
+  function runFrame(stream: Stream, id: number, payload: string): void {
+    if (closing !== undefined) {
+      replyFrame(stream, id, encodeFrameError({ code: 'ERR_SHUTTING_DOWN', message: 'the server is shutting down', retryable: true }));
+      return;
+    }
+    let items: Array<BatchItem | UnsupportedItem>;
+    try {
+      items = decodeBatchRequest(parseJson(payload, 'the frame'));
+    } catch (error) {
+      replyFrame(stream, id, encodeFrameError(wireError(toFailure(error, 'stream'))));
+      return;
+    }
+    const controller = new AbortController();
+    stream.running.add(controller);
+    const timer = setTimeout(() => controller.abort(new HttpFailure(503, 'ERR_TIMEOUT', `the acceptor did not answer within ${callTimeoutMs} ms`, true)), callTimeoutMs);
+    abortable(Promise.all(items.map((item) => runItem(item, controller.signal))), controller.signal)
+      .then(
+        (replies) => replyFrame(stream, id, encodeBatchReply(replies)),
+        (error: unknown) => replyFrame(stream, id, encodeFrameError(wireError(toFailure(error, 'stream')))),
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        stream.running.delete(controller);
+        if (closing !== undefined && stream.running.size === 0) stream.socket.end();
+      });
+    debug.get()?.debug({ acceptor: acceptor.address, path: PATHS.stream, items: items.length }, 'caspaxos http frame');
+  }
+
+  function replyFrame(stream: Stream, id: number, payload: string): void {
+    if (stream.socket.destroyed) return;
+    stream.out.push(encodeFrame(id, payload));
+    if (stream.flushScheduled) return;
+    stream.flushScheduled = true;
+    setImmediate(() => {
+      stream.flushScheduled = false;
+      const out = stream.out;
+      stream.out = [];
+      if (!stream.socket.destroyed && out.length > 0) stream.socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
+    });
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const route = ROUTES.get(req.url ?? '');
     try {
       if (closing !== undefined) throw new HttpFailure(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', true);
       if (route === undefined) throw new HttpFailure(404, 'ERR_NO_ROUTE', `no endpoint at ${JSON.stringify(req.url)}`);
+      if (route === 'stream') throw new HttpFailure(426, 'ERR_UPGRADE_REQUIRED', `open the stream with GET and Upgrade: ${STREAM_PROTOCOL}`);
       if (route === 'health') {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(res, 'GET, HEAD');
         send(res, 200, HEALTH_REPLY, req.method === 'HEAD');
@@ -244,6 +344,10 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
         await serveWatch(res, json);
         return;
       }
+      if (route === 'batch') {
+        await serveBatch(res, json);
+        return;
+      }
       const reply = await call(res, route, json);
       send(res, 200, reply);
     } catch (error) {
@@ -261,8 +365,53 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
     }
   }
 
+  /**
+   * A batch (`POST /v2/batch`, see `wire.ts`): decoded whole first (a malformed one reaches the
+   * acceptor not at all), then every item handed to the acceptor at once, in order (so items on
+   * one key keep their order in the acceptor's per-key queue), and one reply sent once every item
+   * is answered, each with its own outcome. A durable acceptor resolves an item only once its write
+   * is durable, so persist-before-reply holds per item; `StoreAcceptor` commits the writes of
+   * items that arrive together in one store write. One timer and one close listener per batch.
+   */
+  async function serveBatch(res: ServerResponse, json: unknown): Promise<void> {
+    const items = decodeBatchRequest(json);
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const onClose = (): void => {
+      if (!res.writableFinished) controller.abort(new HttpFailure(499, 'ERR_CLIENT_GONE', 'the client closed the connection'));
+    };
+    res.once('close', onClose);
+    const timer = setTimeout(() => controller.abort(new HttpFailure(503, 'ERR_TIMEOUT', `the acceptor did not answer within ${callTimeoutMs} ms`, true)), callTimeoutMs);
+    try {
+      const replies = await abortable(Promise.all(items.map((item) => runItem(item, signal))), signal);
+      sendText(res, 200, encodeBatchReply(replies));
+    } finally {
+      clearTimeout(timer);
+      res.off('close', onClose);
+    }
+  }
+
+  /** One item of a batch: its reply, or its own failure (never rejects). */
+  function runItem(item: BatchItem | UnsupportedItem, signal: AbortSignal): Promise<BatchItemReply> {
+    let reply: Promise<object>;
+    try {
+      if ('unsupported' in item) throw new HttpFailure(501, 'ERR_UNSUPPORTED_OP', `this server does not run ${JSON.stringify(item.op)} in a batch`);
+      checkKey(item.key);
+      reply =
+        item.op === 'prepare'
+          ? acceptor.prepare(item.key, item.age, item.ballot, { signal }).then(encodePrepareReply)
+          : acceptor.accept(item.key, item.age, item.ballot, item.state, { signal, next: item.next, ancestry: item.ancestry }).then(encodeAcceptReply);
+    } catch (error) {
+      reply = Promise.reject(error);
+    }
+    return reply.then(
+      (ok) => ({ ok }),
+      (error: unknown) => ({ error: wireError(toFailure(error, 'batch')) }),
+    );
+  }
+
   /** Runs one unary acceptor call, bounded by `callTimeoutMs` and by the client staying connected. */
-  async function call(res: ServerResponse, route: Exclude<Route, 'health' | 'watch'>, json: unknown): Promise<object> {
+  async function call(res: ServerResponse, route: Exclude<Route, 'health' | 'watch' | 'batch' | 'stream'>, json: unknown): Promise<object> {
     const controller = new AbortController();
     // The response closes before it finished only when the connection went away: nobody is left
     // to answer, so the acceptor may stop. (Per response, not per socket: a keep-alive socket
@@ -378,7 +527,10 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
   }
 
   function send(res: ServerResponse, status: number, body: object, headOnly = false): void {
-    const text = JSON.stringify(body);
+    sendText(res, status, JSON.stringify(body), headOnly);
+  }
+
+  function sendText(res: ServerResponse, status: number, text: string, headOnly = false): void {
     res.statusCode = status;
     res.setHeader('Content-Type', JSON_TYPE);
     res.setHeader('Content-Length', Buffer.byteLength(text));
@@ -394,8 +546,14 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
       server.close(() => resolve());
       server.closeIdleConnections();
       for (const watch of watches) watch.abort();
+      // Streams: idle ones end now, busy ones once their frames are answered (new frames get
+      // ERR_SHUTTING_DOWN); the shutdown timer cuts what remains.
+      for (const stream of streams) if (stream.running.size === 0) stream.socket.end();
       cursors.closeAll();
-      const timer = setTimeout(() => server.closeAllConnections(), shutdownTimeoutMs);
+      const timer = setTimeout(() => {
+        server.closeAllConnections();
+        for (const stream of streams) stream.socket.destroy();
+      }, shutdownTimeoutMs);
       timer.unref();
       server.once('close', () => clearTimeout(timer));
     });
@@ -405,6 +563,7 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
   function terminate(): Promise<void> {
     const closed = close();
     server.closeAllConnections();
+    for (const stream of streams) stream.socket.destroy();
     return closed;
   }
 

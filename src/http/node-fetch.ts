@@ -10,13 +10,23 @@
  * replies, NDJSON, are streamed; others are read whole first). Failures before a response reject
  * with Node's own error (its `code`, such as `ECONNREFUSED`, tells a request never sent); an abort
  * rejects with the signal's reason.
+ *
+ * The `fetch` it returns also carries, under the `POSTER` symbol, a leaner way to POST over the
+ * same agents, which `HttpAcceptor` uses instead of `fetch` for its unary calls and batches: no
+ * `Headers`, `Response` or `AbortSignal` per request, the URL parsed once per endpoint, and
+ * shared event handlers (the request's state hangs on the request) instead of closures per
+ * request. It cost 150 to 300 µs of CPU per request less than the `fetch` path when measured.
+ * And it carries, under `STREAM_OPENER`, the client end of the acceptor stream (`/v2/stream`),
+ * over which `HttpAcceptor` sends its prepares and accepts when the server has it.
  */
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, type ClientRequest, type RequestOptions, request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
 import { integerOption } from '../internal/validate.js';
+import { POSTER, type PendingPost, type PostReply, type Poster, STREAM_OPENER } from './poster.js';
+import { openFrameStream } from './frame-stream.js';
 
 /** Options of `nodeFetch`. */
 export interface NodeFetchOptions {
@@ -59,7 +69,7 @@ export function nodeFetch(options: NodeFetchOptions = {}): typeof fetch {
   const http = new HttpAgent(agentOptions);
   const https = new HttpsAgent(agentOptions);
 
-  return ((input: string | URL | Request, init: RequestInit = {}): Promise<Response> =>
+  const f = ((input: string | URL | Request, init: RequestInit = {}): Promise<Response> =>
     new Promise<Response>((resolve, reject) => {
       const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
       const signal = init.signal ?? undefined;
@@ -85,6 +95,95 @@ export function nodeFetch(options: NodeFetchOptions = {}): typeof fetch {
       req.once('error', reject);
       req.end(body);
     })) as typeof fetch;
+  Object.defineProperty(f, POSTER, { value: leanPoster(http, https) });
+  Object.defineProperty(f, STREAM_OPENER, { value: openFrameStream });
+  return f;
+}
+
+/** Where a lean post keeps its state: on the request and the response, for the shared handlers. */
+const POST = Symbol('caspaxos.post');
+
+type Carrier = { [POST]?: LeanPost };
+
+/** A request of the lean `Poster`: the promise's settle functions and the reply's chunks. */
+class LeanPost implements PendingPost {
+  readonly reply: Promise<PostReply>;
+  resolve!: (reply: PostReply) => void;
+  reject!: (error: unknown) => void;
+  req: ClientRequest | undefined;
+  chunks: Buffer[] = [];
+  size = 0;
+  status = 0;
+
+  constructor() {
+    this.reply = new Promise<PostReply>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  cancel(reason: Error): void {
+    this.req?.destroy(reason);
+    this.reject(reason);
+  }
+}
+
+function onResponse(this: ClientRequest, res: IncomingMessage): void {
+  const post = (this as Carrier)[POST] as LeanPost;
+  post.status = res.statusCode ?? 500;
+  (res as Carrier)[POST] = post;
+  res.on('data', onData);
+  res.once('end', onEnd);
+  res.once('error', onError);
+}
+
+function onData(this: IncomingMessage, chunk: Buffer): void {
+  const post = (this as Carrier)[POST] as LeanPost;
+  post.chunks.push(chunk);
+  post.size += chunk.length;
+}
+
+function onEnd(this: IncomingMessage): void {
+  const post = (this as Carrier)[POST] as LeanPost;
+  const text = post.chunks.length === 1 ? (post.chunks[0] as Buffer).toString('utf8') : Buffer.concat(post.chunks, post.size).toString('utf8');
+  post.resolve({ status: post.status, text });
+}
+
+function onError(this: ClientRequest | IncomingMessage, error: Error): void {
+  ((this as Carrier)[POST] as LeanPost).reject(error);
+}
+
+/** The most endpoints whose parsed URL a poster remembers (an acceptor has a handful). */
+const MAX_TARGETS = 256;
+
+function leanPoster(http: HttpAgent, https: HttpsAgent): Poster {
+  const targets = new Map<string, { options: RequestOptions; secure: boolean }>();
+  const target = (url: string): { options: RequestOptions; secure: boolean } => {
+    let t = targets.get(url);
+    if (t === undefined) {
+      const parsed = new URL(url);
+      const secure = parsed.protocol === 'https:';
+      t = { secure, options: { protocol: parsed.protocol, hostname: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port, path: parsed.pathname + parsed.search, method: 'POST', agent: secure ? https : http } };
+      if (targets.size >= MAX_TARGETS) targets.clear();
+      targets.set(url, t);
+    }
+    return t;
+  };
+  return (url, headers, body) => {
+    const post = new LeanPost();
+    try {
+      const { options, secure } = target(url);
+      const req = (secure ? httpsRequest : httpRequest)({ ...options, headers: { ...headers, 'content-length': Buffer.byteLength(body) } });
+      (req as Carrier)[POST] = post;
+      post.req = req;
+      req.once('response', onResponse);
+      req.once('error', onError);
+      req.end(body);
+    } catch (error) {
+      post.reject(error);
+    }
+    return post;
+  };
 }
 
 /** A `Response` for `res`: streamed for NDJSON (watches), read whole otherwise. */

@@ -20,6 +20,39 @@
  * - **Conflict.accepted is optional** on the wire, as in the type's documentation: an acceptor that
  *   does not report it must not be made to look as if it did, since a proposer reads it as proof.
  *
+ * ## Version 2: batches (`POST /v2/batch`)
+ *
+ * Everything a proposer sends one acceptor in one event-loop turn travels as one request (see
+ * `HttpAcceptor`): `{ "items": [item, ...] }`, each item a v1 request body with an `op` field
+ * naming its kind (`"prepare"`, `"accept"`). The reply is `{ "items": [reply, ...] }`, one per
+ * item, in order: the v1 reply body of that item, or `{ "error": { code, message, retryable } }`
+ * when the acceptor (or the server, e.g. for a key over its limit) refused that item alone. Each
+ * item is answered on its own; the server replies once every item's durable write is done, so
+ * persist-before-reply holds per item.
+ * - **Malformed is all or nothing.** A batch that is not an object with an `items` array of 1 to
+ *   `MAX_BATCH_ITEMS` objects, or any item of a known kind that does not decode strictly, gets a
+ *   4xx for the whole batch and reaches the acceptor not at all: the fuzz tests rely on it.
+ * - **New kinds are additive.** An item whose `op` is a string this server does not know gets the
+ *   item error `ERR_UNSUPPORTED_OP` and the other items run: a newer client learns, per item,
+ *   that this acceptor needs the older way, without losing the rest of the batch. (A new kind is
+ *   a new `op`, with its own encoder and decoder pair below; nothing else changes.)
+ * - The v1 endpoints keep working, and a server answers both; a client that finds no `/v2/batch`
+ *   (404 `ERR_NO_ROUTE`: nothing was run) sends the items one by one over v1.
+ *
+ * ## Version 2: the stream (`GET /v2/stream`, HTTP Upgrade)
+ *
+ * The same batches over one persistent connection, without HTTP per request: the client sends
+ * `GET /v2/stream` with `Connection: Upgrade`, `Upgrade: caspaxos-frames/2` and its bearer token;
+ * the server answers `101 Switching Protocols` (or an ordinary JSON error reply: 401, 404 from a
+ * server without streams, ...), and from then on both sides write frames, `[u32 length][u32 id]
+ * [payload]` (big-endian; see `frames.ts`). A request frame's payload is a batch body, exactly as
+ * `POST /v2/batch` takes it; the reply frame, under the same id, is the batch reply, or
+ * `{ "error": { code, message, retryable } }` when the frame was refused whole (malformed, over
+ * the size limit, the server shutting down: then nothing of it ran). Requests are pipelined: the
+ * client sends frames without waiting, and the server answers each as soon as all its items are
+ * done, in any order. `bench/framed-experiment.mjs` measured this 2.9x to 3.5x the throughput of
+ * batched HTTP/1.1 requests, at a third of the CPU per proposal, which is why clients prefer it.
+ *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { ANCESTRY_LIMIT } from '../core/ancestry.js';
@@ -40,7 +73,15 @@ export const PATHS = {
   listKeys: '/v1/list-keys',
   listKeysClose: '/v1/list-keys/close',
   watch: '/v1/watch',
+  batch: '/v2/batch',
+  stream: '/v2/stream',
 } as const;
+
+/** The `Upgrade` token of the acceptor stream. */
+export const STREAM_PROTOCOL = 'caspaxos-frames/2';
+
+/** The most items one batch may carry. */
+export const MAX_BATCH_ITEMS = 1024;
 
 /** What `GET /v1/health` answers. */
 export const HEALTH_REPLY = Object.freeze({ status: 'ok', protocol: 'caspaxos-http/1' });
@@ -138,6 +179,8 @@ export type HttpErrorCode =
   | 'ERR_TOO_MANY_CURSORS'
   | 'ERR_SHUTTING_DOWN'
   | 'ERR_TIMEOUT'
+  | 'ERR_UNSUPPORTED_OP'
+  | 'ERR_UPGRADE_REQUIRED'
   | 'ERR_INTERNAL';
 
 /** Parses a JSON body; `InvalidArgumentError` when it is not JSON. */
@@ -252,6 +295,82 @@ export function decodeWatchRequest(json: unknown): WatchRequest {
   assertKey(f.key);
   if (!('bufferSize' in f)) return { key: f.key };
   return { key: f.key, bufferSize: integer(f.bufferSize, 'bufferSize', 1, MAX_WATCH_BUFFER) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batches (v2)
+
+/** The kinds of request a batch carries. */
+export type BatchOp = 'prepare' | 'accept';
+
+/** One item of a batch, decoded. */
+export type BatchItem = ({ readonly op: 'prepare' } & PrepareRequest) | ({ readonly op: 'accept' } & AcceptRequest);
+
+/** An item of a kind this server does not know: answered with `ERR_UNSUPPORTED_OP`, not run. */
+export interface UnsupportedItem {
+  readonly op: string;
+  readonly unsupported: true;
+}
+
+/** One item of a batch reply: the v1 reply body, or the item's own failure. */
+export type BatchItemReply = { readonly ok: object } | { readonly error: WireError };
+
+/** One item's JSON text: the encoded request (`encodePrepareRequest`'s or `encodeAcceptRequest`'s object) with its kind. */
+export function encodeBatchItem(op: BatchOp, encoded: object): string {
+  return JSON.stringify({ op, ...encoded });
+}
+
+/** A batch body from its items' JSON texts (`encodeBatchItem`). */
+export function encodeBatchRequest(items: readonly string[]): string {
+  return `{"items":[${items.join(',')}]}`;
+}
+
+/** Decodes a batch strictly (see the module comment); `InvalidArgumentError` for the whole batch. */
+export function decodeBatchRequest(json: unknown): Array<BatchItem | UnsupportedItem> {
+  const f = fields(json, 'batch', ['items']);
+  if (!Array.isArray(f.items) || f.items.length === 0 || f.items.length > MAX_BATCH_ITEMS) {
+    throw new InvalidArgumentError(`batch items must be an array of 1 to ${MAX_BATCH_ITEMS} requests`);
+  }
+  return f.items.map((item: unknown, i): BatchItem | UnsupportedItem => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new InvalidArgumentError(`batch item ${i} must be a JSON object`);
+    const { op, ...request } = item as Record<string, unknown>;
+    if (typeof op !== 'string') throw new InvalidArgumentError(`batch item ${i} lacks its op`);
+    try {
+      if (op === 'prepare') return { op, ...decodePrepareRequest(request) };
+      if (op === 'accept') return { op, ...decodeAcceptRequest(request) };
+    } catch (error) {
+      throw new InvalidArgumentError(`batch item ${i} (${op}): ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (op.length > 64) throw new InvalidArgumentError(`batch item ${i}: op is longer than 64 characters`);
+    return { op, unsupported: true };
+  });
+}
+
+/** A batch reply body from one reply per item. */
+export function encodeBatchReply(items: readonly BatchItemReply[]): string {
+  return `{"items":[${items.map((item) => JSON.stringify('ok' in item ? item.ok : { error: item.error })).join(',')}]}`;
+}
+
+/**
+ * Splits a batch reply into one JSON value per item (checked against the number of items sent);
+ * each is decoded by its item's own decoder, or is `{ error }`. `InvalidArgumentError` when the
+ * reply is not a batch reply of `count` items.
+ */
+export function decodeBatchReply(json: unknown, count: number): unknown[] {
+  const f = fields(json, 'batch reply', ['items']);
+  if (!Array.isArray(f.items) || f.items.length !== count) throw new InvalidArgumentError(`batch reply must hold ${count} items`);
+  return f.items as unknown[];
+}
+
+/** A stream reply frame refused whole: `{ error }`, nothing of it ran. */
+export function encodeFrameError(error: WireError): string {
+  return JSON.stringify({ error });
+}
+
+/** The item's failure when `json` is `{ error: {...} }`, else `undefined` (a reply to decode). */
+export function batchItemError(json: unknown): WireError | undefined {
+  if (typeof json !== 'object' || json === null || !Object.hasOwn(json, 'error')) return undefined;
+  return decodeWireError(fields(json, 'batch item error', ['error']).error);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -245,6 +245,31 @@ export class LmdbStore implements AcceptorStore, Closeable {
     if (this.syncMode === 'overlapping') await flushedOf(written);
   }
 
+  /**
+   * Writes every record in one LMDB transaction, one sync (`StoreAcceptor`'s group commit). In the
+   * default `'commit'` sync mode the transaction runs synchronously on this thread
+   * (`transactionSync`): it is durable when it returns, and skips the hop to lmdb's write thread
+   * and back, which cost about a quarter of a lone proposal's time (see bench/README.md). The event
+   * loop waits for that one commit and sync per group, then serves everything that arrived
+   * meanwhile as the next group. With `'overlapping'` it is one asynchronous transaction whose
+   * flush is awaited.
+   */
+  async putMany(entries: ReadonlyArray<readonly [string, KeyRecord]>): Promise<void> {
+    this.#checkOpen();
+    // Encoded (validated, copied) before anything is written: a bad record writes nothing.
+    const encoded = entries.map(([key, record]) => [this.#encodeKey(key), encodeRecord(record)] as const);
+    const db = this.#db;
+    const writeAll = (): void => {
+      for (const [k, v] of encoded) db.putSync(k, v);
+    };
+    if (this.syncMode === 'commit') {
+      db.transactionSync(writeAll);
+      return;
+    }
+    await db.transaction(writeAll);
+    if (this.syncMode === 'overlapping') await db.flushed;
+  }
+
   async remove(key: string, floor: Ballot): Promise<void> {
     this.#checkOpen();
     const k = this.#encodeKey(key);

@@ -149,6 +149,12 @@ export function describeAcceptorConformance(name: string, factory: Factory, opti
       it('keeps keys independent, whatever their characters', run(caseKeysIndependent), timeout);
       it('leaves the record consistent under concurrent requests on one key', run(caseConcurrentAccepts), timeout);
     });
+    describe('bursts: many requests in one turn (a batching transport sends them as one request)', () => {
+      it('answers each request of a burst over many keys on its own', run(caseBurstReplies), timeout);
+      it('keeps the order of requests on one key within a burst', run(caseBurstOrder), timeout);
+      it('a bad request in a burst rejects alone, and changes nothing', run(caseBurstBadItem), timeout);
+      it('an aborted request in a burst rejects with its reason; the others are answered', run(caseBurstAbort), timeout);
+    });
     describe('garbage collection (paper §3.1)', () => {
       it('rejects younger ages after rejectByAge, and never lowers a minimum', run(caseAges), timeout);
       it('removes only the tombstone it is given, and keeps its promise as a floor', run(caseRemove), timeout);
@@ -165,6 +171,7 @@ export function describeAcceptorConformance(name: string, factory: Factory, opti
       durable('keeps promises, accepted states, ancestries and next-ballot promises across a crash', caseDurableRecords);
       durable('keeps raised ages and the tombstone floor across a crash', caseDurableGc);
       durable('keeps every acknowledged write of a concurrent burst across a crash', caseDurableBurst);
+      durable('keeps every promise and accepted state of a mixed burst (prepares and accepts) across a crash', caseDurableMixedBurst);
     });
   });
 }
@@ -591,6 +598,99 @@ async function caseDurableBurst(s: Session): Promise<void> {
     const seen = await s.probe(key);
     expectBallot(seen.accepted, b(i + 1), `the ballot of ${key} after the crash`);
     expectState(seen.state, bytes(i, i >> 8), `the state of ${key} after the crash`);
+  }
+}
+
+async function caseBurstReplies(s: Session): Promise<void> {
+  // Half the keys hold a promise at 5/p2 first, so the burst gets conflicts and successes mixed.
+  const keys = Array.from({ length: 100 }, (_, i) => `burst-${i}`);
+  for (const key of keys.filter((_, i) => i % 2 === 1)) expectType(await s.prepare(key, b(5, 'p2')), 'promised', `prepare 5/p2 on ${key}`);
+  // One turn: a prepare at 3/p1 on every key, then an accept at 6/p1 on every key.
+  const prepares = keys.map((key) => s.prepare(key, b(3)));
+  const accepts = keys.map((key, i) => s.accept(key, b(6), bytes(i)));
+  const [prepared, accepted] = await Promise.all([Promise.all(prepares), Promise.all(accepts)]);
+  keys.forEach((key, i) => {
+    const p = prepared[i] as PrepareReply;
+    if (i % 2 === 0) expectType(p, 'promised', `the prepare of ${key} in a burst`);
+    else {
+      expectType(p, 'conflict', `the prepare of ${key} (promised 5/p2) in a burst`);
+      expectBallot(p.ballot, b(5, 'p2'), `the conflict of ${key} in a burst`);
+    }
+    expectType(accepted[i] as AcceptReply, 'accepted', `the accept 6/p1 of ${key} in a burst`);
+  });
+  for (const [i, key] of keys.entries()) {
+    const seen = await s.probe(key);
+    expectBallot(seen.accepted, b(6), `the ballot of ${key} after a burst`);
+    expectState(seen.state, bytes(i), `the state of ${key} after a burst`);
+  }
+}
+
+async function caseBurstOrder(s: Session): Promise<void> {
+  // Requests on one key made in one turn take effect in the order they were made.
+  const [promised, lower, accepted, duplicate, above] = await Promise.all([
+    s.prepare('k', b(4)),
+    s.prepare('k', b(2)),
+    s.accept('k', b(4), bytes(4)),
+    s.accept('k', b(4), bytes(5)),
+    s.accept('k', b(7), bytes(7), { next: b(8) }),
+  ]);
+  expectType(promised, 'promised', 'the first prepare 4/p1 of a burst on one key');
+  expectType(lower, 'conflict', 'prepare 2/p1 after 4/p1 in the same burst');
+  expectType(accepted, 'accepted', 'accept 4/p1 after its prepare in the same burst');
+  expectType(duplicate, 'conflict', 'a duplicate accept 4/p1 in the same burst');
+  expectType(above, 'accepted', 'accept 7/p1 last in the burst');
+  const seen = await s.probe('k');
+  expectBallot(seen.accepted, b(7), 'the ballot after an ordered burst');
+  expectState(seen.state, bytes(7), 'the state after an ordered burst');
+}
+
+async function caseBurstBadItem(s: Session): Promise<void> {
+  const good = Array.from({ length: 10 }, (_, i) => s.accept(`good-${i}`, b(1), bytes(i)));
+  const bad = s.acceptor.accept('bad', AGE, { counter: -1, id: 'p1' } as Ballot, bytes(1));
+  const badNext = s.accept('bad', b(3), bytes(1), { next: b(2) });
+  await expectInvalid(() => bad, 'a malformed ballot in a burst');
+  await expectInvalid(() => badNext, 'a next ballot below the ballot in a burst');
+  (await Promise.all(good)).forEach((r, i) => expectType(r, 'accepted', `accept good-${i} in a burst with bad requests`));
+  expectBallot((await s.probe('bad')).accepted, ZERO_BALLOT, 'a key only bad requests of a burst named');
+}
+
+async function caseBurstAbort(s: Session): Promise<void> {
+  const reason = new ConformanceError('caller gave up');
+  const controller = new AbortController();
+  const others = Array.from({ length: 10 }, (_, i) => s.accept(`other-${i}`, b(1), bytes(i)));
+  const early = s.acceptor.accept('early', AGE, b(1), bytes(1), { signal: AbortSignal.abort(reason) });
+  const late = s.acceptor.accept('late', AGE, b(1), bytes(1), { signal: controller.signal });
+  controller.abort(reason);
+  const outcome = await early.then(
+    (r) => r,
+    (e: unknown) => e,
+  );
+  if (outcome !== reason) fail(`a call whose signal was aborted before it was made: expected a rejection with signal.reason, got ${show(outcome)}`);
+  // Aborted in the turn it was made: it may have been answered already (an acceptor in this
+  // process may finish at once); if it rejects, it rejects with the reason.
+  await late.then(
+    (r) => expectType(r, 'accepted', 'an accept aborted after it was made, if answered'),
+    (e: unknown) => {
+      if (e !== reason) fail(`an accept aborted after it was made: expected signal.reason, got ${show(e)}`);
+    },
+  );
+  (await Promise.all(others)).forEach((r, i) => expectType(r, 'accepted', `accept other-${i} next to aborted calls`));
+  expectBallot((await s.probe('early')).accepted, ZERO_BALLOT, 'a key whose only accept was aborted before it was made');
+}
+
+async function caseDurableMixedBurst(s: Session): Promise<void> {
+  const keys = Array.from({ length: 64 }, (_, i) => `mixed-${i}`);
+  const replies = await Promise.all(keys.map((key, i) => (i % 2 === 0 ? s.prepare(key, b(i + 10)) : s.accept(key, b(i + 10), bytes(i), { next: b(i + 11) }))));
+  replies.forEach((r, i) => expectType(r as { type: string }, i % 2 === 0 ? 'promised' : 'accepted', `request ${i} of a mixed burst`));
+  await s.crash();
+  for (const [i, key] of keys.entries()) {
+    if (i % 2 === 0) {
+      expectType(await s.prepare(key, b(i + 10)), 'conflict', `prepare ${key} again after the crash (the promise of a burst must survive)`);
+      continue;
+    }
+    const seen = await s.probe(key);
+    expectBallot(seen.accepted, b(i + 10), `the ballot of ${key} after the crash`);
+    expectState(seen.state, bytes(i), `the state of ${key} after the crash`);
   }
 }
 

@@ -73,3 +73,72 @@ describe('negative control: the conformance suite catches an acceptor that forge
     await expect(basic?.body()).resolves.toBeUndefined();
   });
 });
+
+/**
+ * A `MemoryStore` with `putMany`, so `StoreAcceptor` runs its group commit over it; it counts the
+ * groups and their records. `lazy` makes `putMany` acknowledge a group before applying it (applied
+ * on the next timer): an acceptor over it replies before its writes are durable.
+ */
+class GroupStore extends MemoryStore {
+  groups: number[] = [];
+  lost = false;
+  constructor(readonly lazy = false) {
+    super();
+  }
+  async putMany(entries: ReadonlyArray<readonly [string, KeyRecord]>): Promise<void> {
+    this.groups.push(entries.length);
+    const apply = async (): Promise<void> => {
+      if (this.lost) return;
+      for (const [key, record] of entries) await this.put(key, record);
+    };
+    if (this.lazy) setTimeout(() => void apply(), 50);
+    else await apply();
+  }
+}
+
+describeAcceptorConformance('StoreAcceptor over a store with putMany (group commit)', () => storeSubject(new GroupStore()), { describe, it });
+
+describe('group commit', () => {
+  it('writes the records of one turn in one putMany, and every reply waits for it', async () => {
+    const store = new GroupStore();
+    const acceptor = await StoreAcceptor.open('a1', store);
+    const age = { counter: 0, id: 'p' };
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => acceptor.accept(`k${i}`, age, { counter: 1, id: 'p' }, new Uint8Array([i]))));
+    expect(replies.every((r) => r.type === 'accepted')).toBe(true);
+    expect(store.groups).toEqual([50]);
+    expect(store.size).toBe(50);
+    // A lone write is a group of one.
+    await acceptor.prepare('lone', age, { counter: 1, id: 'p' });
+    expect(store.groups).toEqual([50, 1]);
+  });
+
+  it('fails every operation of a group whose write failed, and the next group works', async () => {
+    const store = new GroupStore();
+    const acceptor = await StoreAcceptor.open('a1', store);
+    const age = { counter: 0, id: 'p' };
+    const failing = store.putMany.bind(store);
+    store.putMany = () => Promise.reject(new Error('disk full'));
+    const outcomes = await Promise.allSettled([acceptor.prepare('a', age, { counter: 1, id: 'p' }), acceptor.prepare('b', age, { counter: 1, id: 'p' })]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    store.putMany = failing;
+    expect((await acceptor.prepare('a', age, { counter: 2, id: 'p' })).type).toBe('promised');
+  });
+
+  it('negative control: a putMany that acknowledges before it writes fails the durability cases', async () => {
+    const cases: Array<{ name: string; body: () => Promise<void> }> = [];
+    const collect = Object.assign((name: string, body: () => Promise<void>) => void cases.push({ name, body }), { skip: () => {} });
+    describeAcceptorConformance(
+      'lazy',
+      async () => {
+        const store = new GroupStore(true);
+        const subject = await storeSubject(store);
+        // The crash loses what the store had not applied yet.
+        return { ...subject, crashAndRestart: () => ((store.lost = true), subject.crashAndRestart?.() as Promise<StoreAcceptor>) };
+      },
+      { describe: (_name, body) => body(), it: collect },
+    );
+    const burst = cases.find((c) => c.name.startsWith('keeps every acknowledged write of a concurrent burst'));
+    expect(burst).toBeDefined();
+    await expect(burst?.body()).rejects.toThrow(/after the crash/);
+  });
+});

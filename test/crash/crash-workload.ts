@@ -19,8 +19,11 @@ export interface Crashable {
   restart(): Promise<void>;
 }
 
+/** What the workload needs of a proposer (a test may adapt another client to it, e.g. a node's HTTP API). */
+export type Proposing = Pick<Proposer, 'propose'>;
+
 export interface CrashWorkloadOptions {
-  readonly proposers: readonly Proposer[];
+  readonly proposers: readonly Proposing[];
   /** The acceptors to kill and restart, one at a time. */
   readonly acceptors: readonly Crashable[];
   readonly keys: readonly string[];
@@ -57,7 +60,7 @@ export async function runCrashWorkload(options: CrashWorkloadOptions): Promise<C
   let crashesDone = false;
   let down = false;
 
-  const runOperation = async (clientId: number, proposer: Proposer, key: string, write: boolean): Promise<void> => {
+  const runOperation = async (clientId: number, proposer: Proposing, key: string, write: boolean): Promise<void> => {
     const operation = recorder.invoke({ clientId, key, op: write ? 'write' : 'read' });
     if (down) report.duringOutage++;
     const change: ChangeFunc = write ? (s) => encoder.encode(nextVersioned(toValue(s), operation.id)) : (s) => s;
@@ -117,8 +120,16 @@ export async function runCrashWorkload(options: CrashWorkloadOptions): Promise<C
   return { history: recorder.history(), ...report };
 }
 
-/** The standard workload (3 keys, 4 clients per proposer, 4 crashes), run and checked. */
-export async function expectSafeUnderCrashes(name: string, seed: number, options: Pick<CrashWorkloadOptions, 'proposers' | 'acceptors'>): Promise<void> {
+/**
+ * The standard workload (3 keys, 4 clients per proposer, 4 crashes), run and checked; `overrides`
+ * change its shape (more keys and clients make the batches of `HttpAcceptor` large).
+ */
+export async function expectSafeUnderCrashes(
+  name: string,
+  seed: number,
+  options: Pick<CrashWorkloadOptions, 'proposers' | 'acceptors'>,
+  overrides: Partial<Pick<CrashWorkloadOptions, 'keys' | 'clientsPerProposer' | 'operationsPerClient'>> = {},
+): Promise<CrashWorkloadReport> {
   const random = new SeededRandom(seed);
   const report = await runCrashWorkload({
     ...options,
@@ -128,16 +139,19 @@ export async function expectSafeUnderCrashes(name: string, seed: number, options
     crashes: 4,
     downMs: 150,
     random: () => random.next(),
+    ...overrides,
   });
   const verdict = checkChain(report.history);
   const { completed, failed, unknown, crashes, duringOutage, errors } = report;
   console.log(`${name} (seed ${seed}): ${JSON.stringify({ completed, failed, unknown, crashes, duringOutage, errors })}`);
+  for (const v of verdict.violations.slice(0, 3)) console.log(`${name}: ${v.kind}: ${v.message}`);
   expect(verdict.violations).toEqual([]);
   expect(verdict.ok).toBe(true);
   expect(crashes).toBe(4);
   expect(duringOutage).toBeGreaterThan(0);
   // The cluster kept serving: with one acceptor down at a time, most operations complete.
   expect(completed).toBeGreaterThan(report.history.operations.length / 2);
+  return report;
 }
 
 function sleep(ms: number): Promise<void> {

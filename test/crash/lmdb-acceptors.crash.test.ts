@@ -6,28 +6,23 @@
  * (`npm test` builds first).
  */
 import { performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkChain } from '../../src/check/chain.js';
 import { HistoryRecorder } from '../../src/check/history.js';
 import { nextVersioned } from '../../src/check/versioned.js';
 import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { MemoryProposer } from '../../src/index.js';
-import { type AcceptorProcess, startAcceptorProcess } from '../support/cli-process.js';
+import { type AcceptorProcess, acceptorProcessesPerSuite } from '../support/cli-process.js';
 import { expectSafeUnderCrashes } from './crash-workload.js';
 
 const SEED = Number(process.env.CRASH_SEED ?? 20261130);
 const SECRET = 'crash-test-secret';
 
 describe('three LMDB acceptor processes, killed and restarted under load', () => {
-  let processes: AcceptorProcess[] = [];
-  beforeAll(async () => {
-    processes = await Promise.all([0, 1, 2].map(() => startAcceptorProcess([], { CASPAXOS_SECRET: SECRET })));
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
-  });
+  const started = acceptorProcessesPerSuite({ CASPAXOS_SECRET: SECRET });
 
   it(`loses no acknowledged write and stays linearizable (seed ${SEED})`, async () => {
+    const processes = started();
     const acceptors = processes.map((p) => new HttpAcceptor(p.url, { secret: SECRET, timeoutMs: 2000 }));
     const retry = { attempts: 60, baseDelayMs: 5, maxDelayMs: 100 };
     const proposers = ['p1', 'p2', 'p3'].map((id) => new MemoryProposer(id, acceptors, { retry }));
@@ -35,6 +30,7 @@ describe('three LMDB acceptor processes, killed and restarted under load', () =>
   }, 180_000);
 
   it('negative control: an acceptor that comes back without its data loses a write, and the checker says so', async () => {
+    const processes = started();
     const [a1, a2, a3] = processes as [AcceptorProcess, AcceptorProcess, AcceptorProcess];
     const acceptors = processes.map((p) => new HttpAcceptor(p.url, { secret: SECRET, timeoutMs: 2000 }));
     const proposer = new MemoryProposer('control', acceptors, { retry: { attempts: 20, baseDelayMs: 5, maxDelayMs: 50 } });

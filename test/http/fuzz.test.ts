@@ -10,6 +10,7 @@ import { type IncomingMessage, request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAcceptor } from '../../src/http/acceptor-client.js';
+import { openFrameStream } from '../../src/http/frame-stream.js';
 import { PATHS } from '../../src/http/wire.js';
 import { InvalidArgumentError } from '../../src/index.js';
 import { HookedAcceptor } from './hooked-acceptor.js';
@@ -82,6 +83,31 @@ const validBodies: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   [PATHS.listKeysClose]: fc.record({ cursor: fc.constantFrom('x', '00000000-0000-0000-0000-000000000000') }),
   [PATHS.watch]: fc.record({ key: keyArb }),
 };
+
+/**
+ * A batch (v2): valid prepare and accept items, one of them possibly broken (as `mutated` breaks
+ * bodies), or of a kind the server does not know. A batch with a broken item must get a 4xx and
+ * change nothing, even when its other items are valid.
+ */
+const itemArb = fc.oneof(
+  (validBodies[PATHS.prepare] as fc.Arbitrary<Record<string, unknown>>).map((b) => ({ op: 'prepare', ...b })),
+  (validBodies[PATHS.accept] as fc.Arbitrary<Record<string, unknown>>).map((b) => ({ op: 'accept', ...b })),
+);
+validBodies[PATHS.batch] = fc
+  .record({
+    items: fc.array(itemArb, { minLength: 1, maxLength: 4 }),
+    broken: fc.nat(4),
+    how: fc.constantFrom('field', 'op', 'unknown-op', 'none'),
+  })
+  .chain(({ items, broken, how }) => {
+    const at = broken % items.length;
+    const target = items[at] as Record<string, unknown>;
+    const replaced = (item: fc.Arbitrary<unknown>): fc.Arbitrary<Record<string, unknown>> => item.map((value) => ({ items: items.map((it, i) => (i === at ? value : it)) }));
+    if (how === 'field') return replaced(mutated(target));
+    if (how === 'op') return replaced(fc.jsonValue({ maxDepth: 1 }).map((op) => ({ ...target, op })));
+    if (how === 'unknown-op') return replaced(fc.constantFrom('read', 'x').map((op) => ({ ...target, op })));
+    return fc.constant({ items });
+  });
 
 /** One field of a valid body broken: replaced by random JSON, removed, or joined by an unknown one. */
 function mutated(body: Record<string, unknown>): fc.Arbitrary<Record<string, unknown>> {
@@ -169,6 +195,56 @@ describe('fuzzing a live server', () => {
     // (A conflict is an answer too: a removal the fuzz made raises the acceptor-wide floor past any ballot.)
     expect(['promised', 'conflict']).toContain((await new HttpAcceptor(h.url, { secret: SECRET }).prepare('after', { counter: 5, id: 'z' }, { counter: 1, id: 'z' })).type);
     expect(new Set(acceptor.calls)).toEqual(new Set(['prepare', 'accept', 'rejectByAge', 'removeIfEqual', 'listKeys', 'watch']));
+  });
+
+  it('batches: a malformed one gets 4xx and changes nothing, a valid one answers every item', async () => {
+    const statuses: number[] = [];
+    const batchArb = (validBodies[PATHS.batch] as fc.Arbitrary<Record<string, unknown>>).map((b) => JSON.stringify(b));
+    await fc.assert(
+      fc.asyncProperty(batchArb, async (body) => {
+        const r = { method: 'POST', path: PATHS.batch, headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body };
+        const before = acceptor.calls.length;
+        await checkOne(h, acceptor, r);
+        const reply = await send(h.url, { ...r, path: PATHS.health, method: 'GET', body: '' });
+        expect(reply.status).toBe(200);
+        // checkOne sent it once: a 2xx reply holds one answer per item, a 4xx reached no acceptor.
+        statuses.push(acceptor.calls.length === before ? 400 : 200);
+      }),
+      { numRuns: 300 },
+    );
+    // Both kinds were generated: the property is not vacuous.
+    expect(statuses).toContain(200);
+    expect(statuses).toContain(400);
+  });
+
+  it('the stream: a frame refused whole ({ error }) changes nothing, a batch reply answers every item', async () => {
+    const stream = openFrameStream(h.url, { Authorization: `Bearer ${SECRET}` });
+    const payloadArb = fc.oneof(
+      { weight: 4, arbitrary: (validBodies[PATHS.batch] as fc.Arbitrary<Record<string, unknown>>).map((b) => JSON.stringify(b)) },
+      { weight: 1, arbitrary: bodyArb(PATHS.prepare) },
+    );
+    const kinds = new Set<string>();
+    try {
+      await fc.assert(
+        fc.asyncProperty(payloadArb, async (payload) => {
+          const before = await snapshot(acceptor);
+          const reply = JSON.parse(await stream.send(payload).reply) as { items?: unknown[]; error?: { code?: unknown } };
+          if (reply.error !== undefined) {
+            kinds.add('refused');
+            if (typeof reply.error.code !== 'string') throw new Error(`bad error frame ${JSON.stringify(reply)}`);
+            if ((await snapshot(acceptor)) !== before) throw new Error(`a refused frame changed the acceptor: ${payload.slice(0, 300)}`);
+            return;
+          }
+          kinds.add('answered');
+          const sent = (JSON.parse(payload) as { items: unknown[] }).items;
+          if (!Array.isArray(reply.items) || reply.items.length !== sent.length) throw new Error(`a batch of ${sent.length} got ${JSON.stringify(reply).slice(0, 200)}`);
+        }),
+        { numRuns: 300 },
+      );
+    } finally {
+      stream.close();
+    }
+    expect([...kinds].sort()).toEqual(['answered', 'refused']);
   });
 
   it('answers random bytes on a raw socket with 4xx or nothing, and keeps serving', async () => {

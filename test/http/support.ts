@@ -4,7 +4,8 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Acceptor } from '../../src/index.js';
+import { afterEach } from 'vitest';
+import type { Acceptor, Age, Ballot } from '../../src/index.js';
 import { type AcceptorServer, type AcceptorServerOptions, createAcceptorServer } from '../../src/http/acceptor-server.js';
 
 export interface Hosted {
@@ -89,4 +90,18 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** The age, ballots and states the transport tests use. */
+export const age: Age = { counter: 0, id: 'p' };
+export const b = (counter: number, id = 'p'): Ballot => ({ counter, id });
+export const bytes = (...values: number[]): Uint8Array => new Uint8Array(values);
+
+/** A list of cleanups run (last first) after each test of the calling file. */
+export function cleanupsAfterEach(): Array<() => Promise<void>> {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return cleanups;
 }

@@ -4,22 +4,15 @@
  */
 import fc from 'fast-check';
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { PATHS } from '../../src/http/wire.js';
-import { type AcceptedState, type Age, type Ballot, CASPaxosError, InvalidArgumentError, MemoryAcceptor, NotTombstoneError, UnavailableError } from '../../src/index.js';
+import { type AcceptedState, type Age, CASPaxosError, InvalidArgumentError, MemoryAcceptor, NotTombstoneError, UnavailableError } from '../../src/index.js';
 import { HookedAcceptor } from './hooked-acceptor.js';
-import { closedPort, fakeServer, gate, host, post, raw } from './support.js';
+import { age, b, bytes, cleanupsAfterEach, closedPort, fakeServer, gate, host, post, raw } from './support.js';
 
 const SECRET = 's3cret';
-const age: Age = { counter: 0, id: 'p' };
-const b = (counter: number, id = 'p'): Ballot => ({ counter, id });
-const bytes = (...values: number[]): Uint8Array => new Uint8Array(values);
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 async function hosted(acceptor: import('../../src/index.js').Acceptor, options: Parameters<typeof host>[1] = {}) {
   const h = await host(acceptor, { secret: SECRET, ...options });

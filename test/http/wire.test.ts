@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBase64, encodeBase64 } from '../../src/internal/base64.js';
 import * as wire from '../../src/http/wire.js';
+import { MAX_BATCH_ITEMS, batchItemError, decodeBatchReply, decodeBatchRequest, encodeAcceptRequest, encodeBatchItem, encodeBatchReply, encodeBatchRequest, encodePrepareRequest } from '../../src/http/wire.js';
 import { InvalidArgumentError } from '../../src/index.js';
 
 /** JSON as it travels: encode, stringify, parse. */
@@ -204,5 +205,35 @@ describe('wire replies', () => {
         expect(wire.utf8Length(s)).toBe(new TextEncoder().encode(s).length);
       }),
     );
+  });
+});
+
+describe('batches (v2)', () => {
+  const item = { key: 'k', age: { counter: 0, id: 'p' }, ballot: { counter: 1, id: 'p' } };
+  const decode = (items: unknown) => decodeBatchRequest(JSON.parse(encodeBatchRequest((items as unknown[]).map((i) => JSON.stringify(i)))));
+
+  it('round-trips prepare and accept items in order', () => {
+    const texts = [encodeBatchItem('prepare', encodePrepareRequest(item)), encodeBatchItem('accept', encodeAcceptRequest({ ...item, state: new Uint8Array([1, 2]), next: { counter: 2, id: 'p' } }))];
+    expect(decodeBatchRequest(JSON.parse(encodeBatchRequest(texts)))).toEqual([
+      { op: 'prepare', ...item },
+      { op: 'accept', ...item, state: new Uint8Array([1, 2]), next: { counter: 2, id: 'p' } },
+    ]);
+  });
+
+  it('refuses a malformed batch whole, and marks unknown kinds unsupported', () => {
+    for (const bad of [[], [null], [[]], [{ ...item }], [{ op: 1, ...item }], [{ op: 'prepare', ...item, extra: 1 }], [{ op: 'accept', ...item }], Array.from({ length: MAX_BATCH_ITEMS + 1 }, () => ({ op: 'prepare', ...item }))]) {
+      expect(() => decode(bad), JSON.stringify(bad).slice(0, 80)).toThrow(InvalidArgumentError);
+    }
+    expect(() => decodeBatchRequest({ items: [{ op: 'prepare', ...item }], more: 1 })).toThrow(InvalidArgumentError);
+    expect(decode([{ op: 'read', key: 'k' }, { op: 'prepare', ...item }])).toEqual([{ op: 'read', unsupported: true }, { op: 'prepare', ...item }]);
+  });
+
+  it('encodes one reply per item, errors apart, and checks the count on the way back', () => {
+    const text = encodeBatchReply([{ ok: { type: 'accepted' } }, { error: { code: 'ERR_INVALID_ARGUMENT', message: 'no', retryable: false } }]);
+    const items = decodeBatchReply(JSON.parse(text), 2);
+    expect(batchItemError(items[0])).toBeUndefined();
+    expect(batchItemError(items[1])).toEqual({ code: 'ERR_INVALID_ARGUMENT', message: 'no', retryable: false });
+    expect(() => decodeBatchReply(JSON.parse(text), 3)).toThrow(InvalidArgumentError);
+    expect(() => batchItemError({ error: { code: 'nope' } })).toThrow(InvalidArgumentError);
   });
 });

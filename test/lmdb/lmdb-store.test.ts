@@ -62,6 +62,21 @@ function plain(meta: StoreMeta): { floor: Ballot; ages: Record<string, number> }
 // --- The store contract -------------------------------------------------------------------------
 
 describe('LmdbStore', () => {
+  for (const syncMode of SYNC_MODES) {
+    it(`putMany writes every record in one call, and writes nothing when one is bad (syncMode ${syncMode})`, async () => {
+      const path = tempDir();
+      const store = await LmdbStore.open({ path, syncMode });
+      stores.push(store);
+      const entries = Array.from({ length: 100 }, (_, i) => [`k${i}`, { ...r1, state: Uint8Array.from([i]) }] as const);
+      await store.putMany(entries);
+      for (const [key, record] of entries) expect(await store.get(key)).toEqual(record);
+      await expect(store.putMany([['fine', r1], ['x'.repeat(5000), r1]])).rejects.toThrow(InvalidArgumentError);
+      await expect(store.putMany([['fine', r1], ['bad', { ...r1, promise: { counter: -1, id: 'p1' } }]])).rejects.toThrow();
+      expect(await store.get('fine')).toBeUndefined();
+      await store.putMany([]);
+    });
+  }
+
   it('starts empty', async () => {
     const store = await openStore();
     expect(await store.loadMeta()).toEqual({ floor: ZERO_BALLOT, ages: [] });

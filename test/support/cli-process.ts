@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { killHard, relaunchOnSamePort } from './processes.js';
 
 const CLI = fileURLToPath(new URL('../../bin/caspaxos.mjs', import.meta.url));
@@ -88,3 +89,18 @@ export async function launchCli(args: readonly string[], env: NodeJS.ProcessEnv 
   return { child, url };
 }
 
+
+/**
+ * Three durable acceptor processes for the enclosing `describe`: started before its tests, stopped
+ * (and their directories removed) after. Returns a getter for them.
+ */
+export function acceptorProcessesPerSuite(env: NodeJS.ProcessEnv = {}): () => AcceptorProcess[] {
+  let processes: AcceptorProcess[] = [];
+  beforeAll(async () => {
+    processes = await Promise.all([0, 1, 2].map(() => startAcceptorProcess([], env)));
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+  });
+  return () => processes;
+}
