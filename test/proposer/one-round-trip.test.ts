@@ -42,7 +42,7 @@ describe('one round trip (paper §2.2.1)', () => {
       'committed',
     ]);
     expect(ofType(events, 'skip-prepare')).toEqual([{ type: 'skip-prepare', proposer: 'p1', key: 'k', ballot: { counter: 2, id: 'p1' } }]);
-    for (const a of acceptors) expect(a.inner.inspect('k')).toEqual({ promise: { counter: 3, id: 'p1' }, accepted: { counter: 2, id: 'p1' }, state: opsState(['a', 'b']) });
+    for (const a of acceptors) expect(a.inner.inspect('k')).toEqual({ promise: { counter: 3, id: 'p1' }, accepted: { counter: 2, id: 'p1' }, state: opsState(['a', 'b']), ancestry: [] });
   });
 
   test('in steady state, one ballot per change: each accept reserves the next', async () => {

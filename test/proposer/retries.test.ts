@@ -260,7 +260,7 @@ describe('MemoryProposer.propose: lost phases, retries and unknown outcomes', ()
     });
     await expect(competing).rejects.toBeInstanceOf(AcceptFailedError);
     expect(adopted).toEqual(['+p1']);
-    expect(a1.inner.inspect('k')).toEqual({ promise: { counter: 1, id: 'p2' }, accepted: { counter: 1, id: 'p2' }, state: enc('+p1+p2') });
+    expect(a1.inner.inspect('k')).toEqual({ promise: { counter: 1, id: 'p2' }, accepted: { counter: 1, id: 'p2' }, state: enc('+p1+p2'), ancestry: [{ counter: 1, id: '…' }, { counter: 1, id: 'p1' }] });
 
     // 3. p1's delayed accepts reach a2 and a3: rejections that prove they never stored 1/p1...
     for (const a of [a2, a3]) {
