@@ -26,7 +26,7 @@ export const cliEntries = {
 /**
  * ES modules only. The package is still `require`-able: each public entry's "require" condition
  * is a one-line CommonJS file, `module.exports = require('./index.js')`, that loads the ES module
- * itself (`require(esm)`, Node >= 20.19), written with its `.d.cts` types by
+ * itself (`require(esm)`: unflagged from Node 20.19 and 22.12, the package's engines), written with its `.d.cts` types by
  * scripts/require-entries.mjs after this build. So there is ONE copy of every class, whether a
  * program (or two of its dependencies) reaches it by `import` or by `require`; a CommonJS build
  * beside the ES one would define each class twice, and an error thrown by one copy would not be

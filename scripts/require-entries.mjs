@@ -2,8 +2,9 @@
  * The CommonJS side of the package, written after tsup's ES module build (`npm run build`).
  *
  * For each entry of package.json "exports", its "require" file is one line that loads the entry's
- * ES module, `module.exports = require('./index.js')` (`require(esm)`: Node >= 20.19, the
- * package's engines.node), so `require` and `import` reach the same module and the same classes.
+ * ES module, `module.exports = require('./index.js')` (`require(esm)`: unflagged from Node 20.19
+ * and 22.12, the package's engines.node), so `require` and `import` reach the same module and the
+ * same classes.
  * Its "require" types are the ES types renamed `.d.cts`, their relative imports included
  * (`./errors-XXXX.js` becomes `./errors-XXXX.cjs`), so TypeScript's node16 resolution reads a
  * CommonJS declaration graph where a CommonJS file imports, and node10 (typesVersions) too.

@@ -6,7 +6,7 @@
  * test/browser/browser-safety.test.ts.) `npm test` builds first; everything here works offline.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -34,6 +34,13 @@ async function exec(file: string, args: readonly string[], cwd: string): Promise
 }
 
 const node = (cwd: string, ...args: string[]) => exec(process.execPath, args, cwd);
+
+/** Runs `file` with Node in `cwd`: what it printed, once it is known to have printed no warning. */
+async function output(cwd: string, file: string): Promise<string> {
+  const { stdout, stderr } = await node(cwd, file);
+  expect(stderr).toBe('');
+  return stdout.trim();
+}
 const tsc = (version: 'typescript' | 'typescript-5.0', cwd: string, ...args: string[]) => node(cwd, join(root, 'node_modules', version, 'bin', 'tsc'), ...args);
 
 /** A fresh project `name` with `files`, and the tarball installed into it by npm (offline). */
@@ -130,6 +137,8 @@ beforeAll(async () => {
       'package.json': JSON.stringify({ name: 'esm-app', private: true, type: 'module' }),
       'proposal.js': `import { MemoryAcceptor, MemoryProposer, formatBallot } from 'caspaxos';\n${proposal}`,
       'one-copy.js': `import { createRequire } from 'node:module';\nimport * as imported from 'caspaxos';\nconst require = createRequire(import.meta.url);\n${oneCopy}await check(require('caspaxos'), require('caspaxos/testing'), imported);\n`,
+      // Negative control: the same check against a second copy of the package must say false.
+      'two-copies.js': `import { createRequire } from 'node:module';\nimport * as imported from 'caspaxos';\nconst require = createRequire(import.meta.url);\n${oneCopy}await check(require('caspaxos-copy'), require('caspaxos-copy/testing'), imported);\n`,
       'types.ts': `${typedImports}${typed}`,
       'tsconfig.json': tsconfig({ module: 'nodenext', moduleResolution: 'nodenext' }),
     }),
@@ -219,6 +228,8 @@ describe('the packed package', () => {
       expect(manifest.peerDependenciesMeta?.[peer], peer).toEqual({ optional: true });
       expect(String(manifest.peerDependencies?.[peer]), peer).toMatch(/^\^\d+\.\d+\.\d+( \|\| \^\d+\.\d+\.\d+)*$/);
     }
+    // require(esm), which the "require" entries rely on, is unflagged from 20.19 and 22.12.
+    expect(manifest.engines).toEqual({ node: '^20.19.0 || >=22.12.0' });
     expect(manifest.repository).toEqual({ type: 'git', url: 'git+https://github.com/caspaxos/caspaxos.git' });
     expect(typeof manifest.homepage).toBe('string');
     expect(manifest.bugs).toEqual({ url: 'https://github.com/caspaxos/caspaxos/issues' });
@@ -243,43 +254,36 @@ describe('the packed package', () => {
   });
 });
 
-describe('an ES module project (nodenext)', () => {
-  test('imports and runs a proposal', async () => {
-    expect((await node(esm, 'proposal.js')).stdout.trim()).toBe('packed 1/p1');
-  });
+// The same program in both kinds of Node project: `import` in one, `require` in the other.
+for (const [name, dir] of [
+  ['an ES module project (import; types with module nodenext)', () => esm],
+  ['a CommonJS project (require; types with module node16, the .d.cts files)', () => cjs],
+] as const) {
+  describe(name, () => {
+    test('runs a proposal, with no warning', async () => {
+      expect(await output(dir(), 'proposal.js')).toBe('packed 1/p1');
+    });
 
-  test('require and import in one process share every class', async () => {
-    const { stdout, stderr } = await node(esm, 'one-copy.js');
-    expect(stderr).toBe('');
-    expect(stdout.trim()).toBe('rejected true true');
-  });
+    test('require and import in one process share every class', async () => {
+      expect(await output(dir(), 'one-copy.js')).toBe('rejected true true');
+    });
 
-  test('type-checks with module nodenext', async () => {
-    expect((await tsc('typescript', esm, '-p', '.')).stdout).toBe('');
-  }, 60_000);
+    test('type-checks', async () => {
+      expect((await tsc('typescript', dir(), '-p', '.')).stdout).toBe('');
+    }, 60_000);
+  });
+}
+
+test('negative control: the one-copy check tells two copies of the package apart', async () => {
+  cpSync(join(esm, 'node_modules', 'caspaxos'), join(esm, 'node_modules', 'caspaxos-copy'), { recursive: true });
+  expect(await output(esm, 'two-copies.js')).toBe('rejected false false');
 });
 
-describe('a CommonJS project (node16, and a TypeScript 5.0 notebook kernel)', () => {
-  test('requires and runs a proposal, with no warning', async () => {
-    const { stdout, stderr } = await node(cjs, 'proposal.js');
-    expect(stderr).toBe('');
-    expect(stdout.trim()).toBe('packed 1/p1');
-  });
-
-  test('require and import in one process share every class', async () => {
-    const { stdout, stderr } = await node(cjs, 'one-copy.js');
-    expect(stderr).toBe('');
-    expect(stdout.trim()).toBe('rejected true true');
-  });
-
-  test('type-checks with module node16 (the .d.cts types)', async () => {
-    expect((await tsc('typescript', cjs, '-p', '.')).stdout).toBe('');
-  }, 60_000);
-
+describe('a TypeScript 5.0 notebook kernel in the CommonJS project', () => {
   test('loads in a tslab-like notebook kernel: TypeScript 5.0, CommonJS, node10 resolution', async () => {
     const args = ['--strict', '--module', 'commonjs', '--moduleResolution', 'node', '--target', 'es2020', '--skipLibCheck', 'false', '--outDir', 'notebook-out', 'notebook.ts'];
     expect((await tsc('typescript-5.0', cjs, ...args)).stdout).toBe('');
-    expect((await node(cjs, 'notebook-out/notebook.js')).stdout.trim()).toBe('done 1/p1 ø image/svg+xml,text/html,text/markdown,text/plain function 0');
+    expect(await output(cjs, 'notebook-out/notebook.js')).toBe('done 1/p1 ø image/svg+xml,text/html,text/markdown,text/plain function 0');
   }, 60_000);
 });
 
@@ -289,9 +293,7 @@ describe('a bundler project (esbuild)', () => {
     expect(Object.keys(result.metafile.inputs).filter((i) => i.includes('node_modules/caspaxos/dist/index.cjs')).length).toBe(1);
     const code = readFileSync(join(bundler, 'out', 'app.cjs'), 'utf8');
     expect(code.match(/\bclass PrepareFailedError\b|\bPrepareFailedError = class\b/g)?.length).toBe(1);
-    const { stdout, stderr } = await node(bundler, 'out/app.cjs');
-    expect(stderr).toBe('');
-    expect(stdout.trim().split('\n').sort()).toEqual(['packed 1/p1', 'rejected true true']);
+    expect((await output(bundler, 'out/app.cjs')).split('\n').sort()).toEqual(['packed 1/p1', 'rejected true true']);
   });
 
   test('bundles for the browser through the exports map with no Node built-in', async () => {
