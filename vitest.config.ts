@@ -2,9 +2,9 @@ import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
 /**
- * `lmdb` is an optional dependency (prebuilt binaries shipped in npm packages). Where it did not
- * install, the tests that need it (the store, the CLI's acceptor processes, the LMDB crash test)
- * are left out with a loud warning, and everything else runs.
+ * `lmdb` is an optional peer dependency of the package (a devDependency here; prebuilt binaries
+ * shipped in npm packages). Where it did not install, the tests that need it (the store, the CLI's
+ * acceptor processes, the LMDB crash test) are left out with a loud warning, and everything else runs.
  */
 const NEEDS_LMDB = ['test/lmdb/**', 'test/cli/**', 'test/crash/lmdb-*.test.ts'];
 function lmdbMissing(): string | undefined {
@@ -16,7 +16,7 @@ function lmdbMissing(): string | undefined {
   }
 }
 const missing = lmdbMissing();
-if (missing !== undefined) console.warn(`\n*** SKIPPING ${NEEDS_LMDB.join(', ')}: the optional dependency lmdb cannot be loaded (${missing}) ***\n`);
+if (missing !== undefined) console.warn(`\n*** SKIPPING ${NEEDS_LMDB.join(', ')}: lmdb cannot be loaded (${missing}) ***\n`);
 
 export default defineConfig({
   test: {

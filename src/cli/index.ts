@@ -18,6 +18,7 @@ import { MemoryProposer } from '../proposer/memory-proposer.js';
 import { InvalidArgumentError, isRetryable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { retryWhile } from '../retry.js';
+import { MissingPackageError, importOptional } from '../internal/optional-package.js';
 import type { Acceptor, FastForwarder } from '../roles.js';
 import { StoreAcceptor } from '../acceptor/store-acceptor.js';
 import { createAcceptorServer } from '../http/acceptor-server.js';
@@ -129,7 +130,8 @@ async function runAcceptor(args: readonly string[]): Promise<(() => Promise<void
   if (values.data === undefined) throw new UsageError(`--data is required\n\n${ACCEPTOR_USAGE}`);
   const logger = makeLogger(values['log-level'], 'acceptor', ACCEPTOR_USAGE);
   const port = integer(values.port ?? '7001', '--port', ACCEPTOR_USAGE);
-  // Loaded here: `lmdb` is an optional dependency, and `caspaxos node` runs without it.
+  // `lmdb` is an optional peer dependency, and `caspaxos node` runs without it: say what to install.
+  await importOptional('lmdb', 'caspaxos acceptor', () => import('lmdb'));
   const { LmdbStore } = await import('../lmdb/lmdb-store.js');
   const store = await LmdbStore.open({ path: values.data, durable: values['unsafe-no-sync'] !== true });
   // Proposers know an acceptor by its URL; this name is for its own logs (unique per machine).
@@ -288,6 +290,11 @@ export async function run(argv: readonly string[]): Promise<void> {
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`caspaxos: ${error.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    if (error instanceof MissingPackageError) {
+      console.error(error.message);
       process.exitCode = 2;
       return;
     }

@@ -69,7 +69,7 @@
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { open, type RootDatabase } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
 import type { Closeable } from '../internal/async-dispose.js';
 import * as rules from '../core/acceptor-rules.js';
 import type { Age } from '../core/age.js';
@@ -80,6 +80,7 @@ import type { KeyRecord } from '../core/acceptor-rules.js';
 import { CorruptRecordError, decodeKey, decodeMeta, decodeRecord, encodeKey, encodeMeta, encodeRecord } from './record-codec.js';
 import { checkAges } from '../acceptor/request-checks.js';
 import { assertBallot, assertKey } from '../internal/validate.js';
+import { importOptional } from '../internal/optional-package.js';
 
 export { CorruptRecordError } from './record-codec.js';
 
@@ -169,6 +170,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
   /**
    * Opens (or creates) the store in `options.path`.
    * @throws InvalidArgumentError when the options are malformed.
+   * @throws MissingPackageError (code `ERR_MODULE_NOT_FOUND`) when the optional package `lmdb` is not installed.
    */
   static async open(options: LmdbStoreOptions): Promise<LmdbStore> {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('LmdbStore.open needs an options object { path }');
@@ -176,6 +178,9 @@ export class LmdbStore implements AcceptorStore, Closeable {
     if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('options.path must be a non-empty string');
     if (typeof durable !== 'boolean') throw new InvalidArgumentError('options.durable must be a boolean');
     if (syncMode !== 'commit' && syncMode !== 'overlapping') throw new InvalidArgumentError(`options.syncMode must be 'commit' or 'overlapping', got ${String(syncMode)}`);
+    // Loaded here, not imported: `lmdb` is an optional peer dependency (caspaxos/lmdb loads without
+    // it). Awaited before the check below, which must run in the same turn as the registration.
+    const lmdb = await importOptional('lmdb', 'caspaxos/lmdb', () => import('lmdb'));
     const overlapping = durable && syncMode === 'overlapping';
     const settings = `durable: ${durable}, syncMode: ${overlapping ? 'overlapping' : 'commit'}`;
     const where = canonicalPath(path);
@@ -186,7 +191,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
     if (already !== undefined && already.settings !== settings) {
       throw new InvalidArgumentError(`${path} is already open in this process with ${already.settings}; lmdb would share that environment (one acceptor per directory)`);
     }
-    const db = open<Uint8Array, Uint8Array>({
+    const db = lmdb.open<Uint8Array, Uint8Array>({
       path,
       // Always a directory, even for a path with an extension (lmdb would make that a file).
       noSubdir: false,
