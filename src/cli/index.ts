@@ -25,7 +25,7 @@ import { createAcceptorServer } from '../http/acceptor-server.js';
 import { nodeFetch } from '../http/node-fetch.js';
 import { createNodeServer } from '../http/proposer-server.js';
 import { RemoteProposer } from '../http/proposer-client.js';
-import { MissingIoredisError, RedisConnections, isRedisUrl } from './redis-acceptors.js';
+import { RedisConnections, isRedisUrl } from './redis-acceptors.js';
 
 const USAGE = `Usage: caspaxos <command> [flags]
 
@@ -174,12 +174,7 @@ async function runNode(args: readonly string[]): Promise<(() => Promise<void>) |
   const fetch = nodeFetch();
   let redis: RedisConnections | undefined;
   if (urls.some(isRedisUrl)) {
-    try {
-      redis = await RedisConnections.load(timeoutMs, logger);
-    } catch (error) {
-      if (error instanceof MissingIoredisError) throw new UsageError(error.message);
-      throw error;
-    }
+    redis = await RedisConnections.load(timeoutMs, logger);
   }
   const acceptors = new Map<string, Acceptor>();
   // One client per acceptor, keyed by its address (the proposer lists those): an HttpAcceptor's

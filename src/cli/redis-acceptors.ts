@@ -12,6 +12,7 @@
 import type { Logger } from '../logger.js';
 import { RedisAcceptor } from '../redis/redis-acceptor.js';
 import { type IoredisLike, fromIoredis } from '../redis/client.js';
+import { importOptional } from '../internal/optional-package.js';
 
 /** True for the URLs this module serves. */
 export function isRedisUrl(url: string): boolean {
@@ -28,14 +29,6 @@ interface Connection extends IoredisLike {
 
 type IoredisConstructor = new (url: string, options: Record<string, unknown>) => Connection;
 
-/** Thrown when ioredis is not installed; the CLI prints its message. */
-export class MissingIoredisError extends Error {
-  constructor(cause: unknown) {
-    super('redis:// acceptors need the ioredis package, an optional peer dependency of caspaxos: run `npm install ioredis` (version 5 or later) next to caspaxos', { cause });
-    this.name = 'MissingIoredisError';
-  }
-}
-
 /** Opens RedisAcceptors for `redis://` URLs, one connection each, and closes them all. */
 export class RedisConnections {
   readonly #Redis: IoredisConstructor;
@@ -43,14 +36,9 @@ export class RedisConnections {
   readonly #logger: Logger;
   readonly #connections: Connection[] = [];
 
-  /** Loads ioredis; `MissingIoredisError` when it is not installed. */
+  /** Loads ioredis; a `MissingPackageError` naming it when it is not installed. */
   static async load(timeoutMs: number, logger: Logger): Promise<RedisConnections> {
-    let module: { Redis?: unknown; default?: unknown };
-    try {
-      module = (await import('ioredis')) as { Redis?: unknown; default?: unknown };
-    } catch (error) {
-      throw new MissingIoredisError(error);
-    }
+    const module = (await importOptional('ioredis', 'caspaxos node --acceptors redis://...', () => import('ioredis'))) as { Redis?: unknown; default?: unknown };
     const Redis = (module.Redis ?? module.default) as IoredisConstructor;
     return new RedisConnections(Redis, timeoutMs, logger);
   }

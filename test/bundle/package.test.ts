@@ -215,7 +215,7 @@ describe('the packed package', () => {
     const dist = join(esm, 'node_modules', 'caspaxos', 'dist');
     const specifiers = new Set(packedFiles.filter((f) => /^(dist|bin)\/.*\.(c|m)?js$/.test(f)).flatMap((f) => bareSpecifiers(readFileSync(join(dist, '..', f), 'utf8'))));
     expect([...specifiers].filter((s) => !s.startsWith('node:') && builtinModules.includes(s))).toEqual([]);
-    expect([...specifiers].filter((s) => !s.startsWith('node:')).sort()).toEqual(['lmdb', 'pino']);
+    expect([...specifiers].filter((s) => !s.startsWith('node:')).sort()).toEqual(['ioredis', 'lmdb', 'pino']);
   });
 
   test('declares no runtime dependency: lmdb, pino, ioredis and redis are optional peers with tested ranges', () => {
@@ -322,6 +322,11 @@ describe('the command line and caspaxos/lmdb, whose packages are optional', () =
     expect(help.stdout).toMatch(/^Usage: caspaxos <command>/);
     expect(await caspaxos('acceptor', '--port', '0', '--data', 'data')).toEqual({ code: 2, stdout: '', stderr: 'caspaxos acceptor needs the optional package lmdb: npm install lmdb\n' });
     expect((await node(cli, 'open-store.js')).stdout).toBe('ERR_MODULE_NOT_FOUND caspaxos/lmdb needs the optional package lmdb: npm install lmdb\n');
+    expect(await caspaxos('node', '--port', '0', '--acceptors', 'redis://127.0.0.1:1,redis://127.0.0.1:2,redis://127.0.0.1:3')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'caspaxos node --acceptors redis://... needs the optional package ioredis: npm install ioredis\n',
+    });
 
     provide('lmdb');
     const acceptor = spawn(process.execPath, [join('node_modules', '.bin', 'caspaxos'), 'acceptor', '--port', '0', '--data', 'data'], { cwd: cli, stdio: ['ignore', 'pipe', 'pipe'] });
