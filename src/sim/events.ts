@@ -61,6 +61,30 @@ export interface ActionEvent {
 /** What one agenda item turned out to be once it ran; switch on `kind`. */
 export type AgendaEvent = DeliveryEvent | TimeoutEvent | WakeEvent | ActionEvent;
 
+/**
+ * What an agenda item will do when it runs, as far as it is known before it runs: a delivery names
+ * its message (its fate is decided when it arrives: a partition or a crash may still swallow it), a
+ * timer its timeout or wake, anything else is an action.
+ */
+export type UpcomingEvent =
+  | {
+      /** Discriminant: a copy of `message` is due to arrive. */
+      readonly kind: 'deliver';
+      /** The copy due (`copy` > 0 for a duplicate). */
+      readonly message: SimMessage;
+    }
+  | TimeoutEvent
+  | WakeEvent
+  | ActionEvent;
+
+/** An event still on the agenda (`Simulation.upcoming`): when it is due and what it will be. */
+export interface ScheduledEvent {
+  /** When it is due, in microseconds of virtual time. */
+  readonly time: number;
+  /** What it will be. */
+  readonly event: UpcomingEvent;
+}
+
 /** One event the simulation ran (`Simulation.stepEvent`): when, what, and how the trace tells it. */
 export interface SimStep {
   /** Virtual time of the event, in microseconds. */

@@ -7,7 +7,7 @@
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
-import type { DeliveryEvent } from './events.js';
+import type { DeliveryEvent, UpcomingEvent } from './events.js';
 import type { SeededRandom } from './random.js';
 import type { AgendaItem, VirtualTime } from './virtual-time.js';
 
@@ -292,6 +292,10 @@ class Delivery implements AgendaItem {
 
   describe(): string {
     return deliveryText(this.event());
+  }
+
+  upcoming(): UpcomingEvent {
+    return { kind: 'deliver', message: this.message };
   }
 
   event(): DeliveryEvent {
