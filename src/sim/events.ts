@@ -6,7 +6,7 @@
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
-import type { SimMessage } from './network.js';
+import type { SimMessage } from './message.js';
 
 /**
  * What became of a message at its destination: its node took it (`delivered`), a partition

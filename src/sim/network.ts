@@ -8,6 +8,7 @@
  * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { DeliveryEvent, UpcomingEvent } from './events.js';
+import type { SimMessage } from './message.js';
 import type { SeededRandom } from './random.js';
 import type { AgendaItem, VirtualTime } from './virtual-time.js';
 
@@ -42,30 +43,7 @@ export const CALM_LINK: LinkProfile = Object.freeze({ dropRate: 0, duplicateRate
 /** The default network: `CALM_LINK` both ways. */
 export const CALM_NETWORK: NetworkProfile = Object.freeze({ request: CALM_LINK, reply: CALM_LINK });
 
-/** A request, its reply, or a watch event pushed by an acceptor. */
-export type MessageKind = 'request' | 'reply' | 'event';
-
-/** One message on the wire. */
-export interface SimMessage {
-  /** Unique per message sent; a duplicate shares its original's id. */
-  readonly id: number;
-  /** What it is. */
-  readonly kind: MessageKind;
-  /** The sender's address. */
-  readonly from: string;
-  /** The receiver's address. */
-  readonly to: string;
-  /** The acceptor method (`prepare`, `accept`, ...), or `watch-event` / `unwatch`. */
-  readonly method: string;
-  /** The call this message belongs to: a request and its reply share it. */
-  readonly call: number;
-  /** Arguments (request), outcome (reply) or payload (event). */
-  readonly body: unknown;
-  /** What the trace prints for it. */
-  readonly summary: string;
-  /** 0 for the original, 1 for a duplicate. */
-  readonly copy: number;
-}
+export type { MessageKind, SimMessage } from './message.js';
 
 /** What a node does with a message delivered to it. Returns false if it could not take it (down). */
 export type Receiver = (message: SimMessage) => boolean;
