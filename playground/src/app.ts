@@ -253,6 +253,6 @@ export class Playground {
     const log = byTestId<HTMLOListElement>('log');
     log.replaceChildren(...this.#log.map((line) => h('li', {}, line)));
     log.scrollTop = log.scrollHeight; // the newest line in view, without scrolling the page
-    byTestId('state').textContent = cluster.state();
+    byTestId('state').textContent = String(cluster.state());
   }
 }

@@ -16,10 +16,44 @@
  *
  * @module caspaxos/teach
  */
-export { TeachingCluster, createCluster } from './teaching-cluster.js';
+export { TeachingCluster, createCluster, type ExplanationOptions } from './teaching-cluster.js';
 export { type ClusterOptions, type RunOptions } from './options.js';
 export { type AcceptorRecordView, type AcceptorView } from './acceptor-view.js';
-export { formatVirtualTime } from './state-view.js';
+export { ClusterState, type ClusterSnapshot, type NextEvent, formatVirtualTime } from './state-view.js';
+export { type AcceptedValueView } from './values-view.js';
+export { type Explanation, type ExplanationKind, type MessageFate } from './journal.js';
+export { type UpcomingView } from './narration.js';
+export { type CheckReport } from './check.js';
+export { DeliveryDiagram, type DeliveryDiagramOptions } from './delivery-diagram.js';
+export { type ArrivalRow, type DeliveryModel, type DeliveryRow, type InFlightArrow, type MessageStyle, type NoteRow } from './delivery-model.js';
+export { type NoteTone, type ReplyRole } from './explain-proposer.js';
+export { type GrowFunction, type RuleBreak } from './rule-break.js';
+export {
+  type Checkpoint,
+  type Tour,
+  type TourContext,
+  type TourRun,
+  type TourStartOptions,
+  type TourStep,
+  basicRound,
+  conflictAndFastForward,
+  defineTour,
+  deleteAndGc,
+  duelingProposers,
+  growTheCluster,
+  lessons,
+  lostAcceptAndReadsWrite,
+  printTour,
+  step,
+} from './tours/index.js';
+export {
+  type Counterexample,
+  counterexamples,
+  forgetfulAcceptorScenario,
+  forgetfulAcceptors,
+  growWithoutTheIdentityPass,
+  readWithoutWriteBack,
+} from './counterexamples.js';
 export { type Change, type TextChange, append, change, decodeText, encodeText, increment, read, remove, set } from './changes.js';
 export { type MessagePattern, type MessageSelector, type MessageView } from './messages.js';
 export { OperationHandle, type OperationKind, type OperationStatus } from './operation-handle.js';
