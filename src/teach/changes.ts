@@ -31,7 +31,12 @@ export interface Change {
    * Set by `set` and `remove`: the change ignores the current value and writes this one (a blind
    * write, as the history checkers call it; see `TeachingCluster.check`).
    */
-  readonly writes?: { readonly value: string | null } | undefined;
+  readonly writes?:
+    | {
+        /** The value written (`null`: the empty state, a delete). */
+        readonly value: string | null;
+      }
+    | undefined;
 }
 
 const encoder = new TextEncoder();

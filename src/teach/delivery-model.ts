@@ -64,14 +64,21 @@ export type DeliveryRow = ArrivalRow | NoteRow;
 
 /** A message still on the wire at the end: drawn from its sending row towards its receiver, not arriving. */
 export interface InFlightArrow {
+  /** The message id. */
   readonly id: number;
+  /** Index into `participants`: the sender. */
   readonly from: number;
+  /** Index into `participants`: the receiver. */
   readonly to: number;
+  /** The row it was sent on; `undefined` when that row is not drawn. */
   readonly sentRow: number | undefined;
+  /** `#7 a1 → p1 promised(ø, ∅)`. */
   readonly label: string;
+  /** How it is drawn. */
   readonly style: MessageStyle;
   /** When it is due, as the rows show times. */
   readonly due: string;
+  /** It was held back (`delay`). */
   readonly delayed: boolean;
 }
 

@@ -25,6 +25,7 @@ export { type Explanation, type ExplanationKind, type MessageFate } from './jour
 export { type UpcomingView } from './narration.js';
 export { type CheckReport } from './check.js';
 export { DeliveryDiagram, type DeliveryDiagramOptions } from './delivery-diagram.js';
+export { type DeliverySvgOptions } from './delivery-svg.js';
 export { type ArrivalRow, type DeliveryModel, type DeliveryRow, type InFlightArrow, type MessageStyle, type NoteRow } from './delivery-model.js';
 export { type NoteTone, type ReplyRole } from './explain-proposer.js';
 export { type GrowFunction, type RuleBreak } from './rule-break.js';

@@ -8,6 +8,7 @@ import type { OperationHandle } from '../operation-handle.js';
 import { allPromised, chosen, doneWith, story } from './facts.js';
 import { defineTour, step } from './tour.js';
 
+/** Lesson 1, a basic round: prepare, promise, accept, accepted; quorums; late replies; a read is a round too. */
 export const basicRound = defineTour(
   {
     id: 'basic-round',

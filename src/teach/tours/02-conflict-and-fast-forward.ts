@@ -11,6 +11,7 @@ import { defineTour, step } from './tour.js';
 
 const ALL = ['a1', 'a2', 'a3'];
 
+/** Lesson 2, conflict and fast-forward: a refused prepare names the ballot that beat it; the loser moves past it and re-runs its change on the winner's state. */
 export const conflictAndFastForward = defineTour(
   {
     id: 'conflict-and-fast-forward',

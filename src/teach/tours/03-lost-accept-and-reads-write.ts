@@ -8,6 +8,7 @@ import type { OperationHandle } from '../operation-handle.js';
 import { chosen, doneWith, recordOf } from './facts.js';
 import { defineTour, step } from './tour.js';
 
+/** Lesson 3, a lost accept and why reads write: a value on one acceptor of three, repaired onto a majority by the read that adopts it. */
 export const lostAcceptAndReadsWrite = defineTour(
   {
     id: 'lost-accept-and-reads-write',

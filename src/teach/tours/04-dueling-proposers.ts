@@ -8,6 +8,7 @@ import type { OperationHandle } from '../operation-handle.js';
 import { chosen, story } from './facts.js';
 import { defineTour, step } from './tour.js';
 
+/** Lesson 4, dueling proposers: rounds spoiling each other, and randomised backoff ending the duel. */
 export const duelingProposers = defineTour(
   {
     id: 'dueling-proposers',

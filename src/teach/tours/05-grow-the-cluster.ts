@@ -8,6 +8,7 @@ import type { OperationHandle } from '../operation-handle.js';
 import { doneWith, recordOf } from './facts.js';
 import { defineTour, step } from './tour.js';
 
+/** Lesson 5, growing the cluster: 3 → 4 → 5 acceptors in the paper's three steps, and why the identity pass matters. */
 export const growTheCluster = defineTour(
   {
     id: 'grow-the-cluster',

@@ -8,6 +8,7 @@ import type { OperationHandle } from '../operation-handle.js';
 import { chosen, doneWith, recordOf } from './facts.js';
 import { defineTour, step } from './tour.js';
 
+/** Lesson 6, delete and garbage collection: tombstones, the four collection steps, an old message fenced off by age. */
 export const deleteAndGc = defineTour(
   {
     id: 'delete-and-gc',
