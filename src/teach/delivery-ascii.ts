@@ -15,7 +15,7 @@
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
-import { textWidth } from '../trace/layout.js';
+import { blank, finish, put, textWidth } from '../trace/layout.js';
 import type { ArrivalRow, DeliveryModel } from './delivery-model.js';
 
 /** The legend, as lines. */
@@ -117,20 +117,3 @@ function lifelines(x: readonly number[], width: number): string[] {
   for (const at of x) cells[at] = '|';
   return cells;
 }
-
-function blank(width: number): string[] {
-  return Array.from({ length: width }, () => ' ');
-}
-
-function put(cells: string[], at: number, text: string): void {
-  let c = at;
-  for (const ch of text) {
-    while (cells.length <= c) cells.push(' ');
-    cells[c++] = ch;
-  }
-}
-
-function finish(cells: readonly string[]): string {
-  return cells.join('').trimEnd();
-}
-

@@ -11,7 +11,7 @@ import { deliveryAscii } from './delivery-ascii.js';
 import { deliveryMermaid } from './delivery-mermaid.js';
 import type { DeliveryModel } from './delivery-model.js';
 import { type DeliverySvgOptions, deliverySvg } from './delivery-svg.js';
-import { type Displayable, JUPYTER_DISPLAY, type MimeBundle, NODE_INSPECT, codeBlock } from './display.js';
+import { DisplayableDiagram } from './display.js';
 
 /** Options of `TeachingCluster.diagram`. */
 export interface DeliveryDiagramOptions {
@@ -44,7 +44,7 @@ export function checkDeliveryDiagramOptions(options: DeliveryDiagramOptions): De
  * by what they did (formed a quorum, came late, refused), requests by the order their acceptor
  * processed them. ASCII in a terminal, SVG in a notebook.
  */
-export class DeliveryDiagram implements Displayable {
+export class DeliveryDiagram extends DisplayableDiagram {
   /** The diagram as data, as the renderers see it. */
   readonly model: DeliveryModel;
   readonly #options: DeliveryDiagramOptions;
@@ -53,6 +53,7 @@ export class DeliveryDiagram implements Displayable {
   #svg: string | undefined;
 
   constructor(model: DeliveryModel, options: DeliveryDiagramOptions = {}) {
+    super();
     this.model = model;
     this.#options = options;
   }
@@ -63,19 +64,19 @@ export class DeliveryDiagram implements Displayable {
   }
 
   /** The plain-text diagram. */
-  get text(): string {
+  override get text(): string {
     this.#text ??= deliveryAscii(this.model, { legend: this.#options.legend === true });
     return this.#text;
   }
 
   /** Mermaid `sequenceDiagram` text, times in brackets. */
-  get mermaid(): string {
+  override get mermaid(): string {
     this.#mermaid ??= deliveryMermaid(this.model);
     return this.#mermaid;
   }
 
   /** A standalone SVG document, with its legend. */
-  get svg(): string {
+  override get svg(): string {
     this.#svg ??= deliverySvg(this.model, { title: this.#options.title, minWidth: this.#options.minWidth });
     return this.#svg;
   }
@@ -83,20 +84,5 @@ export class DeliveryDiagram implements Displayable {
   /** The SVG with other options (a width to fill, no legend). */
   svgWith(options: DeliverySvgOptions): string {
     return deliverySvg(this.model, { title: this.#options.title, minWidth: this.#options.minWidth, ...options });
-  }
-
-  /** The ASCII diagram (`text`), ending in a newline. */
-  toString(): string {
-    return this.text;
-  }
-
-  /** `console.log` and the REPL show the ASCII diagram, without its trailing newline. */
-  [NODE_INSPECT](): string {
-    return this.text.trimEnd();
-  }
-
-  /** Jupyter: the SVG, the Mermaid source as Markdown, the ASCII as plain text. */
-  [JUPYTER_DISPLAY](): MimeBundle {
-    return { 'image/svg+xml': this.svg, 'text/markdown': codeBlock(this.mermaid, 'mermaid'), 'text/plain': this.text };
   }
 }

@@ -17,12 +17,8 @@ import type { MessageView } from './messages.js';
 /** How a message is drawn: a request, a positive reply, a rejection (conflict, age, error), a watch event. */
 export type MessageStyle = 'request' | 'reply' | 'rejection' | 'event';
 
-/** A message that reached its fate on this row. */
-export interface ArrivalRow {
-  /** Discriminant. */
-  readonly kind: 'arrival';
-  /** The event of the story this row belongs to. */
-  readonly seq: number;
+/** What every drawn message has: which, between whom, from which row, what it said, how it looks. */
+export interface MessageArrow {
   /** The message id. */
   readonly id: number;
   /** Index into `participants`: the sender. */
@@ -35,14 +31,22 @@ export interface ArrivalRow {
   readonly label: string;
   /** How it is drawn. */
   readonly style: MessageStyle;
+  /** It was held back on its way (`delay`). */
+  readonly delayed: boolean;
+}
+
+/** A message that reached its fate on this row. */
+export interface ArrivalRow extends MessageArrow {
+  /** Discriminant. */
+  readonly kind: 'arrival';
+  /** The event of the story this row belongs to. */
+  readonly seq: number;
   /** What became of it on this row: `delivered` ends in an arrowhead, anything else in a cross. */
   readonly fate: MessageFate;
   /** A request delivered to an acceptor: the n-th it processed (from 1). */
   readonly order: number | undefined;
   /** A reply: it formed the quorum, was counted, came late, or refused. */
   readonly role: ReplyRole | undefined;
-  /** It was held back on its way (`delay`). */
-  readonly delayed: boolean;
 }
 
 /** An event that is not a message's arrival, or what a proposer concluded from one. */
@@ -63,23 +67,9 @@ export interface NoteRow {
 export type DeliveryRow = ArrivalRow | NoteRow;
 
 /** A message still on the wire at the end: drawn from its sending row towards its receiver, not arriving. */
-export interface InFlightArrow {
-  /** The message id. */
-  readonly id: number;
-  /** Index into `participants`: the sender. */
-  readonly from: number;
-  /** Index into `participants`: the receiver. */
-  readonly to: number;
-  /** The row it was sent on; `undefined` when that row is not drawn. */
-  readonly sentRow: number | undefined;
-  /** `#7 a1 → p1 promised(ø, ∅)`. */
-  readonly label: string;
-  /** How it is drawn. */
-  readonly style: MessageStyle;
+export interface InFlightArrow extends MessageArrow {
   /** When it is due, as the rows show times. */
   readonly due: string;
-  /** It was held back (`delay`). */
-  readonly delayed: boolean;
 }
 
 /** The diagram as data. */

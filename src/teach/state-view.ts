@@ -50,32 +50,19 @@ export interface ClusterSnapshot {
   readonly next: NextEvent | undefined;
 }
 
+/** The fields of a `ClusterState`: its snapshot (declared with the class below). */
+export interface ClusterState extends ClusterSnapshot {}
+
 /**
  * A teaching cluster's state at one moment (`TeachingCluster.state()`): aligned text in a terminal
- * (`String(state)`, `console.log`), tables in a notebook. Its fields are the data behind both.
+ * (`String(state)`, `console.log`), tables in a notebook. Its fields (those of `ClusterSnapshot`)
+ * are the data behind both.
  */
-export class ClusterState implements Displayable, ClusterSnapshot {
-  readonly now: number;
-  readonly seed: number;
-  readonly acceptors: readonly AcceptorView[];
-  readonly inFlight: readonly MessageView[];
-  readonly operations: readonly OperationHandle[];
-  readonly violations: readonly MonitorViolation[];
-  readonly values: readonly AcceptedValueView[];
-  readonly next: NextEvent | undefined;
+export class ClusterState implements Displayable {
   #text: string | undefined;
 
   constructor(snapshot: ClusterSnapshot) {
-    ({
-      now: this.now,
-      seed: this.seed,
-      acceptors: this.acceptors,
-      inFlight: this.inFlight,
-      operations: this.operations,
-      violations: this.violations,
-      values: this.values,
-      next: this.next,
-    } = snapshot);
+    Object.assign(this, snapshot);
   }
 
   /** The state as aligned text, ending in a newline. */
