@@ -119,7 +119,7 @@ export function renderAcceptors(body: HTMLTableSectionElement, acceptors: readon
 export function renderValues(list: HTMLUListElement, values: readonly AcceptedValueView[]): void {
   list.replaceChildren(
     ...values.map((v) =>
-      h('li', { 'data-testid': 'value', 'data-key': v.key, 'data-ballot': v.ballot, 'data-chosen': String(v.chosen), class: v.chosen ? 'chosen' : 'minority' }, v.toString()),
+      h('li', { 'data-testid': 'accepted-value', 'data-key': v.key, 'data-ballot': v.ballot, 'data-chosen': String(v.chosen), class: v.chosen ? 'chosen' : 'minority' }, v.toString()),
     ),
   );
 }
