@@ -1,10 +1,11 @@
 /**
  * The playground's dynamic parts, each rebuilt from the cluster after every action: messages in
- * flight (with their buttons), nodes (with theirs), the acceptor table, the operations and the
- * sequence diagram. Every element carries a `data-testid` (and `data-*` facts) so tests and
- * assistive tools can find it without depending on layout.
+ * flight (with when each is due, and their buttons), nodes (with theirs), the acceptor table and
+ * the values it adds up to, the operations, the explanations and the delivery diagram. Every
+ * element carries a `data-testid` (and `data-*` facts) so tests and assistive tools can find it
+ * without depending on layout.
  */
-import type { AcceptorView, MessageView, OperationHandle } from '../../src/teach/index.js';
+import type { AcceptedValueView, AcceptorView, Explanation, MessageView, OperationHandle, TourRun } from '../../src/teach/index.js';
 import { displayName } from '../../src/trace/index.js';
 import { button, h, svgElement } from './dom.js';
 
@@ -41,6 +42,9 @@ export interface MessageRow {
   readonly toDownNode: boolean;
 }
 
+/** A virtual time (µs) as `0.389 ms`. */
+export const ms = (us: number): string => `${(us / 1000).toFixed(3)} ms`;
+
 export function renderMessages(list: HTMLOListElement, rows: readonly MessageRow[], actions: MessageActions): void {
   if (rows.length === 0) {
     list.replaceChildren(h('li', { class: 'empty', 'data-testid': 'no-messages' }, 'Nothing in flight.'));
@@ -52,6 +56,7 @@ export function renderMessages(list: HTMLOListElement, rows: readonly MessageRow
         'li',
         { 'data-testid': `message-${m.id}`, 'data-id': m.id, 'data-from': m.from, 'data-to': m.to, 'data-method': m.method, 'data-kind': m.kind, class: m.kind },
         h('span', { class: 'line', 'data-field': 'line' }, m.line),
+        m.arrival !== undefined && h('span', { class: 'due', 'data-field': 'due' }, `due ${ms(m.arrival)}`),
         blocked && h('span', { class: 'hint' }, 'blocked by a partition'),
         toDownNode && h('span', { class: 'hint' }, `${m.to} is down`),
         h(
@@ -77,9 +82,13 @@ export function renderNodes(list: HTMLUListElement, nodes: readonly NodeView[], 
         { 'data-testid': `node-${node.name}`, 'data-role': node.role, 'data-up': String(node.up), class: node.up ? 'up' : 'down' },
         h('span', { class: 'name' }, `${node.name} (${node.role})`),
         h('span', { class: 'status', 'data-testid': `node-status-${node.name}` }, status),
-        button('Crash', `crash-${node.name}`, () => actions.crash(node.name), { 'aria-label': `Crash ${node.name}`, disabled: !node.up }),
-        button('Restart', `restart-${node.name}`, () => actions.restart(node.name), { 'aria-label': `Restart ${node.name}`, disabled: node.up }),
-        button('Isolate', `isolate-${node.name}`, () => actions.isolate(node.name), { 'aria-label': `Cut ${node.name} off from every other node`, disabled: node.isolated }),
+        h(
+          'span',
+          { class: 'buttons' },
+          button('Crash', `crash-${node.name}`, () => actions.crash(node.name), { 'aria-label': `Crash ${node.name}`, disabled: !node.up }),
+          button('Restart', `restart-${node.name}`, () => actions.restart(node.name), { 'aria-label': `Restart ${node.name}`, disabled: node.up }),
+          button('Isolate', `isolate-${node.name}`, () => actions.isolate(node.name), { 'aria-label': `Cut ${node.name} off from every other node`, disabled: node.isolated }),
+        ),
       );
     }),
   );
@@ -104,6 +113,15 @@ export function renderAcceptors(body: HTMLTableSectionElement, acceptors: readon
     a.records.forEach((record, i) => rows.push(cells(record, i === 0)));
   }
   body.replaceChildren(...rows);
+}
+
+/** What the records add up to: each value accepted somewhere, chosen (a majority holds it) or held by a minority only. */
+export function renderValues(list: HTMLUListElement, values: readonly AcceptedValueView[]): void {
+  list.replaceChildren(
+    ...values.map((v) =>
+      h('li', { 'data-testid': 'accepted-value', 'data-key': v.key, 'data-ballot': v.ballot, 'data-chosen': String(v.chosen), class: v.chosen ? 'chosen' : 'minority' }, v.toString()),
+    ),
+  );
 }
 
 /**
@@ -137,16 +155,85 @@ export function renderOperations(body: HTMLTableSectionElement, operations: read
   );
 }
 
-/** The sequence diagram (requests are drawn when sent, replies when they reach the proposer), or a note while it is empty. */
-export function renderDiagram(container: HTMLElement, rows: number, svg: () => string): void {
-  if (rows === 0) {
-    container.replaceChildren(h('p', { class: 'empty' }, 'No arrows yet: start a proposal.'));
+/** The most explanations the panel keeps (the story itself keeps every one). */
+const EXPLANATIONS_SHOWN = 300;
+
+/** Each event and why, newest last; those since `latestFrom` are highlighted. The list scrolls to the newest. */
+export function renderExplanations(list: HTMLOListElement, explanations: readonly Explanation[], latestFrom: number): void {
+  if (explanations.length === 0) {
+    list.replaceChildren(h('li', { class: 'empty' }, 'Nothing has happened yet.'));
     return;
   }
-  const image = svgElement(svg());
+  const shown = explanations.slice(-EXPLANATIONS_SHOWN);
+  list.replaceChildren(
+    ...shown.map((e) =>
+      h(
+        'li',
+        { 'data-testid': 'explanation', 'data-seq': e.seq, 'data-kind': e.kind, class: e.seq >= latestFrom ? 'latest' : undefined },
+        h('div', { class: 'summary' }, `${ms(e.time)}  ${e.summary}`),
+        e.why.length > 0 && h('ul', { class: 'why' }, ...e.why.map((line) => h('li', { 'data-testid': 'why' }, line))),
+      ),
+    ),
+  );
+  list.scrollTop = list.scrollHeight;
+}
+
+/** The guided tour's current step: its text, checkpoint, ideas and what it printed. */
+export interface TourView {
+  readonly run: TourRun;
+  /** The step shown. */
+  readonly index: number;
+  /** Whether it ran. */
+  readonly ran: boolean;
+  /** What it printed. */
+  readonly output: readonly string[];
+  /** Whether its checkpoint held, once it ran. */
+  readonly held: boolean | undefined;
+}
+
+export function renderTour(tour: TourView | undefined, byTestId: <T extends HTMLElement>(id: string) => T): void {
+  const step = tour?.run.steps[tour.index];
+  byTestId('tour-summary').textContent = tour === undefined ? '' : `${tour.run.tour.title}: ${tour.run.tour.summary}`;
+  byTestId('tour-title').textContent = step === undefined || tour === undefined ? '' : `Step ${tour.index + 1} of ${tour.run.steps.length}: ${step.title}`;
+  byTestId('tour-text').replaceChildren(...(step?.text.split(/\n\s*\n/).map((p) => h('p', {}, p)) ?? []));
+  const checkpoint = byTestId('tour-checkpoint');
+  if (step?.checkpoint === undefined || tour === undefined) {
+    checkpoint.textContent = '';
+    checkpoint.className = 'checkpoint';
+  } else if (!tour.ran) {
+    checkpoint.textContent = `Checkpoint, after this step: ${step.checkpoint.claim}`;
+    checkpoint.className = 'checkpoint';
+  } else {
+    checkpoint.textContent = `${tour.held === true ? '✓' : '✗'} checkpoint: ${step.checkpoint.claim}${tour.held === true ? '' : ' (does NOT hold)'}`;
+    checkpoint.className = `checkpoint ${tour.held === true ? 'held' : 'broken'}`;
+  }
+  byTestId('tour-try').replaceChildren(...(tour?.ran === true ? (step?.tryThis ?? []) : []).map((idea) => h('li', {}, `Try this: ${idea}`)));
+  byTestId('tour-output').textContent = tour?.output.join('\n') ?? '';
+  byTestId<HTMLDetailsElement>('tour-output-box').hidden = tour === undefined || !tour.ran;
+  byTestId<HTMLButtonElement>('tour-run').disabled = tour === undefined || tour.ran;
+  byTestId<HTMLButtonElement>('tour-next').disabled = tour === undefined || !tour.ran || tour.index + 1 >= tour.run.steps.length;
+  byTestId('tour-progress').textContent = tour === undefined ? '' : tour.ran && tour.index + 1 >= tour.run.steps.length ? 'end of the tour' : '';
+}
+
+/**
+ * The delivery diagram at `zoom`, its lifelines spread to fill `width`, scrolled to its newest row;
+ * or a note while it is empty.
+ */
+export function renderDiagram(container: HTMLElement, rows: number, svg: (minWidth: number) => string, zoom: number): void {
+  if (rows === 0) {
+    container.replaceChildren(h('p', { class: 'empty' }, 'No messages yet: start a proposal.'));
+    return;
+  }
+  const width = Math.max(0, container.clientWidth - 20);
+  const image = svgElement(svg(width / zoom));
   image.setAttribute('role', 'img');
   image.setAttribute('data-testid', 'diagram-svg');
+  const natural = Number(image.getAttribute('width'));
+  const height = Number(image.getAttribute('height'));
+  image.setAttribute('width', String(Math.round(natural * zoom)));
+  image.setAttribute('height', String(Math.round(height * zoom)));
   container.replaceChildren(image);
+  container.scrollTop = container.scrollHeight;
 }
 
 /** What went wrong, for a person: the message of an `Error`, else the value as text. */

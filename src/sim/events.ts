@@ -6,31 +6,7 @@
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
-
-/** A request, its reply, or a watch event pushed by an acceptor. */
-export type MessageKind = 'request' | 'reply' | 'event';
-
-/** One message on the wire. */
-export interface SimMessage {
-  /** Unique per message sent; a duplicate shares its original's id. */
-  readonly id: number;
-  /** What it is. */
-  readonly kind: MessageKind;
-  /** The sender's address. */
-  readonly from: string;
-  /** The receiver's address. */
-  readonly to: string;
-  /** The acceptor method (`prepare`, `accept`, ...), or `watch-event` / `unwatch`. */
-  readonly method: string;
-  /** The call this message belongs to: a request and its reply share it. */
-  readonly call: number;
-  /** Arguments (request), outcome (reply) or payload (event). */
-  readonly body: unknown;
-  /** What the trace prints for it. */
-  readonly summary: string;
-  /** 0 for the original, 1 for a duplicate. */
-  readonly copy: number;
-}
+import type { SimMessage } from './message.js';
 
 /**
  * What became of a message at its destination: its node took it (`delivered`), a partition
@@ -84,6 +60,30 @@ export interface ActionEvent {
 
 /** What one agenda item turned out to be once it ran; switch on `kind`. */
 export type AgendaEvent = DeliveryEvent | TimeoutEvent | WakeEvent | ActionEvent;
+
+/**
+ * What an agenda item will do when it runs, as far as it is known before it runs: a delivery names
+ * its message (its fate is decided when it arrives: a partition or a crash may still swallow it), a
+ * timer its timeout or wake, anything else is an action.
+ */
+export type UpcomingEvent =
+  | {
+      /** Discriminant: a copy of `message` is due to arrive. */
+      readonly kind: 'deliver';
+      /** The copy due (`copy` > 0 for a duplicate). */
+      readonly message: SimMessage;
+    }
+  | TimeoutEvent
+  | WakeEvent
+  | ActionEvent;
+
+/** An event still on the agenda (`Simulation.upcoming`): when it is due and what it will be. */
+export interface ScheduledEvent {
+  /** When it is due, in microseconds of virtual time. */
+  readonly time: number;
+  /** What it will be. */
+  readonly event: UpcomingEvent;
+}
 
 /** One event the simulation ran (`Simulation.stepEvent`): when, what, and how the trace tells it. */
 export interface SimStep {

@@ -7,10 +7,9 @@
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
-import type { DeliveryEvent, SimMessage } from './events.js';
+import type { DeliveryEvent, UpcomingEvent } from './events.js';
+import type { SimMessage } from './message.js';
 import type { SeededRandom } from './random.js';
-
-export type { DeliveryEvent, DeliveryOutcome, MessageKind, SimMessage } from './events.js';
 import type { AgendaItem, VirtualTime } from './virtual-time.js';
 
 /** Fault rates and delays of one direction of traffic. */
@@ -43,6 +42,8 @@ export interface NetworkProfile {
 export const CALM_LINK: LinkProfile = Object.freeze({ dropRate: 0, duplicateRate: 0, minDelayMs: 0.1, maxDelayMs: 1 });
 /** The default network: `CALM_LINK` both ways. */
 export const CALM_NETWORK: NetworkProfile = Object.freeze({ request: CALM_LINK, reply: CALM_LINK });
+
+export type { MessageKind, SimMessage } from './message.js';
 
 /** What a node does with a message delivered to it. Returns false if it could not take it (down). */
 export type Receiver = (message: SimMessage) => boolean;
@@ -269,6 +270,10 @@ class Delivery implements AgendaItem {
 
   describe(): string {
     return deliveryText(this.event());
+  }
+
+  upcoming(): UpcomingEvent {
+    return { kind: 'deliver', message: this.message };
   }
 
   event(): DeliveryEvent {

@@ -19,7 +19,7 @@ import type { Acceptor } from '../roles.js';
 import type { Tracer } from '../tracer.js';
 import { AcceptorNode, type CrashPoint } from './acceptor-node.js';
 import { type AcceptorProxy, Endpoint, type EndpointContext } from './endpoint.js';
-import type { DeliveryEvent, SimStep } from './events.js';
+import type { DeliveryEvent, ScheduledEvent, SimStep } from './events.js';
 import { AcceptorMonitor } from './monitor.js';
 import { CALM_NETWORK, type NetworkProfile, type SimMessage, SimNetwork } from './network.js';
 import { type ProposerFactory, ProposerNode, memoryProposerFactory } from './proposer-node.js';
@@ -500,6 +500,21 @@ export class Simulation implements EndpointContext {
     await settle();
     if (outcome === undefined) throw new Error('the simulation went idle before the promise settled');
     return outcome;
+  }
+
+  /**
+   * What is due next, earliest first (at most `limit` events): the agenda as `step` will run it,
+   * without the cancelled timers that `step` skips. Each delivery is a copy of a message in
+   * flight, so its time is when that copy arrives unless it is delivered, dropped or delayed first.
+   */
+  upcoming(limit = Number.POSITIVE_INFINITY): ScheduledEvent[] {
+    const events: ScheduledEvent[] = [];
+    for (const { time, item } of this.time.agenda.entries()) {
+      if (events.length >= limit) break;
+      const event = item.upcoming === undefined ? { kind: 'action' as const } : item.upcoming();
+      if (event !== undefined) events.push({ time, event });
+    }
+    return events;
   }
 
   /** Messages on the wire, not yet delivered. */

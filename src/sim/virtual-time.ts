@@ -8,7 +8,7 @@
  * Pure module: no real timers, safe in browsers and notebooks.
  */
 import { EventQueue } from './event-queue.js';
-import type { AgendaEvent, TimeoutEvent, WakeEvent } from './events.js';
+import type { AgendaEvent, TimeoutEvent, UpcomingEvent, WakeEvent } from './events.js';
 
 /** Something on the agenda: a message delivery, a timer, or a scripted action. */
 export interface AgendaItem {
@@ -24,6 +24,11 @@ export interface AgendaItem {
    * action (`{ kind: 'action' }`).
    */
   event?(): AgendaEvent;
+  /**
+   * What it will be if it runs now, asked before it runs (`Simulation.upcoming`); `undefined` when
+   * running it would do nothing (a cancelled timer). An item without it counts as an action.
+   */
+  upcoming?(): UpcomingEvent | undefined;
 }
 
 /**
@@ -74,6 +79,7 @@ export class VirtualTime {
         return true;
       },
       describe: label,
+      upcoming: () => (handle.cancelled ? undefined : (event?.() ?? { kind: 'action' })),
       ...(event === undefined ? {} : { event }),
     });
     return handle;
@@ -102,6 +108,7 @@ export class VirtualTime {
       this.schedule(ms * 1000 * skew, {
         describe: () => `timer ${node === undefined ? label : `${node} ${label}`}`,
         event: (): WakeEvent => ({ kind: 'wake', node, incarnation, label }),
+        upcoming: (): WakeEvent | undefined => (cancelled || (live !== undefined && !live()) ? undefined : { kind: 'wake', node, incarnation, label }),
         run: () => {
           signal?.removeEventListener('abort', onAbort);
           if (cancelled || (live !== undefined && !live())) return false;

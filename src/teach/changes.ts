@@ -27,6 +27,16 @@ export interface Change {
   readonly label: string;
   /** The change itself, on text. */
   readonly apply: TextChange;
+  /**
+   * Set by `set` and `remove`: the change ignores the current value and writes this one (a blind
+   * write, as the history checkers call it; see `TeachingCluster.check`).
+   */
+  readonly writes?:
+    | {
+        /** The value written (`null`: the empty state, a delete). */
+        readonly value: string | null;
+      }
+    | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -59,15 +69,23 @@ export function encodeText(text: string | null): State {
   return text === null ? null : encoder.encode(text);
 }
 
-/** The library's `ChangeFunc` for a text change. */
-export function toChangeFunc(change: Change): ChangeFunc {
-  return (current) => encodeText(change.apply(decodeText(current)));
+/**
+ * The library's `ChangeFunc` for a text change; `ran` (if given) learns what each run read and
+ * produced.
+ */
+export function toChangeFunc(change: Change, ran?: (input: State, output: State) => void): ChangeFunc {
+  return (current) => {
+    const output = encodeText(change.apply(decodeText(current)));
+    // A copy: the proposer may reuse the buffer it passed in.
+    ran?.(current === null ? null : current.slice(), output);
+    return output;
+  };
 }
 
 /** Writes `value`, whatever the register held. */
 export function set(value: string): Change {
   if (typeof value !== 'string') throw new InvalidArgumentError(`set(value): value must be a string, got ${typeof value}`);
-  return Object.freeze({ kind: 'write', label: `set ${JSON.stringify(value)}`, apply: () => value });
+  return Object.freeze({ kind: 'write', label: `set ${JSON.stringify(value)}`, apply: () => value, writes: Object.freeze({ value }) });
 }
 
 /** Appends `suffix` to the text held (to the empty string when the register is empty). */
@@ -94,7 +112,7 @@ export const increment: Change = Object.freeze({
 export const read: Change = Object.freeze({ kind: 'read', label: 'read', apply: (current: string | null) => current });
 
 /** Writes the empty state (`null`): a tombstone, which `gc(key)` can then collect (paper §3.1). */
-export const remove: Change = Object.freeze({ kind: 'write', label: 'delete', apply: () => null });
+export const remove: Change = Object.freeze({ kind: 'write', label: 'delete', apply: () => null, writes: Object.freeze({ value: null }) });
 
 /** A change of your own, with the label it shows under. */
 export function change(label: string, apply: TextChange): Change {

@@ -97,3 +97,31 @@ export function codeBlock(text: string, language = ''): string {
 export function svgImage(svg: string, alt: string): string {
   return `<img alt="${escapeXml(alt)}" src="data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}">`;
 }
+
+/**
+ * A diagram that displays itself: its ASCII `text` in a terminal or REPL, its SVG in a notebook
+ * (the Mermaid source and the ASCII as fallbacks). `SequenceDiagram` and `DeliveryDiagram` are two.
+ */
+export abstract class DisplayableDiagram implements Displayable {
+  /** The plain-text diagram, ending in a newline. */
+  abstract get text(): string;
+  /** The diagram as Mermaid `sequenceDiagram` text. */
+  abstract get mermaid(): string;
+  /** The diagram as a standalone SVG document. */
+  abstract get svg(): string;
+
+  /** The ASCII diagram (`text`), ending in a newline. */
+  toString(): string {
+    return this.text;
+  }
+
+  /** `console.log` and the REPL show the ASCII diagram, without its trailing newline. */
+  [NODE_INSPECT](): string {
+    return this.text.trimEnd();
+  }
+
+  /** Jupyter: the SVG, the Mermaid source as Markdown, the ASCII as plain text. */
+  [JUPYTER_DISPLAY](): MimeBundle {
+    return { 'image/svg+xml': this.svg, 'text/markdown': codeBlock(this.mermaid, 'mermaid'), 'text/plain': this.text };
+  }
+}

@@ -33,6 +33,11 @@ export interface MessageView {
   readonly line: string;
   /** Copies on the wire (2 when the network duplicated it). */
   readonly copies: number;
+  /**
+   * When it is due to arrive, in microseconds of virtual time (its earliest copy's), unless it is
+   * delivered, dropped or delayed first; `undefined` once it is off the wire.
+   */
+  readonly arrival: number | undefined;
   /** `line`. */
   toString(): string;
 }
@@ -82,27 +87,30 @@ export function select(messages: readonly MessageView[], selector: MessageSelect
   return messages.filter((m) => entries.every(([field, value]) => m[field as keyof MessagePattern] === value));
 }
 
-/** Describes `message`; `keyOf(call)` names the key of a reply's request. */
-export function viewMessage(message: SimMessage, copies: number, keyOf: (call: number) => string | undefined): MessageView {
+/**
+ * Describes `message`; `keyOf(call)` names the key of a reply's request, `arrival` is when it is
+ * due (µs) if it is on the wire.
+ */
+export function viewMessage(message: SimMessage, copies: number, keyOf: (call: number) => string | undefined, arrival?: number): MessageView {
   const body = message.body as Record<string, unknown>;
   const key = message.kind === 'request' && typeof body.key === 'string' ? body.key : keyOf(message.call);
   const text = message.kind === 'request' ? requestText(message.method, body) : message.kind === 'reply' ? replyText(message.method, message.body as ReplyBody) : `${message.method}(${displayName(key ?? '')})`;
   const line = `#${message.id} ${message.from} → ${message.to} ${text}${copies > 1 ? ` (×${copies})` : ''}`;
-  return Object.freeze({ id: message.id, kind: message.kind, from: message.from, to: message.to, method: message.method, key, text, line, copies, toString: () => line });
+  return Object.freeze({ id: message.id, kind: message.kind, from: message.from, to: message.to, method: message.method, key, text, line, copies, arrival, toString: () => line });
 }
 
 /**
  * The messages on the wire as views, one per message id (a duplicate counts as a copy of its
- * original), in id order.
+ * original), in id order; `arrivals` says when each is due (µs), by id.
  */
-export function viewInFlight(inFlight: readonly SimMessage[], keyOf: (call: number) => string | undefined): MessageView[] {
+export function viewInFlight(inFlight: readonly SimMessage[], keyOf: (call: number) => string | undefined, arrivals?: ReadonlyMap<number, number>): MessageView[] {
   const copies = new Map<number, SimMessage[]>();
   for (const message of inFlight) {
     const list = copies.get(message.id);
     if (list === undefined) copies.set(message.id, [message]);
     else list.push(message);
   }
-  return [...copies.values()].map((list) => viewMessage(list[0] as SimMessage, list.length, keyOf));
+  return [...copies.values()].map((list) => viewMessage(list[0] as SimMessage, list.length, keyOf, arrivals?.get((list[0] as SimMessage).id)));
 }
 
 /** What a request said: its key, its acceptor and its text (`prepare(x, 1/p1)`). */

@@ -10,7 +10,7 @@ import { formatBallot } from '../core/ballot.js';
 import type { ProposeResult } from '../roles.js';
 import { errorText } from '../trace/text.js';
 import { textOrPreview } from './changes.js';
-import { NODE_INSPECT } from './display.js';
+import { JUPYTER_DISPLAY, type MimeBundle, NODE_INSPECT } from './display.js';
 
 /**
  * What an operation does: `propose` (a change to a key), `read` (an identity read), `grow` or
@@ -103,5 +103,10 @@ export class OperationHandle {
   /** `console.log` and the REPL show `toString()`. */
   [NODE_INSPECT](): string {
     return this.toString();
+  }
+
+  /** Jupyter: `toString()` as plain text. */
+  [JUPYTER_DISPLAY](): MimeBundle {
+    return { 'text/plain': this.toString() };
   }
 }

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { integerOption } from '../internal/validate.js';
 import type { RetryPolicy } from '../retry.js';
 import type { NetworkProfile } from '../sim/network.js';
+import type { RuleBreak } from './rule-break.js';
 
 /** Options of `createCluster`: the cluster's shape, its seed, and how it behaves when it runs by itself. */
 export interface ClusterOptions {
@@ -52,6 +53,13 @@ export interface ClusterOptions {
    * @default 20
    */
   readonly timeoutMs?: number | undefined;
+  /**
+   * Rules of CASPaxos to break on purpose, to watch what goes wrong (see `counterexamples` and
+   * `TeachingCluster.check()`): each is a broken variant built beside the real protocol, which
+   * stays as it is.
+   * @default [] (the real protocol)
+   */
+  readonly breaks?: readonly RuleBreak[] | undefined;
 }
 
 /** Options of the `run*` methods. */
@@ -71,6 +79,7 @@ export interface ResolvedClusterOptions {
   readonly oneRoundTrip: boolean;
   readonly network: NetworkProfile | undefined;
   readonly retry: Partial<RetryPolicy> | undefined;
+  readonly breaks: readonly RuleBreak[];
 }
 
 /** Checks `options` and fills in the defaults. Throws `InvalidArgumentError` on a bad option. */
@@ -86,7 +95,12 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
   const timeoutMs = options.timeoutMs ?? 20;
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new InvalidArgumentError(`timeoutMs must be a number > 0, got ${String(timeoutMs)}`);
   if (options.oneRoundTrip !== undefined && typeof options.oneRoundTrip !== 'boolean') throw new InvalidArgumentError('oneRoundTrip must be a boolean');
-  return { acceptors, proposers, seed, timeoutMs, oneRoundTrip: options.oneRoundTrip ?? false, network: options.network, retry: options.retry };
+  const breaks = options.breaks ?? [];
+  if (!Array.isArray(breaks) || breaks.some((b: unknown) => typeof b !== 'object' || b === null || typeof (b as RuleBreak).id !== 'string')) {
+    throw new InvalidArgumentError('breaks must be an array of rule breaks (see counterexamples)');
+  }
+  if (breaks.filter((b) => b.grow !== undefined).length > 1) throw new InvalidArgumentError('breaks: at most one may replace grow');
+  return { acceptors, proposers, seed, timeoutMs, oneRoundTrip: options.oneRoundTrip ?? false, network: options.network, retry: options.retry, breaks: [...breaks] };
 }
 
 /** Node names: `value` of them (`a1`, `a2`, ... for prefix `a`), or the names `value` gives, checked. */

@@ -13,7 +13,7 @@ import type { TracePredicate } from '../trace/filter.js';
 import { mermaidFromDiagram } from '../trace/mermaid.js';
 import type { RecordedEvent } from '../trace/recorder.js';
 import { svgFromDiagram } from '../trace/svg.js';
-import { type Displayable, JUPYTER_DISPLAY, type MimeBundle, NODE_INSPECT, codeBlock } from './display.js';
+import { DisplayableDiagram } from './display.js';
 
 /** Options of `diagram`, `mermaid` and `svg`. */
 export interface ClusterDiagramOptions extends Omit<DiagramOptions, 'formatTime'> {
@@ -48,11 +48,11 @@ export function clusterDiagram(events: readonly RecordedEvent[], options: Cluste
 
 /**
  * A recorded trace as a sequence diagram that displays itself: ASCII in a terminal or REPL, SVG
- * in a notebook (Mermaid source and ASCII as fallbacks). `TeachingCluster.diagram()` builds one.
+ * in a notebook (Mermaid source and ASCII as fallbacks). `TeachingCluster.traceDiagram()` builds one.
  * The rows are computed from the events when it is constructed, and each format rendered once on
  * first use: events recorded later do not change it.
  */
-export class SequenceDiagram implements Displayable {
+export class SequenceDiagram extends DisplayableDiagram {
   /** The diagram as data (participants and rows), as the renderers see it. */
   readonly diagram: Diagram;
   readonly #title: string;
@@ -62,6 +62,7 @@ export class SequenceDiagram implements Displayable {
 
   /** @param options `toDiagram`'s options; `title` names the SVG. */
   constructor(events: readonly RecordedEvent[], options: DiagramOptions & { readonly title?: string | undefined } = {}) {
+    super();
     this.diagram = toDiagram(events, options);
     this.#title = options.title ?? 'CASPaxos trace';
   }
@@ -72,35 +73,20 @@ export class SequenceDiagram implements Displayable {
   }
 
   /** Plain-text sequence diagram (`renderAscii`). */
-  get text(): string {
+  override get text(): string {
     this.#text ??= asciiFromDiagram(this.diagram);
     return this.#text;
   }
 
   /** Mermaid `sequenceDiagram` text (`renderMermaid`), times shown in brackets. */
-  get mermaid(): string {
+  override get mermaid(): string {
     this.#mermaid ??= mermaidFromDiagram(this.diagram, { showTime: true });
     return this.#mermaid;
   }
 
   /** A standalone SVG document (`renderSvg`). */
-  get svg(): string {
+  override get svg(): string {
     this.#svg ??= svgFromDiagram(this.diagram, { title: this.#title });
     return this.#svg;
-  }
-
-  /** The ASCII diagram (`text`), ending in a newline. */
-  toString(): string {
-    return this.text;
-  }
-
-  /** `console.log` and the REPL show the ASCII diagram, without its trailing newline. */
-  [NODE_INSPECT](): string {
-    return this.text.trimEnd();
-  }
-
-  /** Jupyter: the SVG, the Mermaid source as Markdown, the ASCII as plain text. */
-  [JUPYTER_DISPLAY](): MimeBundle {
-    return { 'image/svg+xml': this.svg, 'text/markdown': codeBlock(this.mermaid, 'mermaid'), 'text/plain': this.text };
   }
 }

@@ -1,19 +1,20 @@
 /**
  * A CASPaxos cluster to learn from, one message at a time: acceptors and proposers on the
  * deterministic simulator (`Simulation`, virtual time, a seed), driven by hand or run to the end,
- * with every step readable (`messages()`, `acceptors()`, `state()`) and drawn (`diagram()`,
- * `mermaid()`, `svg()`). The cluster, its diagrams and its operations display themselves in a
- * Jupyter notebook (Deno's kernel) and in Node's REPL.
+ * with every step explained (`explanations()`: the rule each receiver applied and its comparison),
+ * readable (`messages()` with their arrival times, `next()`, `acceptors()`, `state()`) and drawn
+ * from what was delivered (`diagram()`). The cluster, its state, its diagrams and its operations
+ * display themselves in Jupyter notebooks and in Node's REPL.
  *
  *     const cluster = createCluster({ acceptors: 3, proposers: ['p1', 'p2'], seed: 1 });
  *     const write = cluster.propose('p1', 'x', set('hello'));
- *     cluster.messages();                      // three prepares in flight
- *     await cluster.deliver({ to: 'a1' });     // a1 promises; its reply is in flight
+ *     cluster.messages();                      // three prepares in flight, each with its arrival time
+ *     await cluster.deliver({ to: 'a1' });     // a1 promises, and says why; its reply is in flight
  *     await cluster.runUntilSettled();
  *     console.log(write.status, cluster.diagram(), cluster.state());
  *
  * Nothing here reads `Math.random`, `Date` or real timers: the same seed and the same calls give
- * the same messages, the same diagram and the same tables, byte for byte.
+ * the same messages, explanations, diagrams and tables, byte for byte.
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
@@ -24,53 +25,81 @@ import { shrinkCluster } from '../cluster/shrink-cluster.js';
 import { InvalidArgumentError, UnavailableError } from '../errors.js';
 import { assertKey } from '../internal/validate.js';
 import type { ProposeResult } from '../roles.js';
+import type { SimStep } from '../sim/events.js';
 import type { MonitorViolation } from '../sim/monitor.js';
 import type { SimMessage } from '../sim/network.js';
+import { type ProposerFactory, memoryProposerFactory } from '../sim/proposer-node.js';
 import { Simulation } from '../sim/simulation.js';
 import { settle } from '../sim/virtual-time.js';
-import { type RecordedEvent, TraceRecorder } from '../trace/recorder.js';
+import { type RecordedEvent, TraceRecorder, teeTracers } from '../trace/recorder.js';
 import { displayName } from '../trace/text.js';
+import type { Tracer } from '../tracer.js';
 import { type AcceptorView, viewAcceptors } from './acceptor-view.js';
 import { type Change, toChange, toChangeFunc } from './changes.js';
+import { type CheckReport, type HistoryKind, OperationLog, checkRun } from './check.js';
+import { DeliveryDiagram, type DeliveryDiagramOptions, checkDeliveryDiagramOptions } from './delivery-diagram.js';
+import { buildDeliveryModel } from './delivery-model.js';
 import { type Displayable, JUPYTER_DISPLAY, type MimeBundle, NODE_INSPECT } from './display.js';
+import { type Explanation, type ExplanationKind, Journal } from './journal.js';
 import { CallLog, type MessageSelector, type MessageView, select, viewInFlight } from './messages.js';
-import { narrateDeliveryByHand, narrateStep } from './narration.js';
+import { type UpcomingView, narrateDeliveryByHand, narrateStep, narrateUpcoming } from './narration.js';
+import { ObservedAcceptor } from './observed-acceptor.js';
 import { OperationHandle } from './operation-handle.js';
 import { type ClusterOptions, type RunOptions, maxSteps, resolveClusterOptions } from './options.js';
+import type { RuleBreak } from './rule-break.js';
 import { type ClusterDiagramOptions, type SequenceDiagram, clusterDiagram } from './sequence-diagram.js';
-import { type ClusterSnapshot, stamp, stateBundle, stateText } from './state-view.js';
+import { ClusterState, formatVirtualTime, stateBundle } from './state-view.js';
+import { viewValues } from './values-view.js';
 
 /** Builds a teaching cluster. Throws `InvalidArgumentError` on bad options. */
 export function createCluster(options: ClusterOptions = {}): TeachingCluster {
   return new TeachingCluster(options);
 }
 
+/** Options of `explanations`. */
+export interface ExplanationOptions {
+  /** Only the events from this mark on (a number `mark()` returned). @default 0 */
+  readonly since?: number | undefined;
+}
+
 /**
  * A CASPaxos cluster to learn from, one message at a time (build it with `createCluster`):
  * acceptors and proposers on the deterministic simulator, driven by hand (`deliver`, `drop`,
- * `delay`, `step`) or run to the end (`runUntilSettled`), with every step readable (`messages()`,
- * `acceptors()`, `state()`) and drawn (`diagram()`). It displays itself in Jupyter and in Node's
- * REPL. Same seed, same calls: the same messages, diagrams and tables, byte for byte.
+ * `delay`, `step`) or run to the end (`runUntilSettled`). Every event is explained
+ * (`explanations()`), every message shows when it will arrive (`messages()`, `next()`), and the
+ * diagram is drawn from what was delivered (`diagram()`). It displays itself in Jupyter and in
+ * Node's REPL. Same seed, same calls: the same story, diagrams and tables, byte for byte.
  */
 export class TeachingCluster implements Displayable, Closeable {
   readonly #sim: Simulation;
   readonly #recorder: TraceRecorder;
+  readonly #tracer: Tracer;
+  readonly #journal: Journal;
+  readonly #log: OperationLog;
+  readonly #breaks: readonly RuleBreak[];
   readonly #proposerIds: readonly string[];
   readonly #operations: OperationHandle[] = [];
   /** Every key any request named, so `acceptors()` can show records that hold only a promise. */
   readonly #keys = new Set<string>();
   /** Every request by call id, so a reply shows its key and a timeout what it waited for. */
   readonly #calls = new CallLog();
+  /** The trace's length when each event of the story began, so a story mark also marks the trace. */
+  readonly #traceMarks: number[] = [];
   readonly #operatorRandom: () => number;
   #membershipChange: OperationHandle | undefined;
   #closed = false;
 
   constructor(options: ClusterOptions = {}) {
-    const { seed, acceptors, proposers, network, timeoutMs, retry, oneRoundTrip } = resolveClusterOptions(options);
+    const { seed, acceptors, proposers, network, timeoutMs, retry, oneRoundTrip, breaks } = resolveClusterOptions(options);
+    this.#breaks = breaks;
+    this.#journal = new Journal(this.#calls.keyOf, () => new Set(this.#sim.network.inFlight().map((m) => m.id)));
     // The recorder stamps each event with the simulation's virtual clock; `sim` is assigned before
     // any event can be recorded.
     let sim: Simulation | undefined;
     this.#recorder = new TraceRecorder({ clock: () => sim?.now ?? 0 });
+    this.#tracer = teeTracers(this.#recorder.tracer, (event) => this.#journal.trace(event));
+    this.#log = new OperationLog(() => sim?.now ?? 0);
+    const proposerFactory = breaks.reduce<ProposerFactory>((factory, b) => b.proposers?.(factory) ?? factory, memoryProposerFactory);
     sim = new Simulation({
       seed,
       acceptors,
@@ -79,7 +108,9 @@ export class TeachingCluster implements Displayable, Closeable {
       timeoutMs,
       retry,
       oneRoundTrip,
-      tracer: this.#recorder.tracer,
+      tracer: this.#tracer,
+      proposerFactory,
+      acceptorFactory: (address) => new ObservedAcceptor(address, (observation) => this.#journal.observed(observation)),
     });
     this.#sim = sim;
     this.#proposerIds = proposers;
@@ -104,19 +135,49 @@ export class TeachingCluster implements Displayable, Closeable {
     return this.#sim;
   }
 
+  /** The rules this cluster breaks on purpose (`ClusterOptions.breaks`); empty for the real protocol. */
+  get breaks(): readonly RuleBreak[] {
+    return this.#breaks;
+  }
+
   /** The proposers' trace events so far (for `renderNdjson` and the filters of `caspaxos/trace`). */
   get events(): RecordedEvent[] {
     return this.#recorder.events;
   }
 
-  /** A mark in the trace: `diagram({ since: mark })` then draws only what happened after it. */
+  /**
+   * A mark in the story: `diagram({ since: mark })`, `explanations({ since: mark })` and
+   * `traceDiagram({ since: mark })` then show only what happened after it.
+   */
   mark(): number {
-    return this.#recorder.recorded;
+    return this.#journal.length;
   }
 
-  /** Violations of the acceptor invariants the simulator's monitor checks after every request (none, ever, unless the code is broken). */
+  /** Violations of the acceptor invariants the simulator's monitor checks after every request (none, ever, unless a rule is broken). */
   violations(): readonly MonitorViolation[] {
     return this.#sim.monitor?.violations ?? [];
+  }
+
+  /**
+   * What happened, event by event, and why: for each delivery the rule the receiver applied and its
+   * comparison (`a2: accept 1/p1 refused: promised 1/p2 > 1/p1`), then what the proposer concluded
+   * (`p1: 2 of 3 promises (a1, a2), quorum reached; adopts ...`).
+   */
+  explanations(options: ExplanationOptions = {}): Explanation[] {
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('explanations(options): options must be an object');
+    const { since = 0 } = options;
+    if (!Number.isSafeInteger(since) || since < 0) throw new InvalidArgumentError(`explanations({ since }): since must be a mark (an integer >= 0), got ${String(since)}`);
+    return this.#journal.explanations(since);
+  }
+
+  /**
+   * Runs the library's checkers over what happened so far: the operations as a history, judged by
+   * the linearizability checker, and the acceptor monitor's findings. A correct cluster passes
+   * whatever you do; one built with `breaks` can be caught.
+   */
+  check(): CheckReport {
+    const clients = new Map(this.#proposerIds.map((id, i) => [i + 1, id]));
+    return checkRun(this.#log, this.violations(), clients);
   }
 
   // ---- starting operations ------------------------------------------------------------------
@@ -133,16 +194,21 @@ export class TeachingCluster implements Displayable, Closeable {
     const node = this.#proposer(proposer);
     assertKey(key);
     const c = toChange(change);
-    const running = c.kind === 'read' ? node.identityRead(key) : node.propose(key, toChangeFunc(c));
-    return this.#start(c.kind === 'read' ? 'read' : 'propose', proposer, `${proposer} ${c.label} on ${displayName(key)}`, running);
+    const label = `${proposer} ${c.label} on ${displayName(key)}`;
+    const kind: HistoryKind = c.kind === 'read' ? { op: 'read' } : c.writes !== undefined ? { op: 'write', value: c.writes.value } : { op: 'change' };
+    const tracked = this.#log.start(this.#operations.length + 1, this.#proposerIds.indexOf(proposer) + 1, key, kind);
+    this.#begin('start', label, { node: proposer, key });
+    const running = c.kind === 'read' ? node.identityRead(key) : node.propose(key, toChangeFunc(c, tracked.ran));
+    running.then(
+      (result) => tracked.settled({ value: result.state }),
+      (error: unknown) => tracked.settled({ error }),
+    );
+    return this.#start(c.kind === 'read' ? 'read' : 'propose', proposer, label, running);
   }
 
   /** Starts an identity read (`propose(proposer, key, read)`): both phases, writing back what it read. */
   read(proposer: string, key: string): OperationHandle {
-    this.#open();
-    const node = this.#proposer(proposer);
-    assertKey(key);
-    return this.#start('read', proposer, `${proposer} read on ${displayName(key)}`, node.identityRead(key));
+    return this.propose(proposer, key, { kind: 'read', label: 'read', apply: (current) => current });
   }
 
   /**
@@ -158,10 +224,12 @@ export class TeachingCluster implements Displayable, Closeable {
     }
     this.#assertNoMembershipChange();
     const before = [...this.#sim.members];
+    this.#begin('start', `operator grows the cluster: adds ${address}`, { node: 'operator' });
     this.#sim.addAcceptor(address);
     const [target] = this.#sim.operatorAcceptors([address]);
+    const grow = this.#breaks.find((b) => b.grow !== undefined)?.grow ?? growCluster;
     return this.#membership('grow', address, before, [...before, address], () =>
-      growCluster(target as NonNullable<typeof target>, this.#sim.proposers, { random: this.#operatorRandom, tracer: this.#recorder.tracer }),
+      grow(target as NonNullable<typeof target>, this.#sim.proposers, { random: this.#operatorRandom, tracer: this.#tracer }),
     );
   }
 
@@ -176,9 +244,10 @@ export class TeachingCluster implements Displayable, Closeable {
     if (!before.includes(address)) throw new InvalidArgumentError(`shrink(${JSON.stringify(address)}): not a member; members are ${before.join(', ')}`);
     if (before.length === 1) throw new InvalidArgumentError(`shrink(${JSON.stringify(address)}): it is the last acceptor`);
     this.#assertNoMembershipChange();
+    this.#begin('start', `operator shrinks the cluster: removes ${address}`, { node: 'operator' });
     const [target] = this.#sim.operatorAcceptors([address]);
     return this.#membership('shrink', address, before, before.filter((a) => a !== address), () =>
-      shrinkCluster(target as NonNullable<typeof target>, this.#sim.proposers, { random: this.#operatorRandom, tracer: this.#recorder.tracer }),
+      shrinkCluster(target as NonNullable<typeof target>, this.#sim.proposers, { random: this.#operatorRandom, tracer: this.#tracer }),
     );
   }
 
@@ -190,7 +259,8 @@ export class TeachingCluster implements Displayable, Closeable {
     this.#open();
     assertKey(key);
     this.#keys.add(key);
-    const running = garbageCollect(key, this.#sim.proposers, this.#sim.operatorAcceptors(), { random: this.#operatorRandom, tracer: this.#recorder.tracer });
+    this.#begin('start', `operator garbage-collects ${displayName(key)}`, { node: 'operator', key });
+    const running = garbageCollect(key, this.#sim.proposers, this.#sim.operatorAcceptors(), { random: this.#operatorRandom, tracer: this.#tracer });
     return this.#start('gc', 'operator', `gc ${displayName(key)}`, running);
   }
 
@@ -198,22 +268,21 @@ export class TeachingCluster implements Displayable, Closeable {
 
   /**
    * Runs the next event on the agenda (a message arriving, or a timer: a timeout, a retry's
-   * backoff) and resolves with what happened (`'  1.234 ms  deliver #4 p1 → a2 prepare(x, 1/p1)'`),
-   * or `undefined` when nothing is left to happen.
+   * backoff; `next()` says which) and resolves with what happened and why: the stamped line
+   * (`'  1.234 ms  deliver #4 p1 → a2 prepare(x, 1/p1)'`), then the explanation, one indented line
+   * per rule applied. Resolves with `undefined` when nothing is left to happen.
    */
   async step(): Promise<string | undefined> {
     this.#open();
-    await settle();
-    const before = this.#inFlight();
-    const step = await this.#sim.stepEvent();
-    if (step === undefined) return undefined;
-    return stamp(step.time, narrateStep(step, before, this.#calls));
+    return (await this.#runOne())?.toString();
   }
 
   /**
-   * Delivers the selected messages now, ahead of their turn, in id order; resolves with a line per
-   * message. Throws `InvalidArgumentError` (delivering nothing) when none is in flight, or when a
-   * partition blocks one of them (heal first, or drop it).
+   * Delivers the selected messages now, ahead of their turn, in id order; resolves with what each
+   * did and why (as `step`). A message delivered by hand arrives when the next event was due (its
+   * own arrival time when it was next), so the clock moves on without skipping any event. Throws
+   * `InvalidArgumentError` (delivering nothing) when none is in flight, or when a partition blocks
+   * one of them (heal first, or drop it).
    */
   async deliver(selector: MessageSelector): Promise<string[]> {
     this.#open();
@@ -223,47 +292,70 @@ export class TeachingCluster implements Displayable, Closeable {
     const lines: string[] = [];
     for (const message of chosen) {
       if (!this.#sim.network.inFlight().some((m) => m.id === message.id)) continue; // already gone
+      // Nothing is due before the earliest event on the agenda, this message's own arrival included.
+      const due = this.#sim.upcoming(1)[0];
+      if (due !== undefined) this.#sim.time.advanceTo(due.time);
+      this.#begin('deliver', `deliver ${message.line}`, { byHand: true, message });
       const deliveries = await this.#sim.deliver(message.id);
-      lines.push(stamp(this.now, narrateDeliveryByHand(message, deliveries)));
+      for (const d of deliveries) this.#journal.fate(message.id, d.outcome);
+      const lost = deliveries.some((d) => d.outcome === 'undeliverable');
+      this.#journal.describe(this.now, lost ? 'undeliverable' : 'deliver', narrateDeliveryByHand(message, deliveries), message);
+      lines.push(this.#lastExplanation());
     }
     return lines;
   }
 
-  /** Loses the selected messages (every copy); resolves with a line per message. */
+  /** Loses the selected messages (every copy); resolves with what each loss means. */
   async drop(selector: MessageSelector): Promise<string[]> {
     this.#open();
     const chosen = this.#choose(selector, 'drop');
     const lines: string[] = [];
     for (const message of chosen) {
+      this.#begin('drop', `drop ${message.line}`, { byHand: true, message });
       await this.#sim.drop(message.id);
-      lines.push(stamp(this.now, `drop ${message.line}`));
+      for (let copy = 0; copy < message.copies; copy++) this.#journal.fate(message.id, 'dropped');
+      this.#journal.note(
+        message.kind === 'request'
+          ? `${message.to} never sees it; ${message.from} counts ${message.to} as a refusal only when the call times out`
+          : `${message.to} never gets ${message.from}'s answer, though ${message.from} did apply the request (its record changed)`,
+      );
+      lines.push(this.#lastExplanation());
     }
     return lines;
   }
 
   /**
    * Holds the selected messages back: each arrives `ms` virtual milliseconds from now instead of
-   * when it was due (a slow link, a message stuck in a queue). Returns a line per message.
+   * when it was due (a slow link, a message stuck in a queue). Returns what each delay means.
    */
   delay(selector: MessageSelector, ms: number): string[] {
     this.#open();
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(`delay(selector, ms): ms must be a number >= 0, got ${String(ms)}`);
     const chosen = this.#choose(selector, 'delay');
-    for (const message of chosen) this.#sim.delay(message.id, ms);
-    return chosen.map((message) => stamp(this.now, `delay ${message.line} by ${ms} ms`));
+    const lines: string[] = [];
+    for (const message of chosen) {
+      this.#begin('delay', `delay ${message.line} by ${ms} ms`, { byHand: true, message });
+      this.#sim.delay(message.id, ms);
+      const until = this.now + Math.round(ms * 1000);
+      this.#journal.delayed(message.id, until);
+      const was = message.arrival === undefined ? '' : ` instead of ${formatVirtualTime(message.arrival)}`;
+      this.#journal.note(`it now arrives at ${formatVirtualTime(until)}${was}: whatever is due before it happens first`);
+      lines.push(this.#lastExplanation());
+    }
+    return lines;
   }
 
   /** Runs events until `condition()` holds (checked before each), or nothing is left to happen. Resolves with the number of events run. */
   async runUntil(condition: () => boolean, options: RunOptions = {}): Promise<number> {
     this.#open();
     if (typeof condition !== 'function') throw new InvalidArgumentError('runUntil(condition): condition must be a function');
-    return this.#sim.run({ until: condition, maxSteps: maxSteps(options) });
+    return this.#run(condition, maxSteps(options));
   }
 
   /** Runs events until every operation started so far has settled. Resolves with the number of events run. */
   async runUntilSettled(options: RunOptions = {}): Promise<number> {
     this.#open();
-    return this.#sim.run({ until: () => this.#operations.every((op) => op.status !== 'pending'), maxSteps: maxSteps(options) });
+    return this.#run(() => this.#operations.every((op) => op.status !== 'pending'), maxSteps(options));
   }
 
   /**
@@ -274,7 +366,20 @@ export class TeachingCluster implements Displayable, Closeable {
   async runUntilIdle(options: RunOptions = {}): Promise<number> {
     this.#open();
     const idle = (): boolean => this.#operations.every((op) => op.status !== 'pending') && this.#sim.network.inFlight().length === 0;
-    return this.#sim.run({ until: idle, maxSteps: maxSteps(options) });
+    return this.#run(idle, maxSteps(options));
+  }
+
+  /** What the next `step()` will run, with when it is due; `undefined` when nothing is left to happen. */
+  next(): UpcomingView | undefined {
+    return this.upcoming(1)[0];
+  }
+
+  /** The next `limit` events in the order `step()` will run them, each with when it is due. */
+  upcoming(limit = 10): UpcomingView[] {
+    this.#open();
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`upcoming(limit): limit must be an integer >= 0, got ${String(limit)}`);
+    const inFlight = this.#inFlight();
+    return this.#sim.upcoming(limit).map((scheduled) => narrateUpcoming(scheduled, inFlight, this.#calls, (m) => this.#obstacle(m)));
   }
 
   // ---- faults -------------------------------------------------------------------------------
@@ -290,12 +395,15 @@ export class TeachingCluster implements Displayable, Closeable {
     const right = this.#nodes(b, 'partition(a, b): b');
     const both = left.find((n) => right.includes(n));
     if (both !== undefined) throw new InvalidArgumentError(`partition(a, b): ${both} is on both sides`);
+    this.#begin('fault', `partition ${left.join(', ')} | ${right.join(', ')}`, { byHand: true });
     this.#sim.partition(left, right);
+    this.#journal.note('messages between the two sides are lost from now on, those already in flight included');
   }
 
   /** Removes every partition. */
   heal(): void {
     this.#open();
+    this.#begin('fault', 'heal every partition', { byHand: true });
     this.#sim.heal();
   }
 
@@ -308,10 +416,14 @@ export class TeachingCluster implements Displayable, Closeable {
     const kind = this.#kindOf(node, 'crash(node)');
     if (kind === 'acceptor') {
       if (!this.#sim.acceptor(node).up) throw new InvalidArgumentError(`crash(${JSON.stringify(node)}): it is already down`);
+      this.#begin('fault', `crash ${node}`, { byHand: true, node });
       this.#sim.crashAcceptor(node);
+      this.#journal.note(`${node} takes no messages and its replies on the wire are lost; what it persisted (every promise and value, each written before it replied) survives`);
     } else {
       if (!this.#sim.proposer(node).up) throw new InvalidArgumentError(`crash(${JSON.stringify(node)}): it is already down`);
+      this.#begin('fault', `crash ${node}`, { byHand: true, node });
       this.#sim.crashProposer(node);
+      this.#journal.note(`${node}'s operations end with an unknown outcome: messages it sent may still arrive and take effect`);
     }
   }
 
@@ -324,14 +436,26 @@ export class TeachingCluster implements Displayable, Closeable {
     const kind = this.#kindOf(node, 'restart(node)');
     const up = kind === 'acceptor' ? this.#sim.acceptor(node).up : this.#sim.proposer(node).up;
     if (up) throw new InvalidArgumentError(`restart(${JSON.stringify(node)}): it is not down`);
-    if (kind === 'acceptor') this.#sim.restartAcceptor(node);
-    else await this.#sim.restartProposer(node);
+    this.#begin('fault', `restart ${node}`, { byHand: true, node });
+    if (kind === 'acceptor') {
+      if (this.#breaks.some((b) => b.forgetsOnRestart === true)) {
+        this.#sim.restartAcceptor(node, { amnesia: true });
+        this.#journal.note(`${node} comes back EMPTY: it replied before its writes were durable, so every promise and value it gave is forgotten (a broken rule)`);
+      } else {
+        this.#sim.restartAcceptor(node);
+        this.#journal.note(`${node} comes back with every record it persisted`);
+      }
+    } else {
+      await this.#sim.restartProposer(node);
+      const id = this.#sim.proposer(node).incarnationId;
+      this.#journal.note(`${node} comes back as ${id}: its counter starts at 0 again, and the new id keeps its ballots unique`);
+    }
     await settle();
   }
 
   // ---- looking ------------------------------------------------------------------------------
 
-  /** The messages in flight, in id order (optionally only those `selector` picks). */
+  /** The messages in flight, in id order, each with when it is due (optionally only those `selector` picks). */
   messages(selector?: MessageSelector): MessageView[] {
     this.#open();
     const all = this.#inFlight();
@@ -349,34 +473,75 @@ export class TeachingCluster implements Displayable, Closeable {
     return viewAcceptors(this.#sim, this.#keys, this.#proposerIds);
   }
 
-  /** The acceptors' records, the messages in flight and the operations, as aligned text. */
-  state(): string {
+  /**
+   * The state now: the acceptors' records, which values are chosen, the messages in flight with
+   * their arrival times, what happens next, the operations. Aligned text as a string
+   * (`String(state)`, `console.log`), tables in a notebook; its fields are the data.
+   */
+  state(): ClusterState {
     this.#open();
-    return stateText(this.#snapshot());
+    const acceptors = this.acceptors();
+    const next = this.next();
+    return new ClusterState({
+      now: this.now,
+      seed: this.seed,
+      acceptors,
+      inFlight: this.#inFlight(),
+      operations: [...this.#operations],
+      violations: [...this.violations()],
+      values: viewValues(acceptors),
+      next: next === undefined ? undefined : { time: next.time, text: next.text },
+    });
   }
 
-  /** The sequence diagram of the proposers' trace so far (see `ClusterDiagramOptions`). */
-  diagram(options: ClusterDiagramOptions = {}): SequenceDiagram {
+  /**
+   * The delivery diagram of the story so far: every message drawn from the event that sent it to
+   * the one where it arrived, was dropped or lost; replies marked by what they did (formed a
+   * quorum, came late, refused); requests by the order their acceptor processed them; messages
+   * still in flight at the bottom, with when they are due.
+   */
+  diagram(options: DeliveryDiagramOptions = {}): DeliveryDiagram {
     this.#open();
-    // Lifelines in a fixed order (proposers, then acceptors as they joined), not in order of first
-    // appearance, so diagrams of one cluster line up with each other.
-    return clusterDiagram(this.#recorder.events, options, this.#allNodes());
+    const { since = 0, key } = checkDeliveryDiagramOptions(options);
+    const model = buildDeliveryModel({
+      events: this.#journal.events(since),
+      messages: this.#journal.messages(),
+      inFlight: this.#inFlight(),
+      nodes: [...this.#proposerIds.map((name) => ({ name, kind: 'proposer' as const })), ...this.#sim.acceptors.map((a) => ({ name: a.address, kind: 'acceptor' as const }))],
+      formatTime: (us) => (us / 1000).toFixed(3),
+      key,
+    });
+    return new DeliveryDiagram(model, options);
   }
 
-  /** The diagram as Mermaid `sequenceDiagram` text, times in brackets (virtual ms). */
-  mermaid(options: ClusterDiagramOptions = {}): string {
+  /** The delivery diagram as Mermaid `sequenceDiagram` text, times in brackets (virtual ms). */
+  mermaid(options: DeliveryDiagramOptions = {}): string {
     return this.diagram(options).mermaid;
   }
 
-  /** The diagram as a standalone SVG document. */
-  svg(options: ClusterDiagramOptions = {}): string {
+  /** The delivery diagram as a standalone SVG document. */
+  svg(options: DeliveryDiagramOptions = {}): string {
     return this.diagram(options).svg;
+  }
+
+  /**
+   * The sequence diagram of the proposers' trace (`caspaxos/trace`): requests drawn when sent,
+   * replies when the proposer counted them, as a proposer sees its rounds. `since` is a story mark.
+   */
+  traceDiagram(options: ClusterDiagramOptions = {}): SequenceDiagram {
+    this.#open();
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('traceDiagram(options): options must be an object');
+    const since = options.since;
+    const traceSince = since === undefined || !Number.isSafeInteger(since) || since < 0 ? since : (this.#traceMarks[since] ?? this.#recorder.recorded);
+    // Lifelines in a fixed order (proposers, then acceptors as they joined), not in order of first
+    // appearance, so diagrams of one cluster line up with each other.
+    return clusterDiagram(this.#recorder.events, { ...options, since: traceSince }, this.#allNodes());
   }
 
   /** The state and the diagram, as text. */
   toString(): string {
     if (this.#closed) return 'TeachingCluster (closed)';
-    return `${this.state()}\n${this.diagram().text}`;
+    return `${this.state().text}\n${this.diagram().text}`;
   }
 
   /** `console.log` and the REPL show `toString()` (the state, then the diagram), without the trailing newline. */
@@ -384,10 +549,10 @@ export class TeachingCluster implements Displayable, Closeable {
     return this.toString().trimEnd();
   }
 
-  /** Jupyter: the diagram (SVG) above the acceptor table, messages in flight and operations. */
+  /** Jupyter: the delivery diagram (SVG) above the acceptor table, values, messages in flight and operations. */
   [JUPYTER_DISPLAY](): MimeBundle {
     if (this.#closed) return { 'text/plain': this.toString() };
-    return stateBundle(this.#snapshot(), this.diagram(), this.toString());
+    return stateBundle(this.state(), this.diagram(), this.toString());
   }
 
   // ---- closing ------------------------------------------------------------------------------
@@ -412,6 +577,70 @@ export class TeachingCluster implements Displayable, Closeable {
 
   #open(): void {
     if (this.#closed) throw new UnavailableError('this teaching cluster is closed');
+  }
+
+  /** Opens the story's next event; what runs until the next one belongs to it. */
+  #begin(kind: ExplanationKind, summary: string, options: { byHand?: boolean; message?: MessageView | undefined; key?: string | undefined; node?: string | undefined } = {}): void {
+    this.#traceMarks[this.#journal.length] = this.#recorder.recorded;
+    this.#journal.begin(this.now, kind, summary, options);
+  }
+
+  #lastExplanation(): string {
+    return String(this.#journal.explanations(this.#journal.length - 1)[0]);
+  }
+
+  /** Runs the next event on the agenda into the story; `undefined` when there is none. */
+  async #runOne(): Promise<Explanation | undefined> {
+    await settle();
+    const before = this.#inFlight();
+    // The event is known before it runs: what it sets off (replies, tallies) belongs to it.
+    const due = this.#sim.upcoming(1)[0]?.event;
+    const message = due?.kind === 'deliver' ? before.find((m) => m.id === due.message.id) : undefined;
+    this.#begin(due?.kind === 'deliver' ? 'deliver' : 'action', '', { message });
+    const step = await this.#sim.stepEvent();
+    if (step === undefined) {
+      this.#journal.abandonIfEmpty();
+      return undefined;
+    }
+    this.#record(step, before);
+    return this.#journal.explanations(this.#journal.length - 1)[0];
+  }
+
+  /** Says in the story what `step` was. */
+  #record(step: SimStep, before: readonly MessageView[]): void {
+    const event = step.event;
+    const summary = narrateStep(step, before, this.#calls);
+    switch (event.kind) {
+      case 'deliver': {
+        const message = before.find((m) => m.id === event.message.id);
+        this.#journal.fate(event.message.id, event.outcome);
+        const kind = event.outcome === 'delivered' ? 'deliver' : event.outcome;
+        this.#journal.describe(step.time, kind, summary, message);
+        break;
+      }
+      case 'timeout':
+        this.#journal.describe(step.time, 'timeout', summary);
+        this.#journal.at(event.node, this.#calls.get(event.call)?.key);
+        this.#journal.timedOut(event.call);
+        break;
+      case 'wake':
+        this.#journal.describe(step.time, 'wake', summary);
+        if (event.node !== undefined) this.#journal.at(event.node);
+        break;
+      case 'action':
+        this.#journal.describe(step.time, 'action', summary);
+        break;
+    }
+  }
+
+  async #run(until: () => boolean, limit: number): Promise<number> {
+    let steps = 0;
+    await settle();
+    while (steps < limit && !until()) {
+      if ((await this.#runOne()) === undefined) break;
+      steps++;
+    }
+    return steps;
   }
 
   #start(kind: OperationHandle['kind'], by: string, label: string, running: Promise<ProposeResult | void>): OperationHandle {
@@ -443,14 +672,23 @@ export class TeachingCluster implements Displayable, Closeable {
   #sent(message: SimMessage): void {
     const key = this.#calls.record(message);
     if (key !== undefined) this.#keys.add(key);
+    this.#journal.sent(message);
   }
 
   #inFlight(): MessageView[] {
-    return viewInFlight(this.#sim.network.inFlight(), this.#calls.keyOf);
+    const arrivals = new Map<number, number>();
+    for (const { time, event } of this.#sim.upcoming()) {
+      if (event.kind === 'deliver' && !arrivals.has(event.message.id)) arrivals.set(event.message.id, time);
+    }
+    return viewInFlight(this.#sim.network.inFlight(), this.#calls.keyOf, arrivals);
   }
 
-  #snapshot(): ClusterSnapshot {
-    return { now: this.now, seed: this.seed, acceptors: this.acceptors(), inFlight: this.#inFlight(), operations: this.#operations, violations: this.violations() };
+  /** What will stop `message` when it arrives, if anything. */
+  #obstacle(message: MessageView): string | undefined {
+    if (this.#sim.network.isBlocked(message.from, message.to)) return 'blocked by a partition, it will be lost';
+    const acceptor = this.#sim.acceptors.find((a) => a.address === message.to);
+    const down = acceptor !== undefined ? !acceptor.up : this.#proposerIds.includes(message.to) && !this.#sim.proposer(message.to).up;
+    return down ? `${message.to} is down, it will be lost` : undefined;
   }
 
   #choose(selector: MessageSelector, verb: string): MessageView[] {
@@ -496,3 +734,4 @@ export class TeachingCluster implements Displayable, Closeable {
     if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(`${what} must be a non-empty string, got ${typeof value === 'string' ? '""' : typeof value}`);
   }
 }
+

@@ -19,7 +19,7 @@ export { Simulation, type AcceptorCrashes, type SimulationOptions } from '../sim
 export { SeededRandom, hashString } from '../sim/random.js';
 export { VirtualTime, formatTime, settle, type AgendaItem } from '../sim/virtual-time.js';
 export { EventQueue } from '../sim/event-queue.js';
-export type { ActionEvent, AgendaEvent, DeliveryEvent, DeliveryOutcome, SimStep, TimeoutEvent, WakeEvent } from '../sim/events.js';
+export type { ActionEvent, AgendaEvent, DeliveryEvent, DeliveryOutcome, ScheduledEvent, SimStep, TimeoutEvent, UpcomingEvent, WakeEvent } from '../sim/events.js';
 export { CALM_LINK, CALM_NETWORK, SimNetwork, describe as describeMessage, type LinkProfile, type MessageKind, type NetworkProfile, type Receiver, type SimMessage } from '../sim/network.js';
 export { AcceptorNode, type CrashPoint } from '../sim/acceptor-node.js';
 export {

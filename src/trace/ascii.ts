@@ -16,7 +16,7 @@
  * Pure module: no I/O, safe in browsers.
  */
 import { type Diagram, type DiagramOptions, toDiagram } from './diagram.js';
-import { columnPositions, textWidth } from './layout.js';
+import { blank, columnPositions, finish, put, textWidth } from './layout.js';
 import type { RecordedEvent } from './recorder.js';
 
 /** Options of `renderAscii`: those of every diagram renderer. */
@@ -67,21 +67,4 @@ export function asciiFromDiagram(diagram: Diagram): string {
     lines.push(finish(cells));
   });
   return `${lines.join('\n')}\n`;
-}
-
-function blank(width: number): string[] {
-  return Array.from({ length: width }, () => ' ');
-}
-
-/** Writes `text` into `cells` from column `at`, one code point per cell, growing the line if needed. */
-function put(cells: string[], at: number, text: string): void {
-  let c = at;
-  for (const ch of text) {
-    while (cells.length <= c) cells.push(' ');
-    cells[c++] = ch;
-  }
-}
-
-function finish(cells: readonly string[]): string {
-  return cells.join('').trimEnd();
 }

@@ -1,6 +1,6 @@
 /**
  * Horizontal layout shared by the ASCII and SVG renderers: where each lifeline goes so that every
- * arrow's label fits between its two ends.
+ * arrow's label fits between its two ends; and the character grid a text diagram is drawn on.
  *
  * Pure module: no I/O, safe in browsers.
  */
@@ -35,4 +35,23 @@ export function columnPositions(diagram: Diagram, adjacent: (j: number) => numbe
     x.push(at);
   }
   return x;
+}
+
+/** A text line of `width` spaces, as cells to draw on. */
+export function blank(width: number): string[] {
+  return Array.from({ length: width }, () => ' ');
+}
+
+/** Writes `text` into `cells` from column `at`, one code point per cell, growing the line if needed. */
+export function put(cells: string[], at: number, text: string): void {
+  let c = at;
+  for (const ch of text) {
+    while (cells.length <= c) cells.push(' ');
+    cells[c++] = ch;
+  }
+}
+
+/** The cells as a line, without trailing spaces. */
+export function finish(cells: readonly string[]): string {
+  return cells.join('').trimEnd();
 }

@@ -150,3 +150,29 @@ test('a scripted action is an action event, told by the line it logged', async (
   const step = await sim.stepEvent();
   expect(step).toEqual({ time: 5000, event: { kind: 'action' }, text: 'restart a1', line: '000005.000 restart a1' });
 });
+
+test('upcoming() lists what step() will run, in order, with when each is due; cancelled timers are not events', async () => {
+  const sim = new Simulation({ seed: 3, proposers: ['p1'] });
+  const proposal = sim.proposer('p1').propose('k', () => null);
+  // Three prepares and three request timeouts are on the agenda.
+  const first = sim.upcoming();
+  expect(first.filter((u) => u.event.kind === 'deliver')).toHaveLength(3);
+  expect(first.filter((u) => u.event.kind === 'timeout')).toHaveLength(3);
+  expect(first.map((u) => u.time)).toEqual([...first.map((u) => u.time)].sort((a, b) => a - b));
+  expect(sim.upcoming(2)).toEqual(first.slice(0, 2));
+  // Each step runs exactly the event upcoming() named first, at its time.
+  for (let i = 0; i < 12; i++) {
+    const [next] = sim.upcoming(1);
+    if (next === undefined) break;
+    const step = (await sim.stepEvent()) as SimStep;
+    expect(step.time).toBe(next.time);
+    expect(step.event.kind).toBe(next.event.kind);
+    if (next.event.kind === 'deliver' && step.event.kind === 'deliver') expect(step.event.message).toBe(next.event.message);
+  }
+  // Once the proposal is done its timeouts are cancelled, yet still on the agenda: upcoming()
+  // leaves them out, as step() skips them.
+  await sim.runUntilSettled(proposal);
+  const cancelled = sim.time.agenda.size - sim.upcoming().length;
+  expect(cancelled).toBeGreaterThan(0);
+  expect(sim.upcoming().every((u) => u.event.kind === 'deliver')).toBe(true);
+});

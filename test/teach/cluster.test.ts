@@ -7,6 +7,8 @@ import { InvalidArgumentError, StepFailedError, UnavailableError } from '../../s
 import { append, change, createCluster, increment, read, remove, set } from '../../src/teach/index.js';
 
 const invalid = { name: 'InvalidArgumentError', code: 'ERR_INVALID_ARGUMENT' };
+/** The first line of what `step` or `deliver` said, without its time stamp. */
+const headline = (said: string): string => (said.split('\n')[0] as string).trimStart().replace(/^\S+ ms {2}/, '');
 const lines = (cluster: ReturnType<typeof createCluster>, selector?: Parameters<ReturnType<typeof createCluster>['messages']>[0]) =>
   cluster.messages(selector).map(String);
 
@@ -98,11 +100,14 @@ describe('propose and the change helpers', () => {
 });
 
 describe('deliver, drop, delay, step', () => {
-  test('deliver by id, by pattern and by predicate, in id order, with a line each', async () => {
+  test('deliver by id, by pattern and by predicate, in id order, with a line each and why', async () => {
     const cluster = createCluster();
     cluster.propose('p1', 'x', set('v'));
-    expect(await cluster.deliver(2)).toEqual(['  0.000 ms  deliver #2 p1 → a2 prepare(x, 1/p1)']);
-    expect(await cluster.deliver({ to: 'a3' })).toEqual(['  0.000 ms  deliver #3 p1 → a3 prepare(x, 1/p1)']);
+    // Delivered by hand, a message arrives when the next event was due: #2's own arrival here.
+    expect(cluster.messages(2)[0]?.arrival).toBe(140);
+    expect(await cluster.deliver(2)).toEqual(['  0.140 ms  deliver #2 p1 → a2 prepare(x, 1/p1)\n            a2: prepare 1/p1 promised: 1/p1 > promise ø; reports nothing accepted']);
+    // #4 (a2's reply, due at 0.389 ms) is now the next event: #3 arrives then, ahead of its own 0.778.
+    expect(await cluster.deliver({ to: 'a3' })).toEqual(['  0.389 ms  deliver #3 p1 → a3 prepare(x, 1/p1)\n            a3: prepare 1/p1 promised: 1/p1 > promise ø; reports nothing accepted']);
     expect(lines(cluster)).toEqual(['#1 p1 → a1 prepare(x, 1/p1)', '#4 a2 → p1 promised(ø, ∅)', '#5 a3 → p1 promised(ø, ∅)']);
     // A reply knows its request's key.
     expect(cluster.messages({ kind: 'reply' }).map((m) => m.key)).toEqual(['x', 'x']);
@@ -134,7 +139,7 @@ describe('deliver, drop, delay, step', () => {
     cluster.partition('p1', 'a1');
     await expect(cluster.deliver(1)).rejects.toMatchObject({ ...invalid, message: expect.stringContaining('partitioned') });
     expect(lines(cluster, 1)).toEqual(['#1 p1 → a1 prepare(x, 1/p1)']);
-    expect(await cluster.drop(1)).toEqual(['  0.000 ms  drop #1 p1 → a1 prepare(x, 1/p1)']);
+    expect(await cluster.drop(1)).toEqual(['  0.000 ms  drop #1 p1 → a1 prepare(x, 1/p1)\n            a1 never sees it; p1 counts a1 as a refusal only when the call times out']);
     expect(cluster.messages(1)).toEqual([]);
   });
 
@@ -151,7 +156,10 @@ describe('deliver, drop, delay, step', () => {
   test('delay moves a message later: the others overtake it', async () => {
     const cluster = createCluster();
     cluster.propose('p1', 'x', set('v'));
-    expect(cluster.delay({ to: 'a1' }, 5)).toEqual(['  0.000 ms  delay #1 p1 → a1 prepare(x, 1/p1) by 5 ms']);
+    expect(cluster.delay({ to: 'a1' }, 5)).toEqual([
+      '  0.000 ms  delay #1 p1 → a1 prepare(x, 1/p1) by 5 ms\n            it now arrives at 5.000 ms instead of 0.612 ms: whatever is due before it happens first',
+    ]);
+    expect(cluster.messages(1)[0]?.arrival).toBe(5000);
     const steps: string[] = [];
     for (let line = await cluster.step(); line !== undefined && !line.includes('#1 '); line = await cluster.step()) steps.push(line);
     expect(steps.length).toBeGreaterThan(3);
@@ -166,10 +174,12 @@ describe('deliver, drop, delay, step', () => {
     cluster.delay(2, 40);
     await cluster.drop(2);
     cluster.delay(3, 40);
-    expect(await cluster.deliver(3)).toEqual(['  0.000 ms  deliver #3 p1 → a3 prepare(x, 1/p1)']);
+    // Nothing is due before the timeout of the dropped #2's call, at 20 ms: #3 arrives then.
+    expect(await cluster.deliver(3)).toEqual([' 20.000 ms  deliver #3 p1 → a3 prepare(x, 1/p1)\n            a3: prepare 1/p1 promised: 1/p1 > promise ø; reports nothing accepted']);
     const seen: string[] = [];
     for (let line = await cluster.step(); line !== undefined; line = await cluster.step()) seen.push(line);
-    expect(seen.filter((l) => l.includes(' #1 '))).toEqual([' 30.000 ms  deliver #1 p1 → a1 prepare(x, 1/p1)']);
+    // By then p1 had timed out on a1 and a2 and retried under 2/p1.
+    expect(seen.filter((l) => l.includes(' #1 '))).toEqual([' 30.000 ms  deliver #1 p1 → a1 prepare(x, 1/p1)\n            a1: prepare 1/p1 refused: promised 2/p1 > 1/p1']);
     expect(seen.filter((l) => l.includes(' #2 ') || l.includes(' #3 '))).toEqual([]);
   });
 
@@ -181,7 +191,7 @@ describe('deliver, drop, delay, step', () => {
     cluster.crash('a2');
     cluster.propose('p1', 'x', set('v'));
     const seen: string[] = [];
-    for (let line = await cluster.step(); line !== undefined; line = await cluster.step()) seen.push(line.trimStart().replace(/^\S+ ms {2}/, ''));
+    for (let line = await cluster.step(); line !== undefined; line = await cluster.step()) seen.push(headline(line));
     expect(seen).toContain('blocked by a partition: #1 p1 → a1 prepare(x, 1/p1#2)');
     expect(seen).toContain('lost (a2 is down): #2 p1 → a2 prepare(x, 1/p1#2)');
     expect(seen).toContain("timeout: p1 gives up waiting for a1's reply to prepare(x, 1/p1#2)");
@@ -194,7 +204,7 @@ describe('deliver, drop, delay, step', () => {
     cluster.crash('a1');
     cluster.crash('a2');
     const seen: string[] = [];
-    for (let line = await cluster.step(); line !== undefined; line = await cluster.step()) seen.push(line);
+    for (let line = await cluster.step(); line !== undefined; line = await cluster.step()) seen.push(line.split('\n')[0] as string);
     expect(seen.filter((l) => l.includes('lost (a')).length).toBe(2);
     expect(seen).toContainEqual(expect.stringMatching(/^ *\d+\.\d{3} ms {2}timeout: p1 gives up waiting for a1's reply to prepare\(x, 1\/p1\)$/));
     expect(op.status).toBe('failed');
@@ -307,7 +317,9 @@ describe('faults', () => {
     const cut = cluster.propose('p1', 'x', set('v'));
     await cluster.runUntilSettled();
     expect(cut.status).toBe('failed');
-    expect(cluster.diagram().text).toContain('x-- unreachable(');
+    // The proposer's view: its calls to a1 and a2 failed; the deliveries: a partition swallowed them.
+    expect(cluster.traceDiagram().text).toContain('x-- unreachable(');
+    expect(cluster.diagram().text).toContain('#1 p1 → a1 prepare(x, 1/p1)  [blocked by a partition]');
     cluster.heal();
     const ok = cluster.propose('p1', 'x', set('v'));
     await cluster.runUntilSettled();
@@ -330,7 +342,8 @@ describe('membership and garbage collection', () => {
     await cluster.runUntilSettled();
     expect(shrink.status).toBe('done');
     expect(cluster.acceptors()[0]?.membership).toBe('not a member');
-    expect(cluster.diagram().text).toContain('shrink a1: step 3 (remove preparer) completed');
+    expect(cluster.traceDiagram().text).toContain('shrink a1: step 3 (remove preparer) completed');
+    expect(cluster.diagram().text).toContain('shrink a1: remove-preparer completed');
     expect(cluster.violations()).toEqual([]);
   });
 
@@ -363,7 +376,7 @@ describe('membership and garbage collection', () => {
       expect(a.minimumAges).toEqual({ p1: 1, p2: 1 });
       expect(a.tombstoneFloor).not.toBe('ø');
     }
-    expect(cluster.state()).toContain('a1 requires ages p1 ≥ 1, p2 ≥ 1');
+    expect(String(cluster.state())).toContain('a1 requires ages p1 ≥ 1, p2 ≥ 1');
     expect(() => cluster.gc(5 as never)).toThrow(expect.objectContaining(invalid));
   });
 });
@@ -384,21 +397,25 @@ describe('looking', () => {
     });
   });
 
-  test('state() is an aligned table with messages in flight and operations', async () => {
+  test('state() is an aligned table with messages in flight (each with when it is due), what happens next and operations', async () => {
     const cluster = createCluster();
     cluster.propose('p1', 'x', set('v'));
     await cluster.deliver(1);
-    expect(cluster.state()).toBe(
+    const state = cluster.state();
+    expect(state.next).toEqual({ time: 140, text: 'deliver #2 p1 → a2 prepare(x, 1/p1)' });
+    expect(state.inFlight.map((m) => m.arrival)).toEqual([140, 778, 389]);
+    expect(String(state)).toBe(
       [
-        'time 0.000 ms',
+        'time 0.140 ms',
         'acceptor  status  key  promise  accepted  value',
         'a1        up      x    1/p1     ø         ∅',
         'a2        up',
         'a3        up',
         'in flight (3):',
-        '  #2 p1 → a2 prepare(x, 1/p1)',
-        '  #3 p1 → a3 prepare(x, 1/p1)',
-        '  #4 a1 → p1 promised(ø, ∅)',
+        '  #2 p1 → a2 prepare(x, 1/p1)  due 0.140 ms',
+        '  #3 p1 → a3 prepare(x, 1/p1)  due 0.778 ms',
+        '  #4 a1 → p1 promised(ø, ∅)  due 0.389 ms',
+        'next: 0.140 ms deliver #2 p1 → a2 prepare(x, 1/p1)',
         'operations:',
         '  #1 p1 set "v" on x: pending',
         '',
@@ -414,14 +431,17 @@ describe('looking', () => {
     cluster.propose('p2', 'y', set('w'));
     await cluster.runUntilIdle();
     const later = cluster.diagram({ since: mark });
-    expect(later.text).not.toContain('p1 ');
+    expect(later.text).not.toContain('prepare(x');
     expect(later.text).toContain('prepare(y, 1/p2)');
+    expect(cluster.traceDiagram({ since: mark }).text).not.toContain('prepare(x');
     expect(cluster.diagram({ key: 'x' }).text).not.toContain('(y,');
     expect(cluster.mermaid({ key: 'y' })).toMatch(/^sequenceDiagram\n/);
     expect(cluster.svg()).toMatch(/^<svg /);
     expect(() => cluster.diagram({ since: -1 })).toThrow(expect.objectContaining(invalid));
     expect(() => cluster.diagram({ key: 1 as never })).toThrow(expect.objectContaining(invalid));
-    expect(() => cluster.diagram({ filter: 'p1' as never })).toThrow(expect.objectContaining(invalid));
+    expect(() => cluster.diagram({ minWidth: -1 })).toThrow(expect.objectContaining(invalid));
+    expect(() => cluster.diagram({ legend: 'yes' as never })).toThrow(expect.objectContaining(invalid));
+    expect(() => cluster.traceDiagram({ filter: 'p1' as never })).toThrow(expect.objectContaining(invalid));
     expect(() => cluster.diagram(null as never)).toThrow(expect.objectContaining(invalid));
   });
 
@@ -441,7 +461,7 @@ describe('determinism', () => {
     cluster.propose('p2', 'x', append('2'));
     cluster.propose('p2', 'y', increment);
     await cluster.runUntilIdle();
-    return { text: cluster.diagram().text, svg: cluster.svg(), state: cluster.state() };
+    return { text: cluster.diagram().text, svg: cluster.svg(), state: cluster.state().text, story: cluster.explanations().map(String) };
   }
 
   test('the same seed gives the same diagram, SVG and table, byte for byte', async () => {

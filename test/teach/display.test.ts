@@ -33,7 +33,7 @@ test('the cluster displays as HTML (diagram and table), Markdown, SVG and plain 
   expect(checkWellFormedXml(bundle['image/svg+xml'] as string)).toEqual({ ok: true });
   // The HTML embeds the same SVG as a data URI, then the acceptor table.
   const html = bundle['text/html'] as string;
-  const src = /<img alt="sequence diagram" src="data:image\/svg\+xml;charset=utf-8,([^"]*)">/.exec(html)?.[1];
+  const src = /<img alt="delivery diagram" src="data:image\/svg\+xml;charset=utf-8,([^"]*)">/.exec(html)?.[1];
   expect(decodeURIComponent(src as string)).toBe(bundle['image/svg+xml']);
   expect(html).toContain('<table><thead><tr><th>acceptor</th>');
   expect(checkWellFormedXml(html.replace(/<img [^>]*>/, ''))).toEqual({ ok: true });
@@ -47,7 +47,23 @@ test('an empty cluster displays without a diagram', () => {
   const bundle = display(createCluster());
   expect(bundle['text/html']).not.toContain('<img');
   expect(bundle['text/markdown']).not.toContain('mermaid');
-  expect(checkWellFormedXml(bundle['image/svg+xml'] as string)).toEqual({ ok: true });
+  expect(bundle['image/svg+xml']).toBeUndefined();
+});
+
+test('state() displays as tables (HTML, Markdown) and as its text, with the values chosen and what happens next', async () => {
+  const cluster = await busyCluster();
+  const state = cluster.state();
+  const bundle = display(state);
+  expect(Object.keys(bundle).sort()).toEqual(['text/html', 'text/markdown', 'text/plain']);
+  expect(bundle['text/plain']).toBe(state.text);
+  expect(inspect(state)).toBe(state.text.trimEnd());
+  expect(`${state}`).toBe(state.text);
+  const html = bundle['text/html'] as string;
+  expect(html).toContain('<table><thead><tr><th>acceptor</th>');
+  expect(html).toContain('values:');
+  expect(html).toContain('next: ');
+  expect(checkWellFormedXml(html)).toEqual({ ok: true });
+  expect(state.values.some((v) => v.key === 'x' && v.chosen)).toBe(true);
 });
 
 test('a diagram displays as SVG, Mermaid in Markdown, and ASCII', async () => {
@@ -59,7 +75,7 @@ test('a diagram displays as SVG, Mermaid in Markdown, and ASCII', async () => {
   expect(bundle['text/markdown']).toBe(`\`\`\`mermaid\n${diagram.mermaid}\`\`\``);
   expect(bundle['text/plain']).toBe(diagram.text);
   expect(String(diagram)).toBe(diagram.text);
-  expect(diagram.length).toBe(diagram.diagram.rows.length);
+  expect(diagram.length).toBe(diagram.model.rows.length);
 });
 
 test('Node shows the cluster, diagrams and operations as their text, not as objects', async () => {

@@ -39,7 +39,9 @@ describe.each(lessons)('%s', (lesson) => {
   test('prints its golden output', () => {
     const output = run(lesson);
     expectGolden(GOLDEN, lesson.replace(/\.ts$/, '.txt'), output);
-    // No lesson may show a broken invariant.
+    // No lesson may show a broken invariant, and every checkpoint holds.
     expect(output).not.toContain('VIOLATION');
+    expect(output).not.toContain('✗ checkpoint');
+    expect(output).toContain('✓ checkpoint');
   });
 });
