@@ -14,7 +14,8 @@
  * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { History, Operation, Value } from '../check/history.js';
-import { type LinearizabilityResult, checkLinearizability, renderCounterexample } from '../check/linearizability.js';
+import { type LinearizabilityResult, checkLinearizability } from '../check/linearizability.js';
+import { renderCounterexample } from '../check/wgl-report.js';
 import { casRegisterModel } from '../check/models.js';
 import type { State } from '../core/messages.js';
 import type { MonitorViolation } from '../sim/monitor.js';
