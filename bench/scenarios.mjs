@@ -189,26 +189,10 @@ async function scenarioC({ ms, seed, rtt }, yieldEvery = C_YIELD_EVERY) {
     sleptMs += delay;
     return timerSleep(delay, signal);
   };
-  // Attempts, a measure of contention. Every attempt reaches every acceptor (a proposer sends each
-  // phase to all members at once), so acceptor a1 sees each attempt once: as a prepare, or, for an
-  // attempt that skipped the prepare under a ballot promised by the previous accept (one round
-  // trip), as an accept whose ballot was never prepared. Proposers pass the same ballot object to
-  // both phases of an attempt, so a WeakSet tells the two kinds of accept apart.
-  let prepares = 0;
-  let unpreparedAccepts = 0;
-  const prepared = new WeakSet();
-  class CountingAcceptor extends MemoryAcceptor {
-    prepare(key, age, ballot, opts) {
-      prepares++;
-      prepared.add(ballot);
-      return super.prepare(key, age, ballot, opts);
-    }
-    accept(key, age, ballot, state, opts) {
-      if (!prepared.has(ballot)) unpreparedAccepts++;
-      return super.accept(key, age, ballot, state, opts);
-    }
-  }
-  const acceptors = [new CountingAcceptor('a1'), new MemoryAcceptor('a2'), new MemoryAcceptor('a3')];
+  // Attempts, a measure of contention: each proposer counts the attempts it started and those
+  // that skipped the prepare phase under a ballot promised by the previous accept (one round
+  // trip); see ProposerSnapshot.
+  const acceptors = [new MemoryAcceptor('a1'), new MemoryAcceptor('a2'), new MemoryAcceptor('a3')];
   const proposers = Array.from({ length: C_PROPOSERS }, (_, i) => new MemoryProposer(`p${i + 1}`, acceptors, { sleep, ...rttOptions(rtt) }));
   const random = new SeededRandom(seed).asFunction;
   const warmupMs = Math.min(500, ms / 2);
@@ -276,7 +260,10 @@ async function scenarioC({ ms, seed, rtt }, yieldEvery = C_YIELD_EVERY) {
   await Promise.all(workers);
   const windowMs = ms; // counted operations all completed in [t0, t1)
   const share = cpu === undefined ? 0 : cpuShare(cpu, ms);
-  const attempts = prepares + unpreparedAccepts; // warm-up included, read-back not
+  const cpuUsed = cpu === undefined ? undefined : process.cpuUsage(cpu);
+  // Warm-up included, read-back not.
+  const attempts = proposers.reduce((sum, p) => sum + p.inspect().attempts, 0);
+  const skippedPrepares = proposers.reduce((sum, p) => sum + p.inspect().preparesSkipped, 0);
 
   // Read every key back: each final state must be a value written to that key by a proposal that
   // did not fail in its prepare phase, and a key with an acknowledged write must not be empty.
@@ -307,10 +294,12 @@ async function scenarioC({ ms, seed, rtt }, yieldEvery = C_YIELD_EVERY) {
     yieldEvery,
     windowMs,
     cpuShare: share,
+    // Per second of CPU time this process got in the window: immune to neighbours taking the core.
+    okOpsPerCpuS: cpuUsed === undefined ? 0 : Math.round(ok / ((cpuUsed.user + cpuUsed.system) / 1e6)),
     totalOps,
     attemptsPerProposal: r4(attempts / totalOps),
     // Share of attempts that skipped the prepare phase (one round trip) despite the contention.
-    skippedPrepareShare: r4(unpreparedAccepts / Math.max(1, attempts)),
+    skippedPrepareShare: r4(skippedPrepares / Math.max(1, attempts)),
     timerSleeps: sleeps,
     timerSleepRequestedMs: Math.round(sleptMs),
     emptyKeys: empty,

@@ -21,11 +21,28 @@ const STRING_LIMIT = 1024;
  */
 const chars = String.fromCharCode as (...codes: Array<number | undefined>) => string;
 
-/** A copy of `state` to keep. */
-export function toCompactState(state: State): CompactState {
+/**
+ * A copy of `state` to keep. `previous`, a kept state (typically the one the state was computed
+ * from), is returned instead of a new copy when it holds the same bytes: kept states are never
+ * changed, so they can be shared. An identity read (which writes back the state it read) or a
+ * change that leaves the bytes alone then costs no allocation; a state that differs costs one
+ * comparison that stops at its first differing byte.
+ */
+export function toCompactState(state: State, previous?: CompactState): CompactState {
   if (state === null) return null;
+  if (previous != null && previous.length === state.length && holdsBytes(previous, state)) return previous;
   if (state.length > STRING_LIMIT) return new Uint8Array(state);
   return bytesToString(state);
+}
+
+/** Whether the kept state `kept` holds exactly the bytes of `state` (same length). */
+function holdsBytes(kept: string | Uint8Array, state: Uint8Array): boolean {
+  if (typeof kept === 'string') {
+    for (let i = 0; i < state.length; i++) if (kept.charCodeAt(i) !== state[i]) return false;
+  } else {
+    for (let i = 0; i < state.length; i++) if (kept[i] !== state[i]) return false;
+  }
+  return true;
 }
 
 /**

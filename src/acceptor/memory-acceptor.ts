@@ -9,22 +9,21 @@ import * as rules from '../core/acceptor-rules.js';
 import type { KeyRecord } from '../core/acceptor-rules.js';
 import type { Age } from '../core/age.js';
 import { type Ballot, ZERO_BALLOT, isZeroBallot } from '../core/ballot.js';
-import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
+import type { AcceptReply, AcceptedState, PrepareReply, Promised, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from './request-checks.js';
 import { AcceptorWatchers } from './watchers.js';
 import { type CompactState, fromCompactState, toCompactState } from './compact-state.js';
+import { type SharedAccept, type SharedPrepare, type TrustedAcceptor, inProcess } from './in-process.js';
 import { InvalidArgumentError } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { assertKey } from '../internal/validate.js';
 
-/** An acceptor's record of one key, updated in place (see `#store`). */
-interface CompactRecord {
-  promise: Ballot;
-  accepted: Ballot;
-  state: CompactState;
-  ancestry: readonly Ballot[] | undefined;
-}
+/** A record as a `MemoryAcceptor` keeps it: immutable, so acceptors in one process may share it. */
+type StoredRecord = KeyRecord<CompactState>;
+
+/** What a key that was never written (and no garbage collection removed) behaves as. Shared. */
+const NEVER_WRITTEN: StoredRecord = rules.absentRecord(ZERO_BALLOT);
 
 /** Options of `MemoryAcceptor`. */
 export interface MemoryAcceptorOptions {
@@ -58,11 +57,8 @@ export type AcceptorRecord = KeyRecord;
  */
 export class MemoryAcceptor implements Acceptor {
   readonly address: string;
-  #records = new Map<string, CompactRecord>();
-  #minimumAges = new Map<string, number>();
-  #absent: KeyRecord<CompactState> = rules.absentRecord(ZERO_BALLOT);
-  #watchers = new AcceptorWatchers();
-  readonly #debug: DebugGate;
+  /** The records and the rules over them; the public methods validate, then call it. */
+  readonly #table: RecordTable;
 
   /**
    * @param address unique among the acceptors of a cluster; proposers identify acceptors by it.
@@ -70,76 +66,51 @@ export class MemoryAcceptor implements Acceptor {
   constructor(address: string, options: MemoryAcceptorOptions = {}) {
     if (typeof address !== 'string' || address === '') throw new InvalidArgumentError('an acceptor address must be a non-empty string');
     this.address = address;
-    this.#debug = new DebugGate(options.logger);
+    this.#table = new RecordTable(address, new DebugGate(options.logger));
   }
 
   async prepare(key: string, age: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply> {
     opts?.signal?.throwIfAborted();
     checkPrepareRequest(key, age, ballot);
-    const reply = this.#prepare(key, age, ballot);
-    if (this.#debug.get() !== undefined) this.#debug.acceptorRequest(this.address, 'prepare', key, ballot, age, reply.type);
-    return reply;
-  }
-
-  #prepare(key: string, age: Age, ballot: Ballot): PrepareReply {
-    const rejected = rules.checkAge(age, this.#minimumAges.get(age.id) ?? 0);
-    if (rejected !== undefined) return rejected;
-    const record = this.#records.get(key);
-    const { reply, next } = rules.prepare(record ?? this.#absent, ballot, this.#absent.promise);
-    if (next !== undefined) this.#store(key, record, next);
-    // The reply gets its own copy: the change function may mutate it.
-    return reply.type === 'promised' ? { ...reply, state: fromCompactState(reply.state) } : reply;
+    return this.#table.prepare(key, age, ballot, undefined);
   }
 
   async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
     opts?.signal?.throwIfAborted();
     const ancestry = checkAcceptRequest(key, age, ballot, state, opts);
-    const next = opts?.next;
-    const reply = this.#accept(key, age, ballot, state, next, ancestry);
-    if (this.#debug.get() !== undefined) this.#debug.acceptorRequest(this.address, 'accept', key, ballot, age, reply.type);
-    return reply;
-  }
-
-  #accept(key: string, age: Age, ballot: Ballot, state: State, nextBallot: Ballot | undefined, ancestry: readonly Ballot[] | undefined): AcceptReply {
-    const rejected = rules.checkAge(age, this.#minimumAges.get(age.id) ?? 0);
-    if (rejected !== undefined) return rejected;
-    const record = this.#records.get(key);
-    // Store a copy (made once, before the rule, which keeps it if it accepts): the caller keeps its
-    // buffer and may reuse it.
-    const { reply, next } = rules.accept(record ?? this.#absent, ballot, toCompactState(state), this.#absent.promise, { next: nextBallot, ancestry });
-    if (next === undefined) return reply;
-    this.#store(key, record, next);
-    if (this.#watchers.active) this.#notify(key, next.accepted, next.state);
-    return reply;
+    return this.#table.acceptCopy(key, age, ballot, state, opts?.next, ancestry);
   }
 
   async rejectByAge(ages: readonly Age[], opts?: CallOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
     checkAges(ages);
-    const raised = rules.raiseAges((id) => this.#minimumAges.get(id) ?? 0, ages);
-    for (const age of raised) this.#minimumAges.set(age.id, age.counter);
-    this.#debug.get()?.debug({ acceptor: this.address, method: 'rejectByAge', n: ages.length, raised: raised.length });
+    const table = this.#table;
+    const raised = rules.raiseAges((id) => table.minimumAge(id), ages);
+    for (const age of raised) table.minimumAges.set(age.id, age.counter);
+    table.debug.get()?.debug({ acceptor: this.address, method: 'rejectByAge', n: ages.length, raised: raised.length });
   }
 
   async removeIfEqual(key: string, tombstone: Tombstone, opts?: CallOptions): Promise<RemoveReply> {
     opts?.signal?.throwIfAborted();
     checkRemoveRequest(key, tombstone);
-    const { reply, floor } = rules.remove(this.#records.get(key), tombstone.ballot, this.#absent.promise);
+    const table = this.#table;
+    const { reply, floor } = rules.remove(table.records.get(key), tombstone.ballot, table.absent.promise);
     if (floor !== undefined) {
-      this.#records.delete(key);
-      this.#absent = rules.absentRecord(floor);
+      table.records.delete(key);
+      table.absent = rules.absentRecord(floor);
       // Watchers see the key become empty, under the zero ballot (it has no record any more).
-      this.#notify(key, ZERO_BALLOT, null);
+      table.notify(key, ZERO_BALLOT, null);
     }
-    this.#debug.acceptorRequest(this.address, 'removeIfEqual', key, tombstone.ballot, undefined, reply.type);
+    table.debug.acceptorRequest(this.address, 'removeIfEqual', key, tombstone.ballot, undefined, reply.type);
     return reply;
   }
 
   watch(key: string, opts: WatchOptions = {}): AsyncIterable<AcceptedState> {
     assertKey(key);
+    const { records, watchers } = this.#table;
     // Synchronous: nothing can change the key between reading it and subscribing.
-    return this.#watchers.watch(key, opts, (channel, subscribe) => {
-      const record = this.#records.get(key);
+    return watchers.watch(key, opts, (channel, subscribe) => {
+      const record = records.get(key);
       channel.push({ ballot: record?.accepted ?? ZERO_BALLOT, state: fromCompactState(record?.state ?? null) });
       subscribe();
     });
@@ -150,7 +121,7 @@ export class MemoryAcceptor implements Acceptor {
     signal?.throwIfAborted();
     // A snapshot, so the listing is stable while proposals keep writing.
     const keys: string[] = [];
-    for (const [key, record] of this.#records) if (!isZeroBallot(record.accepted)) keys.push(key);
+    for (const [key, record] of this.#table.records) if (!isZeroBallot(record.accepted)) keys.push(key);
     for (const key of keys) {
       signal?.throwIfAborted();
       yield key;
@@ -162,14 +133,14 @@ export class MemoryAcceptor implements Acceptor {
    * prepared, or removed by garbage collection). For tests and teaching.
    */
   inspect(key: string): KeyRecord | undefined {
-    const record = this.#records.get(key);
+    const record = this.#table.records.get(key);
     if (record === undefined) return undefined;
     return { promise: record.promise, accepted: record.accepted, state: fromCompactState(record.state), ancestry: record.ancestry };
   }
 
   /** The minimum age this acceptor requires of proposer `id` (0 unless garbage collection raised it). */
   minimumAge(id: string): number {
-    return this.#minimumAges.get(id) ?? 0;
+    return this.#table.minimumAge(id);
   }
 
   /**
@@ -177,32 +148,119 @@ export class MemoryAcceptor implements Acceptor {
    * collection removed here (`ZERO_BALLOT` if none). See `absentRecord` in the acceptor rules.
    */
   get tombstoneFloor(): Ballot {
-    return this.#absent.promise;
+    return this.#table.absent.promise;
   }
 
   /** Number of keys with a record (for tests and memory accounting). */
   get size(): number {
-    return this.#records.size;
+    return this.#table.records.size;
   }
 
   /**
-   * Stores the rule's verdict for `key`: a new record for a new key, else the fields of the one
-   * there, in place. Records live long, so replacing them on every write (the rules return a new
-   * one) would keep the old generation of the heap busy; the rule's short-lived object dies young.
+   * The in-process path (see `in-process.ts` and the README): the same rules without the
+   * re-validation, for a `MemoryProposer` in this process, which validated the request already.
+   * Offered only while `prepare` and `accept` are this class's own: a subclass or wrapper that
+   * overrides them (to count, delay or break requests) must see every request. A wrapper made with
+   * `Object.create` has no records of its own and gets `undefined` too.
+   * @internal
    */
-  #store(key: string, record: CompactRecord | undefined, next: KeyRecord<CompactState>): void {
-    if (record === undefined) {
-      this.#records.set(key, { promise: next.promise, accepted: next.accepted, state: next.state, ancestry: next.ancestry });
-      return;
+  [inProcess](): TrustedAcceptor | undefined {
+    return this.prepare === PUBLIC_PREPARE && this.accept === PUBLIC_ACCEPT && #table in this ? this.#table : undefined;
+  }
+}
+
+const { prepare: PUBLIC_PREPARE, accept: PUBLIC_ACCEPT } = MemoryAcceptor.prototype;
+
+/**
+ * One acceptor's records and the acceptor rules over them, on requests already validated: by
+ * `MemoryAcceptor`'s public methods, or by an in-process proposer (`TrustedAcceptor`). Each
+ * request is checked and applied synchronously, inside one call, so check-and-write is atomic per
+ * key.
+ *
+ * Records are immutable and replaced on every change, so one record can serve every acceptor of a
+ * process that stores it (`SharedAccept`, `SharedPrepare`), and one `Map` entry pointing to it is
+ * all an acceptor adds per key. A state is kept in compact form (`CompactState`): copied in once
+ * (by the acceptor, or once per phase for all acceptors on the in-process path) and out again for
+ * every reader, so no caller can reach the kept bytes.
+ */
+class RecordTable implements TrustedAcceptor {
+  readonly records = new Map<string, StoredRecord>();
+  readonly minimumAges = new Map<string, number>();
+  /** The record an absent key behaves as (its promise is the tombstone floor). */
+  absent: StoredRecord = NEVER_WRITTEN;
+  readonly watchers = new AcceptorWatchers();
+
+  constructor(
+    readonly address: string,
+    readonly debug: DebugGate,
+  ) {}
+
+  /** The minimum age required of proposer `id` (0 unless garbage collection raised it). */
+  minimumAge(id: string): number {
+    // Most acceptors never see a garbage collection: skip the lookup.
+    return this.minimumAges.size === 0 ? 0 : (this.minimumAges.get(id) ?? 0);
+  }
+
+  prepare(key: string, age: Age, ballot: Ballot, shared: SharedPrepare | undefined): PrepareReply {
+    const reply = rules.checkAge(age, this.minimumAge(age.id)) ?? this.#prepare(key, ballot, shared);
+    if (this.debug.get() !== undefined) this.debug.acceptorRequest(this.address, 'prepare', key, ballot, age, reply.type);
+    return reply;
+  }
+
+  #prepare(key: string, ballot: Ballot, shared: SharedPrepare | undefined): PrepareReply {
+    const record = this.records.get(key) ?? this.absent;
+    // Another acceptor of the phase promised the same ballot from this very record: the same
+    // verdict, the same new record (records are immutable).
+    const last = shared?.promise;
+    if (last !== undefined && last.from === record) {
+      this.records.set(key, last.to);
+      return last.reply;
     }
-    record.promise = next.promise;
-    record.accepted = next.accepted;
-    record.state = next.state;
-    record.ancestry = next.ancestry;
+    const { reply, next } = rules.prepare(record, ballot, this.absent.promise);
+    if (reply.type !== 'promised') return reply;
+    const to = next as StoredRecord; // a promise always comes with its record
+    this.records.set(key, to);
+    // The reply gets its own copy: the change function may mutate it.
+    const promised: Promised = { type: 'promised', accepted: reply.accepted, state: fromCompactState(reply.state), ancestry: reply.ancestry };
+    if (shared !== undefined) shared.promise = { from: record, to, reply: promised };
+    return promised;
   }
 
-  #notify(key: string, ballot: Ballot, state: CompactState): void {
-    this.#watchers.notify(key, () => ({ ballot, state: fromCompactState(state) }));
+  accept(key: string, age: Age, shared: SharedAccept): AcceptReply {
+    const { record } = shared;
+    const reply = rules.checkAge(age, this.minimumAge(age.id)) ?? this.#store(key, record, shared.reply);
+    if (this.debug.get() !== undefined) this.debug.acceptorRequest(this.address, 'accept', key, record.accepted, age, reply.type);
+    return reply;
   }
 
+  /** `accept` through the public method: the state is copied here, for this acceptor alone. */
+  acceptCopy(key: string, age: Age, ballot: Ballot, state: State, next: Ballot | undefined, ancestry: readonly Ballot[] | undefined): AcceptReply {
+    let reply: AcceptReply | undefined = rules.checkAge(age, this.minimumAge(age.id));
+    if (reply === undefined) {
+      const current = this.records.get(key) ?? this.absent;
+      if (rules.accepts(current, ballot)) {
+        // Copied once the rule accepts; the caller keeps its buffer and may reuse it. The copy
+        // shares the state it replaces when the bytes are the same (an identity read).
+        const accepted = rules.acceptance(ballot, toCompactState(state, current.state), { next, ancestry });
+        reply = this.#store(key, accepted.next, accepted.reply);
+      } else {
+        reply = rules.conflictWith(current, this.absent.promise);
+      }
+    }
+    if (this.debug.get() !== undefined) this.debug.acceptorRequest(this.address, 'accept', key, ballot, age, reply.type);
+    return reply;
+  }
+
+  /** Stores `next` for `key` if the accept rule admits its ballot; answers `reply` or the conflict. */
+  #store(key: string, next: StoredRecord, reply: AcceptReply): AcceptReply {
+    const current = this.records.get(key) ?? this.absent;
+    if (!rules.accepts(current, next.accepted)) return rules.conflictWith(current, this.absent.promise);
+    this.records.set(key, next);
+    if (this.watchers.active) this.notify(key, next.accepted, next.state);
+    return reply;
+  }
+
+  notify(key: string, ballot: Ballot, state: CompactState): void {
+    this.watchers.notify(key, () => ({ ballot, state: fromCompactState(state) }));
+  }
 }

@@ -64,7 +64,11 @@ export function absentRecord(floor: Ballot): KeyRecord<null> {
   return { promise: floor, accepted: ZERO_BALLOT, state: null, ancestry: NO_ANCESTRY };
 }
 
-function conflictWith(record: KeyRecord<unknown>, floor: Ballot): Conflict {
+/**
+ * The conflict an acceptor holding `record` answers to a request its ballot does not beat (see
+ * `promises` and `accepts`). `floor` is the acceptor's tombstone floor.
+ */
+export function conflictWith(record: KeyRecord<unknown>, floor: Ballot): Conflict {
   // Report the acceptor's highest ballot so the proposer fast-forwards past everything it knows,
   // and the highest ballot it may have accepted (see `Conflict.accepted`).
   const accepted = maxBallot(record.accepted, floor);
@@ -83,6 +87,24 @@ export function checkAge(age: Age, minimum: number): AgeRejection | undefined {
 }
 
 /**
+ * The test of phase 1b (`prepare`): whether an acceptor holding `record` promises `ballot`, i.e.
+ * `ballot > promise` and `ballot > accepted`. Shells that build the new record themselves (the
+ * in-process path of `MemoryAcceptor`) decide with this, so the rule has one definition.
+ */
+export function promises(record: KeyRecord<unknown>, ballot: Ballot): boolean {
+  return compareBallots(ballot, record.promise) > 0 && compareBallots(ballot, record.accepted) > 0;
+}
+
+/**
+ * The test of phase 2b (`accept`): whether an acceptor holding `record` stores a state under
+ * `ballot`, i.e. `ballot >= promise` and `ballot > accepted`. What it then stores does not depend
+ * on `record` (see `accept`).
+ */
+export function accepts(record: KeyRecord<unknown>, ballot: Ballot): boolean {
+  return compareBallots(ballot, record.promise) >= 0 && compareBallots(ballot, record.accepted) > 0;
+}
+
+/**
  * Phase 1b. Paper §2.2: "An acceptor returns a conflict if it already saw a greater ballot number.
  * Otherwise, it persists the ballot number as a promise and returns a confirmation either with an
  * empty value (if it hasn't accepted any value yet) or with a tuple of an accepted value and its
@@ -93,9 +115,7 @@ export function checkAge(age: Age, minimum: number): AgeRejection | undefined {
  * `floor` is the acceptor's tombstone floor, reported in conflicts (see `Conflict.accepted`).
  */
 export function prepare<S = State>(record: KeyRecord<S>, ballot: Ballot, floor: Ballot = ZERO_BALLOT): RuleResult<PrepareReply<S>, S> {
-  if (compareBallots(ballot, record.promise) <= 0 || compareBallots(ballot, record.accepted) <= 0) {
-    return { reply: conflictWith(record, floor) };
-  }
+  if (!promises(record, ballot)) return { reply: conflictWith(record, floor) };
   return {
     reply: { type: 'promised', accepted: record.accepted, state: record.state, ancestry: record.ancestry },
     next: { promise: ballot, accepted: record.accepted, state: record.state, ancestry: record.ancestry },
@@ -138,9 +158,16 @@ export function accept<S = State>(
   floor: Ballot = ZERO_BALLOT,
   extras: AcceptExtras = {},
 ): RuleResult<AcceptReply, S> {
-  if (compareBallots(ballot, record.promise) < 0 || compareBallots(ballot, record.accepted) <= 0) {
-    return { reply: conflictWith(record, floor) };
-  }
+  if (!accepts(record, ballot)) return { reply: conflictWith(record, floor) };
+  return acceptance(ballot, state, extras);
+}
+
+/**
+ * What `accept` stores and answers once `accepts(record, ballot)` holds: a function of the request
+ * alone, not of the record it replaces, so acceptors in one process can store one shared record
+ * (see `MemoryAcceptor`'s in-process path).
+ */
+export function acceptance<S = State>(ballot: Ballot, state: S, extras: AcceptExtras = {}): Required<RuleResult<AcceptReply, S>> {
   const { next, ancestry } = extras;
   // With a piggybacked promise the record promises `next` (> ballot): the invariant
   // promise >= accepted holds either way.

@@ -27,7 +27,7 @@ import { type Ballot, ZERO_BALLOT, ballotEquals } from './ballot.js';
 import type { State } from './messages.js';
 import { majority } from './quorum.js';
 import type { AcceptRound, PrepareRound } from './rounds.js';
-import { copyState, isState } from './state.js';
+import { isState } from './state.js';
 
 /** The accept quorum of a proposal: a majority, or every accepter (a full identity read). */
 export type QuorumMode = 'majority' | 'all';
@@ -338,12 +338,13 @@ export class Attempt {
    * ballot just committed (its next prepare judges whether a promise would have held). `current`
    * says that nothing which clears the cache (a membership change, a garbage collection's
    * fast-forward, which raises the age) happened during the round; otherwise nothing is cached.
-   * The state is copied, as the callers get `state` itself and may change it.
+   * The entry holds `state` itself, which the callers get too and may change: the cache keeps its
+   * own copy.
    */
   cacheEntry(accept: AcceptRound, current: boolean): CachedRound | undefined {
     if (!current) return undefined;
     if (accept.next !== undefined && accept.promisedNext >= accept.tally.needed) {
-      return { next: accept.next, state: copyState(this.state), ancestry: this.ancestry, accepted: accept.ballot, doubt: 0 };
+      return { next: accept.next, state: this.state, ancestry: this.ancestry, accepted: accept.ballot, doubt: 0 };
     }
     if (this.doubt > 0) return { next: undefined, state: null, ancestry: NO_ANCESTRY, accepted: accept.ballot, doubt: this.doubt };
     return undefined;

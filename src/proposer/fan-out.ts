@@ -8,6 +8,7 @@
  * On the hot path of every proposal: one promise and one pair of callbacks per member, nothing else.
  */
 import type { QuorumStatus } from '../core/quorum.js';
+import { type TrustedAcceptor, trustedAcceptorOf } from '../acceptor/in-process.js';
 
 export function fanOut<M, R>(
   members: readonly M[],
@@ -61,4 +62,40 @@ export function fanOut<M, R>(
     );
   }
   return promise;
+}
+
+/** What `feedInProcess` feeds: a phase's round (`PrepareRound`, `AcceptRound`). */
+export interface PhaseRound<R> {
+  onReply(reply: R): QuorumStatus;
+  onUnreachable(): QuorumStatus;
+  lastFailure: unknown;
+}
+
+/**
+ * The in-process part of a phase: calls the members that offer the trusted path
+ * (`trustedAcceptorOf`, see `acceptor/in-process`) synchronously, through `request`, and feeds their
+ * replies to `round` at once, in member order. Returns the other members, which the caller sends
+ * to as usual (`fanOut`), or `undefined` when there are none. No promise and no callback is made
+ * per in-process member.
+ */
+export function feedInProcess<M extends object, R>(members: readonly M[], round: PhaseRound<R>, request: { sendTrusted(member: TrustedAcceptor): R }): M[] | undefined {
+  let others: M[] | undefined;
+  for (const member of members) {
+    const trusted = trustedAcceptorOf(member);
+    if (trusted === undefined) {
+      (others ??= []).push(member);
+      continue;
+    }
+    let reply: R;
+    try {
+      reply = request.sendTrusted(trusted);
+    } catch (error) {
+      // As in `fanOut`: an acceptor that throws counts as one that could not be reached.
+      round.lastFailure = error;
+      round.onUnreachable();
+      continue;
+    }
+    round.onReply(reply);
+  }
+  return others;
 }

@@ -7,10 +7,14 @@
  *
  * Concurrency: proposals for different keys run concurrently; proposals for one key through one
  * proposer wait in a FIFO queue and run in arrival order, in batches (`ProposalQueue`). Each attempt
- * takes its ballot synchronously before its first `await`, so a burst of calls gets increasing
- * ballots in call order.
+ * takes its ballot synchronously before it first waits, so a burst of calls gets increasing
+ * ballots in call order. An attempt is a generator of steps (`runSteps`) that waits only for
+ * replies still outstanding: over in-process `MemoryAcceptor`s (the trusted path, see
+ * `acceptor/in-process`) it runs synchronously, both phases, and its round then yields to the
+ * event loop once, so proposals arriving meanwhile on the key queue up behind it.
  */
 import { abortable, abortableWait } from '../internal/abort.js';
+import { type Steps, runSteps } from '../internal/steps.js';
 import type { Age } from '../core/age.js';
 import { ANCESTRY_FLOOR_ID } from '../core/ancestry.js';
 import { Attempt, type ChangeFailure, type PrepareVerdict, type QuorumMode } from '../core/attempt.js';
@@ -32,13 +36,15 @@ import {
   UnavailableError,
   isRetryable,
 } from '../errors.js';
-import { fanOut } from './fan-out.js';
+import { fanOut, feedInProcess } from './fan-out.js';
+import { AcceptRequest, type PhaseRequest, PrepareRequest } from './phase-requests.js';
 import { OneRoundTripCache } from './one-round-trip-cache.js';
 import { type Proposal, ProposalQueue, newProposal } from './proposal-queue.js';
+import { type KeySlot, KeyTable } from './key-table.js';
 import { watchKey } from './watch.js';
 import { DebugGate, type Logger } from '../logger.js';
 import { type Random, type RetryPolicy, type Sleep, resolveRetryPolicy, retryDelay, retryWhile, timerSleep } from '../retry.js';
-import type { AcceptOptions, Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from '../roles.js';
+import type { Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from '../roles.js';
 import type { TraceEvent, Tracer } from '../tracer.js';
 import { assertAddress, assertBallot, assertFunction, assertKey, integerOption } from '../internal/validate.js';
 
@@ -98,6 +104,19 @@ export interface MemoryProposerOptions {
    * @default 64
    */
   readonly maxBatch?: number | undefined;
+  /**
+   * Whether to call in-process `MemoryAcceptor`s through their trusted path (see the README,
+   * "In-process fast path"): synchronously, without re-validating what this proposer validated
+   * already, sharing one immutable copy of each state between them. Every reply and every stored
+   * record is the same as through `prepare` and `accept`; an attempt over such acceptors runs
+   * synchronously, and its round still yields to the event loop once (so proposals arriving
+   * meanwhile queue up and run as one batch). Acceptors whose `prepare` or `accept` is
+   * overridden, and every other acceptor, are called through their public methods regardless, and
+   * so is every acceptor while a `tracer` is set (a trace shows the messages as asynchronous
+   * acceptors deliver them).
+   * @default true
+   */
+  readonly inProcess?: boolean | undefined;
 }
 
 /** A snapshot of a proposer's state, for tests and teaching. */
@@ -112,6 +131,13 @@ export interface ProposerSnapshot {
   readonly preparers: readonly string[];
   /** Addresses of the acceptors accepts go to, sorted. */
   readonly accepters: readonly string[];
+  /**
+   * Attempts started since the proposer was created, retries included: above the number of
+   * proposals (less batching) when proposals lose to competitors.
+   */
+  readonly attempts: number;
+  /** How many of those skipped the prepare phase under a promise (one round trip, paper §2.2.1). */
+  readonly preparesSkipped: number;
 }
 
 
@@ -154,6 +180,10 @@ export class MemoryProposer implements Proposer {
   readonly #sleep: Sleep;
   readonly #random: Random;
   readonly #stragglerTimeoutMs: number;
+  #attempts = 0;
+  #preparesSkipped = 0;
+  /** Whether phases use the acceptors' in-process path (see `MemoryProposerOptions.inProcess`). */
+  readonly #inProcess: boolean;
 
   /**
    * @param id unique among the proposers of a cluster, and never reused by a proposer that
@@ -182,10 +212,13 @@ export class MemoryProposer implements Proposer {
     this.#sleep = options.sleep ?? timerSleep;
     this.#random = options.random ?? Math.random;
     this.#stragglerTimeoutMs = options.stragglerTimeoutMs ?? 100;
+    this.#inProcess = options.inProcess !== false && this.#tracer === undefined;
     const maxBatch = integerOption(options.maxBatch, 'maxBatch', 1, 64);
-    this.#queue = new ProposalQueue((key, batch) => void this.#round(key, batch), maxBatch);
     const cacheKeys = integerOption(options.oneRoundTripKeys, 'oneRoundTripKeys', 1, 10_000);
-    this.#cache = options.oneRoundTrip === false ? undefined : new OneRoundTripCache(cacheKeys);
+    // One slot per key for the queue and the cache (one lookup per proposal), as many as the cache holds.
+    const keys = new KeyTable<Proposal>(cacheKeys);
+    this.#queue = new ProposalQueue((key, batch, slot) => void this.#round(key, batch, slot), maxBatch, keys);
+    this.#cache = options.oneRoundTrip === false ? undefined : new OneRoundTripCache(keys);
     if (!Number.isFinite(this.#stragglerTimeoutMs) || this.#stragglerTimeoutMs < 0) {
       throw new InvalidArgumentError(`stragglerTimeoutMs must be a finite number >= 0, got ${this.#stragglerTimeoutMs}`);
     }
@@ -210,6 +243,8 @@ export class MemoryProposer implements Proposer {
       age: this.age,
       preparers: sortedAddresses(this.#config.preparers),
       accepters: sortedAddresses(this.#config.accepters),
+      attempts: this.#attempts,
+      preparesSkipped: this.#preparesSkipped,
     };
   }
 
@@ -358,7 +393,7 @@ export class MemoryProposer implements Proposer {
    * One round for a batch of proposals on `key`: attempts until one commits, one fails for good,
    * or the retry policy is exhausted. Settles every proposal of the batch; never rejects.
    */
-  async #round(key: string, batch: readonly Proposal[]): Promise<void> {
+  async #round(key: string, batch: readonly Proposal[], slot: KeySlot<Proposal>): Promise<void> {
     const log = this.#debug.get();
     const attempt = new Attempt(key, (batch[0] as Proposal).mode, this.#cache !== undefined);
     // A lone proposal's signal also cancels its acceptor calls and waits; a batch's calls are not
@@ -367,7 +402,9 @@ export class MemoryProposer implements Proposer {
     try {
       for (let n = 1; ; n++) {
         if (n > 1 && allSettled(batch)) return; // every caller aborted: stop retrying
-        const outcome = await this.#attempt(attempt, batch, signal, log);
+        // Awaited even when the attempt ran synchronously (in process): a round always yields
+        // once, so proposals that arrive on the key meanwhile queue up and run as the next batch.
+        const outcome = await runSteps(this.#attempt(attempt, batch, signal, log, slot));
         if (outcome === 'committed') {
           const { results, ballot } = attempt;
           for (let i = 0; i < batch.length; i++) {
@@ -392,44 +429,56 @@ export class MemoryProposer implements Proposer {
       const failure = this.#traceFailure(key, attempt.ballot, error);
       for (const proposal of batch) proposal.reject(failure);
     } finally {
-      this.#queue.roundDone(key, batch.length);
+      this.#queue.roundDone(slot, batch.length);
     }
   }
 
   /**
    * One attempt (paper §2.2): prepare (skipped under a ballot promised with the previous accept,
    * §2.2.1), apply the batch's changes, accept; `attempt` makes every decision, this drives it.
-   * Resolves with `committed`; `nothing` when every change function threw (nothing was sent); or
-   * why the attempt failed when a retry may help (it lost, or its outcome is unknown and the next
+   * Ends with `committed`; `nothing` when every change function threw (nothing was sent); or why
+   * the attempt failed when a retry may help (it lost, or its outcome is unknown and the next
    * prepare decides it). Throws when nothing may be retried: the outcome cannot be decided, the
-   * proposer is too old (`AgeError`), or the signal aborted.
+   * proposer is too old (`AgeError`), or the signal aborted. Steps (see `runSteps`): it yields
+   * what it waits for, a phase's replies or the stragglers, and goes on at once when a phase was
+   * decided in process.
    */
-  async #attempt(attempt: Attempt, batch: readonly Proposal[], signal: AbortSignal | undefined, log: Logger | undefined): Promise<'committed' | 'nothing' | Cause> {
+  *#attempt(
+    attempt: Attempt,
+    batch: readonly Proposal[],
+    signal: AbortSignal | undefined,
+    log: Logger | undefined,
+    slot: KeySlot<Proposal>,
+  ): Steps<'committed' | 'nothing' | Cause> {
     const config = this.#config;
     config.enter();
     try {
       const { key } = attempt;
       const tracer = this.#tracer;
       const proposer = this.address;
-      const promised = attempt.begin(this.#cache?.take(key));
+      const cached = this.#cache?.take(slot);
+      const promised = attempt.begin(cached);
       // Every attempt gets a ballot never used before, taken synchronously, before any await: the
       // cached one (promised by a quorum, reserved from the generator when it was sent) or a new one.
       const ballot = promised ?? this.#ballots.next();
       attempt.start(ballot);
+      this.#attempts++;
       const age = this.age;
+      // The kept form of the state the changes apply to, if known: shared with the accepted state
+      // when the changes left the bytes alone (see `SharedAccept`).
+      let base = cached?.kept;
 
       if (promised !== undefined) {
+        this.#preparesSkipped++;
         tracer?.({ type: 'skip-prepare', proposer, key, ballot });
       } else {
         // Phase 1: "sends a prepare message containing this number to the acceptors ... waits for
         // the F+1 confirmations".
         const { preparers } = config;
         const prepare = new PrepareRound(ballot, preparers.length, majority(preparers.length));
-        const prepareOptions = signal === undefined ? undefined : { signal };
-        await this.#send('prepare', preparers, prepare, key, signal, (acceptor) => {
-          tracer?.({ type: 'prepare-sent', proposer, acceptor: acceptor.address, key, ballot, age });
-          return acceptor.prepare(key, age, ballot, prepareOptions);
-        });
+        const request = new PrepareRequest(key, age, ballot, signal);
+        yield this.#send('prepare', preparers, prepare, request, signal);
+        base = request.keptFormOf(prepare.state);
         this.#afterPhase('prepare', preparers.length, prepare, key, log);
         const verdict = attempt.afterPrepare(prepare, this.#age, this.#collections);
         if (verdict.kind === 'lost') return rejectionCause(prepare, age);
@@ -451,19 +500,17 @@ export class MemoryProposer implements Proposer {
       const nextBallot = attempt.asksNext ? this.#ballots.next() : undefined;
       const accept = new AcceptRound(ballot, accepters.length, needed, nextBallot);
       const { state, ancestry } = attempt;
-      const options: AcceptOptions = { next: nextBallot, ancestry, signal };
-      await this.#send('accept', accepters, accept, key, signal, (acceptor) => {
-        tracer?.({ type: 'accept-sent', proposer, acceptor: acceptor.address, key, ballot, age, state });
-        return acceptor.accept(key, age, ballot, state, options);
-      });
+      const request = new AcceptRequest(key, age, ballot, state, nextBallot, ancestry, signal, base);
+      yield this.#send('accept', accepters, accept, request, signal);
       // Lost, with nothing but proven rejections so far: if the stragglers prove it too, the state
       // is stored nowhere and this attempt can be retried instead of called unknown. This is what
       // a proposal preempted by a competitor's prepare looks like.
-      if (accept.rejectedSoFar && accept.received < accepters.length) await this.#awaitStragglers(accept, accepters.length, signal);
+      if (accept.rejectedSoFar && accept.received < accepters.length) yield this.#awaitStragglers(accept, accepters.length, signal);
       this.#afterPhase('accept', accepters.length, accept, key, log);
       if (attempt.afterAccept(accept, age.counter) !== 'committed') return rejectionCause(accept, age);
       const entry = attempt.cacheEntry(accept, config === this.#config && age.counter === this.#age);
-      if (entry !== undefined) this.#cache?.put(key, entry);
+      // The in-process accepters' copy of `state` serves the cache too (a doubted key's entry holds none).
+      if (entry !== undefined) this.#cache?.put(slot, entry, entry.state === state ? request.kept : undefined);
       tracer?.({ type: 'committed', proposer, key, ballot, state });
       return 'committed';
     } finally {
@@ -492,27 +539,56 @@ export class MemoryProposer implements Proposer {
   /**
    * Sends one phase's messages to every member at once (`send` also traces each message), feeds
    * each reply to `round` and traces it; resolves once the round is decided. Not `async`: on the
-   * hot path the fan-out's promise is the only one.
+   * hot path the fan-out's promise is the only one. Members that offer the in-process path get
+   * `sendTrusted` instead (see `feedInProcess`), and their replies are fed at once: when that
+   * leaves nobody to wait for (no other member, or the round is decided: the others' replies are
+   * late), the status is returned as it is, no promise is made at all, and the attempt goes on
+   * at once (`runSteps`).
    */
   #send<R extends PrepareReply | AcceptReply>(
     phase: 'prepare' | 'accept',
     members: readonly Acceptor[],
     round: Round & { onReply(reply: R): QuorumStatus },
-    key: string,
+    request: PhaseRequest<R>,
     signal: AbortSignal | undefined,
-    send: (acceptor: Acceptor) => Promise<R>,
+  ): QuorumStatus | Promise<QuorumStatus> {
+    if (!this.#inProcess) return this.#fanOut(phase, members, round, request, signal);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const others = feedInProcess(members, round, request);
+    if (others === undefined) return round.status;
+    const rest = this.#fanOut(phase, others, round, request, signal);
+    if (round.status === 'pending') return rest;
+    // Decided already: nobody waits for the others (an abort later on would reject `rest`).
+    rest.catch(() => {});
+    return round.status;
+  }
+
+  /** `#send` through the members' public methods, with a trace of every message and reply. */
+  #fanOut<R extends PrepareReply | AcceptReply>(
+    phase: 'prepare' | 'accept',
+    members: readonly Acceptor[],
+    round: Round & { onReply(reply: R): QuorumStatus },
+    request: PhaseRequest<R>,
+    signal: AbortSignal | undefined,
   ): Promise<QuorumStatus> {
     const tracer = this.#tracer;
     const { ballot } = round;
+    const proposer = this.address;
+    const { key } = request;
     return fanOut(
       members,
-      send,
+      tracer === undefined
+        ? (acceptor) => request.send(acceptor)
+        : (acceptor) => {
+            tracer(request.sentEvent(proposer, acceptor.address));
+            return request.send(acceptor);
+          },
       tracer === undefined
         ? (_, reply) => round.onReply(reply)
         : (acceptor, reply) => {
             const late = round.status !== 'pending';
             const status = round.onReply(reply);
-            tracer(replyEvent(phase, { proposer: this.address, acceptor: acceptor.address, key, ballot, late }, reply));
+            tracer(replyEvent(phase, { proposer, acceptor: acceptor.address, key, ballot, late }, reply));
             return status;
           },
       (acceptor, error) => {
@@ -520,7 +596,7 @@ export class MemoryProposer implements Proposer {
         round.lastFailure = error;
         const status = round.onUnreachable();
         if (tracer !== undefined) {
-          const base = { proposer: this.address, acceptor: acceptor.address, key, ballot, late, error };
+          const base = { proposer, acceptor: acceptor.address, key, ballot, late, error };
           tracer(phase === 'prepare' ? { ...base, type: 'prepare-unreachable' } : { ...base, type: 'accept-unreachable' });
         }
         return status;

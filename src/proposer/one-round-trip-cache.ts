@@ -9,108 +9,92 @@
  * uncached; the cached ballot came from the proposer's generator, so no later attempt reuses it;
  * garbage collection of the key, any membership change and a restart (a new proposer) clear it.
  * Bounded: when full, the key cached longest ago goes first, unless it was cached again since
- * (`#evictOne`).
+ * (`KeyTable`, whose slots the entries live in, next to the key's queue of proposals).
  *
  * A key other proposers write is doubted (`DOUBT_AFTER_MISS`): its entry then holds no promise,
  * only the ballot this proposer last committed, so that its prepares can tell when promises would
  * hold again. What to put, and when to skip a prepare, `core/attempt` decides; this is the store.
  */
 import type { CachedRound } from '../core/attempt.js';
-import type { Ballot } from '../core/ballot.js';
-import type { State } from '../core/messages.js';
+import { type CompactState, fromCompactState, toCompactState } from '../acceptor/compact-state.js';
+import { type KeySlot, KeyTable } from './key-table.js';
 
-/** A slot of the cache; its content is replaced in place (no allocation per change). */
-interface Slot {
-  live: boolean;
-  /** Cached again since eviction last passed it (see `#evictOne`). */
-  used: boolean;
-  next: Ballot | undefined;
-  state: State;
-  ancestry: readonly Ballot[];
-  accepted: Ballot;
-  doubt: number;
+/**
+ * A taken entry: the key's slot itself, `state` a fresh copy of the state kept for the key (the
+ * change function may mutate it), `kept` the kept form.
+ */
+export interface TakenRound extends CachedRound {
+  /** The state, as kept: immutable, the source of a cheap copy of the same bytes (see `put`). */
+  readonly kept: CompactState;
 }
 
-export class OneRoundTripCache {
-  readonly #slots = new Map<string, Slot>();
-  #live = 0;
+/** A key, or its slot (what a round holds: no lookup). */
+type KeyOrSlot = string | KeySlot;
 
-  constructor(readonly capacity: number) {}
+export class OneRoundTripCache {
+  readonly #table: KeyTable;
+
+  /**
+   * @param capacity the most keys cached, or the table of slots to keep the entries in (shared
+   *   with the proposer's `ProposalQueue`; its capacity bounds the cache).
+   */
+  constructor(capacity: number | KeyTable) {
+    this.#table = typeof capacity === 'number' ? new KeyTable(capacity) : capacity;
+  }
+
+  /** The most keys cached. */
+  get capacity(): number {
+    return this.#table.capacity;
+  }
 
   /** Keys with an entry (a promise, or a doubt). */
   get size(): number {
-    return this.#live;
+    return this.#table.live;
   }
 
   /**
-   * Removes and returns the entry for `key`. The returned object is the slot itself, refilled by
-   * the next `put` for the key: read it before then (the proposer reads it at once, and only the
-   * round running on the key puts it again).
+   * Removes and returns the entry for `key`. The returned object is the key's slot itself,
+   * refilled by the next `put` for the key: read it before then (the proposer reads it at once, and
+   * only the round running on the key puts it again).
    */
-  take(key: string): CachedRound | undefined {
-    const slot = this.#slots.get(key);
+  take(key: KeyOrSlot): TakenRound | undefined {
+    const slot = this.#slot(key);
     if (slot === undefined || !slot.live) return undefined;
-    slot.live = false;
-    this.#live--;
+    this.#table.setLive(slot, false);
+    slot.state = fromCompactState(slot.kept);
     return slot;
   }
 
-  put(key: string, entry: CachedRound): void {
-    const slot = this.#slots.get(key);
-    if (slot !== undefined) {
-      if (!slot.live) this.#live++;
-      slot.live = true;
-      slot.used = true;
-      slot.next = entry.next;
-      slot.state = entry.state;
-      slot.ancestry = entry.ancestry;
-      slot.accepted = entry.accepted;
-      slot.doubt = entry.doubt;
-      return;
-    }
-    if (this.#slots.size >= this.capacity) this.#evictOne();
-    this.#slots.set(key, {
-      live: true,
-      used: false,
-      next: entry.next,
-      state: entry.state,
-      ancestry: entry.ancestry,
-      accepted: entry.accepted,
-      doubt: entry.doubt,
-    });
-    this.#live++;
-  }
-
   /**
-   * Second chance (CLOCK): the slot cached longest ago goes, unless it was cached again since it
-   * last came up (a hot key), in which case it moves to the back and loses that mark. A Map keeps
-   * insertion order, so this costs nothing until the cache is full, and one move per re-cache at
-   * most after that: an LRU's recency without moving the key on every change.
+   * Caches `entry` for `key`. The cache keeps its own copy of the state, in compact form (like a
+   * `MemoryAcceptor`, a fraction of a `Uint8Array`'s size): `kept` when given, the kept form of
+   * exactly `entry.state` (the one the acceptors of the accept store), else a copy, which shares
+   * the key's last kept state when the bytes are the same.
    */
-  #evictOne(): void {
-    for (const [key, slot] of this.#slots) {
-      if (slot.live && slot.used) {
-        slot.used = false;
-        this.#slots.delete(key);
-        this.#slots.set(key, slot);
-        continue;
-      }
-      if (slot.live) this.#live--;
-      this.#slots.delete(key);
-      return;
-    }
+  put(key: KeyOrSlot, entry: CachedRound, kept?: CompactState): void {
+    const slot = typeof key === 'string' ? this.#table.slot(key) : key;
+    // Cached again: a hot key, which eviction passes over once (see `KeyTable`).
+    if (slot.cached) slot.used = true;
+    slot.cached = true;
+    slot.kept = kept !== undefined ? kept : toCompactState(entry.state, slot.kept);
+    slot.state = null;
+    slot.next = entry.next;
+    slot.ancestry = entry.ancestry;
+    slot.accepted = entry.accepted;
+    slot.doubt = entry.doubt;
+    this.#table.setLive(slot, true);
   }
 
-  forget(key: string): void {
-    const slot = this.#slots.get(key);
-    if (slot?.live === true) {
-      slot.live = false;
-      this.#live--;
-    }
+  forget(key: KeyOrSlot): void {
+    const slot = this.#slot(key);
+    if (slot !== undefined) this.#table.setLive(slot, false);
   }
 
   clear(): void {
-    this.#slots.clear();
-    this.#live = 0;
+    this.#table.clearEntries();
+  }
+
+  #slot(key: KeyOrSlot): KeySlot | undefined {
+    return typeof key === 'string' ? this.#table.get(key) : key;
   }
 }

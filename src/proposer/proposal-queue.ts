@@ -12,6 +12,7 @@
  */
 import type { QuorumMode } from '../core/attempt.js';
 import type { ChangeFunc, ProposeResult } from '../roles.js';
+import { type KeySlot, KeyTable } from './key-table.js';
 
 /** One caller's proposal. */
 export interface Proposal {
@@ -68,23 +69,34 @@ class PendingProposal implements Proposal {
 /** The shared marker of "a round runs, nobody waits" (never mutated: a first waiter gets an array). */
 const NONE: Proposal[] = [];
 
+/** A key, or its slot (what a round holds: no lookup). */
+type KeyOrSlot = string | KeySlot<Proposal>;
+
 export class ProposalQueue {
-  /** Keys with a round running, each with the proposals waiting behind it (`NONE` while none wait). */
-  readonly #waiting = new Map<string, Proposal[]>();
+  /**
+   * The keys' slots: `waiting` is `undefined` while no round runs on the key, `NONE` while one
+   * runs and nobody waits. Shared with the one-round-trip cache (see `KeyTable`).
+   */
+  readonly #table: KeyTable<Proposal>;
+  #active = 0;
 
   /**
    * @param runRound runs one round for a batch, settles every proposal in it, and then calls
-   *   `roundDone(key, batch.length)`; it must never throw.
+   *   `roundDone(slot, batch.length)`; it must never throw.
    * @param maxBatch the most proposals in one round (1 disables batching).
+   * @param table the keys' slots (by default a table of its own, keeping up to 10,000 idle keys).
    */
   constructor(
-    private readonly runRound: (key: string, batch: readonly Proposal[]) => void,
+    private readonly runRound: (key: string, batch: readonly Proposal[], slot: KeySlot<Proposal>) => void,
     private readonly maxBatch: number,
-  ) {}
+    table: KeyTable<Proposal> = new KeyTable<Proposal>(10_000),
+  ) {
+    this.#table = table;
+  }
 
   /** Keys with a round running (for tests and introspection). */
   get activeKeys(): number {
-    return this.#waiting.size;
+    return this.#active;
   }
 
   /**
@@ -102,19 +114,21 @@ export class ProposalQueue {
       signal.addEventListener('abort', onAbort, { once: true });
       proposal.cleanup = () => signal.removeEventListener('abort', onAbort);
     }
-    const waiting = this.#waiting.get(key);
+    const slot = this.#table.slot(key);
+    const waiting = slot.waiting;
     if (waiting === undefined) {
-      this.#waiting.set(key, NONE);
-      this.runRound(key, [proposal]);
+      slot.waiting = NONE;
+      this.#active++;
+      this.runRound(key, [proposal], slot);
     } else if (waiting === NONE) {
-      this.#waiting.set(key, [proposal]);
+      slot.waiting = [proposal];
     } else {
       waiting.push(proposal);
     }
   }
 
   #abort(key: string, proposal: Proposal): void {
-    const waiting = this.#waiting.get(key);
+    const waiting = this.#table.get(key)?.waiting;
     const index = waiting === undefined || waiting === NONE ? -1 : waiting.indexOf(proposal);
     if (index >= 0) waiting?.splice(index, 1);
     proposal.reject(proposal.signal?.reason);
@@ -128,22 +142,29 @@ export class ProposalQueue {
    * on one key ran in batches alternating 1 and 63 (or k and 64 - k): 32 on average instead of 64.
    * A lone proposal with nobody waiting (a sequential caller) frees the key at once, hop-free.
    */
-  roundDone(key: string, size: number): void {
-    const waiting = this.#waiting.get(key);
-    if (waiting === undefined) return;
+  roundDone(key: KeyOrSlot, size: number): void {
+    const slot = typeof key === 'string' ? this.#table.get(key) : key;
+    const waiting = slot?.waiting;
+    if (slot === undefined || waiting === undefined) return;
     if (waiting.length === 0 && size <= 1) {
-      this.#waiting.delete(key);
+      this.#idle(slot);
       return;
     }
-    queueMicrotask(() => this.#startNext(key));
+    queueMicrotask(() => this.#startNext(slot));
   }
 
-  #startNext(key: string): void {
-    const waiting = this.#waiting.get(key);
+  /** No round runs on the key any more; its slot stays, for the key's next proposal. */
+  #idle(slot: KeySlot<Proposal>): void {
+    slot.waiting = undefined;
+    this.#active--;
+  }
+
+  #startNext(slot: KeySlot<Proposal>): void {
+    const waiting = slot.waiting;
     if (waiting === undefined) return;
     if (waiting.length === 0) {
       // Nobody came during the hop (or everyone who did aborted).
-      this.#waiting.delete(key);
+      this.#idle(slot);
       return;
     }
     // The longest run of waiting proposals with the first one's quorum mode, up to `maxBatch`.
@@ -152,10 +173,10 @@ export class ProposalQueue {
     while (size < waiting.length && size < this.maxBatch && (waiting[size] as Proposal).mode === mode) size++;
     if (size === waiting.length) {
       // Everyone waiting: hand the array over instead of copying it.
-      this.#waiting.set(key, NONE);
-      this.runRound(key, waiting);
+      slot.waiting = NONE;
+      this.runRound(slot.key, waiting, slot);
     } else {
-      this.runRound(key, waiting.splice(0, size));
+      this.runRound(slot.key, waiting.splice(0, size), slot);
     }
   }
 }

@@ -27,6 +27,33 @@ describe('stored states', () => {
     }
   });
 
+  test('given the kept state it replaces, shares it when the bytes are the same, else copies', () => {
+    for (const n of [0, 3, 16, 2000]) {
+      const bytes = new Uint8Array(n).map((_, i) => i & 0xff);
+      const kept = toCompactState(bytes);
+      expect(toCompactState(new Uint8Array(bytes), kept)).toBe(kept);
+      if (n === 0) continue;
+      const other = new Uint8Array(bytes);
+      other[n - 1] = (other[n - 1] ?? 0) ^ 1;
+      const copy = toCompactState(other, kept);
+      expect(fromCompactState(copy)).toEqual(other);
+      expect(fromCompactState(kept)).toEqual(bytes);
+    }
+    // A kept state of another length, or none, is never shared.
+    expect(fromCompactState(toCompactState(Uint8Array.of(1, 2), toCompactState(Uint8Array.of(1))))).toEqual(Uint8Array.of(1, 2));
+    expect(toCompactState(null, toCompactState(Uint8Array.of(1)))).toBeNull();
+  });
+
+  test('a shared large state is the very same object (strings compare by value, arrays by identity)', () => {
+    const kept = toCompactState(new Uint8Array(2000).fill(3));
+    expect(toCompactState(new Uint8Array(2000).fill(3), kept)).toBe(kept);
+    expect(toCompactState(new Uint8Array(2000).fill(4), kept)).not.toBe(kept);
+  });
+
+  test.prop([fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 })])('a copy made against any kept state holds the bytes given', (bytes, previous) => {
+    expect(fromCompactState(toCompactState(bytes, toCompactState(previous)))).toEqual(bytes);
+  });
+
   test.prop([fc.uint8Array({ maxLength: 40 })])('round-trips any small state', (bytes) => {
     expect(fromCompactState(toCompactState(bytes))).toEqual(bytes);
   });

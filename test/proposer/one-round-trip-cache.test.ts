@@ -41,6 +41,35 @@ describe('OneRoundTripCache', () => {
     expect(cache.size).toBe(0);
   });
 
+  test('keeps its own copy of the state: changing the cached or the taken bytes changes nothing kept', () => {
+    const cache = new OneRoundTripCache(10);
+    const state = Uint8Array.of(1, 2, 3);
+    cache.put('k', { ...entry(1), state });
+    state[0] = 9;
+    const taken = cache.take('k');
+    expect(taken?.state).toEqual(Uint8Array.of(1, 2, 3));
+    taken?.state?.fill(7);
+    cache.put('k', { ...entry(2), state: Uint8Array.of(1, 2, 3) });
+    expect(cache.take('k')?.state).toEqual(Uint8Array.of(1, 2, 3));
+  });
+
+  test('keeps the kept form it is given; without one, shares the last kept state when the bytes are the same', () => {
+    // States above 1 KiB are kept as Uint8Array copies, whose identity a test can see (small ones
+    // are kept as strings, compared by value).
+    const big = (last: number) => new Uint8Array(2000).fill(4).fill(last, 1999);
+    const cache = new OneRoundTripCache(10);
+    const given = big(5);
+    cache.put('k', { ...entry(1), state: big(5) }, given);
+    expect(cache.take('k')?.kept).toBe(given);
+    cache.put('k', { ...entry(2), state: big(5) });
+    expect(cache.take('k')?.kept).toBe(given); // same bytes: shared, not copied
+    cache.put('k', { ...entry(3), state: big(6) });
+    const taken = cache.take('k');
+    expect(taken?.kept).not.toBe(given);
+    expect(taken?.state).toEqual(big(6));
+    expect(taken?.state).not.toBe(taken?.kept); // the taker gets a copy of its own
+  });
+
   test('forget removes one key; clear removes all', () => {
     const cache = new OneRoundTripCache(10);
     for (const [i, key] of ['a', 'b', 'c'].entries()) cache.put(key, entry(i));
