@@ -26,7 +26,7 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { type Ballot, isBallot } from '../core/ballot.js';
+import { type Ballot, MAX_BALLOT_COUNTER, isBallot } from '../core/ballot.js';
 import { AcceptFailedError, type CASPaxosError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { retryWhile } from '../retry.js';
 import type { KeyValueStore } from '../kv/key-value-store.js';
@@ -293,6 +293,9 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       case 'fast-forward-increment': {
         const ballot = request.ballot;
         if (!isBallot(ballot)) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', '"ballot" must be { counter, id }');
+        // A tombstone's ballot comes from the acceptors, which accept no counter above the limit:
+        // a higher one is a forged request that would push this proposer's counter out of range.
+        if (ballot.counter > MAX_BALLOT_COUNTER) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `"ballot" counter is above the largest accepted, ${MAX_BALLOT_COUNTER} (2^48)`);
         return sendJson(res, 200, { age: await p.fastForwardIncrement(stringField(request, 'key'), ballot as Ballot, opts) });
       }
       case 'add-accepter':

@@ -60,7 +60,7 @@ import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
 import type { AcceptReply, AcceptedState, Conflict, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { InvalidArgumentError } from '../errors.js';
-import { assertAge, assertBallot, assertKey } from '../internal/validate.js';
+import { assertAge, assertBallot, assertKey, assertRequestBallot } from '../internal/validate.js';
 import { decodeBase64, encodeBase64 } from '../internal/base64.js';
 
 /** The path of each endpoint. */
@@ -200,7 +200,7 @@ export function decodePrepareRequest(json: unknown): PrepareRequest {
   const f = fields(json, 'prepare request', ['key', 'age', 'ballot']);
   assertKey(f.key);
   assertAge(f.age);
-  assertBallot(f.ballot);
+  assertRequestBallot(f.ballot);
   return { key: f.key, age: age(f.age), ballot: ballot(f.ballot) };
 }
 
@@ -219,7 +219,7 @@ export function decodeAcceptRequest(json: unknown): AcceptRequest {
   const f = fields(json, 'accept request', ['key', 'age', 'ballot', 'state'], ['next', 'ancestry']);
   assertKey(f.key);
   assertAge(f.age);
-  assertBallot(f.ballot);
+  assertRequestBallot(f.ballot);
   const request: { -readonly [K in keyof AcceptRequest]: AcceptRequest[K] } = {
     key: f.key,
     age: age(f.age),
@@ -227,10 +227,10 @@ export function decodeAcceptRequest(json: unknown): AcceptRequest {
     state: decodeState(f.state, 'state'),
   };
   if ('next' in f) {
-    assertBallot(f.next, 'next');
+    assertRequestBallot(f.next, 'next');
     request.next = ballot(f.next);
   }
-  if ('ancestry' in f) request.ancestry = decodeBallots(f.ancestry, 'ancestry', ANCESTRY_LIMIT + 1);
+  if ('ancestry' in f) request.ancestry = decodeBallots(f.ancestry, 'ancestry', ANCESTRY_LIMIT + 1, assertRequestBallot);
   return request;
 }
 
@@ -257,7 +257,7 @@ export function decodeRemoveIfEqualRequest(json: unknown): RemoveIfEqualRequest 
   const f = fields(json, 'remove-if-equal request', ['key', 'tombstone']);
   assertKey(f.key);
   const t = fields(f.tombstone, 'tombstone', ['ballot', 'state']);
-  assertBallot(t.ballot, 'tombstone.ballot');
+  assertRequestBallot(t.ballot, 'tombstone.ballot');
   return { key: f.key, tombstone: { ballot: ballot(t.ballot), state: decodeState(t.state, 'tombstone.state') } };
 }
 
@@ -599,10 +599,10 @@ function decodeAgeRejection(json: unknown): { type: 'age'; required: Age } {
   return { type: 'age', required: age(f.required) };
 }
 
-function decodeBallots(value: unknown, what: string, max: number): Ballot[] {
+function decodeBallots(value: unknown, what: string, max: number, check: typeof assertBallot = assertBallot): Ballot[] {
   if (!Array.isArray(value) || value.length > max) throw new InvalidArgumentError(`${what} must be an array of at most ${max} ballots`);
   return value.map((b: unknown, i) => {
-    assertBallot(b, `${what}[${i}]`);
+    check(b, `${what}[${i}]`);
     return ballot(b);
   });
 }
