@@ -67,8 +67,8 @@
  * same directory could promise one ballot twice. Nothing here enforces it; deploy one acceptor
  * per directory.
  */
-import { existsSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import type { Closeable } from '../internal/async-dispose.js';
 import * as rules from '../core/acceptor-rules.js';
@@ -80,6 +80,7 @@ import type { KeyRecord } from '../core/acceptor-rules.js';
 import { CorruptRecordError, decodeKey, decodeMeta, decodeRecord, encodeKey, encodeMeta, encodeRecord } from './record-codec.js';
 import { checkAges } from '../acceptor/request-checks.js';
 import { assertBallot, assertKey } from '../internal/validate.js';
+import { canCheckLmdbFiles, checkLmdbFile } from './lmdb-file.js';
 
 export { CorruptRecordError } from './record-codec.js';
 
@@ -126,6 +127,47 @@ type Db = RootDatabase<Uint8Array, Uint8Array>;
 
 /** The LMDB environments this process has open, by canonical path: their settings, and handles. */
 const openEnvironments = new Map<string, { readonly settings: string; handles: number }>();
+
+/**
+ * The key of the data directory's identity entry (see `data-directory.ts`), outside the records'
+ * range [1, 3) and apart from the meta entry: `scan` never sees it.
+ */
+const IDENTITY_KEY = new Uint8Array([3]);
+
+/** Each store's database, for the identity entry's functions below (not part of the class's API). */
+const databases = new WeakMap<LmdbStore, Db>();
+
+/** The identity entry's bytes, if the directory has one. */
+export function readIdentityEntry(store: LmdbStore): Uint8Array | undefined {
+  const db = databases.get(store);
+  if (db === undefined) throw new UnavailableError('the LMDB store is closed');
+  const bytes = db.get(IDENTITY_KEY);
+  return bytes === undefined ? undefined : new Uint8Array(bytes);
+}
+
+/** Writes the identity entry; resolves once it is durable (as every write of the store). */
+export async function writeIdentityEntry(store: LmdbStore, bytes: Uint8Array): Promise<void> {
+  const db = databases.get(store);
+  if (db === undefined) throw new UnavailableError('the LMDB store is closed');
+  const written = db.put(IDENTITY_KEY, bytes);
+  await written;
+  if (store.syncMode === 'overlapping') await flushedOf(written);
+}
+
+/**
+ * Refuses, before lmdb maps it, a `data.mdb` whose meta pages claim more than the file holds (see
+ * `lmdb-file.ts`): mapping it would end in a SIGBUS, or in an empty database served in place of
+ * the real one. A missing file is lmdb's to create.
+ */
+function checkDataFile(path: string): void {
+  const file = join(path, 'data.mdb');
+  if (!canCheckLmdbFiles() || !existsSync(file) || !statSync(file).isFile()) return;
+  try {
+    checkLmdbFile(file);
+  } catch (error) {
+    throw new CorruptRecordError(`LMDB file ${file}`, error instanceof Error ? error.message : String(error));
+  }
+}
 
 /** The directory's real path when it exists (symlinks resolved), else its absolute path. */
 function canonicalPath(path: string): string {
@@ -186,6 +228,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
     if (already !== undefined && already.settings !== settings) {
       throw new InvalidArgumentError(`${path} is already open in this process with ${already.settings}; lmdb would share that environment (one acceptor per directory)`);
     }
+    if (already === undefined) checkDataFile(path);
     const db = open<Uint8Array, Uint8Array>({
       path,
       // Always a directory, even for a path with an extension (lmdb would make that a file).
@@ -218,6 +261,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
     this.durable = durable;
     this.syncMode = syncMode;
     this.#db = db;
+    databases.set(this, db);
     const reported = (db as unknown as { maxKeySize?: unknown }).maxKeySize;
     this.maxKeyBytes = typeof reported === 'number' && reported > 0 ? reported : DEFAULT_MAX_KEY_BYTES;
   }
@@ -312,6 +356,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
     // Every call returns the same promise: a second `close` resolves only once the store is closed.
     this.#closing ??= (async () => {
       this.#closed = true;
+      databases.delete(this);
       await this.#db.close();
       const entry = openEnvironments.get(this.#where);
       if (entry !== undefined && --entry.handles <= 0) openEnvironments.delete(this.#where);
