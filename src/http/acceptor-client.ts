@@ -761,7 +761,9 @@ export class HttpAcceptor implements Acceptor {
   /**
    * Asks the server who it is (`GET /v1/identity`): its identity, or null for an acceptor without
    * one, and its limits. Remembers the body limit, to cut batches and frames to fit it and refuse
-   * at once a request that cannot fit. Does not check the identity: the caller decides.
+   * at once a request that cannot fit. A client with a `clusterId` rejects (`UnavailableError`)
+   * when the server is not its member (another cluster, another incarnation, no identity); one
+   * without returns whatever the server says, for the caller to judge.
    */
   async identify(opts?: CallOptions): Promise<IdentityReply> {
     opts?.signal?.throwIfAborted();
@@ -777,6 +779,8 @@ export class HttpAcceptor implements Acceptor {
     const text = await response.text();
     if (!response.ok) throw this.#httpFailure(response.status, text, {});
     const reply = this.#decode(text, (t) => decodeIdentityReply(parseJson(t, 'the identity reply')));
+    const wrong = this.#wrongIdentity({ cluster: reply.identity?.clusterId, incarnation: reply.identity?.incarnation });
+    if (wrong !== undefined) throw wrong;
     this.#serverMaxBodyBytes = reply.maxBodyBytes;
     return reply;
   }
