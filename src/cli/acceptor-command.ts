@@ -64,6 +64,11 @@ export async function runAcceptor(args: readonly string[]): Promise<Running | un
   if (values.init === true && values.adopt === true) throw new UsageError(`--init and --adopt exclude each other\n\n${ACCEPTOR_USAGE}`);
   const logger = makeLogger(values['log-level'], 'acceptor', ACCEPTOR_USAGE);
   const clusterId = readClusterId(values['cluster-id'], ACCEPTOR_USAGE);
+  const port = integer(values.port ?? '7001', '--port', ACCEPTOR_USAGE);
+  const limits = serverLimits(values, ACCEPTOR_USAGE);
+  const maxBodyBytes = optionalPositive(values['max-body-bytes'], '--max-body-bytes', ACCEPTOR_USAGE);
+  const maxKeyBytes = optionalPositive(values['max-key-bytes'], '--max-key-bytes', ACCEPTOR_USAGE);
+  const requestTimeoutMs = optionalPositive(values['receive-timeout-ms'], '--receive-timeout-ms', ACCEPTOR_USAGE);
   const durable = values['unsafe-no-sync'] !== true;
   const data = values.data;
   // Loaded here: `lmdb` is an optional dependency, and `caspaxos node` runs without it.
@@ -79,10 +84,6 @@ export async function runAcceptor(args: readonly string[]): Promise<Running | un
     throw asRefusal(error);
   }
 
-  const port = integer(values.port ?? '7001', '--port', ACCEPTOR_USAGE);
-  const maxBodyBytes = optionalPositive(values['max-body-bytes'], '--max-body-bytes', ACCEPTOR_USAGE);
-  const maxKeyBytes = optionalPositive(values['max-key-bytes'], '--max-key-bytes', ACCEPTOR_USAGE);
-  const requestTimeoutMs = optionalPositive(values['receive-timeout-ms'], '--receive-timeout-ms', ACCEPTOR_USAGE);
   let fail!: (reason: Error) => void;
   const fatal = new Promise<Error>((resolve) => (fail = resolve));
   let opened;
@@ -111,7 +112,7 @@ export async function runAcceptor(args: readonly string[]): Promise<Running | un
     secret: readSecret(values['secret-file']),
     logger,
     identity,
-    ...serverLimits(values, ACCEPTOR_USAGE),
+    ...limits,
     ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
     ...(maxKeyBytes === undefined ? {} : { maxKeyBytes }),
     ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),

@@ -115,6 +115,7 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
   const maxBodyBytes = optionalPositive(values['max-body-bytes'], '--max-body-bytes', NODE_USAGE);
   const receiveTimeoutMs = optionalPositive(values['receive-timeout-ms'], '--receive-timeout-ms', NODE_USAGE);
   const flagCluster = readClusterId(values['cluster-id'], NODE_USAGE);
+  const limits = serverLimits(values, NODE_USAGE);
   // A restarted proposer must not reuse its id (it lost its ballot counter): a new incarnation each start.
   const id = `${values.id ?? hostname()}@${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')}`;
   const logger = makeLogger(values['log-level'], 'node', NODE_USAGE).child({ proposer: id });
@@ -238,7 +239,7 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
         logger,
         clusterId,
         maxValueBytes: (key) => members.maxValueBytes(current, key),
-        ...serverLimits(values, NODE_USAGE),
+        ...limits,
         ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
         ...(receiveTimeoutMs === undefined ? {} : { receiveTimeoutMs }),
       },

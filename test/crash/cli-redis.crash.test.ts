@@ -5,11 +5,9 @@
  * servers killed with `kill -9` mid-load and restarted from their AOF, one at a time. The history
  * must pass the exact chain checker. Skipped loudly without redis-server. Needs the built CLI.
  */
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrepareFailedError, type ProposeResult, type State, UnavailableError, ZERO_BALLOT } from '../../src/index.js';
-import { launchCli } from '../support/cli-process.js';
-import { killHard } from '../support/processes.js';
+import { type NodeProcess, startNodeProcess } from '../support/cli-process.js';
 import { type RedisServer, skipWithoutRedis, startRedisServer } from '../support/redis-server.js';
 import { expectSafeUnderCrashes, type Proposing } from './crash-workload.js';
 
@@ -51,16 +49,15 @@ function httpProposer(base: string): Proposing {
 
 describe.skipIf(skip)('caspaxos node over three redis:// acceptors, killed and restarted under load', () => {
   let servers: RedisServer[] = [];
-  let node: ChildProcess | undefined;
+  let node: NodeProcess | undefined;
   let url = '';
   beforeAll(async () => {
     servers = await Promise.all([0, 1, 2].map(() => startRedisServer()));
-    const started = await launchCli(['node', '--port', '0', '--id', 'crash', '--acceptors', servers.map((s) => s.url).join(','), '--timeout-ms', '1000', '--sweep-interval-ms', '0']);
-    node = started.child;
-    url = started.url;
+    node = await startNodeProcess(['--id', 'crash', '--acceptors', servers.map((s) => s.url).join(','), '--timeout-ms', '1000', '--sweep-interval-ms', '0']);
+    url = node.url;
   }, 60_000);
   afterAll(async () => {
-    if (node !== undefined) await killHard(node);
+    await node?.stop();
     await Promise.all(servers.map((s) => s.stop()));
   });
 
