@@ -391,12 +391,8 @@ export class HttpAcceptor implements Acceptor {
       const text = encodeBatchItem(call.op, call.body);
       const size = utf8Length(text);
       if (size > cap) {
-        // Too large for any batch: alone over v1, if it fits the server at all. One that cannot
-        // fit is refused here rather than sent to be refused (413) at the cost of a round trip.
-        const alone = server === undefined ? 0 : utf8Length(JSON.stringify(call.body));
-        if (server !== undefined && alone > server) {
-          if (call.settle()) call.reject(new InvalidArgumentError(`${this.address}: a ${call.op} request of ${alone} bytes exceeds the acceptor's body limit of ${server} bytes`));
-        } else this.#sendAlone(call);
+        // Too large for any batch: alone over v1 (which refuses it at once if it cannot fit).
+        this.#sendAlone(call);
         continue;
       }
       if (batch.length === MAX_BATCH_ITEMS || bytes + size > cap) send();
@@ -657,6 +653,11 @@ export class HttpAcceptor implements Acceptor {
   /** POSTs `body` and resolves with the parsed JSON of a 2xx reply; rejects with the mapped error of any other. */
   async #call(path: string, body: object, signal: AbortSignal | undefined, resend: Resend, context: RequestContext): Promise<unknown> {
     const text = JSON.stringify(body);
+    // A body the server is known to refuse (413) is refused here, without the round trip.
+    const limit = this.#serverMaxBodyBytes;
+    if (limit !== undefined && text.length > limit / 3 && utf8Length(text) > limit) {
+      throw new InvalidArgumentError(`${this.address}: a request of ${utf8Length(text)} bytes exceeds the acceptor's body limit of ${limit} bytes`);
+    }
     for (let attempt = 0; ; attempt++) {
       let reply: PostReply;
       try {
