@@ -2,13 +2,15 @@
  * The `caspaxos` command: `caspaxos acceptor` creates and runs a durable acceptor (an LMDB data
  * directory behind the HTTP acceptor server); `caspaxos node` runs a proposer with the HTTP user
  * and operator API of `createNodeServer`. Logs are pino's JSON lines on stdout; the first
- * `listening` record carries the URL. SIGINT and SIGTERM shut down gracefully; a refusal to run
+ * `listening` record carries the URL. SIGINT and SIGTERM shut down gracefully (and so does the
+ * loss of the npx process that started it: `launcher.ts`); a refusal to run
  * (a data directory that must not be served, another process on it) exits with a code that says
  * which (see `refusal.ts`).
  */
 import { runAcceptor } from './acceptor-command.js';
 import { type Running, UsageError } from './flags.js';
 import { runNode } from './node-command.js';
+import { whenLauncherGone } from './launcher.js';
 import { EXIT, Refusal } from './refusal.js';
 
 const USAGE = `Usage: caspaxos <command> [flags]
@@ -80,6 +82,10 @@ export async function run(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', () => shutdown(EXIT.ok));
   process.on('SIGTERM', () => shutdown(EXIT.ok));
+  whenLauncherGone(() => {
+    console.error('caspaxos: the npx (npm) process that started this one is gone, and npm forwards no signal: stopping');
+    shutdown(EXIT.ok);
+  });
   void running.fatal?.then((reason) => {
     console.error(`caspaxos: ${reason.message}`);
     shutdown(reason instanceof Refusal ? reason.exitCode : EXIT.failed);

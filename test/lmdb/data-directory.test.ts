@@ -33,7 +33,7 @@ function scratch(): string {
   return dir;
 }
 
-const record = (text: string): KeyRecord => ({ promise: { counter: 2, id: 'p' }, accepted: { counter: 2, id: 'p' }, state: new TextEncoder().encode(text) });
+const record = (text: string): KeyRecord => ({ promise: { counter: 2, id: 'p' }, accepted: { counter: 2, id: 'p' }, state: new TextEncoder().encode(text), ancestry: undefined });
 
 /** A directory initialised in cluster `c1` holding `keys` records (states `value-<i>-...`). */
 async function populated(keys = 20): Promise<string> {
