@@ -12,7 +12,7 @@ import { growCluster } from '../cluster/grow-cluster.js';
 import { shrinkCluster } from '../cluster/shrink-cluster.js';
 import { KeyValueStore } from '../kv/key-value-store.js';
 import { MemoryProposer } from '../proposer/memory-proposer.js';
-import { isRetryable } from '../errors.js';
+import { UnavailableError, isRetryable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { retryWhile } from '../retry.js';
 import type { Acceptor, FastForwarder, Proposer } from '../roles.js';
@@ -60,7 +60,7 @@ Flags:
   --acceptors <urls>      Comma-separated acceptor URLs (2F+1 of them), to bootstrap a node with no
                           membership yet; ignored (with a warning if it differs) once <dir> has one.
                           Each is http(s)://host:port, a 'caspaxos acceptor' (every one must answer at
-                          bootstrap: the node records its incarnation), or
+                          bootstrap, within 60 s: the node records its incarnation), or
                           redis://[:password@]host:port[/db] (rediss:// for TLS), a Redis server holding
                           the acceptor's records (needs the ioredis package; run Redis with appendonly
                           yes and appendfsync always).
@@ -84,6 +84,8 @@ Examples:
   caspaxos node --port 8080 --data ./data/n1 --cluster-id prod-1 --acceptors redis://10.0.0.7:6379,redis://10.0.0.8:6379,redis://10.0.0.9:6379`;
 
 const PID_FILE = 'caspaxos.pid';
+/** How long a bootstrapping node waits for its acceptors to answer (they may be starting too). */
+const BOOTSTRAP_WAIT_MS = 60_000;
 
 /** Runs `caspaxos node`; resolves with the running node, or `undefined` after printing help. */
 export async function runNode(args: readonly string[]): Promise<Running | undefined> {
@@ -171,12 +173,26 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
       }
     } else {
       // Bootstrap: every acceptor must say who it is, so each member is known by its incarnation.
+      // Acceptors starting at the same time as the node are waited for (BOOTSTRAP_WAIT_MS).
       const addresses: string[] = [];
+      const deadline = Date.now() + BOOTSTRAP_WAIT_MS;
       for (const url of bootstrap) {
-        try {
-          addresses.push(await members.resolve(url, AbortSignal.timeout(timeoutMs)));
-        } catch (error) {
-          throw new Refusal(EXIT.membership, `cannot bootstrap: ${url}: ${(error as Error).message}. Bootstrapping records each acceptor's identity: every --acceptors member must answer, as a member of cluster ${JSON.stringify(clusterId)}`, { cause: error });
+        for (let attempt = 0; ; attempt++) {
+          try {
+            addresses.push(await members.resolve(url, AbortSignal.timeout(timeoutMs)));
+            break;
+          } catch (error) {
+            if (error instanceof UnavailableError && Date.now() < deadline) {
+              if (attempt % 20 === 0) logger.warn({ acceptor: url, err: error.message }, 'waiting for the acceptor to answer, to record its identity');
+              await new Promise((resolve) => setTimeout(resolve, 250));
+              continue;
+            }
+            throw new Refusal(
+              EXIT.membership,
+              `cannot bootstrap: ${url}: ${(error as Error).message}. Bootstrapping records each acceptor's identity: every --acceptors member must answer, as a member of cluster ${JSON.stringify(clusterId)}`,
+              { cause: error },
+            );
+          }
         }
       }
       state = { clusterId, preparers: addresses, accepters: addresses, limits: members.limitsOf(addresses) };

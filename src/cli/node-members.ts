@@ -78,8 +78,9 @@ export class Members {
 
   /**
    * The member address of the acceptor at `url`: a `redis://` URL as it is; for an HTTP URL, the
-   * URL and the incarnation the acceptor there reports, which must belong to this cluster.
-   * Remembers its body limit. An address that already names an incarnation is checked against the
+   * URL and the incarnation the acceptor there reports, which must belong to this cluster
+   * (`InvalidArgumentError` otherwise; `UnavailableError` when it does not answer). Remembers its
+   * body limit. An address that already names an incarnation is checked against the
    * acceptor (it must still be that incarnation).
    */
   async resolve(url: string, signal?: AbortSignal): Promise<string> {
@@ -87,13 +88,15 @@ export class Members {
     const { secret, timeoutMs, fetch, clusterId } = this.#options;
     const bare = new HttpAcceptor(urlOf(url), { secret, timeoutMs, fetch });
     const { identity, maxBodyBytes } = await bare.identify(signal === undefined ? {} : { signal });
+    // Verdicts (no identity, another cluster, another incarnation) are InvalidArgumentError: asking
+    // again will not change them. An acceptor that does not answer is UnavailableError.
     if (identity === null) {
-      throw new UnavailableError(`${bare.url} has no acceptor identity (an earlier release? adopt its data directory with 'caspaxos acceptor --adopt')`);
+      throw new InvalidArgumentError(`${bare.url} has no acceptor identity (an earlier release? adopt its data directory with 'caspaxos acceptor --adopt')`);
     }
-    if (identity.clusterId !== clusterId) throw new UnavailableError(`${bare.url} belongs to cluster ${JSON.stringify(identity.clusterId)}, not ${JSON.stringify(clusterId)}`);
+    if (identity.clusterId !== clusterId) throw new InvalidArgumentError(`${bare.url} belongs to cluster ${JSON.stringify(identity.clusterId)}, not ${JSON.stringify(clusterId)}`);
     const address = `${bare.url}#${identity.incarnation}`;
     if (url !== bare.url && new HttpAcceptor(url, { clusterId }).address !== address) {
-      throw new UnavailableError(`${url}: the acceptor there is now incarnation ${identity.incarnation}`);
+      throw new InvalidArgumentError(`${url}: the acceptor there is now incarnation ${identity.incarnation}`);
     }
     this.limits.set(address, maxBodyBytes);
     return address;
