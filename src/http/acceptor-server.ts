@@ -8,6 +8,11 @@
  * end to end. Input never crashes it: every bad request gets a 4xx with `{ code, message,
  * retryable }` and reaches the acceptor only if it decoded completely, so it changes nothing.
  *
+ * Served with an `identity` (cluster and incarnation), it answers only requests that name its
+ * cluster (and, when they name one, its incarnation), 421 otherwise, and puts its identity on every
+ * reply (see `wire.ts`, "Identity"). Slow clients are cut (`headersTimeoutMs`, `requestTimeoutMs`)
+ * and connections are capped (`maxConnections`).
+ *
  * Node-only (`node:http`, `node:crypto`).
  */
 import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';

@@ -18,7 +18,14 @@
  *   POST   /v1/admin/sweep               -> collect tombstones left behind
  * Proposer API (for other nodes): POST /v1/proposer/{identity-read, full-identity-read,
  * fast-forward-increment, add-accepter, add-preparer, remove-preparer, remove-accepter},
- * GET /v1/proposer/keys (NDJSON). And GET /v1/health, without authentication.
+ * GET /v1/proposer/keys (NDJSON); with a `clusterId`, these require `Caspaxos-Cluster` naming it
+ * (421 otherwise). And, without authentication, GET /v1/health (liveness: the process serves) and
+ * GET /v1/ready (readiness: 200 when a majority of the preparers and of the accepters answer a
+ * probe now, else 503).
+ *
+ * A value larger than `maxValueBytes(key)` gets 413 before anything is proposed (the acceptors
+ * would refuse it, and the proposer would retry until its deadline). Slow clients are cut
+ * (`headersTimeoutMs`, `receiveTimeoutMs`) and connections capped (`maxConnections`).
  *
  * Every endpoint but health requires `Authorization: Bearer <secret>` when a secret is set.
  * Errors are `{ code, message, retryable }` with a 4xx for the caller's mistakes (nothing changed)
@@ -52,10 +59,17 @@ export interface ReadinessOfSet {
 export interface Readiness {
   /** True when a quorum of the preparers and a quorum of the accepters answered just now. */
   readonly ready: boolean;
+  /** The acceptors prepares go to. */
   readonly preparers: ReadinessOfSet;
+  /** The acceptors accepts go to. */
   readonly accepters: ReadinessOfSet;
   /** The members that did not answer, with why. */
-  readonly unreachable: ReadonlyArray<{ readonly acceptor: string; readonly reason: string }>;
+  readonly unreachable: ReadonlyArray<{
+    /** The member's address. */
+    readonly acceptor: string;
+    /** Why the probe failed. */
+    readonly reason: string;
+  }>;
 }
 
 /** What the node's operator and proposer APIs act on. */

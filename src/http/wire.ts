@@ -115,6 +115,7 @@ export interface AcceptorIdentity {
 
 /** What `GET /v1/identity` answers: the identity (null for an acceptor without one) and the server's limits. */
 export interface IdentityReply {
+  /** The acceptor's identity; null for one served without (a library `createAcceptorServer` call without `identity`). */
   readonly identity: AcceptorIdentity | null;
   /** The largest request body (a v1 request, a batch, a stream frame's payload) the server reads. */
   readonly maxBodyBytes: number;

@@ -55,7 +55,8 @@
  *
  * One unnamed LMDB database, binary keys and values. A record lives under `encodeKey(key)` (first
  * byte 1 or 2, see `record-codec`), its value `encodeRecord(record)`; the meta (floor and ages)
- * lives under the one-byte key `[0]`, its value `encodeMeta`. Values carry a format version and a
+ * lives under the one-byte key `[0]`, its value `encodeMeta`; a data directory's identity entry
+ * (`data-directory.ts`) under `[3]`. Values carry a format version and a
  * CRC-32: a damaged value is reported (`CorruptRecordError`), never returned. `scan` pages in LMDB
  * key order (bytewise over the encoded keys).
  *
@@ -64,8 +65,15 @@
  * One acceptor process owns a data directory, and within it one `StoreAcceptor` at a time. LMDB
  * itself allows several processes on one environment, but the acceptor does not: it serializes
  * the operations on a key in memory and caches the floor and ages, so a second acceptor over the
- * same directory could promise one ballot twice. Nothing here enforces it; deploy one acceptor
- * per directory.
+ * same directory could promise one ballot twice. `LmdbStore` alone does not enforce it;
+ * `openDataDirectory` (what `caspaxos acceptor` serves through, see `data-directory.ts`) holds a
+ * lock on the directory for the process's lifetime.
+ *
+ * ## Opening a damaged file
+ *
+ * `open` reads `data.mdb`'s meta pages before lmdb maps the file and refuses
+ * (`CorruptRecordError`) a file shorter than the pages they say are in use: mapped, such a file
+ * reads as a shorter or empty database, or ends the process with SIGBUS (`lmdb-file.ts`).
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
