@@ -49,9 +49,30 @@ export async function main(argv: readonly string[]): Promise<Running | undefined
  */
 export async function run(argv: readonly string[]): Promise<void> {
   let running: Running | undefined;
+  let stopping = false;
+  const shutdown = (code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    // A signal while starting: nothing is served yet, and nothing was acknowledged; just go.
+    if (running === undefined) process.exit(code);
+    running.stop().then(
+      () => process.exit(code),
+      (error: unknown) => {
+        console.error(`caspaxos: shutdown failed: ${String(error)}`);
+        process.exit(EXIT.failed);
+      },
+    );
+  };
+  // Before anything starts: a signal that arrived before Node had a listener would kill the
+  // process with the default action instead of stopping it.
+  const onSignal = (): void => shutdown(EXIT.ok);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     running = await main(argv);
   } catch (error) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     if (error instanceof UsageError) {
       console.error(`caspaxos: ${error.message}`);
       process.exitCode = EXIT.usage;
@@ -66,22 +87,11 @@ export async function run(argv: readonly string[]): Promise<void> {
     process.exitCode = EXIT.failed;
     return;
   }
-  if (running === undefined) return;
-  const stop = running.stop;
-  let stopping = false;
-  const shutdown = (code: number): void => {
-    if (stopping) return;
-    stopping = true;
-    stop().then(
-      () => process.exit(code),
-      (error: unknown) => {
-        console.error(`caspaxos: shutdown failed: ${String(error)}`);
-        process.exit(EXIT.failed);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown(EXIT.ok));
-  process.on('SIGTERM', () => shutdown(EXIT.ok));
+  if (running === undefined) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    return;
+  }
   whenLauncherGone(() => {
     console.error('caspaxos: the npx (npm) process that started this one is gone, and npm forwards no signal: stopping');
     shutdown(EXIT.ok);

@@ -14,10 +14,8 @@
  * /v1/identity`), so the node knows its value limit while a member is down. Preparers and
  * accepters differ between the steps of a membership change.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../lmdb/atomic-file.js';
+import { JsonFileError, readJsonFile, writeJsonFile } from '../lmdb/atomic-file.js';
 import { isClusterId } from '../http/wire.js';
 import { EXIT, Refusal } from './refusal.js';
 
@@ -36,22 +34,15 @@ export interface MembershipState {
 /** The state in `dir`, `undefined` when there is none; a `Refusal` (exit 6) when it cannot be trusted. */
 export function readMembership(dir: string): MembershipState | undefined {
   const file = join(dir, MEMBERSHIP_FILE);
-  let text: string;
+  let body: Record<string, unknown> | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    body = readJsonFile(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw damaged(file, `cannot be read: ${(error as Error).message}`);
+    if (error instanceof JsonFileError) throw damaged(file, error.message);
+    throw error;
   }
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw damaged(file, 'is not JSON');
-  }
-  const { checksum: sum, ...body } = parsed;
+  if (body === undefined) return undefined;
   if (body.format !== FORMAT) throw damaged(file, `has the format ${JSON.stringify(body.format)}, not ${FORMAT}`);
-  if (sum !== checksum(body)) throw damaged(file, 'fails its checksum');
   const { cluster, preparers, accepters, limits } = body;
   const addresses = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((a) => typeof a === 'string' && a !== '');
   const limitTable = (v: unknown): v is Record<string, number> =>
@@ -62,15 +53,14 @@ export function readMembership(dir: string): MembershipState | undefined {
 
 /** Replaces the state in `dir` atomically and durably. */
 export async function writeMembership(dir: string, state: MembershipState): Promise<void> {
-  const body = {
+  await writeJsonFile(join(dir, MEMBERSHIP_FILE), {
     format: FORMAT,
     cluster: state.clusterId,
     preparers: [...state.preparers].sort(),
     accepters: [...state.accepters].sort(),
     limits: Object.fromEntries(Object.entries(state.limits).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     written: new Date().toISOString(),
-  };
-  await writeFileAtomic(join(dir, MEMBERSHIP_FILE), `${JSON.stringify({ ...body, checksum: checksum(body) }, null, 2)}\n`);
+  });
 }
 
 /** The base URL of a member address (without its `#incarnation`). */
@@ -84,10 +74,6 @@ export function sameMembers(a: readonly string[], b: readonly string[]): boolean
   const x = [...new Set(a)].sort();
   const y = [...new Set(b)].sort();
   return x.length === y.length && x.every((v, i) => v === y[i]);
-}
-
-function checksum(body: object): string {
-  return `sha256:${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 32)}`;
 }
 
 function damaged(file: string, what: string): Refusal {

@@ -57,7 +57,7 @@ import {
   utf8Length,
 } from './wire.js';
 import { ListCursorError, ListCursors } from './list-cursors.js';
-import { drained, secretCheck } from './json.js';
+import { drained, secretCheck, timeoutOptions } from './json.js';
 import { readBody } from './request-body.js';
 import { FrameReader, encodeFrame } from './frames.js';
 import { integerOption } from '../internal/validate.js';
@@ -235,13 +235,7 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
   let closing: Promise<void> | undefined;
 
   const server = createServer(
-    {
-      requestTimeout: requestTimeoutMs,
-      headersTimeout: headersTimeoutMs,
-      keepAliveTimeout: keepAliveTimeoutMs,
-      // How often Node checks the two timeouts above (its default, 30 s, would let them overrun).
-      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
-    },
+    timeoutOptions(requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs),
     (req, res) => {
       // While closing, a connection whose reply just finished is idle: close it now, not at its
       // keep-alive timeout (replies written after `close()` began also carry `Connection: close`).

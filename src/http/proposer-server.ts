@@ -43,7 +43,7 @@ import { formatVersion, parseVersion } from '../kv/record-format.js';
 import type { Logger } from '../logger.js';
 import type { Acceptor, Proposer } from '../roles.js';
 import { integerOption } from '../internal/validate.js';
-import { type SecretCheck, drained, readJsonBody, secretCheck, sendJson } from './json.js';
+import { type SecretCheck, drained, readJsonBody, secretCheck, sendJson, timeoutOptions } from './json.js';
 
 /** What `GET /v1/ready` reports of one set of acceptors (the preparers, or the accepters). */
 export interface ReadinessOfSet {
@@ -216,13 +216,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
   let closing = false;
 
   const server = createServer(
-    {
-      requestTimeout: receiveTimeoutMs,
-      headersTimeout: headersTimeoutMs,
-      keepAliveTimeout: keepAliveTimeoutMs,
-      // How often Node checks the two timeouts above (its default, 30 s, would let them overrun).
-      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
-    },
+    timeoutOptions(receiveTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs),
     (req, res) => {
       const handled = handle(req, res).catch((error: unknown) => {
         logger?.error({ err: error, path: req.url }, 'caspaxos node: request failed');

@@ -33,11 +33,11 @@
  *
  * Node-only.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { JsonFileError, readJsonFile, writeJsonFile } from './atomic-file.js';
 import { DirectoryLockedError, LOCK_FILE, type DirectoryLock, lockDirectory } from './directory-lock.js';
 import { canCheckLmdbFiles, checkLmdbFile } from './lmdb-file.js';
 import { LmdbStore, readIdentityEntry, writeIdentityEntry } from './lmdb-store.js';
@@ -291,48 +291,24 @@ function damaged(path: string, what: string, cause?: unknown): DataDirectoryErro
   return new DataDirectoryError('damaged', path, `${path} is damaged: ${what}. Do not serve it: if the data cannot be restored, replace this acceptor (--init in an empty directory, then shrink the old, grow the new)`, cause === undefined ? undefined : { cause });
 }
 
-interface IdentityFile {
-  readonly format: string;
-  readonly cluster: string;
-  readonly incarnation: string;
-  readonly created: string;
-  readonly adopted: boolean;
-  readonly checksum: string;
-}
-
 async function writeIdentityFile(path: string, identity: AcceptorIdentity, adopted: boolean): Promise<void> {
-  const body = { format: IDENTITY_FORMAT, cluster: identity.clusterId, incarnation: identity.incarnation, created: new Date().toISOString(), adopted };
-  const file: IdentityFile = { ...body, checksum: checksum(body) };
-  await writeFileAtomic(join(path, IDENTITY_FILE), `${JSON.stringify(file, null, 2)}\n`);
+  await writeJsonFile(join(path, IDENTITY_FILE), { format: IDENTITY_FORMAT, cluster: identity.clusterId, incarnation: identity.incarnation, created: new Date().toISOString(), adopted });
 }
 
 /** The identity recorded in `identity.json`, `undefined` when there is none; `damaged` when it cannot be trusted. */
 export function readIdentityFile(path: string): AcceptorIdentity | undefined {
-  const file = join(path, IDENTITY_FILE);
-  let text: string;
+  let body: Record<string, unknown> | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    body = readJsonFile(join(path, IDENTITY_FILE));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw damaged(path, `${IDENTITY_FILE} cannot be read: ${(error as Error).message}`, error);
+    if (error instanceof JsonFileError) throw damaged(path, `${IDENTITY_FILE} ${error.message}`, error);
+    throw error;
   }
-  let parsed: Partial<IdentityFile>;
-  try {
-    parsed = JSON.parse(text) as Partial<IdentityFile>;
-  } catch (error) {
-    throw damaged(path, `${IDENTITY_FILE} is not JSON`, error);
-  }
-  const { format, cluster, incarnation, created, adopted } = parsed;
+  if (body === undefined) return undefined;
+  const { format, cluster, incarnation } = body;
   if (format !== IDENTITY_FORMAT) throw damaged(path, `${IDENTITY_FILE} has the format ${JSON.stringify(format)}, not ${IDENTITY_FORMAT}`);
-  if (parsed.checksum !== checksum({ format, cluster, incarnation, created, adopted })) throw damaged(path, `${IDENTITY_FILE} fails its checksum`);
-  if (!isClusterId(cluster) || !isIncarnation(incarnation)) {
-    throw damaged(path, `${IDENTITY_FILE} holds a malformed cluster id or incarnation`);
-  }
+  if (!isClusterId(cluster) || !isIncarnation(incarnation)) throw damaged(path, `${IDENTITY_FILE} holds a malformed cluster id or incarnation`);
   return { clusterId: cluster, incarnation };
-}
-
-function checksum(body: object): string {
-  return `sha256:${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 32)}`;
 }
 
 function entryBytes(identity: AcceptorIdentity): Uint8Array {
