@@ -1,7 +1,7 @@
 // Shared by the deployment benchmarks (deployments.mjs, etcd.mjs): child processes on loopback
 // (caspaxos acceptors, redis-servers, etcd members), the closed-loop measurement, and the CPU time
 // of processes read from /proc.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -88,9 +88,16 @@ function killAll(children) {
   return Promise.all(children.map((c) => new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : (c.once('exit', resolve), c.kill('SIGKILL'))))));
 }
 
-/** Three `caspaxos acceptor` processes (LMDB), each in its own temporary data directory. */
+/** The cluster id of the benchmarks' acceptors: every `HttpAcceptor` of a benchmark names it (`clusterId`). */
+export const BENCH_CLUSTER = 'bench';
+
+/** Three `caspaxos acceptor` processes (LMDB), each in its own temporary data directory, created with --init. */
 export async function startAcceptors(durable, extraArgs = []) {
   const dirs = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), 'caspaxos-bench-')));
+  for (const dir of dirs) {
+    const init = spawnSync(process.execPath, [CLI, 'acceptor', '--init', '--cluster-id', BENCH_CLUSTER, '--data', dir], { encoding: 'utf8' });
+    if (init.status !== 0) throw new Error(`caspaxos acceptor --init failed: ${init.stderr}`);
+  }
   // At level info an acceptor logs only its start and stop (requests are debug records).
   const started = dirs.map((dir) =>
     spawn(process.execPath, [CLI, 'acceptor', '--port', '0', '--data', dir, '--log-level', 'info', ...(durable ? [] : ['--unsafe-no-sync']), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] }),

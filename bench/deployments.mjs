@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { MemoryProposer } from '../dist/index.js';
 import { HttpAcceptor, nodeFetch } from '../dist/http.js';
 import { RedisAcceptor, fromIoredis } from '../dist/redis.js';
-import { BENCH, measure, median, round, startAcceptors, startRedis } from './deploy-support.mjs';
+import { BENCH, BENCH_CLUSTER, measure, median, round, startAcceptors, startRedis } from './deploy-support.mjs';
 
 const CONCURRENCY = [1, 64];
 const KEYS = [1, 10_000];
@@ -138,7 +138,7 @@ for (let run = 0; run < options.runs; run++) {
     const acceptors =
       backend === 'redis'
         ? cluster.servers.map((s) => new RedisAcceptor(`redis://127.0.0.1:${s.port}`, fromIoredis(s.client)))
-        : cluster.urls.map((url) => new HttpAcceptor(url, { timeoutMs: 10_000, ...(backend === 'http-lmdb-fetch' ? {} : { fetch: viaNode }) }));
+        : cluster.urls.map((url) => new HttpAcceptor(url, { clusterId: BENCH_CLUSTER, timeoutMs: 10_000, ...(backend === 'http-lmdb-fetch' ? {} : { fetch: viaNode }) }));
     for (const concurrency of CONCURRENCY) {
       for (const keyCount of KEYS) {
         log(`run ${run + 1}: ${backend} c=${concurrency} keys=${keyCount}`);

@@ -32,7 +32,7 @@ import { Etcd3 } from 'etcd3';
 import { KeyValueStore, MemoryProposer } from '../dist/index.js';
 import { HttpAcceptor, nodeFetch } from '../dist/http.js';
 import { RedisAcceptor, fromIoredis } from '../dist/redis.js';
-import { cpuOf, measure, round, startAcceptors, startEtcd, startRedis } from './deploy-support.mjs';
+import { BENCH_CLUSTER, cpuOf, measure, round, startAcceptors, startEtcd, startRedis } from './deploy-support.mjs';
 
 const VALUE_TEXT = '0123456789abcdef';
 const VALUE = new TextEncoder().encode(VALUE_TEXT);
@@ -237,7 +237,7 @@ for (const deployment of deployments) {
     }
   } else if (deployment === 'http-lmdb') {
     cluster = await startAcceptors(true);
-    client = caspaxosClient(cluster.urls.map((url) => new HttpAcceptor(url, { timeoutMs: 10_000, fetch: viaNode })));
+    client = caspaxosClient(cluster.urls.map((url) => new HttpAcceptor(url, { clusterId: BENCH_CLUSTER, timeoutMs: 10_000, fetch: viaNode })));
   } else {
     cluster = await startRedis();
     client = caspaxosClient(cluster.servers.map((s) => new RedisAcceptor(`redis://127.0.0.1:${s.port}`, fromIoredis(s.client))));

@@ -35,6 +35,8 @@ export class RedisConnections {
   readonly #timeoutMs: number;
   readonly #logger: Logger;
   readonly #connections: Connection[] = [];
+  /** Each acceptor's connection, by its URL. */
+  readonly #byUrl = new Map<string, Connection>();
 
   /** Loads ioredis; a `MissingPackageError` naming it when it is not installed. */
   static async load(timeoutMs: number, logger: Logger): Promise<RedisConnections> {
@@ -71,7 +73,13 @@ export class RedisConnections {
       down = false;
     });
     this.#connections.push(client);
+    this.#byUrl.set(url, client);
     return new RedisAcceptor(url, fromIoredis(client));
+  }
+
+  /** True when the acceptor at `url` has a connection ready now. */
+  isReady(url: string): boolean {
+    return this.#byUrl.get(url)?.status === 'ready';
   }
 
   /** Waits up to the timeout for every connection to be ready (a server that is down does not hold the start up). */

@@ -12,7 +12,11 @@
  *  d. "Removes the register from each acceptor if it contains the tombstone from the 1st step":
  *     if its accepted ballot is the tombstone's (the seed compared values, which also removed a
  *     newer tombstone and let an older value come back).
- * Every step is idempotent, so a failed collection can simply run again from the start.
+ * Every step is idempotent, so a failed collection can simply run again from the start. As in the
+ * seed (`makeRetryable` around steps a-c), a failure of steps a-c is retryable unless it is a
+ * verdict (`NotTombstoneError`, or any error marked `retryable: false`): a plain `Error` from a
+ * caller's own transport says only that a proposer or acceptor was not reached. Step d keeps its
+ * cause's flag: a `NotEqualError` is retryable exactly when the kept record is newer.
  */
 import { compareBallots } from '../core/ballot.js';
 import type { Age } from '../core/age.js';
@@ -20,12 +24,13 @@ import { InvalidArgumentError, NotEqualError, NotTombstoneError } from '../error
 import type { Addresser, FastForwarder, RejectRemover } from '../roles.js';
 import { assertKey } from '../internal/validate.js';
 import type { OrchestrationOptions } from './options.js';
-import { assertNonEmpty, pick, runStep } from './steps.js';
+import { assertNonEmpty, pick, retryableUnlessFinal, runStep } from './steps.js';
 
 /**
  * Removes `key` from `acceptors`, which must be every acceptor of the cluster, after fencing off
  * every proposer in `proposers`, which must be every proposer of the cluster. Rejects with a
- * `StepFailedError` naming the step; retry when `isRetryable(error)`. A proposer restarted later
+ * `StepFailedError` naming the step; retry when `isRetryable(error)` (steps a-c: unless the cause
+ * is a verdict, see above). A proposer restarted later
  * must use a new id (its age starts again at 0); acceptors also keep the highest removed promise
  * as a floor for absent keys, so such a proposer cannot write below the tombstone either.
  */
@@ -48,15 +53,15 @@ export async function garbageCollect(
     const read = await pick(proposers, opts.random).fullIdentityRead(key, callOptions);
     if (read.state !== null) throw new NotTombstoneError(key, read.ballot);
     return { ballot: read.ballot, state: null };
-  });
+  }, retryableUnlessFinal);
 
   const ages: Age[] = await runStep(op, 'fast-forward', 'b (fast-forward proposers)', opts, () =>
     settleAll(proposers.map((proposer) => proposer.fastForwardIncrement(key, tombstone.ballot, callOptions))),
-  );
+  retryableUnlessFinal);
 
   await runStep(op, 'reject-by-age', 'c (reject by age)', opts, () =>
     settleAll(acceptors.map((acceptor) => acceptor.rejectByAge(ages, callOptions))),
-  );
+  retryableUnlessFinal);
 
   await runStep(op, 'remove', 'd (remove if equal)', opts, async () => {
     const replies = await settleAll(acceptors.map((acceptor) => acceptor.removeIfEqual(key, tombstone, callOptions)));

@@ -29,10 +29,23 @@ function stepEvent(op: Orchestration, step: string, outcome: StepOutcome, error?
   return { type: 'membership-step', operation: op.operation, target: op.target, step: step as MembershipStep, outcome, ...failure };
 }
 
+/** Whether a step's failure may be retried: `isRetryable` unless a step says otherwise. */
+export type RetryRule = (error: unknown) => boolean;
+
+/**
+ * The seed's `makeRetryable` (GarbageCollect steps a-c): every failure is retryable except a
+ * verdict, an error that says itself it is final (`retryable: false`: `NotTombstoneError`, a
+ * malformed argument). A plain `Error` from a caller's own transport (an unreachable proposer or
+ * acceptor) carries no verdict, and the step is idempotent, so running the whole operation again
+ * is safe and may succeed.
+ */
+export const retryableUnlessFinal: RetryRule = (error) => typeof error !== 'object' || error === null || (error as { retryable?: unknown }).retryable !== false;
+
 /**
  * Runs one step: traces and logs its start and end, and rethrows a failure as a `StepFailedError`
- * labelled `label` (for example `2 (identity pass)`) whose `retryable` is the cause's, unless the
- * failure is the caller's own abort, which is rethrown as is.
+ * labelled `label` (for example `2 (identity pass)`) whose `retryable` is `retryable(cause)`
+ * (the cause's own flag unless told otherwise), unless the failure is the caller's own abort,
+ * which is rethrown as is.
  */
 export async function runStep<T>(
   op: Orchestration,
@@ -40,6 +53,7 @@ export async function runStep<T>(
   label: string,
   opts: OrchestrationOptions,
   body: () => Promise<T>,
+  retryable: RetryRule = isRetryable,
 ): Promise<T> {
   opts.tracer?.(stepEvent(op, step, 'started'));
   try {
@@ -50,7 +64,7 @@ export async function runStep<T>(
   } catch (error) {
     opts.tracer?.(stepEvent(op, step, 'failed', error));
     if (opts.signal?.aborted && error === opts.signal.reason) throw error;
-    throw new StepFailedError(op.operation, label, error, isRetryable(error));
+    throw new StepFailedError(op.operation, label, error, retryable(error));
   }
 }
 

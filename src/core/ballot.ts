@@ -21,6 +21,16 @@ export interface Ballot {
 }
 
 /**
+ * The largest ballot counter an acceptor reached over a transport accepts (2^48), far below
+ * `Number.MAX_SAFE_INTEGER` (2^53 - 1). A proposer that counts one ballot per microsecond needs
+ * nine years to reach it, and the 2^5 headroom above it keeps every counter a proposer derives
+ * from one it saw (fast-forwarding past a conflict adds one) an exact integer. Ballots from the
+ * wire with a higher counter are refused with `InvalidArgumentError` (HTTP 400), so one request
+ * cannot push counters to where they can no longer grow.
+ */
+export const MAX_BALLOT_COUNTER = 2 ** 48;
+
+/**
  * The zero ballot, smaller than every ballot a proposer generates (their counters start at 1 and
  * their ids are non-empty). An acceptor that never accepted anything reports it as its accepted
  * ballot. It prints as `ø`.

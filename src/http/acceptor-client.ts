@@ -70,7 +70,10 @@ import { afterTurn } from '../internal/after-turn.js';
 import { type FrameStream, type PendingPost, type PostReply, type Poster, type StreamOpener, StreamRefused, posterOf, streamOpenerOf } from './poster.js';
 import {
   type BatchOp,
+  CLUSTER_HEADER,
   DEFAULT_LIST_LIMIT,
+  INCARNATION_HEADER,
+  type IdentityReply,
   JSON_TYPE,
   MAX_BATCH_ITEMS,
   MAX_LIST_LIMIT,
@@ -89,7 +92,10 @@ import {
   decodeRemoveReply,
   decodeWatchLine,
   decodeWireError,
+  decodeIdentityReply,
   encodeAcceptRequest,
+  isClusterId,
+  isIncarnation,
   encodeListKeysCloseRequest,
   encodeListKeysRequest,
   encodePrepareRequest,
@@ -97,6 +103,7 @@ import {
   encodeRemoveIfEqualRequest,
   encodeWatchRequest,
   parseJson,
+  utf8Length,
 } from './wire.js';
 
 /** Options of `HttpAcceptor`. */
@@ -143,6 +150,23 @@ export interface HttpAcceptorOptions {
    */
   readonly batch?: boolean | undefined;
   /**
+   * The cluster this client's acceptor must belong to. Every request names it
+   * (`Caspaxos-Cluster`), and every reply must too: a reply from an acceptor of another cluster,
+   * or from one without an identity, rejects with `UnavailableError`, so the proposer never counts
+   * it (see `wire.ts`, "Identity").
+   * @default undefined (no check)
+   */
+  readonly clusterId?: string | undefined;
+  /**
+   * The incarnation of the acceptor this client talks to: the member it stands for. Requests name
+   * it, and a reply from another incarnation (a data directory initialised anew at the same
+   * address) rejects with `UnavailableError`. Also accepted as the URL's fragment
+   * (`http://10.0.0.7:7001#<incarnation>`). With it, `address` is `<url>#<incarnation>`, so a
+   * proposer knows the member by address and incarnation. Needs `clusterId`.
+   * @default undefined (any incarnation)
+   */
+  readonly incarnation?: string | undefined;
+  /**
    * Send the batches over the acceptor stream (`/v2/stream`: one persistent connection, frames,
    * pipelined; see `wire.ts`) when the `fetch` can open one (`nodeFetch()`'s can) and the server
    * has it; lone calls go over it too. A server without streams gets HTTP batches. Ignored when
@@ -157,6 +181,9 @@ const STREAM_RETRY_MS = 1000;
 
 /** The largest batch body sent, in bytes of JSON (an item above it goes alone). */
 export const MAX_BATCH_BYTES = 256 * 1024;
+
+/** Bytes of a batch body besides its items (`{"items":[` and `]}`), rounded up. */
+const BATCH_WRAPPER_BYTES = 16;
 
 /**
  * A `prepare` or `accept` waiting for its batch, then for its reply. It is its own abort listener
@@ -231,8 +258,21 @@ const MAX_WATCH_LINE = 64 << 20;
  * ```
  */
 export class HttpAcceptor implements Acceptor {
-  /** The server's base URL, normalized (no trailing slash): the acceptor's address. */
+  /**
+   * The acceptor's address: the server's base URL, normalized (no trailing slash), followed by
+   * `#<incarnation>` when the client names one (see `HttpAcceptorOptions.incarnation`).
+   */
   readonly address: string;
+  /** The server's base URL (the address without its incarnation). */
+  readonly url: string;
+  /** The incarnation this client stands for, if any. */
+  readonly incarnation: string | undefined;
+  readonly #clusterId: string | undefined;
+  readonly #logger: Logger | undefined;
+  /** The last identity mismatch warned about, so an outage logs one warning, not one per request. */
+  #warned = '';
+  /** The server's body limit, once `identify` learned it: batches and frames are cut to fit. */
+  #serverMaxBodyBytes: number | undefined;
   readonly #headers: Record<string, string>;
   readonly #timeoutMs: number;
   readonly #retries: number;
@@ -256,14 +296,28 @@ export class HttpAcceptor implements Acceptor {
    * @param url the server's base URL, e.g. `http://10.0.0.7:7001` (`http:` or `https:`, no query).
    */
   constructor(url: string, options: HttpAcceptorOptions = {}) {
-    this.address = normalizeBaseUrl(url);
+    const { base, fragment } = normalizeBaseUrl(url);
     if (options.secret !== undefined && (typeof options.secret !== 'string' || options.secret === '')) {
       throw new InvalidArgumentError('secret must be a non-empty string');
     }
+    if (options.clusterId !== undefined && !isClusterId(options.clusterId)) throw new InvalidArgumentError(`clusterId ${JSON.stringify(options.clusterId)} is not a valid cluster id`);
+    if (options.incarnation !== undefined && fragment !== undefined && options.incarnation !== fragment) {
+      throw new InvalidArgumentError(`the url names incarnation ${fragment}, the options ${options.incarnation}`);
+    }
+    const incarnation = options.incarnation ?? fragment;
+    if (incarnation !== undefined && !isIncarnation(incarnation)) throw new InvalidArgumentError(`incarnation ${JSON.stringify(incarnation)} is not a valid incarnation`);
+    if (incarnation !== undefined && options.clusterId === undefined) throw new InvalidArgumentError('an incarnation needs the clusterId option');
+    this.url = base;
+    this.incarnation = incarnation;
+    this.address = incarnation === undefined ? base : `${base}#${incarnation}`;
+    this.#clusterId = options.clusterId;
+    this.#logger = options.logger;
     this.#headers = {
       'Content-Type': JSON_TYPE,
       Accept: JSON_TYPE,
       ...(options.secret === undefined ? {} : { Authorization: `Bearer ${options.secret}` }),
+      ...(options.clusterId === undefined ? {} : { [CLUSTER_HEADER]: options.clusterId }),
+      ...(incarnation === undefined ? {} : { [INCARNATION_HEADER]: incarnation }),
     };
     this.#timeoutMs = integerOption(options.timeoutMs, 'timeoutMs', 1, 5000);
     this.#retries = integerOption(options.retries, 'retries', 0, 1);
@@ -330,16 +384,21 @@ export class HttpAcceptor implements Acceptor {
       texts = [];
       bytes = 0;
     };
+    // Batches (and frames) must fit the server's body limit, once known, with room for the wrapper.
+    const server = this.#serverMaxBodyBytes;
+    const cap = server === undefined ? MAX_BATCH_BYTES : Math.min(MAX_BATCH_BYTES, server - BATCH_WRAPPER_BYTES);
     for (const call of live) {
       const text = encodeBatchItem(call.op, call.body);
-      if (text.length > MAX_BATCH_BYTES) {
+      const size = utf8Length(text);
+      if (size > cap) {
+        // Too large for any batch: alone over v1 (which refuses it at once if it cannot fit).
         this.#sendAlone(call);
         continue;
       }
-      if (batch.length === MAX_BATCH_ITEMS || bytes + text.length > MAX_BATCH_BYTES) send();
+      if (batch.length === MAX_BATCH_ITEMS || bytes + size > cap) send();
       batch.push(call);
       texts.push(text);
-      bytes += text.length + 1;
+      bytes += size + 1;
     }
     send();
   };
@@ -358,7 +417,7 @@ export class HttpAcceptor implements Acceptor {
     if (this.#openStream === undefined) return undefined;
     if (this.#stream !== undefined && !this.#stream.closed) return this.#stream;
     if (Date.now() < this.#streamRetryAt) return undefined;
-    this.#stream = this.#openStream(this.address, this.#headers);
+    this.#stream = this.#openStream(this.url, this.#headers, this.#clusterId === undefined ? undefined : (identity) => this.#wrongIdentity(identity));
     return this.#stream;
   }
 
@@ -404,8 +463,9 @@ export class HttpAcceptor implements Acceptor {
         for (const call of calls) if (!call.settled) this.#sendAlone(call);
         return;
       }
-      if (reply.status < 200 || reply.status >= 300) {
-        const failure = this.#httpFailure(reply.status, reply.text, {});
+      const wrong = this.#wrongIdentity(reply);
+      if ((wrong !== undefined && reply.status !== 421) || reply.status < 200 || reply.status >= 300) {
+        const failure = wrong !== undefined && reply.status !== 421 ? wrong : this.#httpFailure(reply.status, reply.text, {});
         const error = failure instanceof ShuttingDown ? failure.error : failure;
         for (const call of calls) if (call.settle()) call.reject(error);
         return;
@@ -593,6 +653,11 @@ export class HttpAcceptor implements Acceptor {
   /** POSTs `body` and resolves with the parsed JSON of a 2xx reply; rejects with the mapped error of any other. */
   async #call(path: string, body: object, signal: AbortSignal | undefined, resend: Resend, context: RequestContext): Promise<unknown> {
     const text = JSON.stringify(body);
+    // A body the server is known to refuse (413) is refused here, without the round trip.
+    const limit = this.#serverMaxBodyBytes;
+    if (limit !== undefined && text.length > limit / 3 && utf8Length(text) > limit) {
+      throw new InvalidArgumentError(`${this.address}: a request of ${utf8Length(text)} bytes exceeds the acceptor's body limit of ${limit} bytes`);
+    }
     for (let attempt = 0; ; attempt++) {
       let reply: PostReply;
       try {
@@ -600,6 +665,8 @@ export class HttpAcceptor implements Acceptor {
       } catch (error) {
         throw this.#failure(error, signal);
       }
+      const wrong = this.#wrongIdentity(reply);
+      if (wrong !== undefined && reply.status !== 421) throw wrong;
       if (reply.status >= 200 && reply.status < 300) return this.#decode(reply.text, (t) => parseJson(t, 'the reply'));
       const failure = this.#httpFailure(reply.status, reply.text, context);
       // 503 ERR_SHUTTING_DOWN: the server refused the request before reading it.
@@ -619,7 +686,7 @@ export class HttpAcceptor implements Acceptor {
    */
   #exchange(path: string, text: string, signal: AbortSignal | undefined, resend: Resend): Promise<PostReply> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const url = this.address + path;
+    const url = this.url + path;
     return new Promise<PostReply>((resolve, reject) => {
       let current: PendingPost | undefined;
       let stopped = false;
@@ -664,7 +731,7 @@ export class HttpAcceptor implements Acceptor {
    */
   async #send(path: string, body: object, signal: AbortSignal, resend: Resend, context: RequestContext): Promise<Response> {
     const text = JSON.stringify(body);
-    const url = this.address + path;
+    const url = this.url + path;
     for (let attempt = 0; ; attempt++) {
       let response: Response;
       try {
@@ -676,6 +743,11 @@ export class HttpAcceptor implements Acceptor {
         if (retry) continue;
         throw new UnavailableError(`${this.address} unreachable: ${describe(error)}`, { cause: error });
       }
+      const wrong = this.#wrongIdentity({ cluster: response.headers.get(CLUSTER_HEADER) ?? undefined, incarnation: response.headers.get(INCARNATION_HEADER) ?? undefined });
+      if (wrong !== undefined && response.status !== 421) {
+        void response.body?.cancel().catch(() => {});
+        throw wrong;
+      }
       if (response.ok) return response;
       const failure = this.#httpFailure(response.status, await response.text(), context);
       // 503 ERR_SHUTTING_DOWN: the server refused the request before reading it.
@@ -685,6 +757,56 @@ export class HttpAcceptor implements Acceptor {
       }
       throw failure;
     }
+  }
+
+  /**
+   * Asks the server who it is (`GET /v1/identity`): its identity, or null for an acceptor without
+   * one, and its limits. Remembers the body limit, to cut batches and frames to fit it and refuse
+   * at once a request that cannot fit. A client with a `clusterId` rejects (`UnavailableError`)
+   * when the server is not its member (another cluster, another incarnation, no identity); one
+   * without returns whatever the server says, for the caller to judge.
+   */
+  async identify(opts?: CallOptions): Promise<IdentityReply> {
+    opts?.signal?.throwIfAborted();
+    const signals = [AbortSignal.timeout(this.#timeoutMs), ...(opts?.signal === undefined ? [] : [opts.signal])];
+    const signal = AbortSignal.any(signals);
+    let response: Response;
+    try {
+      response = await this.#fetch(this.url + PATHS.identity, { method: 'GET', headers: this.#headers, signal });
+    } catch (error) {
+      opts?.signal?.throwIfAborted();
+      throw new UnavailableError(`${this.address} unreachable: ${describe(error)}`, { cause: error });
+    }
+    const text = await response.text();
+    if (!response.ok) throw this.#httpFailure(response.status, text, {});
+    const reply = this.#decode(text, (t) => decodeIdentityReply(parseJson(t, 'the identity reply')));
+    const wrong = this.#wrongIdentity({ cluster: reply.identity?.clusterId, incarnation: reply.identity?.incarnation });
+    if (wrong !== undefined) throw wrong;
+    this.#serverMaxBodyBytes = reply.maxBodyBytes;
+    return reply;
+  }
+
+  /** Why a reply with these identity headers is not from the member this client stands for (undefined: it is). */
+  #wrongIdentity(reply: { readonly cluster?: string | undefined; readonly incarnation?: string | undefined }): UnavailableError | undefined {
+    if (this.#clusterId === undefined) return undefined;
+    let problem: string | undefined;
+    if (reply.cluster !== this.#clusterId) {
+      problem =
+        reply.cluster === undefined
+          ? `the server there has no acceptor identity (an earlier release, or not a caspaxos acceptor); this client belongs to cluster ${JSON.stringify(this.#clusterId)}`
+          : `the acceptor there belongs to cluster ${JSON.stringify(reply.cluster)}, not ${JSON.stringify(this.#clusterId)}`;
+    } else if (this.incarnation !== undefined && reply.incarnation !== this.incarnation) {
+      problem = `the acceptor there is incarnation ${String(reply.incarnation)}, not ${this.incarnation}, the member this client stands for (its data directory was initialised anew?): it is not counted until added through the membership procedure`;
+    }
+    if (problem === undefined) return undefined;
+    this.#warnOnce(problem, `${this.address}: ${problem}`);
+    return new UnavailableError(`${this.address}: ${problem}`);
+  }
+
+  #warnOnce(kind: string, message: string): void {
+    if (this.#warned === kind) return;
+    this.#warned = kind;
+    this.#logger?.warn({ acceptor: this.address }, message);
   }
 
   #timedOut(cause: unknown): UnavailableError {
@@ -727,6 +849,12 @@ export class HttpAcceptor implements Acceptor {
     if (wire.code === 'ERR_INVALID_ARGUMENT') return new InvalidArgumentError(message);
     if (wire.code === 'ERR_NOT_TOMBSTONE' && context.key !== undefined && context.tombstone !== undefined) return new NotTombstoneError(context.key, context.tombstone);
     if (wire.code === 'ERR_UNAVAILABLE') return new UnavailableError(message);
+    // Another cluster's acceptor, or another incarnation: the member this client stands for is
+    // not there, which to a proposer is an unreachable acceptor (never a vote).
+    if (status === 421 || wire.code === 'ERR_WRONG_CLUSTER' || wire.code === 'ERR_WRONG_INCARNATION') {
+      this.#warnOnce(wire.code, message);
+      return new UnavailableError(`${message} (${wire.code})`);
+    }
     if (isErrorCode(wire.code)) return new CASPaxosError(wire.code, message, wire.retryable);
     // The transport's own codes: the server's trouble (5xx, too busy, an expired listing, shutting
     // down) is retryable; a refused request (bad secret, oversized, unknown path) is the caller's.
@@ -757,7 +885,8 @@ function describe(error: unknown): string {
   return `${error.message}${cause}`;
 }
 
-function normalizeBaseUrl(url: string): string {
+/** The normalized base URL, and the fragment (an incarnation) if the URL has one. */
+function normalizeBaseUrl(url: string): { base: string; fragment: string | undefined } {
   if (typeof url !== 'string') throw new InvalidArgumentError('url must be a string');
   let parsed: URL;
   try {
@@ -766,8 +895,10 @@ function normalizeBaseUrl(url: string): string {
     throw new InvalidArgumentError(`url ${JSON.stringify(url)} is not a URL`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidArgumentError(`url must be http: or https:, got ${parsed.protocol}`);
-  if (parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') {
-    throw new InvalidArgumentError('url must have no query, fragment or credentials (pass the secret as an option)');
+  if (parsed.search !== '' || parsed.username !== '' || parsed.password !== '') {
+    throw new InvalidArgumentError('url must have no query or credentials (pass the secret as an option)');
   }
-  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+  const fragment = parsed.hash === '' ? undefined : parsed.hash.slice(1);
+  if (fragment !== undefined && !isIncarnation(fragment)) throw new InvalidArgumentError(`url fragment ${JSON.stringify(parsed.hash)} is not an incarnation`);
+  return { base: `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`, fragment };
 }

@@ -8,9 +8,14 @@
  * end to end. Input never crashes it: every bad request gets a 4xx with `{ code, message,
  * retryable }` and reaches the acceptor only if it decoded completely, so it changes nothing.
  *
+ * Served with an `identity` (cluster and incarnation), it answers only requests that name its
+ * cluster (and, when they name one, its incarnation), 421 otherwise, and puts its identity on every
+ * reply (see `wire.ts`, "Identity"). Slow clients are cut (`headersTimeoutMs`, `requestTimeoutMs`)
+ * and connections are capped (`maxConnections`).
+ *
  * Node-only (`node:http`, `node:crypto`).
  */
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { abortable } from '../internal/abort.js';
 import { CASPaxosError, InvalidArgumentError } from '../errors.js';
@@ -18,7 +23,10 @@ import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptedState } from '../core/messages.js';
 import type { Acceptor } from '../roles.js';
 import {
+  type AcceptorIdentity,
+  CLUSTER_HEADER,
   HEALTH_REPLY,
+  INCARNATION_HEADER,
   JSON_TYPE,
   NDJSON_TYPE,
   PATHS,
@@ -42,11 +50,14 @@ import {
   encodePrepareReply,
   encodeRemoveReply,
   encodeWatchLine,
+  encodeIdentityReply,
+  isClusterId,
+  isIncarnation,
   parseJson,
   utf8Length,
 } from './wire.js';
 import { ListCursorError, ListCursors } from './list-cursors.js';
-import { drained, secretCheck } from './json.js';
+import { drained, secretCheck, timeoutOptions } from './json.js';
 import { readBody } from './request-body.js';
 import { FrameReader, encodeFrame } from './frames.js';
 import { integerOption } from '../internal/validate.js';
@@ -112,6 +123,20 @@ export interface AcceptorServerOptions {
    * @default 64
    */
   readonly maxListCursors?: number | undefined;
+  /**
+   * The most TCP connections open at once (acceptor streams included); Node closes the ones
+   * beyond at once. Each proposer node holds one stream and a few keep-alive connections.
+   * @default 1024
+   */
+  readonly maxConnections?: number | undefined;
+  /**
+   * Who this acceptor is (`caspaxos acceptor` reads it from its data directory). With it, every
+   * request but `/v1/health` and `/v1/identity` must name this cluster (`Caspaxos-Cluster`) and,
+   * if it names an incarnation (`Caspaxos-Incarnation`), this one, or get 421 and change nothing;
+   * every reply carries both headers (see `wire.ts`, "Identity"). Without it, no check.
+   * @default undefined (no identity)
+   */
+  readonly identity?: AcceptorIdentity | undefined;
 }
 
 /** Where a server listens. */
@@ -140,7 +165,7 @@ export interface AcceptorServer {
   terminate(): Promise<void>;
 }
 
-type Route = 'health' | 'prepare' | 'accept' | 'rejectByAge' | 'removeIfEqual' | 'listKeys' | 'listKeysClose' | 'watch' | 'batch' | 'stream';
+type Route = 'health' | 'identity' | 'prepare' | 'accept' | 'rejectByAge' | 'removeIfEqual' | 'listKeys' | 'listKeysClose' | 'watch' | 'batch' | 'stream';
 
 /** An open acceptor stream: its socket, the frames it is running, and the reply frames of this turn. */
 interface Stream {
@@ -191,6 +216,14 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
   const shutdownTimeoutMs = integerOption(options.shutdownTimeoutMs, 'shutdownTimeoutMs', 1, 5000);
   const cursorTtlMs = integerOption(options.listCursorTtlMs, 'listCursorTtlMs', 1, 30_000);
   const maxCursors = integerOption(options.maxListCursors, 'maxListCursors', 1, 64);
+  const maxConnections = integerOption(options.maxConnections, 'maxConnections', 1, 1024);
+  const identity = options.identity;
+  if (identity !== undefined && (!isClusterId(identity.clusterId) || !isIncarnation(identity.incarnation))) {
+    throw new InvalidArgumentError('identity must be { clusterId, incarnation } with a valid cluster id and incarnation (see isClusterId, isIncarnation)');
+  }
+  /** The acceptor's identity headers, on every reply. */
+  const identityHeaders: Readonly<Record<string, string>> = identity === undefined ? {} : { [CLUSTER_HEADER]: identity.clusterId, [INCARNATION_HEADER]: identity.incarnation };
+  const identityLines = Object.entries(identityHeaders).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   const authorized = secretCheck(options.secret);
   const logger = options.logger;
   const debug = new DebugGate(logger);
@@ -202,13 +235,7 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
   let closing: Promise<void> | undefined;
 
   const server = createServer(
-    {
-      requestTimeout: requestTimeoutMs,
-      headersTimeout: headersTimeoutMs,
-      keepAliveTimeout: keepAliveTimeoutMs,
-      // How often Node checks the two timeouts above (its default, 30 s, would let them overrun).
-      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
-    },
+    timeoutOptions(requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs),
     (req, res) => {
       // While closing, a connection whose reply just finished is idle: close it now, not at its
       // keep-alive timeout (replies written after `close()` began also carry `Connection: close`).
@@ -223,6 +250,8 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
       });
     },
   );
+
+  server.maxConnections = maxConnections;
 
   // Malformed HTTP (Node's parser refused it): answer in JSON as well, then close.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
@@ -242,7 +271,8 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
     socket.on('error', () => {});
     const refuse = (failure: HttpFailure): void => {
       const body = JSON.stringify(wireError(failure));
-      socket.end(`HTTP/1.1 ${failure.status} ${failure.status === 401 ? 'Unauthorized' : failure.status === 404 ? 'Not Found' : failure.status === 503 ? 'Service Unavailable' : 'Bad Request'}\r\n` +
+      const reason = { 401: 'Unauthorized', 404: 'Not Found', 421: 'Misdirected Request', 503: 'Service Unavailable' }[failure.status] ?? 'Bad Request';
+      socket.end(`HTTP/1.1 ${failure.status} ${reason}\r\n${identityLines}` +
         `Content-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     };
     if (closing !== undefined) return refuse(new HttpFailure(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', true));
@@ -251,7 +281,9 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
       return refuse(new HttpFailure(400, 'ERR_INVALID_ARGUMENT', `open the stream with GET and Upgrade: ${STREAM_PROTOCOL}`));
     }
     if (!authorized(req.headers.authorization)) return refuse(new HttpFailure(401, 'ERR_UNAUTHORIZED', 'missing or wrong bearer token'));
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${STREAM_PROTOCOL}\r\n\r\n`);
+    const misdirected = callerMismatch(req.headers);
+    if (misdirected !== undefined) return refuse(misdirected);
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${STREAM_PROTOCOL}\r\n${identityLines}\r\n`);
     serveStream(socket, head);
   });
 
@@ -329,11 +361,16 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
         send(res, 200, HEALTH_REPLY, req.method === 'HEAD');
         return;
       }
-      if (req.method !== 'POST') throw methodNotAllowed(res, 'POST');
-      if (!authorized(req.headers.authorization)) {
-        res.setHeader('WWW-Authenticate', 'Bearer');
-        throw new HttpFailure(401, 'ERR_UNAUTHORIZED', 'missing or wrong bearer token');
+      if (route === 'identity') {
+        if (req.method !== 'GET') throw methodNotAllowed(res, 'GET');
+        if (!authorized(req.headers.authorization)) throw unauthorized(res);
+        send(res, 200, encodeIdentityReply({ identity: identity ?? null, maxBodyBytes, maxKeyBytes }));
+        return;
       }
+      if (req.method !== 'POST') throw methodNotAllowed(res, 'POST');
+      if (!authorized(req.headers.authorization)) throw unauthorized(res);
+      const misdirected = callerMismatch(req.headers);
+      if (misdirected !== undefined) throw misdirected;
       if (!isJson(req.headers['content-type'])) throw new HttpFailure(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', `the body must be ${JSON_TYPE}`);
       const body = await readBody(req, maxBodyBytes);
       if (body.type === 'aborted') return;
@@ -411,7 +448,7 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
   }
 
   /** Runs one unary acceptor call, bounded by `callTimeoutMs` and by the client staying connected. */
-  async function call(res: ServerResponse, route: Exclude<Route, 'health' | 'watch' | 'batch' | 'stream'>, json: unknown): Promise<object> {
+  async function call(res: ServerResponse, route: Exclude<Route, 'health' | 'identity' | 'watch' | 'batch' | 'stream'>, json: unknown): Promise<object> {
     const controller = new AbortController();
     // The response closes before it finished only when the connection went away: nobody is left
     // to answer, so the acceptor may stop. (Per response, not per socket: a keep-alive socket
@@ -481,7 +518,7 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
     try {
       let next = await pull();
       if (res.destroyed) return;
-      res.writeHead(200, { 'Content-Type': NDJSON_TYPE, 'Cache-Control': 'no-store', ...(closing === undefined ? {} : { Connection: 'close' }) });
+      res.writeHead(200, { 'Content-Type': NDJSON_TYPE, 'Cache-Control': 'no-store', ...identityHeaders, ...(closing === undefined ? {} : { Connection: 'close' }) });
       // Headers now, not with the first line: the client's `fetch` resolves on them.
       res.flushHeaders();
       try {
@@ -502,6 +539,29 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
       controller.abort();
       void Promise.resolve(iterator.return?.()).catch(() => {});
     }
+  }
+
+  /**
+   * A request from outside this acceptor's cluster, or meant for another incarnation of it (see
+   * `wire.ts`, "Identity"): answered 421 before anything runs.
+   */
+  function callerMismatch(headers: IncomingHttpHeaders): HttpFailure | undefined {
+    if (identity === undefined) return undefined;
+    const cluster = headers[CLUSTER_HEADER];
+    if (cluster !== identity.clusterId) {
+      const named = typeof cluster === 'string' ? `cluster ${JSON.stringify(cluster)}` : `no cluster (send ${CLUSTER_HEADER})`;
+      return new HttpFailure(421, 'ERR_WRONG_CLUSTER', `this acceptor belongs to cluster ${JSON.stringify(identity.clusterId)}; the request names ${named}`);
+    }
+    const incarnation = headers[INCARNATION_HEADER];
+    if (incarnation !== undefined && incarnation !== identity.incarnation) {
+      return new HttpFailure(
+        421,
+        'ERR_WRONG_INCARNATION',
+        `this acceptor is incarnation ${identity.incarnation}, not ${JSON.stringify(incarnation)}: its data directory was initialised anew, so it holds none of that member's promises; ` +
+          'add it through the membership procedure (shrink the old member, grow this one)',
+      );
+    }
+    return undefined;
   }
 
   function checkKey(key: string): void {
@@ -535,6 +595,7 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
     res.setHeader('Content-Type', JSON_TYPE);
     res.setHeader('Content-Length', Buffer.byteLength(text));
     res.setHeader('Cache-Control', 'no-store');
+    for (const [name, value] of Object.entries(identityHeaders)) res.setHeader(name, value);
     // While closing, every reply ends its connection, so keep-alive connections drain away.
     if (closing !== undefined) res.setHeader('Connection', 'close');
     res.end(headOnly ? undefined : text);
@@ -581,6 +642,11 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
   }
 
   return { server, listen, close, terminate };
+}
+
+function unauthorized(res: ServerResponse): HttpFailure {
+  res.setHeader('WWW-Authenticate', 'Bearer');
+  return new HttpFailure(401, 'ERR_UNAUTHORIZED', 'missing or wrong bearer token');
 }
 
 function methodNotAllowed(res: ServerResponse, allow: string): HttpFailure {

@@ -13,7 +13,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { FrameReader, encodeFrame } from './frames.js';
-import { type FrameStream, StreamRefused } from './poster.js';
+import { type FrameStream, type StreamOpener, StreamRefused, identityOf } from './poster.js';
 import { PATHS, STREAM_PROTOCOL } from './wire.js';
 
 /** The largest reply frame accepted (a page of states; far above any batch reply). */
@@ -46,7 +46,7 @@ class NodeFrameStream implements FrameStream {
   });
   readonly #request: ReturnType<typeof httpRequest>;
 
-  constructor(baseUrl: string, headers: Readonly<Record<string, string>>) {
+  constructor(baseUrl: string, headers: Readonly<Record<string, string>>, verify: ((identity: { cluster?: string; incarnation?: string }) => Error | undefined) | undefined) {
     const url = new URL(baseUrl + PATHS.stream);
     const { 'Content-Type': _type, Accept: _accept, ...rest } = headers as Record<string, string>;
     this.#request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
@@ -58,6 +58,12 @@ class NodeFrameStream implements FrameStream {
       if (String(res.headers.upgrade ?? '').toLowerCase() !== STREAM_PROTOCOL) {
         socket.destroy();
         this.#end(new StreamRefused(false, `the server upgraded to ${String(res.headers.upgrade)}`));
+        return;
+      }
+      const wrong = verify?.(identityOf((name) => res.headers[name]));
+      if (wrong !== undefined) {
+        socket.destroy();
+        this.#end(new StreamRefused(false, wrong.message, { cause: wrong }));
         return;
       }
       this.#opened(socket);
@@ -128,6 +134,4 @@ class NodeFrameStream implements FrameStream {
 }
 
 /** Opens an acceptor stream to `baseUrl` (see the module comment). */
-export function openFrameStream(baseUrl: string, headers: Readonly<Record<string, string>>): FrameStream {
-  return new NodeFrameStream(baseUrl, headers);
-}
+export const openFrameStream: StreamOpener = (baseUrl, headers, verify) => new NodeFrameStream(baseUrl, headers, verify);

@@ -9,5 +9,6 @@
 export { createAcceptorServer, type AcceptorServer, type AcceptorServerOptions, type ListenAddress } from './acceptor-server.js';
 export { HttpAcceptor, type HttpAcceptorOptions } from './acceptor-client.js';
 export { nodeFetch, type NodeFetchOptions } from './node-fetch.js';
-export { createNodeServer, type ClusterOperations, type NodeServer, type NodeServerContext, type NodeServerOptions } from './proposer-server.js';
+export { createNodeServer, type ClusterOperations, type NodeServer, type NodeServerContext, type NodeServerOptions, type Readiness, type ReadinessOfSet } from './proposer-server.js';
+export type { AcceptorIdentity, IdentityReply } from './wire.js';
 export { RemoteProposer, type RemoteProposerOptions } from './proposer-client.js';

@@ -3,7 +3,7 @@
  * a JSON answer, and checking the shared secret in constant time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../errors.js';
 import { readBody } from './request-body.js';
 
@@ -73,4 +73,19 @@ export function secretCheck(secret: string | undefined): SecretCheck {
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/**
+ * The `node:http` options that bound how long a client may hold a connection: the whole request
+ * within `receiveTimeoutMs` (else 408), its headers within `headersTimeoutMs` (a slow-header client
+ * is cut), an idle keep-alive connection `keepAliveTimeoutMs`.
+ */
+export function timeoutOptions(receiveTimeoutMs: number, headersTimeoutMs: number, keepAliveTimeoutMs: number): ServerOptions {
+  return {
+    requestTimeout: receiveTimeoutMs,
+    headersTimeout: headersTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    // How often Node checks the two timeouts above (its default, 30 s, would let them overrun).
+    connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
+  };
 }

@@ -25,7 +25,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
 import { integerOption } from '../internal/validate.js';
-import { POSTER, type PendingPost, type PostReply, type Poster, STREAM_OPENER } from './poster.js';
+import { POSTER, type PendingPost, type PostReply, type Poster, STREAM_OPENER, identityOf } from './poster.js';
 import { openFrameStream } from './frame-stream.js';
 
 /** Options of `nodeFetch`. */
@@ -114,6 +114,7 @@ class LeanPost implements PendingPost {
   chunks: Buffer[] = [];
   size = 0;
   status = 0;
+  identity: { cluster?: string; incarnation?: string } = {};
 
   constructor() {
     this.reply = new Promise<PostReply>((resolve, reject) => {
@@ -131,6 +132,7 @@ class LeanPost implements PendingPost {
 function onResponse(this: ClientRequest, res: IncomingMessage): void {
   const post = (this as Carrier)[POST] as LeanPost;
   post.status = res.statusCode ?? 500;
+  post.identity = identityOf((name) => res.headers[name]);
   (res as Carrier)[POST] = post;
   res.on('data', onData);
   res.once('end', onEnd);
@@ -146,7 +148,7 @@ function onData(this: IncomingMessage, chunk: Buffer): void {
 function onEnd(this: IncomingMessage): void {
   const post = (this as Carrier)[POST] as LeanPost;
   const text = post.chunks.length === 1 ? (post.chunks[0] as Buffer).toString('utf8') : Buffer.concat(post.chunks, post.size).toString('utf8');
-  post.resolve({ status: post.status, text });
+  post.resolve({ status: post.status, text, ...post.identity });
 }
 
 function onError(this: ClientRequest | IncomingMessage, error: Error): void {

@@ -10,11 +10,25 @@
  *
  * Pure module: no I/O of its own, safe in browsers.
  */
+import { CLUSTER_HEADER, INCARNATION_HEADER } from './wire.js';
 
 /** A reply, read whole. */
 export interface PostReply {
   readonly status: number;
   readonly text: string;
+  /** The reply's `Caspaxos-Cluster` and `Caspaxos-Incarnation` headers (see `wire.ts`, "Identity"). */
+  readonly cluster?: string | undefined;
+  readonly incarnation?: string | undefined;
+}
+
+/** A reply's identity headers, from a lookup of header values by lower-case name. */
+export function identityOf(get: (name: string) => string | string[] | null | undefined): { cluster?: string; incarnation?: string } {
+  const cluster = get(CLUSTER_HEADER);
+  const incarnation = get(INCARNATION_HEADER);
+  return {
+    ...(typeof cluster === 'string' ? { cluster } : {}),
+    ...(typeof incarnation === 'string' ? { incarnation } : {}),
+  };
 }
 
 /** A request on its way: its reply, and a way to cut it (the reply then rejects with `reason`). */
@@ -42,7 +56,11 @@ export function posterOf(f: typeof fetch): Poster {
 export function fetchPoster(f: typeof fetch): Poster {
   return (url, headers, body) => {
     const controller = new AbortController();
-    const reply = f(url, { method: 'POST', headers, body, signal: controller.signal }).then(async (response) => ({ status: response.status, text: await response.text() }));
+    const reply = f(url, { method: 'POST', headers, body, signal: controller.signal }).then(async (response) => ({
+      status: response.status,
+      text: await response.text(),
+      ...identityOf((name) => response.headers.get(name)),
+    }));
     return { reply, cancel: (reason) => controller.abort(reason) };
   };
 }
@@ -63,8 +81,16 @@ export interface FrameStream {
   close(): void;
 }
 
-/** Opens a `FrameStream` to the server at `baseUrl` (no trailing slash), with these headers. */
-export type StreamOpener = (baseUrl: string, headers: Readonly<Record<string, string>>) => FrameStream;
+/**
+ * Opens a `FrameStream` to the server at `baseUrl` (no trailing slash), with these headers.
+ * `verify`, when given, sees the identity headers of the server's `101` reply: an error it returns
+ * refuses the stream (`StreamRefused`) before anything is sent on it.
+ */
+export type StreamOpener = (
+  baseUrl: string,
+  headers: Readonly<Record<string, string>>,
+  verify?: (identity: { cluster?: string; incarnation?: string }) => Error | undefined,
+) => FrameStream;
 
 /** Where a `fetch` made by `nodeFetch` carries its `StreamOpener`. */
 export const STREAM_OPENER: unique symbol = Symbol.for('caspaxos.http.stream');

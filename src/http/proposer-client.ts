@@ -6,7 +6,7 @@
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
 import { CASPaxosError, UnavailableError, isErrorCode } from '../errors.js';
-import { decodeState } from './wire.js';
+import { CLUSTER_HEADER, decodeState } from './wire.js';
 import type { Acceptor, Addresser, CallOptions, ConfigurationChanger, FastForwarder, ProposeResult } from '../roles.js';
 
 /** Options of `RemoteProposer`. */
@@ -21,6 +21,12 @@ export interface RemoteProposerOptions {
    * @default 30000
    */
   readonly timeoutMs?: number | undefined;
+  /**
+   * The cluster this node belongs to, sent as `Caspaxos-Cluster` (a node started with a cluster
+   * id refuses proposer calls that do not name it).
+   * @default undefined (no header)
+   */
+  readonly clusterId?: string | undefined;
 }
 
 /**
@@ -34,11 +40,13 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
   readonly address: string;
   readonly #secret: string | undefined;
   readonly #timeoutMs: number;
+  readonly #clusterId: string | undefined;
 
   constructor(url: string, options: RemoteProposerOptions = {}) {
     this.address = url.replace(/\/+$/, '');
     this.#secret = options.secret;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#clusterId = options.clusterId;
   }
 
   async identityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
@@ -94,6 +102,7 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
     const signals = [AbortSignal.timeout(this.#timeoutMs), ...(opts?.signal === undefined ? [] : [opts.signal])];
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.#secret !== undefined) headers.authorization = `Bearer ${this.#secret}`;
+    if (this.#clusterId !== undefined) headers[CLUSTER_HEADER] = this.#clusterId;
     let response: Response;
     try {
       response = await fetch(`${this.address}/v1/proposer/${action}`, {

@@ -18,7 +18,14 @@
  *   POST   /v1/admin/sweep               -> collect tombstones left behind
  * Proposer API (for other nodes): POST /v1/proposer/{identity-read, full-identity-read,
  * fast-forward-increment, add-accepter, add-preparer, remove-preparer, remove-accepter},
- * GET /v1/proposer/keys (NDJSON). And GET /v1/health, without authentication.
+ * GET /v1/proposer/keys (NDJSON); with a `clusterId`, these require `Caspaxos-Cluster` naming it
+ * (421 otherwise). And, without authentication, GET /v1/health (liveness: the process serves) and
+ * GET /v1/ready (readiness: 200 when a majority of the preparers and of the accepters answer a
+ * probe now, else 503).
+ *
+ * A value larger than `maxValueBytes(key)` gets 413 before anything is proposed (the acceptors
+ * would refuse it, and the proposer would retry until its deadline). Slow clients are cut
+ * (`headersTimeoutMs`, `receiveTimeoutMs`) and connections capped (`maxConnections`).
  *
  * Every endpoint but health requires `Authorization: Bearer <secret>` when a secret is set.
  * Errors are `{ code, message, retryable }` with a 4xx for the caller's mistakes (nothing changed)
@@ -26,16 +33,44 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { type Ballot, isBallot } from '../core/ballot.js';
+import { type Ballot, MAX_BALLOT_COUNTER, isBallot } from '../core/ballot.js';
 import { AcceptFailedError, type CASPaxosError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { retryWhile } from '../retry.js';
 import type { KeyValueStore } from '../kv/key-value-store.js';
-import { encodeState, utf8Length } from './wire.js';
+import { CLUSTER_HEADER, encodeState, utf8Length } from './wire.js';
+import { majority } from '../core/quorum.js';
 import { formatVersion, parseVersion } from '../kv/record-format.js';
 import type { Logger } from '../logger.js';
 import type { Acceptor, Proposer } from '../roles.js';
 import { integerOption } from '../internal/validate.js';
-import { type SecretCheck, drained, readJsonBody, secretCheck, sendJson } from './json.js';
+import { type SecretCheck, drained, readJsonBody, secretCheck, sendJson, timeoutOptions } from './json.js';
+
+/** What `GET /v1/ready` reports of one set of acceptors (the preparers, or the accepters). */
+export interface ReadinessOfSet {
+  /** How many of the set answered the probe. */
+  readonly reachable: number;
+  /** How many must, for a quorum (a majority of the set). */
+  readonly required: number;
+  /** The set's size. */
+  readonly total: number;
+}
+
+/** What `GET /v1/ready` answers (200 when `ready`, else 503). */
+export interface Readiness {
+  /** True when a quorum of the preparers and a quorum of the accepters answered just now. */
+  readonly ready: boolean;
+  /** The acceptors prepares go to. */
+  readonly preparers: ReadinessOfSet;
+  /** The acceptors accepts go to. */
+  readonly accepters: ReadinessOfSet;
+  /** The members that did not answer, with why. */
+  readonly unreachable: ReadonlyArray<{
+    /** The member's address. */
+    readonly acceptor: string;
+    /** Why the probe failed. */
+    readonly reason: string;
+  }>;
+}
 
 /** What the node's operator and proposer APIs act on. */
 export interface NodeServerContext {
@@ -47,6 +82,12 @@ export interface NodeServerContext {
   acceptorAt(address: string): Acceptor;
   /** Grows, shrinks or collects across every node of the cluster (see `ClusterOperations`). */
   readonly operations: ClusterOperations;
+  /**
+   * Resolves when the acceptor at `address` is reachable now (and is the member the proposer
+   * knows), rejects otherwise; `GET /v1/ready` probes every preparer and accepter with it.
+   * @default the acceptor's `identify()` when it has one (`HttpAcceptor`), else reachable
+   */
+  readonly probe?: ((address: string, signal: AbortSignal) => Promise<void>) | undefined;
 }
 
 /** The cluster-wide operations the operator API triggers; run with every node's proposer. */
@@ -88,6 +129,39 @@ export interface NodeServerOptions {
    * @default undefined (no logging)
    */
   readonly logger?: Logger | undefined;
+  /**
+   * How long a client may take to send the request headers; slower ones are disconnected.
+   * @default 10000
+   */
+  readonly headersTimeoutMs?: number | undefined;
+  /**
+   * How long a client may take to send a whole request (headers and body); slower ones get 408.
+   * @default 30000
+   */
+  readonly receiveTimeoutMs?: number | undefined;
+  /**
+   * How long an idle keep-alive connection stays open.
+   * @default 5000
+   */
+  readonly keepAliveTimeoutMs?: number | undefined;
+  /**
+   * The most TCP connections open at once; Node closes the ones beyond at once.
+   * @default 1024
+   */
+  readonly maxConnections?: number | undefined;
+  /**
+   * The largest value a PUT or compare-and-set may write for `key`, in bytes of JSON (UTF-8); a
+   * larger one gets 413 at once, before anything is sent to an acceptor. `caspaxos node` derives
+   * it from what its acceptors accept (see the README, "Limits").
+   * @default undefined (no limit beyond maxBodyBytes)
+   */
+  readonly maxValueBytes?: ((key: string) => number) | undefined;
+  /**
+   * The cluster this node belongs to: with it, the proposer API (other nodes' calls) requires
+   * `Caspaxos-Cluster: <id>` naming it, and answers 421 otherwise.
+   * @default undefined (no check)
+   */
+  readonly clusterId?: string | undefined;
 }
 
 /** A proposer node's HTTP server, made by `createNodeServer`: not listening until `listen`. */
@@ -129,21 +203,31 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
   const maxBodyBytes = integerOption(options.maxBodyBytes, 'maxBodyBytes', 1, 1 << 20);
   const maxKeyBytes = integerOption(options.maxKeyBytes, 'maxKeyBytes', 1, 1024);
   const requestTimeoutMs = integerOption(options.requestTimeoutMs, 'requestTimeoutMs', 1, 30_000);
+  const receiveTimeoutMs = integerOption(options.receiveTimeoutMs, 'receiveTimeoutMs', 1, 30_000);
+  const headersTimeoutMs = Math.min(integerOption(options.headersTimeoutMs, 'headersTimeoutMs', 1, 10_000), receiveTimeoutMs);
+  const keepAliveTimeoutMs = integerOption(options.keepAliveTimeoutMs, 'keepAliveTimeoutMs', 1, 5000);
+  const maxConnections = integerOption(options.maxConnections, 'maxConnections', 1, 1024);
+  const maxValueBytes = options.maxValueBytes;
+  const clusterId = options.clusterId;
   const authorized: SecretCheck = secretCheck(options.secret);
   const logger = options.logger;
   const inFlight = new Set<Promise<void>>();
   const sockets = new Set<Socket>();
   let closing = false;
 
-  const server = createServer((req, res) => {
-    const handled = handle(req, res).catch((error: unknown) => {
-      logger?.error({ err: error, path: req.url }, 'caspaxos node: request failed');
-      if (!res.headersSent) sendJson(res, 500, { code: 'ERR_INTERNAL', message: 'internal error', retryable: true });
-      else res.destroy();
-    });
-    inFlight.add(handled);
-    void handled.finally(() => inFlight.delete(handled));
-  });
+  const server = createServer(
+    timeoutOptions(receiveTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs),
+    (req, res) => {
+      const handled = handle(req, res).catch((error: unknown) => {
+        logger?.error({ err: error, path: req.url }, 'caspaxos node: request failed');
+        if (!res.headersSent) sendJson(res, 500, { code: 'ERR_INTERNAL', message: 'internal error', retryable: true });
+        else res.destroy();
+      });
+      inFlight.add(handled);
+      void handled.finally(() => inFlight.delete(handled));
+    },
+  );
+  server.maxConnections = maxConnections;
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -157,12 +241,23 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
     const signal = AbortSignal.timeout(requestTimeoutMs);
     try {
       if (closing) throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the node is shutting down');
+      // Liveness: the process serves. Readiness: a quorum of each acceptor set answers now.
       if (url.pathname === '/v1/health') return sendJson(res, 200, { status: 'ok', proposer: context.proposer.address });
+      if (url.pathname === '/v1/ready') {
+        const readiness = await ready();
+        return sendJson(res, readiness.ready ? 200 : 503, readiness);
+      }
       if (!authorized(req.headers.authorization)) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'missing or wrong bearer token');
       const kv = KV_PATH.exec(url.pathname);
       if (kv !== null) return await userApi(req, res, method, decodeKey(kv[1] as string), kv[2], signal);
       if (url.pathname.startsWith('/v1/admin/')) return await operatorApi(req, res, method, url.pathname.slice('/v1/admin/'.length), signal);
-      if (url.pathname.startsWith('/v1/proposer/')) return await proposerApi(req, res, method, url, signal);
+      if (url.pathname.startsWith('/v1/proposer/')) {
+        const named = req.headers[CLUSTER_HEADER];
+        if (clusterId !== undefined && named !== clusterId) {
+          throw new HttpError(421, 'ERR_WRONG_CLUSTER', `this node belongs to cluster ${JSON.stringify(clusterId)}; the request names ${typeof named === 'string' ? JSON.stringify(named) : `none (send ${CLUSTER_HEADER})`}`);
+        }
+        return await proposerApi(req, res, method, url, signal);
+      }
       throw new HttpError(404, 'ERR_NO_ROUTE', `no endpoint at ${JSON.stringify(url.pathname)}`);
     } catch (error) {
       const failure = toHttpError(error, signal);
@@ -201,6 +296,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
     }
     if (action === undefined && method === 'PUT') {
       const value = requireField(await body(req), 'value');
+      checkValueSize(key, value);
       return sendJson(res, 200, { key, version: formatVersion(await idempotent(() => context.kv.set(key, value, opts), signal)) });
     }
     if (action === undefined && method === 'DELETE') {
@@ -210,6 +306,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
     if (action === '/cas' && method === 'POST') {
       const request = await body(req);
       const expected = versionField(requireField(request, 'version'));
+      checkValueSize(key, request.value);
       const result = await context.kv.compareAndSet(key, expected, requireField(request, 'value'), opts);
       if (result.ok) return sendJson(res, 200, { key, version: formatVersion(result.version) });
       const current = result.current === undefined ? null : { value: result.current.value, version: formatVersion(result.current.version) };
@@ -239,6 +336,52 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       return sendJson(res, 200, { key, value: entry.value, version: formatVersion(entry.version) });
     }
     throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
+  }
+
+  /**
+   * 413 at once for a value the acceptors could not take (`maxValueBytes`): sent, it would be
+   * refused by every acceptor and the proposer would retry until its deadline.
+   */
+  function checkValueSize(key: string, value: unknown): void {
+    if (maxValueBytes === undefined) return;
+    const limit = maxValueBytes(key);
+    const text = JSON.stringify(value);
+    const size = text === undefined ? 0 : Buffer.byteLength(text);
+    if (size > limit) throw new HttpError(413, 'ERR_VALUE_TOO_LARGE', `the value is ${size} bytes of JSON; values of key ${JSON.stringify(key)} are limited to ${limit} (what the acceptors accept, after encoding)`);
+  }
+
+  /** The last readiness report and when it was made: probes run at most every 500 ms, one round at a time. */
+  let lastReadiness: { at: number; report: Promise<Readiness> } | undefined;
+  function ready(): Promise<Readiness> {
+    const now = Date.now();
+    if (lastReadiness !== undefined && now - lastReadiness.at < 500) return lastReadiness.report;
+    const report = checkReadiness();
+    lastReadiness = { at: now, report };
+    return report;
+  }
+
+  async function checkReadiness(): Promise<Readiness> {
+    const signal = AbortSignal.timeout(Math.min(requestTimeoutMs, 3000));
+    const [preparers, accepters] = await Promise.all([context.proposer.listPreparers({ signal }), context.proposer.listAccepters({ signal })]);
+    const probe = context.probe ?? defaultProbe;
+    const members = [...new Set([...preparers, ...accepters])];
+    const failures = new Map<string, string>();
+    await Promise.all(
+      members.map((address) =>
+        probe(address, signal).catch((error: unknown) => {
+          failures.set(address, error instanceof Error ? error.message : String(error));
+        }),
+      ),
+    );
+    const of = (set: readonly string[]): ReadinessOfSet => ({ reachable: set.filter((a) => !failures.has(a)).length, required: majority(set.length), total: set.length });
+    const p = of(preparers);
+    const a = of(accepters);
+    return { ready: p.reachable >= p.required && a.reachable >= a.required, preparers: p, accepters: a, unreachable: [...failures].map(([acceptor, reason]) => ({ acceptor, reason })) };
+  }
+
+  async function defaultProbe(address: string, signal: AbortSignal): Promise<void> {
+    const acceptor = context.acceptorAt(address) as Acceptor & { identify?: (opts: { signal: AbortSignal }) => Promise<unknown> };
+    if (typeof acceptor.identify === 'function') await acceptor.identify({ signal });
   }
 
   async function operatorApi(req: IncomingMessage, res: ServerResponse, method: string, action: string, signal: AbortSignal): Promise<void> {
@@ -293,6 +436,9 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       case 'fast-forward-increment': {
         const ballot = request.ballot;
         if (!isBallot(ballot)) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', '"ballot" must be { counter, id }');
+        // A tombstone's ballot comes from the acceptors, which accept no counter above the limit:
+        // a higher one is a forged request that would push this proposer's counter out of range.
+        if (ballot.counter > MAX_BALLOT_COUNTER) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `"ballot" counter is above the largest accepted, ${MAX_BALLOT_COUNTER} (2^48)`);
         return sendJson(res, 200, { age: await p.fastForwardIncrement(stringField(request, 'key'), ballot as Ballot, opts) });
       }
       case 'add-accepter':

@@ -4,7 +4,7 @@
  */
 import { isAge } from '../core/age.js';
 import type { Age } from '../core/age.js';
-import { isBallot } from '../core/ballot.js';
+import { MAX_BALLOT_COUNTER, isBallot } from '../core/ballot.js';
 import type { Ballot } from '../core/ballot.js';
 import type { State } from '../core/messages.js';
 import { isState } from '../core/state.js';
@@ -23,6 +23,20 @@ export function assertBallot(ballot: unknown, what = 'ballot'): asserts ballot i
     throw new InvalidArgumentError(
       `${what} must be { counter, id } with a non-negative integer counter, and id '' exactly when counter is 0; got ${preview(ballot)}`,
     );
+  }
+}
+
+/**
+ * `assertBallot`, and a counter of at most `MAX_BALLOT_COUNTER`: for ballots that arrive in
+ * requests from the wire (prepare, accept, `next`, ancestry, tombstone, fast-forward), so no
+ * request can push a key's promise, or a proposer's counter, to where counters cannot grow.
+ * Stored records and replies are only shape-checked (`assertBallot`): what was stored before the
+ * limit existed still reads.
+ */
+export function assertRequestBallot(ballot: unknown, what = 'ballot'): asserts ballot is Ballot {
+  assertBallot(ballot, what);
+  if (ballot.counter > MAX_BALLOT_COUNTER) {
+    throw new InvalidArgumentError(`${what} counter ${ballot.counter} is above the largest accepted, ${MAX_BALLOT_COUNTER} (2^48)`);
   }
 }
 

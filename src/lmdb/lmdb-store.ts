@@ -55,7 +55,8 @@
  *
  * One unnamed LMDB database, binary keys and values. A record lives under `encodeKey(key)` (first
  * byte 1 or 2, see `record-codec`), its value `encodeRecord(record)`; the meta (floor and ages)
- * lives under the one-byte key `[0]`, its value `encodeMeta`. Values carry a format version and a
+ * lives under the one-byte key `[0]`, its value `encodeMeta`; a data directory's identity entry
+ * (`data-directory.ts`) under `[3]`. Values carry a format version and a
  * CRC-32: a damaged value is reported (`CorruptRecordError`), never returned. `scan` pages in LMDB
  * key order (bytewise over the encoded keys).
  *
@@ -64,11 +65,18 @@
  * One acceptor process owns a data directory, and within it one `StoreAcceptor` at a time. LMDB
  * itself allows several processes on one environment, but the acceptor does not: it serializes
  * the operations on a key in memory and caches the floor and ages, so a second acceptor over the
- * same directory could promise one ballot twice. Nothing here enforces it; deploy one acceptor
- * per directory.
+ * same directory could promise one ballot twice. `LmdbStore` alone does not enforce it;
+ * `openDataDirectory` (what `caspaxos acceptor` serves through, see `data-directory.ts`) holds a
+ * lock on the directory for the process's lifetime.
+ *
+ * ## Opening a damaged file
+ *
+ * `open` reads `data.mdb`'s meta pages before lmdb maps the file and refuses
+ * (`CorruptRecordError`) a file shorter than the pages they say are in use: mapped, such a file
+ * reads as a shorter or empty database, or ends the process with SIGBUS (`lmdb-file.ts`).
  */
-import { existsSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { RootDatabase } from 'lmdb';
 import type { Closeable } from '../internal/async-dispose.js';
 import * as rules from '../core/acceptor-rules.js';
@@ -81,6 +89,7 @@ import { CorruptRecordError, decodeKey, decodeMeta, decodeRecord, encodeKey, enc
 import { checkAges } from '../acceptor/request-checks.js';
 import { assertBallot, assertKey } from '../internal/validate.js';
 import { importOptional } from '../internal/optional-package.js';
+import { canCheckLmdbFiles, checkLmdbFile } from './lmdb-file.js';
 
 export { CorruptRecordError } from './record-codec.js';
 
@@ -127,6 +136,47 @@ type Db = RootDatabase<Uint8Array, Uint8Array>;
 
 /** The LMDB environments this process has open, by canonical path: their settings, and handles. */
 const openEnvironments = new Map<string, { readonly settings: string; handles: number }>();
+
+/**
+ * The key of the data directory's identity entry (see `data-directory.ts`), outside the records'
+ * range [1, 3) and apart from the meta entry: `scan` never sees it.
+ */
+const IDENTITY_KEY = new Uint8Array([3]);
+
+/** Each store's database, for the identity entry's functions below (not part of the class's API). */
+const databases = new WeakMap<LmdbStore, Db>();
+
+/** The identity entry's bytes, if the directory has one. */
+export function readIdentityEntry(store: LmdbStore): Uint8Array | undefined {
+  const db = databases.get(store);
+  if (db === undefined) throw new UnavailableError('the LMDB store is closed');
+  const bytes = db.get(IDENTITY_KEY);
+  return bytes === undefined ? undefined : new Uint8Array(bytes);
+}
+
+/** Writes the identity entry; resolves once it is durable (as every write of the store). */
+export async function writeIdentityEntry(store: LmdbStore, bytes: Uint8Array): Promise<void> {
+  const db = databases.get(store);
+  if (db === undefined) throw new UnavailableError('the LMDB store is closed');
+  const written = db.put(IDENTITY_KEY, bytes);
+  await written;
+  if (store.syncMode === 'overlapping') await flushedOf(written);
+}
+
+/**
+ * Refuses, before lmdb maps it, a `data.mdb` whose meta pages claim more than the file holds (see
+ * `lmdb-file.ts`): mapping it would end in a SIGBUS, or in an empty database served in place of
+ * the real one. A missing file is lmdb's to create.
+ */
+function checkDataFile(path: string): void {
+  const file = join(path, 'data.mdb');
+  if (!canCheckLmdbFiles() || !existsSync(file) || !statSync(file).isFile()) return;
+  try {
+    checkLmdbFile(file);
+  } catch (error) {
+    throw new CorruptRecordError(`LMDB file ${file}`, error instanceof Error ? error.message : String(error));
+  }
+}
 
 /** The directory's real path when it exists (symlinks resolved), else its absolute path. */
 function canonicalPath(path: string): string {
@@ -191,6 +241,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
     if (already !== undefined && already.settings !== settings) {
       throw new InvalidArgumentError(`${path} is already open in this process with ${already.settings}; lmdb would share that environment (one acceptor per directory)`);
     }
+    if (already === undefined) checkDataFile(path);
     const db = lmdb.open<Uint8Array, Uint8Array>({
       path,
       // Always a directory, even for a path with an extension (lmdb would make that a file).
@@ -223,6 +274,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
     this.durable = durable;
     this.syncMode = syncMode;
     this.#db = db;
+    databases.set(this, db);
     const reported = (db as unknown as { maxKeySize?: unknown }).maxKeySize;
     this.maxKeyBytes = typeof reported === 'number' && reported > 0 ? reported : DEFAULT_MAX_KEY_BYTES;
   }
@@ -317,6 +369,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
     // Every call returns the same promise: a second `close` resolves only once the store is closed.
     this.#closing ??= (async () => {
       this.#closed = true;
+      databases.delete(this);
       await this.#db.close();
       const entry = openEnvironments.get(this.#where);
       if (entry !== undefined && --entry.handles <= 0) openEnvironments.delete(this.#where);

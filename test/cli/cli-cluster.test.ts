@@ -1,13 +1,11 @@
 /**
  * The README's "Run a cluster" walkthrough, as a test of the built CLI: three `caspaxos acceptor`
- * processes and two `caspaxos node` processes (peers of each other) on loopback; the user API
+ * processes (each created with --init) and two `caspaxos node` processes (peers of each other) on loopback; the user API
  * (put, get, cas, increment, delete), the operator API (acceptors, grow, shrink, gc), one acceptor
  * killed with SIGKILL while clients keep reading and writing, and restarted from its data.
  */
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AcceptorProcess, launchCli, startAcceptorProcess } from '../support/cli-process.js';
-import { killHard } from '../support/processes.js';
+import { type AcceptorProcess, type NodeProcess, startAcceptorProcess, startNodeProcess } from '../support/cli-process.js';
 
 const SECRET = 'walkthrough-secret';
 const env = { CASPAXOS_SECRET: SECRET };
@@ -28,7 +26,7 @@ async function call(base: string, method: string, path: string, body?: unknown, 
 
 describe('caspaxos acceptor + caspaxos node, as the README runs them', () => {
   let acceptors: AcceptorProcess[] = [];
-  const nodes: ChildProcess[] = [];
+  const nodes: NodeProcess[] = [];
   let n1 = '';
   let n2 = '';
 
@@ -36,18 +34,19 @@ describe('caspaxos acceptor + caspaxos node, as the README runs them', () => {
     acceptors = await Promise.all([0, 1, 2].map(() => startAcceptorProcess([], env)));
     const urls = acceptors.map((a) => a.url).join(',');
     // Node 1 first (no peers yet known), then node 2 naming node 1; node 1 learns of node 2 by a
-    // restart with --peers, as an operator would deploy them.
-    const first = await launchCli(['node', '--port', '0', '--id', 'n1', '--acceptors', urls, '--sweep-interval-ms', '0'], env);
-    const second = await launchCli(['node', '--port', '0', '--id', 'n2', '--acceptors', urls, '--peers', first.url, '--sweep-interval-ms', '0'], env);
-    await killHard(first.child);
-    const firstAgain = await launchCli(['node', '--port', new URL(first.url).port, '--id', 'n1', '--acceptors', urls, '--peers', second.url, '--sweep-interval-ms', '0'], env);
-    nodes.push(second.child, firstAgain.child);
-    n1 = firstAgain.url;
+    // restart with --peers, as an operator would deploy them (its membership comes from its data
+    // directory then, --acceptors only bootstraps).
+    const first = await startNodeProcess(['--id', 'n1', '--acceptors', urls, '--sweep-interval-ms', '0'], env);
+    const second = await startNodeProcess(['--id', 'n2', '--acceptors', urls, '--peers', first.url, '--sweep-interval-ms', '0'], env);
+    await first.kill();
+    await first.restart(['--id', 'n1', '--peers', second.url, '--sweep-interval-ms', '0']);
+    nodes.push(second, first);
+    n1 = first.url;
     n2 = second.url;
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all(nodes.map((n) => killHard(n)));
+    await Promise.all(nodes.map((n) => n.stop()));
     await Promise.all(acceptors.map((a) => a.stop()));
   });
 
@@ -113,13 +112,14 @@ describe('caspaxos acceptor + caspaxos node, as the README runs them', () => {
     acceptors.push(fourth);
     const grown = await call(n1, 'POST', '/v1/admin/grow', { acceptor: fourth.url });
     expect(grown.status).toBe(200);
-    expect(grown.body.accepters).toContain(fourth.url);
+    // Members are known by URL and incarnation.
+    expect(grown.body.accepters).toContain(fourth.address);
     // Both nodes changed configuration (membership change acts on every proposer).
-    expect((await call(n2, 'GET', '/v1/admin/acceptors')).body.preparers).toContain(fourth.url);
-    const gone = (acceptors[0] as AcceptorProcess).url;
-    const shrunk = await call(n2, 'POST', '/v1/admin/shrink', { acceptor: gone });
+    expect((await call(n2, 'GET', '/v1/admin/acceptors')).body.preparers).toContain(fourth.address);
+    const gone = acceptors[0] as AcceptorProcess;
+    const shrunk = await call(n2, 'POST', '/v1/admin/shrink', { acceptor: gone.url });
     expect(shrunk.status).toBe(200);
-    expect((await call(n1, 'GET', '/v1/admin/acceptors')).body.accepters).not.toContain(gone);
+    expect((await call(n1, 'GET', '/v1/admin/acceptors')).body.accepters).not.toContain(gone.address);
     expect((await call(n2, 'GET', '/v1/kv/hits')).body.value).toBe(25);
   }, 60_000);
 });

@@ -7,19 +7,21 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const CLI = fileURLToPath(new URL('../../bin/caspaxos.mjs', import.meta.url));
-const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
+// Without CASPAXOS_CLUSTER_ID from the environment: the refusals below depend on its absence.
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, CASPAXOS_CLUSTER_ID: '' } });
 
 describe('caspaxos --help', () => {
   it('lists the commands', () => {
     const { status, stdout } = run('--help');
     expect(status).toBe(0);
-    expect(stdout).toMatch(/acceptor\s+Run a durable acceptor/);
+    expect(stdout).toMatch(/acceptor\s+Create \(--init\) or run a durable acceptor/);
+    expect(stdout).toMatch(/Exit codes: 0 stopped cleanly/);
     expect(stdout).toMatch(/node\s+Run a proposer node/);
   });
 
   it.each([
-    ['acceptor', ['--data', '--port', '--host', '--secret-file', '--max-body-bytes', '--max-key-bytes', '--log-level', '--unsafe-no-sync']],
-    ['node', ['--acceptors', '--peers', '--id', '--port', '--host', '--secret-file', '--timeout-ms', '--sweep-interval-ms', '--log-level']],
+    ['acceptor', ['--data', '--init', '--adopt', '--cluster-id', '--port', '--host', '--secret-file', '--max-body-bytes', '--max-key-bytes', '--log-level', '--unsafe-no-sync', '--headers-timeout-ms', '--receive-timeout-ms', '--keep-alive-timeout-ms', '--max-connections']],
+    ['node', ['--data', '--acceptors', '--peers', '--cluster-id', '--id', '--port', '--host', '--secret-file', '--timeout-ms', '--sweep-interval-ms', '--log-level', '--max-body-bytes', '--headers-timeout-ms', '--receive-timeout-ms', '--keep-alive-timeout-ms', '--max-connections', '/v1/ready', '/v1/health']],
   ])('%s --help explains every flag it accepts', (command, flags) => {
     const { status, stdout } = run(command as string, '--help');
     expect(status).toBe(0);
@@ -30,9 +32,13 @@ describe('caspaxos --help', () => {
     [['bogus'], /unknown command "bogus"/],
     [['acceptor'], /--data is required/],
     [['acceptor', '--data', '/tmp/x', '--port', 'eighty'], /--port must be a non-negative integer/],
-    [['node'], /--acceptors is required/],
-    [['node', '--acceptors', 'http://127.0.0.1:1', '--nope'], /Unknown option '--nope'/],
-    [['node', '--acceptors', 'http://127.0.0.1:1', '--log-level', 'loud'], /--log-level must be one of/],
+    [['acceptor', '--init', '--data', '/tmp/x'], /--init needs --cluster-id/],
+    [['acceptor', '--init', '--adopt', '--data', '/tmp/x'], /--init and --adopt exclude each other/],
+    [['acceptor', '--init', '--cluster-id', 'bad id!', '--data', '/tmp/x'], /the cluster id must be/],
+    [['node'], /--data is required/],
+    [['node', '--data', '/tmp/x', '--acceptors', 'http://127.0.0.1:1', '--nope'], /Unknown option '--nope'/],
+    [['node', '--data', '/tmp/x', '--acceptors', 'http://127.0.0.1:1', '--log-level', 'loud'], /--log-level must be one of/],
+    [['node', '--data', '/tmp/x', '--max-connections', '0'], /--max-connections must be at least 1/],
   ])('refuses %j with exit code 2 and the usage', (args, message) => {
     const { status, stderr } = run(...(args as string[]));
     expect(status).toBe(2);

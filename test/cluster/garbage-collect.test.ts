@@ -108,6 +108,65 @@ describe('garbageCollect', () => {
     expect(dec((await (proposers[1] as MemoryProposer).propose('k', (s) => s)).state)).toBe('new');
   });
 
+  describe('steps a-c are retryable after a plain Error from a user transport (the seed\'s makeRetryable)', () => {
+    /**
+     * A user's own transport: its failures are plain `Error`s with no `retryable` flag. `failOnce`
+     * names the one call that fails, once; everything else goes to the in-memory cluster.
+     */
+    function plainErrorTransport(failOnce: 'fullIdentityRead' | 'fastForwardIncrement' | 'rejectByAge' | 'removeIfEqual') {
+      const { acceptors, proposers, p1 } = setup();
+      let failed = false;
+      const fail = (): never => {
+        failed = true;
+        throw new Error('socket hang up');
+      };
+      const wrappedProposers = proposers.map((p) => ({
+        address: p.address,
+        fullIdentityRead: (key: string) => (failOnce === 'fullIdentityRead' && !failed ? fail() : p.fullIdentityRead(key)),
+        fastForwardIncrement: (key: string, ballot: Parameters<typeof p.fastForwardIncrement>[1]) =>
+          failOnce === 'fastForwardIncrement' && !failed && p === proposers[1] ? fail() : p.fastForwardIncrement(key, ballot),
+      }));
+      const wrappedAcceptors = acceptors.map((a, i) => ({
+        address: a.address,
+        rejectByAge: (ages: Parameters<typeof a.rejectByAge>[0]) => (failOnce === 'rejectByAge' && !failed && i === 2 ? fail() : a.rejectByAge(ages)),
+        removeIfEqual: (key: string, tombstone: Parameters<typeof a.removeIfEqual>[1]) =>
+          failOnce === 'removeIfEqual' && !failed && i === 2 ? fail() : a.removeIfEqual(key, tombstone),
+      }));
+      return { acceptors, p1, wrappedProposers, wrappedAcceptors };
+    }
+
+    test.each([
+      ['fullIdentityRead', 'a (full identity read)'],
+      ['fastForwardIncrement', 'b (fast-forward proposers)'],
+      ['rejectByAge', 'c (reject by age)'],
+    ] as const)('a plain Error in %s fails step %s retryably; the retry collects the key', async (call, step) => {
+      const { acceptors, p1, wrappedProposers, wrappedAcceptors } = plainErrorTransport(call);
+      await p1.propose('k', () => null);
+      const error = await garbageCollect('k', wrappedProposers, wrappedAcceptors, { random: () => 0 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StepFailedError);
+      expect(error).toMatchObject({ operation: 'gc', step, retryable: true });
+      expect(((error as StepFailedError).cause as Error).message).toBe('socket hang up');
+      expect(isRetryable(error)).toBe(true);
+      await garbageCollect('k', wrappedProposers, wrappedAcceptors, { random: () => 0 });
+      for (const a of acceptors) expect(a.inner.inspect('k')).toBeUndefined();
+    });
+
+    test('step d keeps the cause\'s own flag: a plain Error there is not retryable (as in the seed)', async () => {
+      const { p1, wrappedProposers, wrappedAcceptors } = plainErrorTransport('removeIfEqual');
+      await p1.propose('k', () => null);
+      const error = await garbageCollect('k', wrappedProposers, wrappedAcceptors, { random: () => 0 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ operation: 'gc', step: 'd (remove if equal)', retryable: false });
+    });
+
+    test('a verdict in step a stays final through the same transport: NotTombstoneError is not retryable', async () => {
+      const { p1, wrappedProposers, wrappedAcceptors } = plainErrorTransport('removeIfEqual');
+      await p1.propose('k', () => enc('alive'));
+      const error = await garbageCollect('k', wrappedProposers, wrappedAcceptors).catch((e: unknown) => e);
+      expect(error).toMatchObject({ operation: 'gc', step: 'a (full identity read)', retryable: false });
+      expect((error as StepFailedError).cause).toBeInstanceOf(NotTombstoneError);
+    });
+  });
+
   test('rejects bad arguments before doing anything', async () => {
     const { acceptors, proposers } = setup();
     await expect(garbageCollect(5 as unknown as string, proposers, acceptors)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });

@@ -14,7 +14,7 @@ import { nodeFetch } from '../../src/http/node-fetch.js';
 import { POSTER, type Poster, STREAM_OPENER, type StreamOpener } from '../../src/http/poster.js';
 import { PATHS } from '../../src/http/wire.js';
 import { MemoryProposer } from '../../src/index.js';
-import { acceptorProcessesPerSuite } from '../support/cli-process.js';
+import { TEST_CLUSTER, acceptorProcessesPerSuite } from '../support/cli-process.js';
 import { expectSafeUnderCrashes } from './crash-workload.js';
 
 const SEED = Number(process.env.CRASH_SEED ?? 20261201);
@@ -67,7 +67,7 @@ describe('three LMDB acceptor processes, killed while batches are in flight', ()
   ])(`over %s: loses no acknowledged write and stays linearizable (seed ${SEED})`, async (_name, stream) => {
     const processes = started();
     const counting = countingFetch(stream);
-    const acceptors = processes.map((p) => new HttpAcceptor(p.url, { secret: SECRET, timeoutMs: 2000, fetch: counting.fetch }));
+    const acceptors = processes.map((p) => new HttpAcceptor(p.address, { secret: SECRET, clusterId: TEST_CLUSTER, timeoutMs: 2000, fetch: counting.fetch }));
     const retry = { attempts: 60, baseDelayMs: 5, maxDelayMs: 100 };
     const proposers = ['p1', 'p2'].map((id) => new MemoryProposer(id, acceptors, { retry }));
     // Keys of this run only: the acceptors keep the other run's history, which this one did not record.

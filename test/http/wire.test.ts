@@ -4,6 +4,7 @@ import { decodeBase64, encodeBase64 } from '../../src/internal/base64.js';
 import * as wire from '../../src/http/wire.js';
 import { MAX_BATCH_ITEMS, batchItemError, decodeBatchReply, decodeBatchRequest, encodeAcceptRequest, encodeBatchItem, encodeBatchReply, encodeBatchRequest, encodePrepareRequest } from '../../src/http/wire.js';
 import { InvalidArgumentError } from '../../src/index.js';
+import { MAX_BALLOT_COUNTER } from '../../src/core/ballot.js';
 
 /** JSON as it travels: encode, stringify, parse. */
 const travel = (value: object): unknown => JSON.parse(JSON.stringify(value));
@@ -12,6 +13,12 @@ const idArb = fc.string({ minLength: 1, maxLength: 8 });
 const ballotArb = fc.oneof(
   fc.constant({ counter: 0, id: '' }),
   fc.record({ counter: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), id: idArb }),
+);
+/** Ballots a request may carry: counters up to `MAX_BALLOT_COUNTER`, the limit itself included. */
+const requestBallotArb = fc.oneof(
+  fc.constant({ counter: 0, id: '' }),
+  fc.record({ counter: fc.integer({ min: 1, max: MAX_BALLOT_COUNTER }), id: idArb }),
+  fc.record({ counter: fc.constant(MAX_BALLOT_COUNTER), id: idArb }),
 );
 const ageArb = fc.record({ counter: fc.nat(), id: idArb });
 const stateArb = fc.option(fc.uint8Array({ maxLength: 64 }), { nil: null });
@@ -55,7 +62,7 @@ describe('base64', () => {
 describe('wire requests', () => {
   it('round-trip: prepare, accept (with and without next and ancestry), reject-by-age, remove-if-equal, list, watch', () => {
     fc.assert(
-      fc.property(keyArb, ageArb, ballotArb, stateArb, fc.option(ballotArb, { nil: undefined }), fc.option(fc.array(ballotArb, { maxLength: 33 }), { nil: undefined }), (key, age, ballot, state, next, ancestry) => {
+      fc.property(keyArb, ageArb, requestBallotArb, stateArb, fc.option(requestBallotArb, { nil: undefined }), fc.option(fc.array(requestBallotArb, { maxLength: 33 }), { nil: undefined }), (key, age, ballot, state, next, ancestry) => {
         expect(wire.decodePrepareRequest(travel(wire.encodePrepareRequest({ key, age, ballot })))).toEqual({ key, age, ballot });
         const accept = { key, age, ballot, state, ...(next === undefined ? {} : { next }), ...(ancestry === undefined ? {} : { ancestry }) };
         expect(wire.decodeAcceptRequest(travel(wire.encodeAcceptRequest(accept)))).toEqual(accept);
@@ -98,6 +105,14 @@ describe('wire requests', () => {
       ['unsafe ballot', () => wire.decodePrepareRequest({ ...good.prepare, ballot: { counter: 2 ** 53, id: 'p' } })],
       ['ballot counter 0 with an id', () => wire.decodePrepareRequest({ ...good.prepare, ballot: { counter: 0, id: 'p' } })],
       ['ballot counter as string', () => wire.decodePrepareRequest({ ...good.prepare, ballot: { counter: '1', id: 'p' } })],
+      // Counters above MAX_BALLOT_COUNTER (2^48), in every ballot a request carries: a request could
+      // otherwise push a key's promise where counters cannot grow (issue 11, item 3).
+      ['prepare ballot above the limit', () => wire.decodePrepareRequest({ ...good.prepare, ballot: { counter: MAX_BALLOT_COUNTER + 1, id: 'p' } })],
+      ['prepare ballot at 2^53 - 1', () => wire.decodePrepareRequest({ ...good.prepare, ballot: { counter: Number.MAX_SAFE_INTEGER, id: 'p' } })],
+      ['accept ballot above the limit', () => wire.decodeAcceptRequest({ ...good.accept, ballot: { counter: MAX_BALLOT_COUNTER + 1, id: 'p' } })],
+      ['next above the limit', () => wire.decodeAcceptRequest({ ...good.accept, next: { counter: MAX_BALLOT_COUNTER + 1, id: 'p' } })],
+      ['ancestry entry above the limit', () => wire.decodeAcceptRequest({ ...good.accept, ancestry: [{ counter: MAX_BALLOT_COUNTER + 1, id: 'q' }] })],
+      ['tombstone ballot above the limit', () => wire.decodeRemoveIfEqualRequest({ key: 'k', tombstone: { ballot: { counter: MAX_BALLOT_COUNTER + 1, id: 'p' }, state: null } })],
       ['state not base64', () => wire.decodeAcceptRequest({ ...good.accept, state: 'AQI' })],
       ['state a number', () => wire.decodeAcceptRequest({ ...good.accept, state: 5 })],
       ['state an array', () => wire.decodeAcceptRequest({ ...good.accept, state: [1, 2] })],
@@ -125,8 +140,9 @@ describe('wire requests', () => {
       ['invalid JSON', () => wire.parseJson('{"key":', 'the body')],
     ];
     for (const [name, decode] of cases) expect(decode, name).toThrow(InvalidArgumentError);
-    // Negative control: the unmodified requests decode.
+    // Negative control: the unmodified requests decode, and so do counters at the limit.
     expect(() => wire.decodePrepareRequest(good.prepare)).not.toThrow();
+    expect(() => wire.decodePrepareRequest({ ...good.prepare, ballot: { counter: MAX_BALLOT_COUNTER, id: 'p' } })).not.toThrow();
     expect(() => wire.decodeAcceptRequest(good.accept)).not.toThrow();
   });
 });
