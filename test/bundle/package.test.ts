@@ -163,7 +163,7 @@ beforeAll(async () => {
       // A proposal through caspaxos/http to the acceptor the command serves (one acceptor: F = 0).
       'propose.js': `import { MemoryProposer } from 'caspaxos';
 import { HttpAcceptor } from 'caspaxos/http';
-const proposer = new MemoryProposer('p1', [new HttpAcceptor(process.argv[2])]);
+const proposer = new MemoryProposer('p1', [new HttpAcceptor(process.argv[2], { clusterId: 'c1' })]);
 const { state } = await proposer.propose('k', () => new TextEncoder().encode('over http'));
 console.log(new TextDecoder().decode(state));
 `,
@@ -322,13 +322,14 @@ describe('the command line and caspaxos/lmdb, whose packages are optional', () =
     expect(help.stdout).toMatch(/^Usage: caspaxos <command>/);
     expect(await caspaxos('acceptor', '--port', '0', '--data', 'data')).toEqual({ code: 2, stdout: '', stderr: 'caspaxos acceptor needs the optional package lmdb: npm install lmdb\n' });
     expect((await node(cli, 'open-store.js')).stdout).toBe('ERR_MODULE_NOT_FOUND caspaxos/lmdb needs the optional package lmdb: npm install lmdb\n');
-    expect(await caspaxos('node', '--port', '0', '--acceptors', 'redis://127.0.0.1:1,redis://127.0.0.1:2,redis://127.0.0.1:3')).toEqual({
+    expect(await caspaxos('node', '--port', '0', '--data', 'node-data', '--cluster-id', 'c1', '--acceptors', 'redis://127.0.0.1:1,redis://127.0.0.1:2,redis://127.0.0.1:3')).toEqual({
       code: 2,
       stdout: '',
       stderr: 'caspaxos node --acceptors redis://... needs the optional package ioredis: npm install ioredis\n',
     });
 
     provide('lmdb');
+    expect((await caspaxos('acceptor', '--init', '--cluster-id', 'c1', '--data', 'data')).code).toBe(0);
     const acceptor = spawn(process.execPath, [join('node_modules', '.bin', 'caspaxos'), 'acceptor', '--port', '0', '--data', 'data'], { cwd: cli, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => acceptor.once('exit', resolve));
     let stderr = '';
