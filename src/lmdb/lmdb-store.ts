@@ -59,6 +59,23 @@
  * CRC-32: a damaged value is reported (`CorruptRecordError`), never returned. `scan` pages in LMDB
  * key order (bytewise over the encoded keys).
  *
+ * ## A full or failing disk
+ *
+ * A write that fails (the disk is full: ENOSPC, EDQUOT; read-only: EROFS; an I/O error: EIO, which
+ * LMDB also reports for a short write on a full disk) rejects with `StorageFullError` or
+ * `StorageFailedError`, and the process carries on: LMDB's commit is atomic, so the failed
+ * transaction left nothing behind and the committed data is intact. lmdb reports an asynchronous
+ * commit's failure twice: the write's promise rejects with "Commit failed (see commitError for
+ * details)", and its `commitError` promise rejects with the cause. Every write here awaits both
+ * (an unhandled `commitError` used to end the process). lmdb's event-turn batching is off
+ * (`eventTurnBatching: false`): it queues a write of its own whose promise nobody holds, and a
+ * failed commit rejects that promise unhandled too. Writes queued in one turn still share one
+ * commit (lmdb then starts the commit with `setImmediate`).
+ *
+ * A quota below the disk (`maxDataBytes`) keeps room for the writes that free space: past it,
+ * `capacity()` reports the store full and `StoreAcceptor` refuses new keys and longer values
+ * (deletes and garbage collection still go through; LMDB reuses the pages they free).
+ *
  * ## Ownership
  *
  * One acceptor process owns a data directory, and within it one `StoreAcceptor` at a time. LMDB
@@ -67,15 +84,17 @@
  * same directory could promise one ballot twice. Nothing here enforces it; deploy one acceptor
  * per directory.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statfsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import type { Closeable } from '../internal/async-dispose.js';
 import * as rules from '../core/acceptor-rules.js';
 import type { Age } from '../core/age.js';
 import { type Ballot, ZERO_BALLOT, compareBallots } from '../core/ballot.js';
-import { InvalidArgumentError, UnavailableError } from '../errors.js';
+import { InvalidArgumentError, StorageFailedError, StorageFullError, UnavailableError } from '../errors.js';
 import type { AcceptorStore, ScanOptions, StoreMeta } from '../acceptor/acceptor-store.js';
+import type { StoreCapacity } from '../acceptor/storage.js';
 import type { KeyRecord } from '../core/acceptor-rules.js';
 import { CorruptRecordError, decodeKey, decodeMeta, decodeRecord, encodeKey, encodeMeta, encodeRecord } from './record-codec.js';
 import { checkAges } from '../acceptor/request-checks.js';
@@ -106,7 +125,19 @@ export interface LmdbStoreOptions {
    * @default 'commit'
    */
   readonly syncMode?: 'commit' | 'overlapping' | undefined;
+  /**
+   * A quota below the disk: past it the store reports itself full (`capacity()`), and an acceptor
+   * over it refuses writes that grow the data (new keys, longer values) with `StorageFullError`,
+   * while deletes and garbage collection still go through. A number is bytes of data (LMDB pages
+   * in use); a percentage is of the filesystem holding `path`, counting everything on it (refuse
+   * growth once the filesystem is that full). `'100%'` leaves only the disk's own limit.
+   * @default '90%'
+   */
+  readonly maxDataBytes?: number | `${number}%` | undefined;
 }
+
+/** A parsed `maxDataBytes`: bytes of data, or a share of the filesystem. */
+type Quota = { readonly bytes: number } | { readonly percent: number };
 
 /**
  * LMDB's largest key, in bytes, with the default 4 KiB page. lmdb README: "By default, the maximum
@@ -161,6 +192,9 @@ export class LmdbStore implements AcceptorStore, Closeable {
   /** The longest encoded key this environment stores, in bytes. */
   readonly maxKeyBytes: number;
   readonly #db: Db;
+  readonly #quota: Quota;
+  /** The last `capacity()` measurement and when it was taken. */
+  #measured: { readonly at: number; readonly capacity: StoreCapacity } | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
   /** The canonical path this store counts against in `openEnvironments`. */
@@ -172,10 +206,11 @@ export class LmdbStore implements AcceptorStore, Closeable {
    */
   static async open(options: LmdbStoreOptions): Promise<LmdbStore> {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('LmdbStore.open needs an options object { path }');
-    const { path, durable = true, syncMode = 'commit' } = options;
+    const { path, durable = true, syncMode = 'commit', maxDataBytes = '90%' } = options;
     if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('options.path must be a non-empty string');
     if (typeof durable !== 'boolean') throw new InvalidArgumentError('options.durable must be a boolean');
     if (syncMode !== 'commit' && syncMode !== 'overlapping') throw new InvalidArgumentError(`options.syncMode must be 'commit' or 'overlapping', got ${String(syncMode)}`);
+    const quota = parseQuota(maxDataBytes);
     const overlapping = durable && syncMode === 'overlapping';
     const settings = `durable: ${durable}, syncMode: ${overlapping ? 'overlapping' : 'commit'}`;
     const where = canonicalPath(path);
@@ -197,8 +232,11 @@ export class LmdbStore implements AcceptorStore, Closeable {
       overlappingSync: overlapping,
       separateFlushed: overlapping,
       noSync: !durable,
+      // Off: its batch-start write's promise is held by nobody, and rejects unhandled when a
+      // commit fails (see "A full or failing disk" in the module doc).
+      eventTurnBatching: false,
     });
-    const store = new LmdbStore(path, durable, overlapping ? 'overlapping' : 'commit', db);
+    const store = new LmdbStore(path, durable, overlapping ? 'overlapping' : 'commit', db, quota);
     // Reject a directory whose meta this codec cannot read now, not at the first request.
     try {
       store.#readMeta();
@@ -213,11 +251,12 @@ export class LmdbStore implements AcceptorStore, Closeable {
     return store;
   }
 
-  private constructor(path: string, durable: boolean, syncMode: 'commit' | 'overlapping', db: Db) {
+  private constructor(path: string, durable: boolean, syncMode: 'commit' | 'overlapping', db: Db, quota: Quota) {
     this.path = path;
     this.durable = durable;
     this.syncMode = syncMode;
     this.#db = db;
+    this.#quota = quota;
     const reported = (db as unknown as { maxKeySize?: unknown }).maxKeySize;
     this.maxKeyBytes = typeof reported === 'number' && reported > 0 ? reported : DEFAULT_MAX_KEY_BYTES;
   }
@@ -239,10 +278,14 @@ export class LmdbStore implements AcceptorStore, Closeable {
     const k = this.#encodeKey(key);
     // Encoding validates the record and copies it: the caller may reuse its buffers at once.
     const value = encodeRecord(record);
-    const written = this.#db.put(k, value);
-    await written;
-    // Overlapping sync: committed is not yet synced; `separateFlushed` gives the write's flush.
-    if (this.syncMode === 'overlapping') await flushedOf(written);
+    try {
+      const written = this.#db.put(k, value);
+      await committed(written);
+      // Overlapping sync: committed is not yet synced; `separateFlushed` gives the write's flush.
+      if (this.syncMode === 'overlapping') await flushedOf(written);
+    } catch (error) {
+      throw this.#writeFailure(error);
+    }
   }
 
   /**
@@ -262,12 +305,17 @@ export class LmdbStore implements AcceptorStore, Closeable {
     const writeAll = (): void => {
       for (const [k, v] of encoded) db.putSync(k, v);
     };
-    if (this.syncMode === 'commit') {
-      db.transactionSync(writeAll);
-      return;
+    try {
+      if (this.syncMode === 'commit') {
+        // A failure aborts the transaction: none of the records was written.
+        db.transactionSync(writeAll);
+        return;
+      }
+      await committed(db.transaction(writeAll));
+      if (this.syncMode === 'overlapping') await db.flushed;
+    } catch (error) {
+      throw this.#writeFailure(error);
     }
-    await db.transaction(writeAll);
-    if (this.syncMode === 'overlapping') await db.flushed;
   }
 
   async remove(key: string, floor: Ballot): Promise<void> {
@@ -332,20 +380,81 @@ export class LmdbStore implements AcceptorStore, Closeable {
    * `change` runs and rethrown outside.
    */
   async #update(change: (meta: StoreMeta) => StoreMeta | undefined): Promise<void> {
-    const failure = await this.#db.transaction((): unknown => {
-      let meta: StoreMeta;
-      try {
-        meta = this.#readMeta();
-      } catch (err) {
-        return err;
-      }
-      const next = change(meta);
-      if (next !== undefined) this.#db.put(META_KEY, encodeMeta(next));
-      return undefined;
-    });
+    let failure: unknown;
+    try {
+      failure = await committed(
+        this.#db.transaction((): unknown => {
+          let meta: StoreMeta;
+          try {
+            meta = this.#readMeta();
+          } catch (err) {
+            return err;
+          }
+          const next = change(meta);
+          if (next !== undefined) this.#db.put(META_KEY, encodeMeta(next));
+          return undefined;
+        }),
+      );
+      // A transaction's promise has no `flushed`; the database's covers every write before it.
+      if (failure === undefined && this.syncMode === 'overlapping') await this.#db.flushed;
+    } catch (error) {
+      throw this.#writeFailure(error);
+    }
     if (failure !== undefined) throw failure;
-    // A transaction's promise has no `flushed`; the database's covers every write before it.
-    if (this.syncMode === 'overlapping') await this.#db.flushed;
+  }
+
+  /**
+   * The store's room (see `AcceptorStore.capacity` and `maxDataBytes`): the data's bytes (LMDB
+   * pages in use, the free list's included; pages freed by deletes count as free), the filesystem's
+   * free bytes, and whether the quota is reached. Measured at most once a second (every 100 ms
+   * while full, so room that comes back is seen soon): two cheap calls, `mdb_stat` and `statfs`.
+   */
+  capacity(): StoreCapacity {
+    const now = Date.now();
+    const last = this.#measured;
+    if (last !== undefined && now - last.at < (last.capacity.full ? 100 : 1000)) return last.capacity;
+    const capacity = this.#closed ? { full: false } : this.#measure();
+    this.#measured = { at: now, capacity };
+    return capacity;
+  }
+
+  #measure(): StoreCapacity {
+    const stats = this.#db.getStats() as unknown as LmdbStats;
+    const pages = (tree: LmdbTreeStats | undefined): number => (tree === undefined ? 0 : tree.treeBranchPageCount + tree.treeLeafPageCount + tree.overflowPages);
+    // Two meta pages, the records' tree, the free list's tree.
+    const usedBytes = (2 + pages(stats.root ?? stats) + pages(stats.free)) * stats.pageSize;
+    let filesystem: { readonly total: number; readonly available: number } | undefined;
+    try {
+      const fs = statfsSync(this.path);
+      filesystem = { total: fs.blocks * fs.bsize, available: fs.bavail * fs.bsize };
+    } catch {
+      filesystem = undefined; // Unknown: only the byte quota, if any, applies.
+    }
+    const availableBytes = filesystem?.available;
+    const quota = this.#quota;
+    if ('bytes' in quota) {
+      const full = usedBytes >= quota.bytes;
+      return { full, reason: full ? `the data takes ${usedBytes} bytes, the quota (maxDataBytes) is ${quota.bytes}` : undefined, usedBytes, quotaBytes: quota.bytes, availableBytes };
+    }
+    if (filesystem === undefined || filesystem.total === 0) return { full: false, usedBytes, availableBytes };
+    // The data may grow until the filesystem is `percent` full.
+    const headroom = filesystem.total * (1 - quota.percent / 100);
+    const quotaBytes = usedBytes + Math.max(0, Math.floor(filesystem.available - headroom));
+    const usedPercent = (100 * (filesystem.total - filesystem.available)) / filesystem.total;
+    const full = usedPercent >= quota.percent;
+    const reason = full ? `the filesystem holding ${this.path} is ${usedPercent.toFixed(1)}% used (${filesystem.available} bytes free), the quota (maxDataBytes) is ${quota.percent}%` : undefined;
+    return { full, reason, usedBytes, quotaBytes, availableBytes };
+  }
+
+  /** A failed write as `StorageFullError` / `StorageFailedError`, named by its errno (see the module doc). */
+  #writeFailure(error: unknown): unknown {
+    if (error instanceof InvalidArgumentError || error instanceof UnavailableError) return error;
+    const code = errnoName(error);
+    const message = `the LMDB store at ${this.path} could not write: ${error instanceof Error ? error.message : String(error)}${code === undefined ? '' : ` (${code})`}`;
+    // A fresh measurement next time: the disk just said something about its room.
+    this.#measured = undefined;
+    if (code !== undefined && FULL_CODES.has(code)) return new StorageFullError(message, { cause: error });
+    return new StorageFailedError(message, { cause: error, untrusted: code !== undefined && UNTRUSTED_CODES.has(code) });
   }
 
   #readMeta(): StoreMeta {
@@ -379,6 +488,77 @@ export class LmdbStore implements AcceptorStore, Closeable {
   #checkOpen(): void {
     if (this.#closed) throw new UnavailableError(`the LMDB store at ${this.path} is closed`);
   }
+}
+
+/** What `getStats()` reports (lmdb 3.x), as far as `capacity` reads it. */
+interface LmdbTreeStats {
+  readonly treeBranchPageCount: number;
+  readonly treeLeafPageCount: number;
+  readonly overflowPages: number;
+}
+interface LmdbStats extends LmdbTreeStats {
+  readonly pageSize: number;
+  readonly root?: LmdbTreeStats;
+  readonly free?: LmdbTreeStats;
+}
+
+/** Codes of a write that failed for want of room. */
+const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'MDB_MAP_FULL']);
+/** Codes after which LMDB's environment must be reopened: the store cannot be trusted until then. */
+const UNTRUSTED_CODES = new Set(['MDB_PANIC', 'MDB_CORRUPTED']);
+/** LMDB's own error numbers (lmdb.h) that a write may report. */
+const LMDB_CODES = new Map([
+  [-30792, 'MDB_MAP_FULL'],
+  [-30795, 'MDB_PANIC'],
+  [-30796, 'MDB_CORRUPTED'],
+]);
+/** errno numbers of this platform, by number: lmdb reports `code: 28`, not `ENOSPC`. */
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** The name of the error's code: lmdb's numeric `code` as an errno or LMDB name. */
+function errnoName(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof code === 'string') return code;
+  if (typeof code !== 'number') return undefined;
+  return LMDB_CODES.get(code) ?? ERRNO_NAMES.get(code);
+}
+
+/** How long to wait for lmdb's `commitError` to say why a commit failed. */
+const COMMIT_ERROR_WAIT_MS = 1000;
+
+/**
+ * Awaits an lmdb write; when its commit failed, rejects with the cause lmdb gives separately in
+ * the error's `commitError` promise (handled here in every case, so it never rejects unhandled).
+ */
+async function committed<T>(written: Promise<T>): Promise<T> {
+  try {
+    return await written;
+  } catch (error) {
+    const detail = (error as { commitError?: unknown }).commitError;
+    if (typeof detail !== 'object' || detail === null || typeof (detail as PromiseLike<unknown>).then !== 'function') throw error;
+    const cause = await new Promise<unknown>((resolve) => {
+      const timer = setTimeout(() => resolve(error), COMMIT_ERROR_WAIT_MS);
+      (detail as PromiseLike<unknown>).then(
+        () => {
+          clearTimeout(timer);
+          resolve(error);
+        },
+        (reason: unknown) => {
+          clearTimeout(timer);
+          resolve(reason);
+        },
+      );
+    });
+    throw cause;
+  }
+}
+
+/** A `maxDataBytes` option, checked. */
+function parseQuota(value: unknown): Quota {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return { bytes: value };
+  const percent = typeof value === 'string' && /^\d+(\.\d+)?%$/.test(value) ? Number(value.slice(0, -1)) : NaN;
+  if (percent > 0 && percent <= 100) return { percent };
+  throw new InvalidArgumentError(`options.maxDataBytes must be a byte count (an integer >= 0) or a percentage of the filesystem in (0%, 100%], got ${JSON.stringify(value)}`);
 }
 
 /** The flush promise lmdb attaches to a write's promise under `separateFlushed`. */
