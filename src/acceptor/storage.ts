@@ -159,9 +159,14 @@ export class StorageMonitor {
     throw error;
   }
 
-  /** Records that a write was durable: the store takes writes again, whatever it refused before. */
-  succeeded(): void {
-    if (this.#failure === undefined && this.#state === 'writable') return;
+  /**
+   * Records that a write was durable. It ends a failure; a failure for want of room only if the
+   * write grew the data (`grew`): a promise rewritten in place proves nothing about room for a new
+   * key, and forgetting the failure on it would flap the state (and the log) with every request.
+   */
+  succeeded(grew: boolean): void {
+    const failure = this.#failure;
+    if (failure === undefined || (failure.error instanceof StorageFullError && !grew)) return;
     this.#failure = undefined;
     this.#update(this.#capacity?.());
   }

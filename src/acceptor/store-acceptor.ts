@@ -173,6 +173,7 @@ export class StoreAcceptor implements Acceptor, Closeable {
       // Durable first: garbage collection removes records once every acceptor acknowledged this.
       // Never refused for room: the age table is tiny, and garbage collection frees space.
       await this.#write(() => this.#store.raiseAges(raised));
+      this.#storage.succeeded(false);
       for (const age of raised) this.#minimumAges.set(age.id, age.counter);
     };
     const done = this.#agesTail.then(run);
@@ -189,6 +190,7 @@ export class StoreAcceptor implements Acceptor, Closeable {
       if (floor === undefined) return reply;
       // Never refused for room: removing a record frees space.
       await this.#write(() => this.#store.remove(key, floor));
+      this.#storage.succeeded(false);
       this.#floor = maxBallot(this.#floor, floor);
       // Watchers see the key become empty, under the zero ballot (it has no record any more).
       this.#watchers.notify(key, () => ({ ballot: ZERO_BALLOT, state: null }));
@@ -278,19 +280,23 @@ export class StoreAcceptor implements Acceptor, Closeable {
    * when the store can (see `GroupCommit`). A write that grows the data is refused at once while
    * the store reports itself full.
    */
-  #put(key: string, record: KeyRecord, previous: KeyRecord | undefined): Promise<void> {
-    if (growsData(previous, record)) this.#storage.admitGrowth();
-    return this.#group === undefined ? this.#write(() => this.#store.put(key, record)) : this.#group.write(key, record);
+  async #put(key: string, record: KeyRecord, previous: KeyRecord | undefined): Promise<void> {
+    const grows = growsData(previous, record);
+    if (grows) this.#storage.admitGrowth();
+    await (this.#group === undefined ? this.#write(() => this.#store.put(key, record)) : this.#group.write(key, record));
+    this.#storage.succeeded(grows);
   }
 
-  /** Runs one store write; its failure becomes the request's storage error, its success ends one. */
+  /**
+   * Runs one store write; its failure becomes the request's storage error (see `storage.ts`). The
+   * caller reports its success (`StorageMonitor.succeeded`), knowing whether it grew the data.
+   */
   async #write(write: () => Promise<void>): Promise<void> {
     try {
       await write();
     } catch (error) {
       throw this.#reported(this.#storage.failed(error));
     }
-    this.#storage.succeeded();
   }
 
   /** The stored record of `key` (absent: none); a read that fails means the store cannot be trusted. */

@@ -3,6 +3,13 @@
  * HTTP acceptor server); `caspaxos node` runs a proposer with the HTTP user and operator API of
  * `createNodeServer`. Logs are pino's JSON lines on stdout; the first `listening` record carries
  * the URL. SIGINT and SIGTERM shut down gracefully.
+ *
+ * Both commands guard the process: a rejection nobody handled is logged (one error line) and the
+ * process keeps serving; it exits (one fatal line, exit code 1) only when the acceptor's store can
+ * no longer be trusted: a read of committed data failed, a record is damaged
+ * (`CorruptRecordError`), or LMDB declared its environment unusable (MDB_PANIC, MDB_CORRUPTED).
+ * A full or read-only disk is none of these: requests get 507 / 503 and writes resume by
+ * themselves (see docs/operations/full-disk.md).
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -15,7 +22,7 @@ import { growCluster } from '../cluster/grow-cluster.js';
 import { shrinkCluster } from '../cluster/shrink-cluster.js';
 import { KeyValueStore } from '../kv/key-value-store.js';
 import { MemoryProposer } from '../proposer/memory-proposer.js';
-import { InvalidArgumentError, isRetryable } from '../errors.js';
+import { InvalidArgumentError, StorageFailedError, isRetryable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { retryWhile } from '../retry.js';
 import type { Acceptor, FastForwarder } from '../roles.js';
@@ -52,6 +59,10 @@ Flags:
   --secret-file <file>    File holding the cluster's shared secret (else CASPAXOS_SECRET, else none).
   --max-body-bytes <n>    Largest request body accepted. Default 1048576.
   --max-key-bytes <n>     Longest key accepted, in UTF-8 bytes. Default 1024.
+  --max-data-bytes <q>    A quota below the disk: past it, new keys and longer values get 507
+                          ERR_STORAGE_FULL while deletes and garbage collection still go through.
+                          Bytes of data (e.g. 2147483648 or 2GiB), or a percentage of the filesystem
+                          holding <dir>, counting everything on it (e.g. 90%). Default 90%.
   --log-level <level>     pino level: fatal, error, warn, info, debug, trace, silent. Default info.
   --unsafe-no-sync        Do not sync writes to disk (a machine crash can lose promises and break
                           consensus). Only for measuring what durability costs.
@@ -121,19 +132,25 @@ const common = {
 } as const;
 
 async function runAcceptor(args: readonly string[]): Promise<(() => Promise<void>) | undefined> {
-  const { values } = parse(args, { ...common, data: { type: 'string' }, 'max-body-bytes': { type: 'string' }, 'max-key-bytes': { type: 'string' }, 'unsafe-no-sync': { type: 'boolean' } }, ACCEPTOR_USAGE);
+  const { values } = parse(
+    args,
+    { ...common, data: { type: 'string' }, 'max-body-bytes': { type: 'string' }, 'max-key-bytes': { type: 'string' }, 'max-data-bytes': { type: 'string' }, 'unsafe-no-sync': { type: 'boolean' } },
+    ACCEPTOR_USAGE,
+  );
   if (values.help === true) {
     console.log(ACCEPTOR_USAGE);
     return undefined;
   }
   if (values.data === undefined) throw new UsageError(`--data is required\n\n${ACCEPTOR_USAGE}`);
   const logger = makeLogger(values['log-level'], 'acceptor', ACCEPTOR_USAGE);
+  guardProcess(logger);
   const port = integer(values.port ?? '7001', '--port', ACCEPTOR_USAGE);
+  const maxDataBytes = quota(values['max-data-bytes'] ?? '90%');
   // Loaded here: `lmdb` is an optional dependency, and `caspaxos node` runs without it.
   const { LmdbStore } = await import('../lmdb/lmdb-store.js');
-  const store = await LmdbStore.open({ path: values.data, durable: values['unsafe-no-sync'] !== true });
+  const store = await LmdbStore.open({ path: values.data, durable: values['unsafe-no-sync'] !== true, maxDataBytes });
   // Proposers know an acceptor by its URL; this name is for its own logs (unique per machine).
-  const acceptor = await StoreAcceptor.open(`lmdb:${resolve(values.data)}`, store, { logger });
+  const acceptor = await StoreAcceptor.open(`lmdb:${resolve(values.data)}`, store, { logger, onUntrusted: (error) => stopUntrusted(logger, error) });
   const server = createAcceptorServer(acceptor, {
     secret: readSecret(values['secret-file']),
     logger,
@@ -141,7 +158,7 @@ async function runAcceptor(args: readonly string[]): Promise<(() => Promise<void
     ...(values['max-key-bytes'] === undefined ? {} : { maxKeyBytes: integer(values['max-key-bytes'], '--max-key-bytes', ACCEPTOR_USAGE) }),
   });
   const listening = await server.listen(port, values.host);
-  logger.info({ url: listening.url, data: values.data, durable: values['unsafe-no-sync'] !== true }, 'listening');
+  logger.info({ url: listening.url, data: values.data, durable: values['unsafe-no-sync'] !== true, maxDataBytes }, 'listening');
   return async () => {
     await server.close();
     await acceptor.close();
@@ -168,6 +185,7 @@ async function runNode(args: readonly string[]): Promise<(() => Promise<void>) |
   // A restarted proposer must not reuse its id (it lost its ballot counter): a new incarnation each start.
   const id = `${values.id ?? hostname()}@${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')}`;
   const logger = makeLogger(values['log-level'], 'node', NODE_USAGE).child({ proposer: id });
+  guardProcess(logger);
 
   const fetch = nodeFetch();
   let redis: RedisConnections | undefined;
@@ -260,6 +278,58 @@ function integer(text: string, flag: string, usage: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(text)}\n\n${usage}`);
   return n;
+}
+
+const BINARY_UNITS: Readonly<Record<string, number>> = { '': 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
+
+/** `--max-data-bytes`: bytes (optionally in KiB, MiB, GiB, TiB), or a percentage of the filesystem. */
+function quota(text: string): number | `${number}%` {
+  const bytes = /^(\d+)(KiB|MiB|GiB|TiB)?$/.exec(text);
+  if (bytes !== null) {
+    const n = Number(bytes[1]) * (BINARY_UNITS[bytes[2] ?? ''] ?? 1);
+    if (Number.isSafeInteger(n)) return n;
+  }
+  const percent = /^\d+(\.\d+)?%$/.test(text) ? Number(text.slice(0, -1)) : NaN;
+  if (percent > 0 && percent <= 100) return text as `${number}%`;
+  throw new UsageError(`--max-data-bytes must be a byte count (e.g. 2147483648 or 2GiB) or a percentage of the filesystem in (0%, 100%] (e.g. 90%), got ${JSON.stringify(text)}\n\n${ACCEPTOR_USAGE}`);
+}
+
+let guarded = false;
+
+/**
+ * No rejection goes unhandled, and no exception kills the process without a fatal log line: a
+ * rejection nobody handled is logged as an error and the process keeps serving, unless it says
+ * the store cannot be trusted (`isUntrusted`): then one fatal line and exit 1. An exception thrown
+ * past every handler leaves the process in an unknown state: one fatal line and exit 1.
+ */
+function guardProcess(logger: pino.Logger): void {
+  if (guarded) return;
+  guarded = true;
+  process.on('unhandledRejection', (reason: unknown) => {
+    if (isUntrusted(reason)) stopUntrusted(logger, reason);
+    else logger.error({ err: reason }, 'a rejection nobody handled (a bug; the process keeps serving)');
+  });
+  process.on('uncaughtException', (error: Error) => {
+    logger.fatal({ err: error }, 'an exception nobody caught: stopping');
+    logger.flush();
+    process.exit(1);
+  });
+}
+
+/**
+ * Errors after which the acceptor's store can no longer be trusted: `StorageFailedError` with
+ * `untrusted` (a read of committed data failed; LMDB's MDB_PANIC or MDB_CORRUPTED), and a damaged
+ * record (`CorruptRecordError`). A full or read-only disk is not one: its writes fail cleanly.
+ */
+function isUntrusted(error: unknown): boolean {
+  return (error instanceof StorageFailedError && error.untrusted) || (error instanceof Error && error.name === 'CorruptRecordError');
+}
+
+/** One fatal line, then exit 1: restarting reopens the store (LMDB's committed data is atomic). */
+function stopUntrusted(logger: pino.Logger, error: unknown): void {
+  logger.fatal({ err: error }, 'the store can no longer be trusted: stopping (see docs/operations/full-disk.md)');
+  logger.flush();
+  process.exit(1);
 }
 
 function list(text: string | undefined): string[] {

@@ -192,9 +192,13 @@ export class LmdbStore implements AcceptorStore, Closeable {
   /** The longest encoded key this environment stores, in bytes. */
   readonly maxKeyBytes: number;
   readonly #db: Db;
-  readonly #quota: Quota;
+  #quota: Quota;
   /** The last `capacity()` measurement and when it was taken. */
   #measured: { readonly at: number; readonly capacity: StoreCapacity } | undefined;
+  /** Bytes of records written since that measurement (it is stale once they eat into the headroom). */
+  #writtenSince = 0;
+  /** Whether the last write failed (measure often until one succeeds: room may come back). */
+  #failing = false;
   #closed = false;
   #closing: Promise<void> | undefined;
   /** The canonical path this store counts against in `openEnvironments`. */
@@ -284,8 +288,9 @@ export class LmdbStore implements AcceptorStore, Closeable {
       // Overlapping sync: committed is not yet synced; `separateFlushed` gives the write's flush.
       if (this.syncMode === 'overlapping') await flushedOf(written);
     } catch (error) {
-      throw this.#writeFailure(error);
+      throw this.#writeFailure(error, value.byteLength);
     }
+    this.#wrote(k.byteLength + value.byteLength);
   }
 
   /**
@@ -305,17 +310,18 @@ export class LmdbStore implements AcceptorStore, Closeable {
     const writeAll = (): void => {
       for (const [k, v] of encoded) db.putSync(k, v);
     };
+    const bytes = encoded.reduce((sum, [k, v]) => sum + k.byteLength + v.byteLength, 0);
     try {
-      if (this.syncMode === 'commit') {
-        // A failure aborts the transaction: none of the records was written.
-        db.transactionSync(writeAll);
-        return;
+      // In 'commit' mode a failure aborts the transaction: none of the records was written.
+      if (this.syncMode === 'commit') db.transactionSync(writeAll);
+      else {
+        await committed(db.transaction(writeAll));
+        if (this.syncMode === 'overlapping') await db.flushed;
       }
-      await committed(db.transaction(writeAll));
-      if (this.syncMode === 'overlapping') await db.flushed;
     } catch (error) {
-      throw this.#writeFailure(error);
+      throw this.#writeFailure(error, bytes);
     }
+    this.#wrote(bytes);
   }
 
   async remove(key: string, floor: Ballot): Promise<void> {
@@ -398,24 +404,50 @@ export class LmdbStore implements AcceptorStore, Closeable {
       // A transaction's promise has no `flushed`; the database's covers every write before it.
       if (failure === undefined && this.syncMode === 'overlapping') await this.#db.flushed;
     } catch (error) {
-      throw this.#writeFailure(error);
+      throw this.#writeFailure(error, 0);
     }
     if (failure !== undefined) throw failure;
+    this.#wrote(0);
+  }
+
+  /**
+   * Changes the quota (`LmdbStoreOptions.maxDataBytes`) of the open store; the next write that
+   * grows the data sees it.
+   * @throws InvalidArgumentError when it is neither a byte count nor a percentage in (0%, 100%].
+   */
+  setMaxDataBytes(maxDataBytes: number | `${number}%`): void {
+    this.#quota = parseQuota(maxDataBytes);
+    this.#measured = undefined;
   }
 
   /**
    * The store's room (see `AcceptorStore.capacity` and `maxDataBytes`): the data's bytes (LMDB
    * pages in use, the free list's included; pages freed by deletes count as free), the filesystem's
-   * free bytes, and whether the quota is reached. Measured at most once a second (every 100 ms
-   * while full, so room that comes back is seen soon): two cheap calls, `mdb_stat` and `statfs`.
+   * free bytes, and whether the quota is reached. Two cheap calls (`mdb_stat`, `statfs`), made
+   * again once the last measurement is a second old, or 100 ms while full or failing (so room that
+   * comes back is seen soon), or once the writes since could have taken the headroom it left
+   * (their records' bytes times four, for pages and copies), so a fast writer cannot run past the
+   * quota on a stale figure.
    */
   capacity(): StoreCapacity {
     const now = Date.now();
     const last = this.#measured;
-    if (last !== undefined && now - last.at < (last.capacity.full ? 100 : 1000)) return last.capacity;
+    if (last !== undefined) {
+      const { full, quotaBytes, usedBytes } = last.capacity;
+      const headroom = quotaBytes !== undefined && usedBytes !== undefined ? quotaBytes - usedBytes : Infinity;
+      const fresh = now - last.at < (full || this.#failing ? 100 : 1000) && this.#writtenSince * 4 < headroom;
+      if (fresh) return last.capacity;
+    }
     const capacity = this.#closed ? { full: false } : this.#measure();
     this.#measured = { at: now, capacity };
+    this.#writtenSince = 0;
     return capacity;
+  }
+
+  /** After a durable write of `bytes` bytes of records. */
+  #wrote(bytes: number): void {
+    this.#writtenSince += bytes;
+    this.#failing = false;
   }
 
   #measure(): StoreCapacity {
@@ -423,13 +455,8 @@ export class LmdbStore implements AcceptorStore, Closeable {
     const pages = (tree: LmdbTreeStats | undefined): number => (tree === undefined ? 0 : tree.treeBranchPageCount + tree.treeLeafPageCount + tree.overflowPages);
     // Two meta pages, the records' tree, the free list's tree.
     const usedBytes = (2 + pages(stats.root ?? stats) + pages(stats.free)) * stats.pageSize;
-    let filesystem: { readonly total: number; readonly available: number } | undefined;
-    try {
-      const fs = statfsSync(this.path);
-      filesystem = { total: fs.blocks * fs.bsize, available: fs.bavail * fs.bsize };
-    } catch {
-      filesystem = undefined; // Unknown: only the byte quota, if any, applies.
-    }
+    // Unknown (statfs failed): only a byte quota applies.
+    const filesystem = filesystemOf(this.path);
     const availableBytes = filesystem?.available;
     const quota = this.#quota;
     if ('bytes' in quota) {
@@ -446,16 +473,30 @@ export class LmdbStore implements AcceptorStore, Closeable {
     return { full, reason, usedBytes, quotaBytes, availableBytes };
   }
 
-  /** A failed write as `StorageFullError` / `StorageFailedError`, named by its errno (see the module doc). */
-  #writeFailure(error: unknown): unknown {
+  /**
+   * A failed write of about `bytes` bytes of records as `StorageFullError` / `StorageFailedError`,
+   * by its errno. LMDB reports a short write as EIO ("TODO: Use which error code?" in its
+   * `mdb_page_flush`), which is what a write that ran out of room midway gets: an EIO while the
+   * filesystem has less free than the transaction needed (its pages, twice over for the tree's
+   * copies, and 64 KiB) counts as full.
+   */
+  #writeFailure(error: unknown, bytes: number): unknown {
     if (error instanceof InvalidArgumentError || error instanceof UnavailableError) return error;
     const code = errnoName(error);
     const message = `the LMDB store at ${this.path} could not write: ${error instanceof Error ? error.message : String(error)}${code === undefined ? '' : ` (${code})`}`;
     // A fresh measurement next time: the disk just said something about its room.
     this.#measured = undefined;
+    this.#failing = true;
     if (code !== undefined && FULL_CODES.has(code)) return new StorageFullError(message, { cause: error });
+    if (code === 'EIO') {
+      const available = filesystemOf(this.path)?.available;
+      if (available !== undefined && available < 2 * bytes + SHORT_WRITE_MARGIN_BYTES) {
+        return new StorageFullError(`${message}: a short write, with ${available} bytes free on the filesystem`, { cause: error });
+      }
+    }
     return new StorageFailedError(message, { cause: error, untrusted: code !== undefined && UNTRUSTED_CODES.has(code) });
   }
+
 
   #readMeta(): StoreMeta {
     const bytes = this.#db.get(META_KEY);
@@ -501,6 +542,19 @@ interface LmdbStats extends LmdbTreeStats {
   readonly root?: LmdbTreeStats;
   readonly free?: LmdbTreeStats;
 }
+
+/** The size and free bytes (for unprivileged users) of the filesystem holding `path`, if it can be asked. */
+function filesystemOf(path: string): { readonly total: number; readonly available: number } | undefined {
+  try {
+    const fs = statfsSync(path);
+    return { total: fs.blocks * fs.bsize, available: fs.bavail * fs.bsize };
+  } catch {
+    return undefined;
+  }
+}
+
+/** See `#writeFailure`: the slack beyond a transaction's own pages for an EIO to count as full. */
+const SHORT_WRITE_MARGIN_BYTES = 64 * 1024;
 
 /** Codes of a write that failed for want of room. */
 const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'MDB_MAP_FULL']);

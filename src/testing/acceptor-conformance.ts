@@ -12,7 +12,10 @@
  *
  * A subject that can crash and restart over the same storage (`crashAndRestart`) also gets the
  * durability cases: every reply it sent must survive the crash (paper §2.2: the acceptor persists
- * a promise or an accepted value before it confirms).
+ * a promise or an accepted value before it confirms). A subject whose storage can be filled
+ * (`storage`, with the option `fullStorage`) also gets the storage-full cases: a full store
+ * refuses writes that create keys with `ERR_STORAGE_FULL`, keeps nothing of them, and takes
+ * writes again by itself once there is room.
  *
  * Browser-safe: no Node built-ins, no dependency on a test framework.
  */
@@ -31,8 +34,25 @@ export interface ConformanceSubject {
    * unless the suite runs with `durable: false`.
    */
   crashAndRestart?(): Promise<Acceptor>;
+  /**
+   * Fills and frees the subject's storage, for the storage-full cases. Required when the suite runs
+   * with `fullStorage` set (see `ConformanceOptions.fullStorage`).
+   */
+  readonly storage?: StorageControl | undefined;
   /** Releases everything the subject holds (servers, files, processes). */
   close(): Promise<void>;
+}
+
+/** How the storage-full cases fill a subject's storage and give it room again. */
+export interface StorageControl {
+  /**
+   * Makes the storage full: until `free`, every write that would create a key must be refused
+   * with an error whose `code` is `ERR_STORAGE_FULL` (a store's limit set to what it holds, a
+   * Redis `maxmemory` below what it uses, ...).
+   */
+  fill(): Promise<void>;
+  /** Gives the storage room again; the acceptor must take writes again without a restart. */
+  free(): Promise<void>;
 }
 
 /** The `describe` of the test framework in use. */
@@ -69,6 +89,16 @@ export interface ConformanceOptions {
    * @default true
    */
   readonly durable?: boolean | undefined;
+  /**
+   * What the acceptor does once its storage is full, for the storage-full cases (subjects then
+   * need `storage`). `'refuses-growth'`: it refuses writes that grow the data (new keys, longer
+   * states) and takes the others, so space can be freed through it (a quota below the disk, a
+   * `MemoryStore` limit): every case runs. `'refuses-writes'`: it refuses every write that may take
+   * room (Redis under `maxmemory` with `noeviction`): the case of shrinking writes is skipped.
+   * Absent: every storage-full case is registered as skipped (with `it.skip`), saying why.
+   * @default undefined (no storage-full cases)
+   */
+  readonly fullStorage?: 'refuses-growth' | 'refuses-writes' | undefined;
 }
 
 /** A failed conformance expectation. */
@@ -132,6 +162,28 @@ export function describeAcceptorConformance(name: string, factory: Factory, opti
     if (options.durable === false) it.skip?.(`${title} (not durable)`, run(body));
     else it(title, run(body), timeout);
   };
+  const full = (title: string, body: (s: Session, storage: StorageControl) => Promise<void>, needsShrink = false): void => {
+    const mode = options.fullStorage;
+    if (mode === undefined) it.skip?.(`${title} (no fullStorage: the subject cannot fill its storage)`, async () => {});
+    else if (needsShrink && mode !== 'refuses-growth') it.skip?.(`${title} (fullStorage '${mode}': it refuses every write while full)`, async () => {});
+    else {
+      it(
+        title,
+        async () => {
+          const subject = await factory();
+          try {
+            const storage = subject.storage ?? fail('fullStorage is set, but the subject has no storage (ConformanceSubject.storage)');
+            await body(new Session(subject), storage);
+          } finally {
+            // Never leave a shared server (one Redis for many subjects) full for the next case.
+            await subject.storage?.free();
+            await subject.close();
+          }
+        },
+        timeout,
+      );
+    }
+  };
 
   describe(`${name}: acceptor conformance`, () => {
     describe('prepare (paper §2.2, message 1b)', () => {
@@ -172,6 +224,12 @@ export function describeAcceptorConformance(name: string, factory: Factory, opti
       durable('keeps raised ages and the tombstone floor across a crash', caseDurableGc);
       durable('keeps every acknowledged write of a concurrent burst across a crash', caseDurableBurst);
       durable('keeps every promise and accepted state of a mixed burst (prepares and accepts) across a crash', caseDurableMixedBurst);
+    });
+    describe('a full storage (optional: ConformanceSubject.storage)', () => {
+      full('refuses writes that create keys with ERR_STORAGE_FULL, and keeps nothing of them', caseFullRefusesNewKeys);
+      full('refuses every request of a burst that creates keys, and keeps none of them', caseFullBurst);
+      full('takes writes again by itself once there is room, without a restart', caseFullResumes);
+      full('still takes the writes that free space: removal, raised ages, promises, shorter states', caseFullShrinks, true);
     });
   });
 }
@@ -251,6 +309,27 @@ function expectAncestry(actual: readonly Ballot[] | undefined, expected: readonl
   if (actual.length !== expected.length || actual.some((x, i) => compareBallots(x, expected[i] as Ballot) !== 0)) {
     fail(`${what}: expected ancestry ${show(expected)}, got ${show(actual)}`);
   }
+}
+
+/** Expects `call` to reject with `ERR_STORAGE_FULL`. */
+async function expectStorageFull(call: () => Promise<unknown>, what: string): Promise<void> {
+  let result: unknown;
+  try {
+    result = await call();
+  } catch (err) {
+    const code = (err as { code?: unknown })?.code;
+    if (code !== 'ERR_STORAGE_FULL') fail(`${what}: expected ERR_STORAGE_FULL, got ${show(err)}`);
+    return;
+  }
+  fail(`${what} while the storage is full: expected a rejection with ERR_STORAGE_FULL, got ${show(result)}`);
+}
+
+/** Expects `key` to hold nothing and no promise above `below`: a prepare at `below` is promised, with nothing accepted. */
+async function expectUntouched(s: Session, key: string, below: Ballot, what: string): Promise<void> {
+  const reply = await s.prepare(key, below);
+  expectType(reply, 'promised', `${what}: a prepare at ${formatBallot(below)} after room came back (a refused write must leave no promise)`);
+  expectBallot(reply.accepted, ZERO_BALLOT, `${what}: the accepted ballot (a refused write must leave nothing accepted)`);
+  expectState(reply.state, null, `${what}: the state`);
 }
 
 async function expectInvalid(call: () => Promise<unknown>, what: string): Promise<void> {
@@ -692,6 +771,68 @@ async function caseDurableMixedBurst(s: Session): Promise<void> {
     expectBallot(seen.accepted, b(i + 10), `the ballot of ${key} after the crash`);
     expectState(seen.state, bytes(i), `the state of ${key} after the crash`);
   }
+}
+
+// --- A full storage -----------------------------------------------------------------------------
+
+async function caseFullRefusesNewKeys(s: Session, storage: StorageControl): Promise<void> {
+  expectType(await s.accept('kept', b(1), bytes(1, 2, 3)), 'accepted', 'accept kept (before the storage fills)');
+  await storage.fill();
+  await expectStorageFull(() => s.prepare('new-p', b(5)), 'a prepare that creates a key');
+  await expectStorageFull(() => s.accept('new-a', b(5), bytes(7)), 'an accept that creates a key');
+  await expectStorageFull(() => s.accept('new-n', b(5), bytes(7), { next: b(6) }), 'an accept that creates a key and promises the next ballot');
+  await storage.free();
+  // Nothing of the refused writes was kept: their promises (5) do not hold, nothing was accepted.
+  await expectUntouched(s, 'new-p', b(2), 'the key a refused prepare would have created');
+  await expectUntouched(s, 'new-a', b(2), 'the key a refused accept would have created');
+  await expectUntouched(s, 'new-n', b(2), 'the key a refused accept with next would have created');
+  const kept = await s.probe('kept');
+  expectBallot(kept.accepted, b(1), 'the write acknowledged before the storage filled');
+  expectState(kept.state, bytes(1, 2, 3), 'the write acknowledged before the storage filled');
+}
+
+async function caseFullBurst(s: Session, storage: StorageControl): Promise<void> {
+  await storage.fill();
+  const keys = Array.from({ length: 16 }, (_, i) => `burst-${i}`);
+  // One turn: a batching transport sends these as one request, a grouping store as one write.
+  const outcomes = await Promise.allSettled(keys.map((key, i) => s.accept(key, b(3), bytes(i))));
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === 'fulfilled') fail(`burst item ${i} while the storage is full: expected a rejection with ERR_STORAGE_FULL, got ${show(outcome.value)}`);
+    const code = (outcome.reason as { code?: unknown })?.code;
+    if (code !== 'ERR_STORAGE_FULL') fail(`burst item ${i}: expected ERR_STORAGE_FULL, got ${show(outcome.reason)}`);
+  });
+  await storage.free();
+  for (const key of keys) await expectUntouched(s, key, b(1), `burst key ${key}`);
+}
+
+async function caseFullResumes(s: Session, storage: StorageControl): Promise<void> {
+  await storage.fill();
+  await expectStorageFull(() => s.accept('later', b(1), bytes(4)), 'an accept that creates a key');
+  await storage.free();
+  // The same acceptor, not restarted.
+  expectType(await s.accept('later', b(2), bytes(5)), 'accepted', 'the same accept once there is room');
+  expectType(await s.prepare('other', b(1)), 'promised', 'a prepare creating another key once there is room');
+  const seen = await s.probe('later');
+  expectBallot(seen.accepted, b(2), 'the write taken once there was room');
+  expectState(seen.state, bytes(5), 'the write taken once there was room');
+}
+
+async function caseFullShrinks(s: Session, storage: StorageControl): Promise<void> {
+  expectType(await s.accept('tomb', b(1), null), 'accepted', 'accept the tombstone of tomb');
+  expectType(await s.accept('value', b(1), bytes(9, 9, 9, 9)), 'accepted', 'accept a value');
+  await storage.fill();
+  const removed = await s.acceptor.removeIfEqual('tomb', { ballot: b(1), state: null });
+  if (removed.type !== 'removed') fail(`removing the tombstone while full: expected 'removed', got ${show(removed)}`);
+  await s.acceptor.rejectByAge([{ counter: 2, id: 'gone' }]);
+  expectType(await s.prepare('value', b(2)), 'promised', 'a promise on an existing key while full');
+  expectType(await s.accept('value', b(2), bytes(9)), 'accepted', 'a shorter state while full');
+  expectType(await s.accept('value', b(3), bytes(9)), 'accepted', 'a state of the same length while full');
+  await expectStorageFull(() => s.accept('value', b(4), bytes(9, 9, 9, 9, 9)), 'a longer state');
+  await storage.free();
+  const seen = await s.probe('value');
+  expectState(seen.state, bytes(9), 'the state after the shrinking writes');
+  const age = await s.acceptor.prepare('value', { counter: 1, id: 'gone' }, b(PROBE_COUNTER + probes++, 'probe'));
+  expectType(age, 'age', 'a prepare by a proposer whose age was raised while full');
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -6,15 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryAcceptor, ZERO_BALLOT, ballotEquals } from '../../src/index.js';
-import type { AcceptorStore } from '../../src/acceptor/acceptor-store.js';
 import type { KeyRecord } from '../../src/core/acceptor-rules.js';
 import { MemoryStore } from '../../src/acceptor/memory-store.js';
 import { StoreAcceptor } from '../../src/acceptor/store-acceptor.js';
-import { type ConformanceSubject, describeAcceptorConformance } from '../../src/testing/acceptor-conformance.js';
+import { type ConformanceSubject, type StorageControl, describeAcceptorConformance } from '../../src/testing/acceptor-conformance.js';
 
 describeAcceptorConformance('MemoryAcceptor', async () => ({ acceptor: new MemoryAcceptor('a1'), close: async () => {} }), { describe, it, durable: false });
 
-async function storeSubject(store: AcceptorStore): Promise<ConformanceSubject> {
+async function storeSubject(store: MemoryStore): Promise<ConformanceSubject> {
   let acceptor = await StoreAcceptor.open('a1', store);
   return {
     acceptor,
@@ -23,11 +22,20 @@ async function storeSubject(store: AcceptorStore): Promise<ConformanceSubject> {
       acceptor = await StoreAcceptor.open('a1', store);
       return acceptor;
     },
+    storage: memoryStoreControl(store),
     close: () => acceptor.close(),
   };
 }
 
-describeAcceptorConformance('StoreAcceptor over MemoryStore', () => storeSubject(new MemoryStore()), { describe, it });
+/** Fills a `MemoryStore` by setting its limits to what it holds; frees it by lifting them. */
+function memoryStoreControl(store: MemoryStore): StorageControl {
+  return {
+    fill: async () => store.setLimits({ maxKeys: store.size, maxBytes: store.capacity().usedBytes }),
+    free: async () => store.setLimits({}),
+  };
+}
+
+describeAcceptorConformance('StoreAcceptor over MemoryStore', () => storeSubject(new MemoryStore()), { describe, it, fullStorage: 'refuses-growth' });
 
 /** A store that acknowledges promise-only writes without keeping them: it loses promises in a crash. */
 class ForgetfulStore extends MemoryStore {
@@ -96,7 +104,7 @@ class GroupStore extends MemoryStore {
   }
 }
 
-describeAcceptorConformance('StoreAcceptor over a store with putMany (group commit)', () => storeSubject(new GroupStore()), { describe, it });
+describeAcceptorConformance('StoreAcceptor over a store with putMany (group commit)', () => storeSubject(new GroupStore()), { describe, it, fullStorage: 'refuses-growth' });
 
 describe('group commit', () => {
   it('writes the records of one turn in one putMany, and every reply waits for it', async () => {
