@@ -284,10 +284,10 @@ interface StorageErrorOptions extends BaseOptions {
  * An acceptor's storage is full: its disk (ENOSPC, EDQUOT), its quota below the disk
  * (`maxDataBytes`, a memory store's key or byte limit) or its server's memory (Redis `OOM` under
  * `maxmemory` with `noeviction`). The write was refused and nothing of it is kept: the acceptor
- * holds exactly what it held before. HTTP 507. Writes that do not grow the data (promises on
- * existing keys, shorter values, deletions, garbage collection) may still go through, so space can
- * be freed through the API; writes resume by themselves once there is room. Retryable in that
- * sense: retrying later, after space is freed, succeeds.
+ * holds exactly what it held before. HTTP 507. Writes that do not grow the data (promises, shorter
+ * values, deletions, garbage collection) may still go through, so reads work and space can be
+ * freed through the API; writes resume by themselves once there is room. Retryable in that sense:
+ * retrying later, after space is freed, succeeds.
  */
 export class StorageFullError extends CASPaxosError {
   /** The acceptors whose storage refused the write, by address (empty when unknown). */

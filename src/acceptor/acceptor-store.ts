@@ -83,8 +83,9 @@ export interface AcceptorStore {
   raiseAges(ages: readonly Age[]): Promise<void>;
   /**
    * Optional: the store's room. While it reports `full`, `StoreAcceptor` refuses every write that
-   * would grow the data (a new key, a longer state) with `StorageFullError`, before trying it, and
-   * lets through the writes that do not (so space can be freed through the API). Called before
+   * would grow the data (a longer state than the key held, a value for a new key included) with
+   * `StorageFullError`, before trying it, and lets through the writes that do not (promises,
+   * tombstones, removals: reads work, and space can be freed through the API). Called before
    * such writes and by readiness checks: keep it cheap (measure at most every so often).
    */
   capacity?(): StoreCapacity;

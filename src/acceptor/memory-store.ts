@@ -14,18 +14,19 @@ import type { KeyRecord } from '../core/acceptor-rules.js';
 import { type StoreCapacity, growsData } from './storage.js';
 
 /**
- * Limits of a `MemoryStore`, as a disk's size limits a store on disk. Past either, a write that
- * grows the data (a new key, a longer state) rejects with `StorageFullError`; every other write
- * goes through.
+ * Limits of a `MemoryStore`, as a disk's size limits a store on disk: past them writes are
+ * refused with `StorageFullError`, and the store reports itself full (`capacity`).
  */
 export interface MemoryStoreLimits {
   /**
-   * The most keys it holds.
+   * The most keys it holds: a write that would add one more (a promise or a tombstone included) is
+   * refused.
    * @default unlimited
    */
   readonly maxKeys?: number | undefined;
   /**
-   * The most bytes of state it holds, summed over its keys (keys and ballots are not counted).
+   * The most bytes of state it holds, summed over its keys (keys and ballots are not counted): a
+   * write that stores a longer state past it is refused; shorter states and tombstones are not.
    * @default unlimited
    */
   readonly maxBytes?: number | undefined;
@@ -93,10 +94,10 @@ export class MemoryStore implements AcceptorStore {
     this.#checkOpen();
     const previous = this.#records.get(key);
     const bytes = this.#bytes - stateBytes(previous) + stateBytes(record);
-    if (growsData(previous, record)) {
-      const { maxKeys, maxBytes } = this.#limits;
-      if (previous === undefined && maxKeys !== undefined && this.#records.size >= maxKeys) throw new StorageFullError(`memory store full: ${this.#records.size} keys, the limit is ${maxKeys}`);
-      if (maxBytes !== undefined && bytes > maxBytes) throw new StorageFullError(`memory store full: the write would hold ${bytes} bytes of state, the limit is ${maxBytes}`);
+    const { maxKeys, maxBytes } = this.#limits;
+    if (previous === undefined && maxKeys !== undefined && this.#records.size >= maxKeys) throw new StorageFullError(`memory store full: ${this.#records.size} keys, the limit is ${maxKeys}`);
+    if (growsData(previous, record) && maxBytes !== undefined && bytes > maxBytes) {
+      throw new StorageFullError(`memory store full: the write would hold ${bytes} bytes of state, the limit is ${maxBytes}`);
     }
     this.#records.set(key, copyRecord(record));
     this.#bytes = bytes;

@@ -21,9 +21,11 @@ import type { KeyRecord } from '../core/acceptor-rules.js';
 /** What a store reports of its room (`AcceptorStore.capacity`). */
 export interface StoreCapacity {
   /**
-   * True while the store takes no write that grows its data: a new key, or a longer state. Writes
-   * that do not grow it (promises on existing keys, shorter states, tombstones, removals, raised
-   * ages) still go through, so space can always be freed through the API.
+   * True while the store takes no write that grows its data: one that stores a longer state than
+   * the key held (a value for a new key included). The others still go through: promises, equal or
+   * shorter states, tombstones, removals, raised ages. So space can always be freed through the API,
+   * and reads work (a read, or a delete, of a key that does not exist leaves a promise or a
+   * tombstone there: a record of a few dozen bytes).
    */
   readonly full: boolean;
   /** Why it is full, for humans: which limit, at what figure. */
@@ -110,9 +112,13 @@ export function readError(error: unknown, address: string): CASPaxosError {
   return new StorageFailedError(`acceptor ${address}: reading committed data failed: ${describe(error)}`, { cause: error, acceptors: [address], untrusted: true });
 }
 
-/** True when writing `next` over `previous` (absent: a new key) grows the data: a new key, or a longer state. */
+/**
+ * True when writing `next` over `previous` (absent: a new key) grows the data: it stores a longer
+ * state than the key held, a value for a new key included. A promise or a tombstone, even on a new
+ * key, does not count: reads and deletes must work on a full store (see `StoreCapacity.full`).
+ */
 export function growsData(previous: KeyRecord | undefined, next: KeyRecord): boolean {
-  return previous === undefined || (next.state?.byteLength ?? 0) > (previous.state?.byteLength ?? 0);
+  return (next.state?.byteLength ?? 0) > (previous?.state?.byteLength ?? 0);
 }
 
 /** A write failure the monitor remembers until room comes back or a write succeeds. */
@@ -120,6 +126,8 @@ interface Failure {
   readonly error: StorageFullError | StorageFailedError;
   /** Free bytes when it failed (a full failure clears once clearly more are free). */
   readonly available: number | undefined;
+  /** Whether the store reported itself full then (a full failure clears once it no longer does). */
+  readonly reportedFull: boolean;
 }
 
 /**
@@ -176,7 +184,7 @@ export class StorageMonitor {
     const refusal = storageError(error, this.#address);
     if (refusal instanceof StorageFullError || refusal instanceof StorageFailedError) {
       const capacity = this.#capacity?.();
-      this.#failure = { error: refusal, available: capacity?.availableBytes };
+      this.#failure = { error: refusal, available: capacity?.availableBytes, reportedFull: capacity?.full === true };
       this.#update(capacity);
     }
     return refusal;
@@ -197,13 +205,13 @@ export class StorageMonitor {
   /** Recomputes the state from the remembered failure and `capacity`; logs a change. */
   #update(capacity: StoreCapacity | undefined): void {
     const failure = this.#failure;
-    // Room came back without a write (the disk grew, space was freed): forget the failure. With a
-    // free-bytes figure, only once clearly more is free than when it failed; without one (a store
-    // whose only limit is its own quota), once the store no longer reports itself full.
+    // Room came back without a write (the disk grew, space was freed): forget the failure once the
+    // store, full by its own measure when it failed, is no longer, or once clearly more is free
+    // than then. Otherwise only a write that grows the data and succeeds shows room (`succeeded`).
     if (failure?.error instanceof StorageFullError && capacity !== undefined && !capacity.full) {
       const before = failure.available;
       const after = capacity.availableBytes;
-      if (before === undefined || after === undefined || after >= before + ROOM_MARGIN_BYTES) this.#failure = undefined;
+      if (failure.reportedFull || (before !== undefined && after !== undefined && after >= before + ROOM_MARGIN_BYTES)) this.#failure = undefined;
     }
     const next: StorageState =
       this.#failure !== undefined ? (this.#failure.error instanceof StorageFullError ? 'full' : 'failed') : capacity?.full === true ? 'full' : 'writable';

@@ -20,8 +20,9 @@
  * refused rejects its request with `StorageFullError` or `StorageFailedError` and changes nothing,
  * here included (the floor and ages move only after a durable write; records are never cached), so
  * what the acceptor reports is exactly what the store holds. While the store reports itself full
- * (`AcceptorStore.capacity`), writes that would grow the data are refused before they are tried;
- * the others go through, so deletes and garbage collection can free space. Writes resume by
+ * (`AcceptorStore.capacity`), writes that would grow the data (new values, longer ones) are refused
+ * before they are tried; the others go through, so reads work and deletes and garbage collection
+ * can free space. Writes resume by
  * themselves once there is room. Pure module: no I/O of its own.
  */
 import type { Closeable } from '../internal/async-dispose.js';

@@ -59,8 +59,9 @@ Flags:
   --secret-file <file>    File holding the cluster's shared secret (else CASPAXOS_SECRET, else none).
   --max-body-bytes <n>    Largest request body accepted. Default 1048576.
   --max-key-bytes <n>     Longest key accepted, in UTF-8 bytes. Default 1024.
-  --max-data-bytes <q>    A quota below the disk: past it, new keys and longer values get 507
-                          ERR_STORAGE_FULL while deletes and garbage collection still go through.
+  --max-data-bytes <q>    A quota below the disk: past it, values for new keys and longer values get
+                          507 ERR_STORAGE_FULL while reads, deletes and garbage collection still go
+                          through.
                           Bytes of data (e.g. 2147483648 or 2GiB), or a percentage of the filesystem
                           holding <dir>, counting everything on it (e.g. 90%). Default 90%.
   --log-level <level>     pino level: fatal, error, warn, info, debug, trace, silent. Default info.

@@ -72,9 +72,27 @@
  * failed commit rejects that promise unhandled too. Writes queued in one turn still share one
  * commit (lmdb then starts the commit with `setImmediate`).
  *
+ * LMDB is not asked to write what the disk would refuse: lmdb-js (3.5.6, the latest release when
+ * this was written) overflows a 100-byte heap buffer when it formats the message of a page write
+ * that failed with an errno (`mdb_page_flush` in its mdb.c: `last_error = malloc(100);
+ * sprintf(last_error, "Attempting to write page at position %u, size %u, ...")`, 100 characters
+ * before the numbers are long). The heap is then corrupt, and the process aborts a few writes
+ * later (seen here after ENOSPC: "free(): invalid size", SIGABRT), which no handler can catch.
+ * So each write transaction is tried only when the disk would take it (`#preflight`): the data
+ * file is writable (`access(W_OK)`: EROFS on a read-only filesystem, EPERM on an immutable file),
+ * a one-byte write to the file `write-probe` beside it succeeds (EROFS once ext4 turned itself
+ * read-only after an error, which `access` does not see), and the filesystem has room for every
+ * page the transaction may add; otherwise it is refused here, with that errno. What remains
+ * exposed: an I/O error of the device itself, and a disk that another program fills between the
+ * check and the write (a short write is safe: LMDB reports it as EIO without the message).
+ *
+ * Once a write failed for want of room, the store reports itself full (`capacity()`) until the
+ * filesystem has 1 MiB more free than then: near the edge, small writes that fit and larger ones
+ * that do not would otherwise flip the state (and the log) with every request.
+ *
  * A quota below the disk (`maxDataBytes`) keeps room for the writes that free space: past it,
- * `capacity()` reports the store full and `StoreAcceptor` refuses new keys and longer values
- * (deletes and garbage collection still go through; LMDB reuses the pages they free).
+ * `capacity()` reports the store full and `StoreAcceptor` refuses new values and longer ones
+ * (reads, deletes and garbage collection still go through; LMDB reuses the pages they free).
  *
  * ## Ownership
  *
@@ -84,9 +102,9 @@
  * same directory could promise one ballot twice. Nothing here enforces it; deploy one acceptor
  * per directory.
  */
-import { existsSync, realpathSync, statfsSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, realpathSync, statfsSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import type { Closeable } from '../internal/async-dispose.js';
 import * as rules from '../core/acceptor-rules.js';
@@ -127,8 +145,8 @@ export interface LmdbStoreOptions {
   readonly syncMode?: 'commit' | 'overlapping' | undefined;
   /**
    * A quota below the disk: past it the store reports itself full (`capacity()`), and an acceptor
-   * over it refuses writes that grow the data (new keys, longer values) with `StorageFullError`,
-   * while deletes and garbage collection still go through. A number is bytes of data (LMDB pages
+   * over it refuses writes that grow the data (values for new keys, longer values) with
+   * `StorageFullError`, while reads, deletes and garbage collection still go through. A number is bytes of data (LMDB pages
    * in use); a percentage is of the filesystem holding `path`, counting everything on it (refuse
    * growth once the filesystem is that full). `'100%'` leaves only the disk's own limit.
    * @default '90%'
@@ -199,6 +217,13 @@ export class LmdbStore implements AcceptorStore, Closeable {
   #writtenSince = 0;
   /** Whether the last write failed (measure often until one succeeds: room may come back). */
   #failing = false;
+  /** Free bytes on the filesystem when a write last failed for want of room (see the module doc). */
+  #outOfRoom: number | undefined;
+  /** The open `write-probe` file (see `#preflight`), opened at the first write. */
+  #probe: number | undefined;
+  /** The depth of the records' tree and the page size at the last measurement (for `#preflight`). */
+  #depth = 4;
+  #pageSize = 4096;
   #closed = false;
   #closing: Promise<void> | undefined;
   /** The canonical path this store counts against in `openEnvironments`. */
@@ -282,6 +307,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
     const k = this.#encodeKey(key);
     // Encoding validates the record and copies it: the caller may reuse its buffers at once.
     const value = encodeRecord(record);
+    this.#preflight(1, k.byteLength + value.byteLength);
     try {
       const written = this.#db.put(k, value);
       await committed(written);
@@ -311,6 +337,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
       for (const [k, v] of encoded) db.putSync(k, v);
     };
     const bytes = encoded.reduce((sum, [k, v]) => sum + k.byteLength + v.byteLength, 0);
+    this.#preflight(encoded.length, bytes);
     try {
       // In 'commit' mode a failure aborts the transaction: none of the records was written.
       if (this.syncMode === 'commit') db.transactionSync(writeAll);
@@ -367,6 +394,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
     this.#closing ??= (async () => {
       this.#closed = true;
       await this.#db.close();
+      if (this.#probe !== undefined) closeSync(this.#probe);
       const entry = openEnvironments.get(this.#where);
       if (entry !== undefined && --entry.handles <= 0) openEnvironments.delete(this.#where);
     })();
@@ -386,6 +414,8 @@ export class LmdbStore implements AcceptorStore, Closeable {
    * `change` runs and rethrown outside.
    */
   async #update(change: (meta: StoreMeta) => StoreMeta | undefined): Promise<void> {
+    // A record removed, and the meta (a few ages at most) rewritten.
+    this.#preflight(2, 4096);
     let failure: unknown;
     try {
       failure = await committed(
@@ -435,7 +465,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
     if (last !== undefined) {
       const { full, quotaBytes, usedBytes } = last.capacity;
       const headroom = quotaBytes !== undefined && usedBytes !== undefined ? quotaBytes - usedBytes : Infinity;
-      const fresh = now - last.at < (full || this.#failing ? 100 : 1000) && this.#writtenSince * 4 < headroom;
+      const fresh = now - last.at < (full || this.#failing || this.#outOfRoom !== undefined ? 100 : 1000) && this.#writtenSince * 4 < headroom;
       if (fresh) return last.capacity;
     }
     const capacity = this.#closed ? { full: false } : this.#measure();
@@ -452,12 +482,22 @@ export class LmdbStore implements AcceptorStore, Closeable {
 
   #measure(): StoreCapacity {
     const stats = this.#db.getStats() as unknown as LmdbStats;
+    this.#depth = Math.max(1, (stats.root ?? stats).treeDepth ?? this.#depth);
+    this.#pageSize = stats.pageSize;
     const pages = (tree: LmdbTreeStats | undefined): number => (tree === undefined ? 0 : tree.treeBranchPageCount + tree.treeLeafPageCount + tree.overflowPages);
     // Two meta pages, the records' tree, the free list's tree.
     const usedBytes = (2 + pages(stats.root ?? stats) + pages(stats.free)) * stats.pageSize;
     // Unknown (statfs failed): only a byte quota applies.
     const filesystem = filesystemOf(this.path);
     const availableBytes = filesystem?.available;
+    const stopped = this.#outOfRoom;
+    if (stopped !== undefined && availableBytes !== undefined) {
+      if (availableBytes < stopped + RESUME_MARGIN_BYTES) {
+        const reason = `the filesystem holding ${this.path} has ${availableBytes} bytes free; writes stopped for want of room at ${stopped} free, and resume once ${stopped + RESUME_MARGIN_BYTES} are`;
+        return { full: true, reason, usedBytes, availableBytes };
+      }
+      this.#outOfRoom = undefined;
+    }
     const quota = this.#quota;
     if ('bytes' in quota) {
       const full = usedBytes >= quota.bytes;
@@ -474,6 +514,39 @@ export class LmdbStore implements AcceptorStore, Closeable {
   }
 
   /**
+   * Refuses a write transaction of `records` records (`bytes` bytes, keys included) that LMDB would
+   * fail, before LMDB tries it (see "A full or failing disk" in the module doc): the data file must
+   * be writable, and the filesystem must have room for every page the transaction may add: each
+   * record may copy a page per level of the tree, the records themselves take their bytes twice
+   * over (leaf pages are never full), and LMDB's free list takes some more (256 KiB).
+   */
+  #preflight(records: number, bytes: number): void {
+    try {
+      accessSync(join(this.path, 'data.mdb'), fsConstants.W_OK);
+      this.#probe ??= openSync(join(this.path, 'write-probe'), 'w');
+      writeSync(this.#probe, PROBE_BYTE, 0, 1, 0);
+    } catch (error) {
+      throw this.#writeFailure(error, bytes);
+    }
+    const pageSize = this.#pageSize;
+    const needed = pageSize * (records * (this.#depth + 1) + 2 * Math.ceil(bytes / pageSize)) + PREFLIGHT_SLACK_BYTES;
+    const available = filesystemOf(this.path)?.available;
+    if (available !== undefined && available < needed) {
+      this.#stoppedForRoom(available);
+      throw new StorageFullError(
+        `the LMDB store at ${this.path} refused a write before trying it: the filesystem has ${available} bytes free, the write may take ${needed} (ENOSPC)`,
+      );
+    }
+  }
+
+  /** A write failed for want of room with `available` bytes free: full until clearly more are. */
+  #stoppedForRoom(available: number | undefined): void {
+    this.#measured = undefined;
+    this.#failing = true;
+    if (available !== undefined) this.#outOfRoom = Math.min(available, this.#outOfRoom ?? Infinity);
+  }
+
+  /**
    * A failed write of about `bytes` bytes of records as `StorageFullError` / `StorageFailedError`,
    * by its errno. LMDB reports a short write as EIO ("TODO: Use which error code?" in its
    * `mdb_page_flush`), which is what a write that ran out of room midway gets: an EIO while the
@@ -487,12 +560,14 @@ export class LmdbStore implements AcceptorStore, Closeable {
     // A fresh measurement next time: the disk just said something about its room.
     this.#measured = undefined;
     this.#failing = true;
-    if (code !== undefined && FULL_CODES.has(code)) return new StorageFullError(message, { cause: error });
-    if (code === 'EIO') {
-      const available = filesystemOf(this.path)?.available;
-      if (available !== undefined && available < 2 * bytes + SHORT_WRITE_MARGIN_BYTES) {
-        return new StorageFullError(`${message}: a short write, with ${available} bytes free on the filesystem`, { cause: error });
-      }
+    const available = filesystemOf(this.path)?.available;
+    if (code !== undefined && FULL_CODES.has(code)) {
+      this.#stoppedForRoom(available);
+      return new StorageFullError(message, { cause: error });
+    }
+    if (code === 'EIO' && available !== undefined && available < 2 * bytes + SHORT_WRITE_MARGIN_BYTES) {
+      this.#stoppedForRoom(available);
+      return new StorageFullError(`${message}: a short write, with ${available} bytes free on the filesystem`, { cause: error });
     }
     return new StorageFailedError(message, { cause: error, untrusted: code !== undefined && UNTRUSTED_CODES.has(code) });
   }
@@ -533,6 +608,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
 
 /** What `getStats()` reports (lmdb 3.x), as far as `capacity` reads it. */
 interface LmdbTreeStats {
+  readonly treeDepth?: number;
   readonly treeBranchPageCount: number;
   readonly treeLeafPageCount: number;
   readonly overflowPages: number;
@@ -552,6 +628,13 @@ function filesystemOf(path: string): { readonly total: number; readonly availabl
     return undefined;
   }
 }
+
+/** See `#preflight`: room kept for LMDB's free list and meta pages beyond a transaction's records. */
+const PREFLIGHT_SLACK_BYTES = 256 * 1024;
+/** See `#preflight`: what the probe writes. */
+const PROBE_BYTE = new Uint8Array([0]);
+/** After a write failed for want of room, how much more must be free before writes resume. */
+const RESUME_MARGIN_BYTES = 1024 * 1024;
 
 /** See `#writeFailure`: the slack beyond a transaction's own pages for an EIO to count as full. */
 const SHORT_WRITE_MARGIN_BYTES = 64 * 1024;
@@ -582,9 +665,11 @@ const COMMIT_ERROR_WAIT_MS = 1000;
 
 /**
  * Awaits an lmdb write; when its commit failed, rejects with the cause lmdb gives separately in
- * the error's `commitError` promise (handled here in every case, so it never rejects unhandled).
+ * the error's `commitError` promise (handled here in every case, so it never rejects unhandled),
+ * or with the write's own error if that promise says nothing within a second.
+ * (Exported for its tests; not part of `caspaxos/lmdb`.)
  */
-async function committed<T>(written: Promise<T>): Promise<T> {
+export async function committed<T>(written: Promise<T>): Promise<T> {
   try {
     return await written;
   } catch (error) {

@@ -14,8 +14,8 @@
  * durability cases: every reply it sent must survive the crash (paper §2.2: the acceptor persists
  * a promise or an accepted value before it confirms). A subject whose storage can be filled
  * (`storage`, with the option `fullStorage`) also gets the storage-full cases: a full store
- * refuses writes that create keys with `ERR_STORAGE_FULL`, keeps nothing of them, and takes
- * writes again by itself once there is room.
+ * refuses values for new keys with `ERR_STORAGE_FULL`, keeps nothing of them, and takes writes
+ * again by itself once there is room.
  *
  * Browser-safe: no Node built-ins, no dependency on a test framework.
  */
@@ -46,9 +46,9 @@ export interface ConformanceSubject {
 /** How the storage-full cases fill a subject's storage and give it room again. */
 export interface StorageControl {
   /**
-   * Makes the storage full: until `free`, every write that would create a key must be refused
-   * with an error whose `code` is `ERR_STORAGE_FULL` (a store's limit set to what it holds, a
-   * Redis `maxmemory` below what it uses, ...).
+   * Makes the storage full: until `free`, every write that would store a value for a new key (or
+   * a longer value) must be refused with an error whose `code` is `ERR_STORAGE_FULL` (a store's
+   * byte limit set to what it holds, a Redis `maxmemory` below what it uses, ...).
    */
   fill(): Promise<void>;
   /** Gives the storage room again; the acceptor must take writes again without a restart. */
@@ -91,9 +91,10 @@ export interface ConformanceOptions {
   readonly durable?: boolean | undefined;
   /**
    * What the acceptor does once its storage is full, for the storage-full cases (subjects then
-   * need `storage`). `'refuses-growth'`: it refuses writes that grow the data (new keys, longer
-   * states) and takes the others, so space can be freed through it (a quota below the disk, a
-   * `MemoryStore` limit): every case runs. `'refuses-writes'`: it refuses every write that may take
+   * need `storage`). `'refuses-growth'`: it refuses writes that grow the data (a value for a new
+   * key, a longer state) and takes the others (promises, tombstones, removals), so reads work and
+   * space can be freed through it (a quota below the disk, a `MemoryStore` byte limit): every case
+   * runs. `'refuses-writes'`: it refuses every write that may take
    * room (Redis under `maxmemory` with `noeviction`): the case of shrinking writes is skipped.
    * Absent: every storage-full case is registered as skipped (with `it.skip`), saying why.
    * @default undefined (no storage-full cases)
@@ -226,10 +227,10 @@ export function describeAcceptorConformance(name: string, factory: Factory, opti
       durable('keeps every promise and accepted state of a mixed burst (prepares and accepts) across a crash', caseDurableMixedBurst);
     });
     describe('a full storage (optional: ConformanceSubject.storage)', () => {
-      full('refuses writes that create keys with ERR_STORAGE_FULL, and keeps nothing of them', caseFullRefusesNewKeys);
-      full('refuses every request of a burst that creates keys, and keeps none of them', caseFullBurst);
+      full('refuses values for new keys with ERR_STORAGE_FULL, and keeps nothing of them', caseFullRefusesNewKeys);
+      full('refuses every request of a burst of new values, and keeps none of them', caseFullBurst);
       full('takes writes again by itself once there is room, without a restart', caseFullResumes);
-      full('still takes the writes that free space: removal, raised ages, promises, shorter states', caseFullShrinks, true);
+      full('still takes the writes that read or free space: promises, tombstones, removal, raised ages, shorter states', caseFullShrinks, true);
     });
   });
 }
@@ -778,12 +779,10 @@ async function caseDurableMixedBurst(s: Session): Promise<void> {
 async function caseFullRefusesNewKeys(s: Session, storage: StorageControl): Promise<void> {
   expectType(await s.accept('kept', b(1), bytes(1, 2, 3)), 'accepted', 'accept kept (before the storage fills)');
   await storage.fill();
-  await expectStorageFull(() => s.prepare('new-p', b(5)), 'a prepare that creates a key');
-  await expectStorageFull(() => s.accept('new-a', b(5), bytes(7)), 'an accept that creates a key');
-  await expectStorageFull(() => s.accept('new-n', b(5), bytes(7), { next: b(6) }), 'an accept that creates a key and promises the next ballot');
+  await expectStorageFull(() => s.accept('new-a', b(5), bytes(7)), 'an accept of a value for a new key');
+  await expectStorageFull(() => s.accept('new-n', b(5), bytes(7), { next: b(6) }), 'an accept of a value for a new key that promises the next ballot');
   await storage.free();
   // Nothing of the refused writes was kept: their promises (5) do not hold, nothing was accepted.
-  await expectUntouched(s, 'new-p', b(2), 'the key a refused prepare would have created');
   await expectUntouched(s, 'new-a', b(2), 'the key a refused accept would have created');
   await expectUntouched(s, 'new-n', b(2), 'the key a refused accept with next would have created');
   const kept = await s.probe('kept');
@@ -807,7 +806,7 @@ async function caseFullBurst(s: Session, storage: StorageControl): Promise<void>
 
 async function caseFullResumes(s: Session, storage: StorageControl): Promise<void> {
   await storage.fill();
-  await expectStorageFull(() => s.accept('later', b(1), bytes(4)), 'an accept that creates a key');
+  await expectStorageFull(() => s.accept('later', b(1), bytes(4)), 'an accept of a value for a new key');
   await storage.free();
   // The same acceptor, not restarted.
   expectType(await s.accept('later', b(2), bytes(5)), 'accepted', 'the same accept once there is room');
@@ -821,6 +820,11 @@ async function caseFullShrinks(s: Session, storage: StorageControl): Promise<voi
   expectType(await s.accept('tomb', b(1), null), 'accepted', 'accept the tombstone of tomb');
   expectType(await s.accept('value', b(1), bytes(9, 9, 9, 9)), 'accepted', 'accept a value');
   await storage.fill();
+  // A read or a delete of a key that does not exist: a promise, a tombstone.
+  const promised = await s.prepare('absent', b(1));
+  expectType(promised, 'promised', 'a prepare of a key that does not exist, while full');
+  expectState(promised.state, null, 'the state of a key that does not exist');
+  expectType(await s.accept('absent', b(1), null), 'accepted', 'a tombstone for a key that does not exist, while full');
   const removed = await s.acceptor.removeIfEqual('tomb', { ballot: b(1), state: null });
   if (removed.type !== 'removed') fail(`removing the tombstone while full: expected 'removed', got ${show(removed)}`);
   await s.acceptor.rejectByAge([{ counter: 2, id: 'gone' }]);

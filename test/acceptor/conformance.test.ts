@@ -27,10 +27,10 @@ async function storeSubject(store: MemoryStore): Promise<ConformanceSubject> {
   };
 }
 
-/** Fills a `MemoryStore` by setting its limits to what it holds; frees it by lifting them. */
+/** Fills a `MemoryStore` by setting its byte limit to what it holds; frees it by lifting it. */
 function memoryStoreControl(store: MemoryStore): StorageControl {
   return {
-    fill: async () => store.setLimits({ maxKeys: store.size, maxBytes: store.capacity().usedBytes }),
+    fill: async () => store.setLimits({ maxBytes: store.capacity().usedBytes }),
     free: async () => store.setLimits({}),
   };
 }

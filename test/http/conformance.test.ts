@@ -14,10 +14,10 @@ import { nodeFetch } from '../../src/http/node-fetch.js';
 import { host } from './support.js';
 import type { StorageControl } from '../../src/testing/acceptor-conformance.js';
 
-/** Fills a `MemoryStore` by setting its limits to what it holds; frees it by lifting them. */
+/** Fills a `MemoryStore` by setting its byte limit to what it holds; frees it by lifting it. */
 function memoryStoreControl(store: MemoryStore): StorageControl {
   return {
-    fill: async () => store.setLimits({ maxKeys: store.size, maxBytes: store.capacity().usedBytes }),
+    fill: async () => store.setLimits({ maxBytes: store.capacity().usedBytes }),
     free: async () => store.setLimits({}),
   };
 }

@@ -2,16 +2,17 @@
  * `LmdbStore` under a `StoreAcceptor` on a real filesystem that fills up: each test mounts a small
  * tmpfs (root only; skipped loudly elsewhere) and writes 1 KB values to new keys until the disk
  * (or the quota below it) refuses them. What must hold: the refusal is an answer with a stable
- * code (`ERR_STORAGE_FULL`, `ERR_STORAGE_FAILED` on a read-only remount), no rejection goes
- * unhandled (lmdb's `commitError` once did, and ended the process), a refused group commit keeps
- * none of its records, every acknowledged write reads back (and after a reopen), the state change
- * is logged once, and writes resume by themselves once the filesystem grows or turns writable.
+ * code (`ERR_STORAGE_FULL`; `ERR_STORAGE_FAILED` on a disk the kernel made read-only), no
+ * rejection goes unhandled (lmdb's `commitError` once did, and ended the process), a refused group
+ * commit keeps none of its records, every acknowledged write reads back (and after a reopen), the
+ * state change is logged once, and writes resume by themselves once the filesystem grows or turns
+ * writable. Also `committed`, which digs the cause of a failed lmdb commit out of `commitError`.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreAcceptor } from '../../src/acceptor/store-acceptor.js';
 import type { Ballot } from '../../src/core/ballot.js';
-import { LmdbStore } from '../../src/lmdb/lmdb-store.js';
+import { LmdbStore, committed } from '../../src/lmdb/lmdb-store.js';
 import type { Logger } from '../../src/logger.js';
 import { type Ext4, type Tmpfs, mountExt4, mountTmpfs, skipWithoutExt4, skipWithoutTmpfs } from '../support/tmpfs.js';
 
@@ -41,7 +42,7 @@ function recordingLogger(): Logger & { readonly records: Array<{ level: string; 
 const codeOf = (error: unknown): unknown => (error as { code?: unknown })?.code;
 
 /** Writes bursts of `burst` new keys (one group commit each) until a burst is refused; returns what happened. */
-async function fillWithNewKeys(acceptor: StoreAcceptor, burst: number, limit = 5000) {
+async function fillWithNewKeys(acceptor: StoreAcceptor, burst: number, limit = 20_000) {
   const acknowledged = new Map<string, Uint8Array>();
   for (let next = 0; next < limit; next += burst) {
     const keys = Array.from({ length: burst }, (_, i) => `key-${next + i}`);
@@ -106,16 +107,19 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
         expect(codeOf((outcome as PromiseRejectedResult).reason)).toBe('ERR_STORAGE_FULL');
       }
       const first = (outcomes[0] as PromiseRejectedResult).reason as Error;
-      // The disk refused it (not a quota): lmdb's own error is in the chain.
-      expect(first.message).toMatch(/No space left on device|Input\/output error|short write/);
+      // The disk's room refused it (not a quota): the store's check before LMDB writes, or LMDB.
+      expect(first.message).toMatch(/refused a write before trying it: the filesystem has \d+ bytes free|No space left on device|short write/);
       console.log(`[full disk, ${syncMode}] ${acknowledged.size} writes acknowledged; refused with: ${first.message}`);
 
       // A refused write was never observed; every acknowledged one reads back.
       for (const key of refusedKeys) expect(await store.get(key)).toBeUndefined();
       for (const [key, value] of acknowledged) expect((await store.get(key))?.state).toEqual(value);
       expect(acceptor.storageStatus()).toMatchObject({ state: 'full', code: 'ERR_STORAGE_FULL' });
-      // More refusals change nothing: still full, still logged once.
-      for (let i = 0; i < 5; i++) await expect(acceptor.accept(`more-${i}`, AGE, b(1), valueOf(i))).rejects.toMatchObject({ code: 'ERR_STORAGE_FULL' });
+      // More refusals (bursts as large) change nothing: still full, still logged once.
+      for (let i = 0; i < 5; i++) {
+        const again = await Promise.allSettled(Array.from({ length: 8 }, (_, j) => acceptor.accept(`more-${i}-${j}`, AGE, b(1), valueOf(j))));
+        for (const outcome of again) expect(codeOf((outcome as PromiseRejectedResult).reason)).toBe('ERR_STORAGE_FULL');
+      }
       expect(logger.records.filter((r) => r.level === 'warn' && r.msg?.startsWith('storage full'))).toHaveLength(1);
 
       // Room: the filesystem grows. The same acceptor takes writes again, no restart.
@@ -197,7 +201,7 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
   });
 
   it('the default quota (90% of the filesystem) refuses new keys before the disk is full; deletes, garbage collection and same-size writes still go through', async () => {
-    const disk = mountTmpfs(2 * MiB);
+    const disk = mountTmpfs(8 * MiB);
     mounts.push(disk);
     const logger = recordingLogger();
     const store = await LmdbStore.open({ path: join(disk.dir, 'data') });
@@ -206,7 +210,7 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
     expect((await acceptor.accept('deleted', AGE, b(1), null)).type).toBe('accepted');
     expect((await acceptor.accept('value', AGE, b(1), valueOf(0))).type).toBe('accepted');
 
-    const { acknowledged, outcomes } = await fillWithNewKeys(acceptor, 4);
+    const { acknowledged, outcomes } = await fillWithNewKeys(acceptor, 16);
     const refusal = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
     expect(codeOf(refusal.reason)).toBe('ERR_STORAGE_FULL');
     const status = acceptor.storageStatus();
@@ -230,7 +234,7 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
     }
     // (The filesystem's usage falls only as LMDB reuses its freed pages; growing the disk is the
     // other way to make room.)
-    disk.resize(4 * MiB);
+    disk.resize(16 * MiB);
     await eventually(() => expect(acceptor.storageStatus().state).toBe('writable'));
     // (Above the tombstone floor the removals raised to 2.)
     expect((await acceptor.accept('fresh', AGE, b(3), valueOf(9))).type).toBe('accepted');
@@ -257,5 +261,41 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
     store.setMaxDataBytes(1 * MiB);
     expect((await acceptor.accept('fresh', AGE, b(1), valueOf(9))).type).toBe('accepted');
     await acceptor.close();
+  });
+});
+
+describe('committed: the cause of a failed lmdb commit', () => {
+  /** What lmdb rejects a write with when its commit failed: the cause comes separately. */
+  function commitFailure(commitError: Promise<never>): Error {
+    return Object.assign(new Error('Commit failed (see commitError for details)'), { commitError });
+  }
+
+  it('rejects with the cause from commitError, handling that promise (no unhandled rejection)', async () => {
+    const cause = Object.assign(new Error('No space left on device'), { code: 28 });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // lmdb rejects the write first, then commitError, in the same callback.
+      const written = Promise.reject(commitFailure(Promise.reject(cause)));
+      await expect(committed(written)).rejects.toBe(cause);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('a write that succeeded, or failed without commitError, is passed through', async () => {
+    await expect(committed(Promise.resolve(true))).resolves.toBe(true);
+    const plain = new Error('Database is closed');
+    await expect(committed(Promise.reject(plain))).rejects.toBe(plain);
+  });
+
+  it('when commitError never settles, rejects with the write\'s own error after a second', async () => {
+    const failure = commitFailure(new Promise<never>(() => {}));
+    const started = Date.now();
+    await expect(committed(Promise.reject(failure))).rejects.toBe(failure);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 });

@@ -106,6 +106,11 @@ export interface Ext4 {
   failReadOnly(): void;
   /** Sets or clears the immutable attribute of `file` (`chattr +i`): writes to it get EPERM, even through a descriptor already open. */
   immutable(file: string, on: boolean): void;
+  /**
+   * What an operator does after the kernel's error remount: unmount (nothing may hold a file open
+   * there: stop the processes first), check (`e2fsck -fy`), mount again writable.
+   */
+  recover(): void;
   /** Unmounts it (lazily) and deletes the image and the directory. */
   unmount(): void;
 }
@@ -161,6 +166,13 @@ export function mountExt4(bytes: number): Ext4 {
     dir,
     failReadOnly: () => writeFileSync(`/sys/fs/ext4/${device()}/trigger_fs_error`, '1'),
     immutable: (file, on) => must(['chattr', on ? '+i' : '-i', file]),
+    recover() {
+      must(['umount', dir]);
+      // e2fsck exits 1 when it corrected errors (the recorded one): not a failure.
+      const fsck = spawnSync('e2fsck', ['-fy', image], { encoding: 'utf8' });
+      if (fsck.status !== 0 && fsck.status !== 1) throw new Error(`e2fsck -fy ${image} exited with ${fsck.status}: ${fsck.stdout}${fsck.stderr}`);
+      must(['mount', '-o', 'loop,errors=remount-ro', image, dir]);
+    },
     unmount() {
       run(['umount', '-l', dir]);
       rmSync(home, { recursive: true, force: true });
