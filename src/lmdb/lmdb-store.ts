@@ -504,12 +504,18 @@ export class LmdbStore implements AcceptorStore, Closeable {
       return { full, reason: full ? `the data takes ${usedBytes} bytes, the quota (maxDataBytes) is ${quota.bytes}` : undefined, usedBytes, quotaBytes: quota.bytes, availableBytes };
     }
     if (filesystem === undefined || filesystem.total === 0) return { full: false, usedBytes, availableBytes };
-    // The data may grow until the filesystem is `percent` full.
+    // The data may grow until the filesystem is `percent` full. Pages the data file holds but no
+    // longer uses (freed by deletes and garbage collection) count as free: LMDB reuses them before
+    // it grows the file, which never shrinks. So deleting through the API makes room here too.
+    const reusable = Math.max(0, ((stats.lastPageNumber ?? 0) + 1) * stats.pageSize - usedBytes);
+    const free = filesystem.available + reusable;
     const headroom = filesystem.total * (1 - quota.percent / 100);
-    const quotaBytes = usedBytes + Math.max(0, Math.floor(filesystem.available - headroom));
-    const usedPercent = (100 * (filesystem.total - filesystem.available)) / filesystem.total;
+    const quotaBytes = usedBytes + Math.max(0, Math.floor(free - headroom));
+    const usedPercent = (100 * (filesystem.total - free)) / filesystem.total;
     const full = usedPercent >= quota.percent;
-    const reason = full ? `the filesystem holding ${this.path} is ${usedPercent.toFixed(1)}% used (${filesystem.available} bytes free), the quota (maxDataBytes) is ${quota.percent}%` : undefined;
+    const reason = full
+      ? `the filesystem holding ${this.path} is ${usedPercent.toFixed(1)}% used (${filesystem.available} bytes free, ${reusable} more in pages the data file can reuse), the quota (maxDataBytes) is ${quota.percent}%`
+      : undefined;
     return { full, reason, usedBytes, quotaBytes, availableBytes };
   }
 
@@ -615,6 +621,8 @@ interface LmdbTreeStats {
 }
 interface LmdbStats extends LmdbTreeStats {
   readonly pageSize: number;
+  /** The last page of the data file (its size is the page after it). */
+  readonly lastPageNumber?: number;
   readonly root?: LmdbTreeStats;
   readonly free?: LmdbTreeStats;
 }

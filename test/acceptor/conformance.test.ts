@@ -5,7 +5,7 @@
  * acceptor that forgets its promises in a crash.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryAcceptor, ZERO_BALLOT, ballotEquals } from '../../src/index.js';
+import { MemoryAcceptor, StorageFullError, ZERO_BALLOT, ballotEquals } from '../../src/index.js';
 import type { KeyRecord } from '../../src/core/acceptor-rules.js';
 import { MemoryStore } from '../../src/acceptor/memory-store.js';
 import { StoreAcceptor } from '../../src/acceptor/store-acceptor.js';
@@ -148,5 +148,41 @@ describe('group commit', () => {
     const burst = cases.find((c) => c.name.startsWith('keeps every acknowledged write of a concurrent burst'));
     expect(burst).toBeDefined();
     await expect(burst?.body()).rejects.toThrow(/after the crash/);
+  });
+});
+
+describe('negative control: the storage-full cases catch an acceptor that ignores a full store, or keeps a refused write', () => {
+  /** A store that, once `full`, writes the record and then reports the write refused: it keeps what it refused. */
+  class LeakyStore extends MemoryStore {
+    full = false;
+    override async put(key: string, record: KeyRecord): Promise<void> {
+      await super.put(key, record);
+      if (this.full) throw new StorageFullError('full (but the record was written anyway)');
+    }
+  }
+
+  function collectCases(subject: () => Promise<ConformanceSubject>): Array<{ name: string; body: () => Promise<void> }> {
+    const cases: Array<{ name: string; body: () => Promise<void> }> = [];
+    const collect = Object.assign((name: string, body: () => Promise<void>) => void cases.push({ name, body }), { skip: () => {} });
+    describeAcceptorConformance('storage', subject, { describe: (_name, body) => body(), it: collect, fullStorage: 'refuses-growth' });
+    return cases;
+  }
+
+  it('a store whose fill changes nothing fails: a value for a new key is not refused', async () => {
+    const cases = collectCases(async () => ({ ...(await storeSubject(new MemoryStore())), storage: { fill: async () => {}, free: async () => {} } }));
+    const refuses = cases.find((c) => c.name.startsWith('refuses values for new keys'));
+    expect(refuses).toBeDefined();
+    await expect(refuses?.body()).rejects.toThrow(/expected a rejection with ERR_STORAGE_FULL/);
+  });
+
+  it('a store that keeps a write it refused fails: the refused value is there after room returns', async () => {
+    const cases = collectCases(async () => {
+      const store = new LeakyStore();
+      return { ...(await storeSubject(store)), storage: { fill: async () => void (store.full = true), free: async () => void (store.full = false) } };
+    });
+    const refuses = cases.find((c) => c.name.startsWith('refuses values for new keys'));
+    await expect(refuses?.body()).rejects.toThrow(/a refused write must leave/);
+    const passes = cases.find((c) => c.name.startsWith('takes writes again by itself'));
+    await expect(passes?.body()).resolves.toBeUndefined();
   });
 });
