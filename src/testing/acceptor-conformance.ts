@@ -312,17 +312,21 @@ function expectAncestry(actual: readonly Ballot[] | undefined, expected: readonl
   }
 }
 
-/** Expects `call` to reject with `ERR_STORAGE_FULL`. */
-async function expectStorageFull(call: () => Promise<unknown>, what: string): Promise<void> {
+/** Expects `call` to reject with an error whose `code` is one of `codes`. */
+async function expectRejection(call: () => Promise<unknown>, codes: readonly string[], what: string): Promise<void> {
   let result: unknown;
   try {
     result = await call();
   } catch (err) {
     const code = (err as { code?: unknown })?.code;
-    if (code !== 'ERR_STORAGE_FULL') fail(`${what}: expected ERR_STORAGE_FULL, got ${show(err)}`);
+    if (typeof code !== 'string' || !codes.includes(code)) fail(`${what}: expected ${codes[0]}, got ${show(err)}`);
     return;
   }
-  fail(`${what} while the storage is full: expected a rejection with ERR_STORAGE_FULL, got ${show(result)}`);
+  fail(`${what}: expected a rejection with ${codes[0]}, got ${show(result)}`);
+}
+
+function expectStorageFull(call: () => Promise<unknown>, what: string): Promise<void> {
+  return expectRejection(call, ['ERR_STORAGE_FULL'], `${what} while the storage is full`);
 }
 
 /** Expects `key` to hold nothing and no promise above `below`: a prepare at `below` is promised, with nothing accepted. */
@@ -333,16 +337,8 @@ async function expectUntouched(s: Session, key: string, below: Ballot, what: str
   expectState(reply.state, null, `${what}: the state`);
 }
 
-async function expectInvalid(call: () => Promise<unknown>, what: string): Promise<void> {
-  let result: unknown;
-  try {
-    result = await call();
-  } catch (err) {
-    const code = (err as { code?: unknown })?.code;
-    if (code !== 'ERR_INVALID_ARGUMENT' && code !== 'ERR_NOT_TOMBSTONE') fail(`${what}: expected ERR_INVALID_ARGUMENT, got ${show(err)}`);
-    return;
-  }
-  fail(`${what}: expected a rejection with ERR_INVALID_ARGUMENT, got ${show(result)}`);
+function expectInvalid(call: () => Promise<unknown>, what: string): Promise<void> {
+  return expectRejection(call, ['ERR_INVALID_ARGUMENT', 'ERR_NOT_TOMBSTONE'], what);
 }
 
 function show(value: unknown): string {

@@ -90,13 +90,19 @@ async function eventually<T>(what: string, attempt: () => Promise<T | undefined>
   }
 }
 
-describe.skipIf(skipTmpfs)('caspaxos acceptors whose disks fill up (each on its own tmpfs)', () => {
-  const disks: Tmpfs[] = [];
+/** The processes and disks of a `describe`: killed and unmounted after its last test. */
+function stoppedAfterAll<D extends { unmount(): void }>(): { disks: D[]; procs: Proc[] } {
+  const disks: D[] = [];
   const procs: Proc[] = [];
   afterAll(async () => {
     await Promise.all(procs.map((p) => killHard(p.child)));
     for (const disk of disks) disk.unmount();
   });
+  return { disks, procs };
+}
+
+describe.skipIf(skipTmpfs)('caspaxos acceptors whose disks fill up (each on its own tmpfs)', () => {
+  const { disks, procs } = stoppedAfterAll<Tmpfs>();
 
   it('one full disk: the cluster serves; a majority full: 507 ERR_STORAGE_FULL at once; nobody exits; room again: writes resume; every acknowledged write reads back', async () => {
     disks.push(mountTmpfs(1.5 * MiB), mountTmpfs(6 * MiB), mountTmpfs(6 * MiB));
@@ -225,12 +231,7 @@ describe.skipIf(skipTmpfs)('caspaxos acceptors whose disks fill up (each on its 
 });
 
 describe.skipIf(skipExt4)('caspaxos acceptors whose disks the kernel turns read-only (ext4, errors=remount-ro)', () => {
-  const disks: Ext4[] = [];
-  const procs: Proc[] = [];
-  afterAll(async () => {
-    await Promise.all(procs.map((p) => killHard(p.child)));
-    for (const disk of disks) disk.unmount();
-  });
+  const { disks, procs } = stoppedAfterAll<Ext4>();
 
   it('one read-only disk: the cluster serves; a majority: 503 ERR_STORAGE_FAILED; nobody exits; after fsck and a restart, every acknowledged write reads back', async () => {
     disks.push(mountExt4(16 * MiB), mountExt4(16 * MiB), mountExt4(16 * MiB));

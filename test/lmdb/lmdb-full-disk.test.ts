@@ -41,6 +41,11 @@ function recordingLogger(): Logger & { readonly records: Array<{ level: string; 
 
 const codeOf = (error: unknown): unknown => (error as { code?: unknown })?.code;
 
+/** How many records `logger` holds whose message starts with `prefix` (each names its level: warn, info, error). */
+function logged(logger: ReturnType<typeof recordingLogger>, prefix: string): number {
+  return logger.records.filter((r) => r.msg?.startsWith(prefix) === true).length;
+}
+
 /** Writes bursts of `burst` new keys (one group commit each) until a burst is refused; returns what happened. */
 async function fillWithNewKeys(acceptor: StoreAcceptor, burst: number, limit = 20_000) {
   const acknowledged = new Map<string, Uint8Array>();
@@ -53,6 +58,15 @@ async function fillWithNewKeys(acceptor: StoreAcceptor, burst: number, limit = 2
     if (outcomes.some((o) => o.status === 'rejected')) return { acknowledged, refusedKeys: keys, outcomes };
   }
   throw new Error(`the disk never filled in ${limit} writes`);
+}
+
+/** A store in `dir`/data (with `options`) and an acceptor over it that logs to a recording logger. */
+async function acceptorIn(dir: string, options: Omit<Parameters<typeof LmdbStore.open>[0], 'path'> = {}) {
+  const logger = recordingLogger();
+  const path = join(dir, 'data');
+  const store = await LmdbStore.open({ path, ...options });
+  const acceptor = await StoreAcceptor.open('a1', store, { logger });
+  return { logger, path, store, acceptor };
 }
 
 /** The keys of `written` whose state in `store` is not the one written (none, when all read back). */
@@ -103,11 +117,8 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
     it(`a full disk refuses a whole group commit with ERR_STORAGE_FULL, keeps every acknowledged write, and takes writes again once it grows (syncMode ${syncMode})`, async () => {
       const disk = mountTmpfs(1 * MiB);
       mounts.push(disk);
-      const path = join(disk.dir, 'data');
-      const logger = recordingLogger();
-      // No quota below the disk: the disk itself fills (ENOSPC, or EIO for a short write).
-      const store = await LmdbStore.open({ path, syncMode, maxDataBytes: '100%' });
-      const acceptor = await StoreAcceptor.open('a1', store, { logger });
+      // No quota below the disk: the disk itself fills.
+      const { logger, path, store, acceptor } = await acceptorIn(disk.dir, { syncMode, maxDataBytes: '100%' });
 
       const { acknowledged, refusedKeys, outcomes } = await fillWithNewKeys(acceptor, 8);
       expect(acknowledged.size).toBeGreaterThan(100);
@@ -130,7 +141,7 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
         const again = await Promise.allSettled(Array.from({ length: 8 }, (_, j) => acceptor.accept(`more-${i}-${j}`, AGE, b(1), valueOf(j))));
         for (const outcome of again) expect(codeOf((outcome as PromiseRejectedResult).reason)).toBe('ERR_STORAGE_FULL');
       }
-      expect(logger.records.filter((r) => r.level === 'warn' && r.msg?.startsWith('storage full'))).toHaveLength(1);
+      expect(logged(logger, 'storage full')).toBe(1);
 
       // Room: the filesystem grows. The same acceptor takes writes again, no restart.
       disk.resize(4 * MiB);
@@ -139,7 +150,7 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
       expect((await acceptor.accept('after', AGE, b(1), valueOf(1))).type).toBe('accepted');
       const more = await Promise.all(Array.from({ length: 32 }, (_, i) => acceptor.accept(`after-${i}`, AGE, b(1), valueOf(i))));
       expect(more.every((r) => r.type === 'accepted')).toBe(true);
-      expect(logger.records.filter((r) => r.level === 'info' && r.msg?.startsWith('storage writable again'))).toHaveLength(1);
+      expect(logged(logger, 'storage writable again')).toBe(1);
       await acceptor.close();
 
       // On disk, after a reopen: every acknowledged write, none of the refused ones.
@@ -155,13 +166,16 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
     });
   }
 
-  it.skipIf(skipExt4)('a disk the kernel turns read-only (ext4, errors=remount-ro): writes get ERR_STORAGE_FAILED, reads still work, nothing is lost', async () => {
+  /** An acceptor over a store on a fresh ext4 filesystem, with `writes` keys written. */
+  async function onExt4(writes: number) {
     const disk = mountExt4(16 * MiB);
     ext4s.push(disk);
-    const logger = recordingLogger();
-    const store = await LmdbStore.open({ path: join(disk.dir, 'data') });
-    const acceptor = await StoreAcceptor.open('a1', store, { logger });
-    const acknowledged = await writeSome(acceptor, 64);
+    const opened = await acceptorIn(disk.dir);
+    return { disk, ...opened, acknowledged: await writeSome(opened.acceptor, writes) };
+  }
+
+  it.skipIf(skipExt4)('a disk the kernel turns read-only (ext4, errors=remount-ro): writes get ERR_STORAGE_FAILED, reads still work, nothing is lost', async () => {
+    const { disk, logger, store, acceptor, acknowledged } = await onExt4(64);
 
     disk.failReadOnly();
     const refused = await Promise.allSettled([acceptor.accept('new', AGE, b(1), valueOf(2)), acceptor.prepare('key-0', AGE, b(5)), acceptor.accept('key-1', AGE, b(2), null)]);
@@ -174,7 +188,7 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
     expect(acceptor.storageStatus()).toMatchObject({ state: 'failed', code: 'ERR_STORAGE_FAILED' });
     // Further failures are not logged again.
     await expect(acceptor.accept('new2', AGE, b(1), valueOf(3))).rejects.toMatchObject({ code: 'ERR_STORAGE_FAILED' });
-    expect(logger.records.filter((r) => r.level === 'error' && r.msg?.startsWith('storage failed'))).toHaveLength(1);
+    expect(logged(logger, 'storage failed')).toBe(1);
     // Committed data still reads; a prepare that conflicts writes nothing and is answered.
     expect((await acceptor.prepare('key-0', AGE, b(1))).type).toBe('conflict');
     expect(await missing(store, acknowledged)).toEqual([]);
@@ -185,13 +199,7 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
   });
 
   it.skipIf(skipExt4)('writes that fail otherwise (EPERM: an immutable data file) get ERR_STORAGE_FAILED, and resume by themselves once the file is writable', async () => {
-    const disk = mountExt4(16 * MiB);
-    ext4s.push(disk);
-    const logger = recordingLogger();
-    const path = join(disk.dir, 'data');
-    const store = await LmdbStore.open({ path });
-    const acceptor = await StoreAcceptor.open('a1', store, { logger });
-    const acknowledged = await writeSome(acceptor, 16);
+    const { disk, logger, path, store, acceptor, acknowledged } = await onExt4(16);
 
     disk.immutable(join(path, 'data.mdb'), true);
     const refused = await Promise.allSettled([acceptor.accept('new', AGE, b(1), valueOf(2)), acceptor.prepare('key-0', AGE, b(5))]);
@@ -204,8 +212,8 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
     expect(acceptor.storageStatus().state).toBe('writable');
     expect((await acceptor.accept('new', AGE, b(1), valueOf(2))).type).toBe('accepted');
     expect(await missing(store, acknowledged)).toEqual([]);
-    expect(logger.records.filter((r) => r.msg?.startsWith('storage failed'))).toHaveLength(1);
-    expect(logger.records.filter((r) => r.msg?.startsWith('storage writable again'))).toHaveLength(1);
+    expect(logged(logger, 'storage failed')).toBe(1);
+    expect(logged(logger, 'storage writable again')).toBe(1);
     await acceptor.close();
     expect(unhandled).toEqual([]);
   });
@@ -213,9 +221,7 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
   it('the default quota (90% of the filesystem) refuses new keys before the disk is full; deletes, garbage collection and same-size writes still go through', async () => {
     const disk = mountTmpfs(8 * MiB);
     mounts.push(disk);
-    const logger = recordingLogger();
-    const store = await LmdbStore.open({ path: join(disk.dir, 'data') });
-    const acceptor = await StoreAcceptor.open('a1', store, { logger });
+    const { logger, store, acceptor } = await acceptorIn(disk.dir);
     // A deleted key (its tombstone) and a value, written while there is room.
     expect((await acceptor.accept('deleted', AGE, b(1), null)).type).toBe('accepted');
     expect((await acceptor.accept('value', AGE, b(1), valueOf(0))).type).toBe('accepted');
@@ -254,8 +260,8 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
     expect(disk.available()).toBeLessThanOrEqual(before);
     // (Above the tombstone floor the removals raised to 2.)
     expect((await acceptor.accept('fresh', AGE, b(3), valueOf(9))).type).toBe('accepted');
-    expect(logger.records.filter((r) => r.msg?.startsWith('storage full'))).toHaveLength(1);
-    expect(logger.records.filter((r) => r.msg?.startsWith('storage writable again'))).toHaveLength(1);
+    expect(logged(logger, 'storage full')).toBe(1);
+    expect(logged(logger, 'storage writable again')).toBe(1);
     await acceptor.close();
     expect(unhandled).toEqual([]);
   });
@@ -263,8 +269,7 @@ describe.skipIf(skip)('LmdbStore on a disk that fills up (a real tmpfs)', () => 
   it('a byte quota (maxDataBytes) refuses new keys past it, whatever the disk holds', async () => {
     const disk = mountTmpfs(8 * MiB);
     mounts.push(disk);
-    const store = await LmdbStore.open({ path: join(disk.dir, 'data'), maxDataBytes: 256 * KiB });
-    const acceptor = await StoreAcceptor.open('a1', store);
+    const { store, acceptor } = await acceptorIn(disk.dir, { maxDataBytes: 256 * KiB });
     const { acknowledged, outcomes } = await fillWithNewKeys(acceptor, 4);
     expect(codeOf((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason)).toBe('ERR_STORAGE_FULL');
     const status = acceptor.storageStatus();
