@@ -23,7 +23,9 @@ export type ErrorCode =
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_UNAVAILABLE'
   | 'ERR_STEP_FAILED'
-  | 'ERR_STATE_FORMAT';
+  | 'ERR_STATE_FORMAT'
+  | 'ERR_STORAGE_FULL'
+  | 'ERR_STORAGE_FAILED';
 
 /** Every `ErrorCode` (the compiler keeps the table complete), to check codes that crossed a wire. */
 const ERROR_CODES: Record<ErrorCode, true> = {
@@ -39,6 +41,8 @@ const ERROR_CODES: Record<ErrorCode, true> = {
   ERR_UNAVAILABLE: true,
   ERR_STEP_FAILED: true,
   ERR_STATE_FORMAT: true,
+  ERR_STORAGE_FULL: true,
+  ERR_STORAGE_FAILED: true,
 };
 
 /** True when `code` is one of this package's error codes. */
@@ -264,6 +268,57 @@ export class StateFormatError extends CASPaxosError {
     options: BaseOptions = {},
   ) {
     super('ERR_STATE_FORMAT', `key ${JSON.stringify(key)} holds a state this store cannot read: ${reason}`, false, options);
+  }
+}
+
+/**
+ * Options of the storage errors.
+ * @inline
+ */
+interface StorageErrorOptions extends BaseOptions {
+  /** The acceptors whose storage refused the write, by address (the one that raised it, or those a node heard from). */
+  readonly acceptors?: readonly string[] | undefined;
+}
+
+/**
+ * An acceptor's storage is full: its disk (ENOSPC, EDQUOT), its quota below the disk
+ * (`maxDataBytes`, a memory store's key or byte limit) or its server's memory (Redis `OOM` under
+ * `maxmemory` with `noeviction`). The write was refused and nothing of it is kept: the acceptor
+ * holds exactly what it held before. HTTP 507. Writes that do not grow the data (promises, shorter
+ * values, deletions, garbage collection) may still go through, so reads work and space can be
+ * freed through the API; writes resume by themselves once there is room. Retryable in that sense:
+ * retrying later, after space is freed, succeeds.
+ */
+export class StorageFullError extends CASPaxosError {
+  /** The acceptors whose storage refused the write, by address (empty when unknown). */
+  readonly acceptors: readonly string[];
+
+  constructor(message: string, options: StorageErrorOptions = {}) {
+    super('ERR_STORAGE_FULL', message, true, options);
+    this.acceptors = Object.freeze([...(options.acceptors ?? [])]);
+  }
+}
+
+/**
+ * An acceptor's storage failed for a reason other than room: it is read-only (EROFS, a Redis
+ * replica's `READONLY`), the device reported an I/O error (EIO), or persisting failed (Redis
+ * `MISCONF`). The write was refused and nothing of it is kept. HTTP 503. Retryable: the acceptor
+ * keeps running and tries the disk again with the next write.
+ *
+ * `untrusted` marks the failures after which the store's committed data can no longer be believed
+ * (a read of committed data failed, or a record is damaged): an acceptor process should stop
+ * rather than answer from it (`caspaxos acceptor` exits with a fatal log line).
+ */
+export class StorageFailedError extends CASPaxosError {
+  /** The acceptors whose storage failed, by address (empty when unknown). */
+  readonly acceptors: readonly string[];
+  /** True when the store's committed data can no longer be trusted (see the class doc). */
+  readonly untrusted: boolean;
+
+  constructor(message: string, options: StorageErrorOptions & { readonly untrusted?: boolean | undefined } = {}) {
+    super('ERR_STORAGE_FAILED', message, true, options);
+    this.acceptors = Object.freeze([...(options.acceptors ?? [])]);
+    this.untrusted = options.untrusted === true;
   }
 }
 

@@ -61,7 +61,8 @@ export { MemoryProposer, type MemoryProposerOptions, type ProposerSnapshot } fro
 // Acceptors over a store: the same rules over any `AcceptorStore` (durable ones in `caspaxos/lmdb`).
 export type { AcceptorStore, ScanOptions, StoreMeta, StoreRecord } from './acceptor/acceptor-store.js';
 export { StoreAcceptor, type StoreAcceptorOptions } from './acceptor/store-acceptor.js';
-export { MemoryStore } from './acceptor/memory-store.js';
+export { MemoryStore, type MemoryStoreLimits } from './acceptor/memory-store.js';
+export type { StorageState, StorageStatus, StoreCapacity } from './acceptor/storage.js';
 
 // The typed key-value store over any proposer.
 export {
@@ -106,6 +107,8 @@ export {
   PrepareFailedError,
   StateFormatError,
   StepFailedError,
+  StorageFailedError,
+  StorageFullError,
   UnavailableError,
   isErrorCode,
   isRetryable,

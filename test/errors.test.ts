@@ -13,6 +13,8 @@ import {
   PrepareFailedError,
   StepFailedError,
   StateFormatError,
+  StorageFailedError,
+  StorageFullError,
   UnavailableError,
   isErrorCode,
   isRetryable,
@@ -35,6 +37,8 @@ const cases: Array<[name: string, error: CASPaxosError, code: ErrorCode, retryab
   ['UnavailableError', new UnavailableError('down', { cause }), 'ERR_UNAVAILABLE', true, cause],
   ['StepFailedError', new StepFailedError('gc', 'remove', cause, true), 'ERR_STEP_FAILED', true, cause],
   ['StateFormatError', new StateFormatError('k', 'not this format', { cause }), 'ERR_STATE_FORMAT', false, cause],
+  ['StorageFullError', new StorageFullError('disk full', { cause, acceptors: ['a1'] }), 'ERR_STORAGE_FULL', true, cause],
+  ['StorageFailedError', new StorageFailedError('read-only', { cause }), 'ERR_STORAGE_FAILED', true, cause],
 ];
 
 describe('error classes', () => {

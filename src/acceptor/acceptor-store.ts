@@ -18,12 +18,19 @@
  *   records nobody else holds: callers may reuse or mutate their buffers.
  * - **Its own order.** `scan` pages through keys in an order the store chooses, stable while no
  *   key is added or removed, resuming strictly after the key it is given.
+ * - **Failures are answers.** A write that fails rejects (never throws past its promise, never
+ *   crashes the process) and leaves nothing behind: the data is exactly what it was. Reject with
+ *   `StorageFullError` / `StorageFailedError`, or with the underlying error: `StoreAcceptor` turns
+ *   an error whose `code` says no room (`ENOSPC`, `EDQUOT`, `EFBIG`, `MDB_MAP_FULL`) into
+ *   `StorageFullError` (HTTP 507) and any other into `StorageFailedError` (503). A store with a
+ *   limit of its own (a quota below the disk) reports it through `capacity`.
  *
  * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
 import type { KeyRecord } from '../core/acceptor-rules.js';
+import type { StoreCapacity } from './storage.js';
 
 /**
  * What a store keeps for one key: the acceptor rules' `KeyRecord`, with the state as bytes.
@@ -74,6 +81,14 @@ export interface AcceptorStore {
   remove(key: string, floor: Ballot): Promise<void>;
   /** Raises each listed proposer's minimum age to the given counter (never lowers one); durable. */
   raiseAges(ages: readonly Age[]): Promise<void>;
+  /**
+   * Optional: the store's room. While it reports `full`, `StoreAcceptor` refuses every write that
+   * would grow the data (a longer state than the key held, a value for a new key included) with
+   * `StorageFullError`, before trying it, and lets through the writes that do not (promises,
+   * tombstones, removals: reads work, and space can be freed through the API). Called before
+   * such writes and by readiness checks: keep it cheap (measure at most every so often).
+   */
+  capacity?(): StoreCapacity;
   /** Up to `limit` entries after `after`, in the store's order; fewer (or none) at the end. */
   scan(opts: ScanOptions): Promise<ReadonlyArray<readonly [string, KeyRecord]>>;
   /** Releases what the store holds open. Calls after `close` reject. */

@@ -8,9 +8,29 @@
 import type { Age } from '../core/age.js';
 import { type Ballot, ZERO_BALLOT, maxBallot } from '../core/ballot.js';
 import { copyState } from '../core/state.js';
-import { UnavailableError } from '../errors.js';
+import { InvalidArgumentError, StorageFullError, UnavailableError } from '../errors.js';
 import type { AcceptorStore, ScanOptions, StoreMeta } from './acceptor-store.js';
 import type { KeyRecord } from '../core/acceptor-rules.js';
+import { type StoreCapacity, growsData } from './storage.js';
+
+/**
+ * Limits of a `MemoryStore`, as a disk's size limits a store on disk: past them writes are
+ * refused with `StorageFullError`, and the store reports itself full (`capacity`).
+ */
+export interface MemoryStoreLimits {
+  /**
+   * The most keys it holds: a write that would add one more (a promise or a tombstone included) is
+   * refused.
+   * @default unlimited
+   */
+  readonly maxKeys?: number | undefined;
+  /**
+   * The most bytes of state it holds, summed over its keys (keys and ballots are not counted): a
+   * write that stores a longer state past it is refused; shorter states and tombstones are not.
+   * @default unlimited
+   */
+  readonly maxBytes?: number | undefined;
+}
 
 /**
  * An `AcceptorStore` in this process's memory, not durable across processes. It outlives the
@@ -29,6 +49,35 @@ export class MemoryStore implements AcceptorStore {
   #floor: Ballot = ZERO_BALLOT;
   #ages = new Map<string, number>();
   #closed = false;
+  #limits: MemoryStoreLimits = {};
+  /** Bytes of state held, summed over the records. */
+  #bytes = 0;
+
+  /** @param limits see `MemoryStoreLimits` (none by default). */
+  constructor(limits: MemoryStoreLimits = {}) {
+    this.setLimits(limits);
+  }
+
+  /** Changes the limits (a test's way to fill the store, or to give it room again). */
+  setLimits(limits: MemoryStoreLimits): void {
+    for (const name of ['maxKeys', 'maxBytes'] as const) {
+      const value = limits[name];
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) throw new InvalidArgumentError(`${name} must be an integer >= 0, got ${String(value)}`);
+    }
+    this.#limits = { maxKeys: limits.maxKeys, maxBytes: limits.maxBytes };
+  }
+
+  /** The store's room under its limits (see `AcceptorStore.capacity`). */
+  capacity(): StoreCapacity {
+    const { maxKeys, maxBytes } = this.#limits;
+    const reason =
+      maxKeys !== undefined && this.#records.size >= maxKeys
+        ? `${this.#records.size} keys, the limit is ${maxKeys}`
+        : maxBytes !== undefined && this.#bytes >= maxBytes
+          ? `${this.#bytes} bytes of state, the limit is ${maxBytes}`
+          : undefined;
+    return { full: reason !== undefined, reason, usedBytes: this.#bytes, quotaBytes: maxBytes };
+  }
 
   async loadMeta(): Promise<StoreMeta> {
     this.#checkOpen();
@@ -43,11 +92,20 @@ export class MemoryStore implements AcceptorStore {
 
   async put(key: string, record: KeyRecord): Promise<void> {
     this.#checkOpen();
+    const previous = this.#records.get(key);
+    const bytes = this.#bytes - stateBytes(previous) + stateBytes(record);
+    const { maxKeys, maxBytes } = this.#limits;
+    if (previous === undefined && maxKeys !== undefined && this.#records.size >= maxKeys) throw new StorageFullError(`memory store full: ${this.#records.size} keys, the limit is ${maxKeys}`);
+    if (growsData(previous, record) && maxBytes !== undefined && bytes > maxBytes) {
+      throw new StorageFullError(`memory store full: the write would hold ${bytes} bytes of state, the limit is ${maxBytes}`);
+    }
     this.#records.set(key, copyRecord(record));
+    this.#bytes = bytes;
   }
 
   async remove(key: string, floor: Ballot): Promise<void> {
     this.#checkOpen();
+    this.#bytes -= stateBytes(this.#records.get(key));
     this.#records.delete(key);
     this.#floor = maxBallot(this.#floor, floor);
   }
@@ -76,6 +134,10 @@ export class MemoryStore implements AcceptorStore {
   #checkOpen(): void {
     if (this.#closed) throw new UnavailableError('the store is closed');
   }
+}
+
+function stateBytes(record: KeyRecord | undefined): number {
+  return record?.state?.byteLength ?? 0;
 }
 
 function copyRecord(r: KeyRecord): KeyRecord {

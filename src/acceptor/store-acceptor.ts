@@ -14,7 +14,16 @@
  *   the store together (`GroupCommit`, over `AcceptorStore.putMany` when the store has it).
  *
  * The acceptor-wide facts (the minimum ages of garbage collection, the tombstone floor) are loaded
- * once by `open` and kept in memory after each durable write. Pure module: no I/O of its own.
+ * once by `open` and kept in memory after each durable write.
+ *
+ * A store that is full or failing is an answer, not a crash (see `storage.ts`): a write the store
+ * refused rejects its request with `StorageFullError` or `StorageFailedError` and changes nothing,
+ * here included (the floor and ages move only after a durable write; records are never cached), so
+ * what the acceptor reports is exactly what the store holds. While the store reports itself full
+ * (`AcceptorStore.capacity`), writes that would grow the data (new values, longer ones) are refused
+ * before they are tried; the others go through, so reads work and deletes and garbage collection
+ * can free space. Writes resume by
+ * themselves once there is room. Pure module: no I/O of its own.
  */
 import type { Closeable } from '../internal/async-dispose.js';
 import * as rules from '../core/acceptor-rules.js';
@@ -24,12 +33,13 @@ import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tomb
 import { copyState } from '../core/state.js';
 import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from './request-checks.js';
 import { AcceptorWatchers } from './watchers.js';
-import { InvalidArgumentError, UnavailableError } from '../errors.js';
+import { InvalidArgumentError, StorageFailedError, UnavailableError } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { assertKey, integerOption } from '../internal/validate.js';
 import type { AcceptorStore } from './acceptor-store.js';
 import { GroupCommit } from './group-commit.js';
+import { type StorageStatus, StorageMonitor, growsData, readError } from './storage.js';
 import type { KeyRecord } from '../core/acceptor-rules.js';
 
 /** Options of `StoreAcceptor.open`. */
@@ -44,6 +54,15 @@ export interface StoreAcceptorOptions {
    * @default 256
    */
   readonly scanPageSize?: number | undefined;
+  /**
+   * Called when the store can no longer be trusted: a read of committed data failed (an I/O error),
+   * or a record is damaged (`CorruptRecordError`). The request gets the same error
+   * (`StorageFailedError` with `untrusted`); a process hosting the acceptor should stop rather than
+   * answer from such a store (`caspaxos acceptor` logs one fatal line and exits 1). A store write
+   * that fails is not such an error: its request is refused and the store stays as it was.
+   * @default undefined (the request is refused, nothing else happens)
+   */
+  readonly onUntrusted?: ((error: StorageFailedError) => void) | undefined;
 }
 
 /**
@@ -72,6 +91,9 @@ export class StoreAcceptor implements Acceptor, Closeable {
   readonly #group: GroupCommit | undefined;
   readonly #debug: DebugGate;
   readonly #scanPageSize: number;
+  /** The storage state: refuses growth while the store is full, logs each change of state. */
+  readonly #storage: StorageMonitor;
+  readonly #onUntrusted: ((error: StorageFailedError) => void) | undefined;
   #minimumAges: Map<string, number>;
   #floor: Ballot;
   /** Per key, the tail of its chain of operations; absent when the key is idle. */
@@ -91,14 +113,18 @@ export class StoreAcceptor implements Acceptor, Closeable {
     if (typeof address !== 'string' || address === '') throw new InvalidArgumentError('an acceptor address must be a non-empty string');
     const pageSize = integerOption(options.scanPageSize, 'scanPageSize', 1, 256);
     const meta = await store.loadMeta();
-    return new StoreAcceptor(address, store, meta.floor, meta.ages, pageSize, options.logger);
+    return new StoreAcceptor(address, store, meta.floor, meta.ages, pageSize, options);
   }
 
-  private constructor(address: string, store: AcceptorStore, floor: Ballot, ages: readonly Age[], pageSize: number, logger: Logger | undefined) {
+  private constructor(address: string, store: AcceptorStore, floor: Ballot, ages: readonly Age[], pageSize: number, options: StoreAcceptorOptions) {
+    const logger = options.logger;
     this.address = address;
     this.#store = store;
+    this.#storage = new StorageMonitor(address, typeof store.capacity === 'function' ? () => (store as Required<Pick<AcceptorStore, 'capacity'>>).capacity() : undefined, logger);
+    this.#onUntrusted = options.onUntrusted;
     const grouped = store as Required<Pick<AcceptorStore, 'putMany'>>;
-    this.#group = typeof store.putMany === 'function' ? new GroupCommit((entries) => grouped.putMany(entries)) : undefined;
+    // One outcome per group: a failed `putMany` fails every operation of the group, with one error.
+    this.#group = typeof store.putMany === 'function' ? new GroupCommit((entries) => this.#write(() => grouped.putMany(entries))) : undefined;
     this.#floor = floor;
     this.#minimumAges = new Map(ages.map((a) => [a.id, a.counter]));
     this.#scanPageSize = pageSize;
@@ -111,8 +137,9 @@ export class StoreAcceptor implements Acceptor, Closeable {
     const reply = await this.#exclusive(key, opts, async (): Promise<PrepareReply> => {
       const rejected = rules.checkAge(age, this.#minimumAges.get(age.id) ?? 0);
       if (rejected !== undefined) return rejected;
-      const { reply, next } = rules.prepare(await this.#read(key), ballot, this.#floor);
-      if (next !== undefined) await this.#put(key, next);
+      const stored = await this.#get(key);
+      const { reply, next } = rules.prepare(stored ?? rules.absentRecord(this.#floor), ballot, this.#floor);
+      if (next !== undefined) await this.#put(key, next, stored);
       return reply;
     });
     if (this.#debug.get() !== undefined) this.#debug.acceptorRequest(this.address, 'prepare', key, ballot, age, reply.type);
@@ -127,9 +154,10 @@ export class StoreAcceptor implements Acceptor, Closeable {
     const reply = await this.#exclusive(key, opts, async (): Promise<AcceptReply> => {
       const rejected = rules.checkAge(age, this.#minimumAges.get(age.id) ?? 0);
       if (rejected !== undefined) return rejected;
-      const { reply, next } = rules.accept(await this.#read(key), ballot, own, this.#floor, extras);
+      const stored = await this.#get(key);
+      const { reply, next } = rules.accept(stored ?? rules.absentRecord(this.#floor), ballot, own, this.#floor, extras);
       if (next === undefined) return reply;
-      await this.#put(key, next);
+      await this.#put(key, next, stored);
       if (this.#watchers.active) this.#watchers.notify(key, () => ({ ballot: next.accepted, state: copyState(next.state) }));
       return reply;
     });
@@ -144,7 +172,9 @@ export class StoreAcceptor implements Acceptor, Closeable {
       const raised = rules.raiseAges((id) => this.#minimumAges.get(id) ?? 0, ages);
       if (raised.length === 0) return;
       // Durable first: garbage collection removes records once every acceptor acknowledged this.
-      await this.#store.raiseAges(raised);
+      // Never refused for room: the age table is tiny, and garbage collection frees space.
+      await this.#write(() => this.#store.raiseAges(raised));
+      this.#storage.succeeded(false);
       for (const age of raised) this.#minimumAges.set(age.id, age.counter);
     };
     const done = this.#agesTail.then(run);
@@ -157,9 +187,11 @@ export class StoreAcceptor implements Acceptor, Closeable {
     this.#checkUsable(opts);
     checkRemoveRequest(key, tombstone);
     const reply = await this.#exclusive(key, opts, async (): Promise<RemoveReply> => {
-      const { reply, floor } = rules.remove(await this.#store.get(key), tombstone.ballot, this.#floor);
+      const { reply, floor } = rules.remove(await this.#get(key), tombstone.ballot, this.#floor);
       if (floor === undefined) return reply;
-      await this.#store.remove(key, floor);
+      // Never refused for room: removing a record frees space.
+      await this.#write(() => this.#store.remove(key, floor));
+      this.#storage.succeeded(false);
       this.#floor = maxBallot(this.#floor, floor);
       // Watchers see the key become empty, under the zero ballot (it has no record any more).
       this.#watchers.notify(key, () => ({ ballot: ZERO_BALLOT, state: null }));
@@ -176,7 +208,7 @@ export class StoreAcceptor implements Acceptor, Closeable {
     return this.#watchers.watch(key, opts, (channel, subscribe) =>
       this.#exclusive(key, opts, async () => {
         this.#checkUsable(undefined);
-        const record = await this.#store.get(key);
+        const record = await this.#get(key);
         channel.push({ ballot: record?.accepted ?? ZERO_BALLOT, state: record?.state ?? null });
         subscribe();
       }),
@@ -191,7 +223,12 @@ export class StoreAcceptor implements Acceptor, Closeable {
     let after: string | undefined;
     for (;;) {
       this.#checkUsable(opts);
-      const page = await this.#store.scan({ after, limit: this.#scanPageSize });
+      let page: ReadonlyArray<readonly [string, KeyRecord]>;
+      try {
+        page = await this.#store.scan({ after, limit: this.#scanPageSize });
+      } catch (error) {
+        throw this.#reported(readError(error, this.address));
+      }
       for (const [key, record] of page) {
         opts?.signal?.throwIfAborted();
         if (!isZeroBallot(record.accepted)) yield key;
@@ -204,6 +241,15 @@ export class StoreAcceptor implements Acceptor, Closeable {
   /** The minimum age this acceptor requires of proposer `id` (0 unless garbage collection raised it). */
   minimumAge(id: string): number {
     return this.#minimumAges.get(id) ?? 0;
+  }
+
+  /**
+   * The storage state: `writable`, `full` (writes that grow the data get `StorageFullError`) or
+   * `failed` (the last write failed otherwise), why, since when, and the store's figures (bytes
+   * used, quota, bytes free) when it reports them. What `/v1/ready` answers from.
+   */
+  storageStatus(): StorageStatus {
+    return this.#storage.status();
   }
 
   /** The promise every absent key behaves as having (see `MemoryAcceptor.tombstoneFloor`). */
@@ -230,13 +276,49 @@ export class StoreAcceptor implements Acceptor, Closeable {
     await this.close();
   }
 
-  /** Writes `record` durably, with the other writes of this turn when the store can (see `GroupCommit`). */
-  #put(key: string, record: KeyRecord): Promise<void> {
-    return this.#group === undefined ? this.#store.put(key, record) : this.#group.write(key, record);
+  /**
+   * Writes `record` over `previous` (absent: a new key) durably, with the other writes of this turn
+   * when the store can (see `GroupCommit`). A write that grows the data is refused at once while
+   * the store reports itself full.
+   */
+  async #put(key: string, record: KeyRecord, previous: KeyRecord | undefined): Promise<void> {
+    const grows = growsData(previous, record);
+    if (grows) this.#storage.admitGrowth();
+    await (this.#group === undefined ? this.#write(() => this.#store.put(key, record)) : this.#group.write(key, record));
+    this.#storage.succeeded(grows);
   }
 
-  async #read(key: string): Promise<rules.KeyRecord> {
-    return (await this.#store.get(key)) ?? rules.absentRecord(this.#floor);
+  /**
+   * Runs one store write; its failure becomes the request's storage error (see `storage.ts`). The
+   * caller reports its success (`StorageMonitor.succeeded`), knowing whether it grew the data.
+   */
+  async #write(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      throw this.#reported(this.#storage.failed(error));
+    }
+  }
+
+  /** The stored record of `key` (absent: none); a read that fails means the store cannot be trusted. */
+  async #get(key: string): Promise<KeyRecord | undefined> {
+    try {
+      return await this.#store.get(key);
+    } catch (error) {
+      throw this.#reported(readError(error, this.address));
+    }
+  }
+
+  /** `failure`, after telling `onUntrusted` when it says the store cannot be trusted. */
+  #reported(failure: unknown): unknown {
+    if (failure instanceof StorageFailedError && failure.untrusted) {
+      try {
+        this.#onUntrusted?.(failure);
+      } catch {
+        // The hook's own failure must not replace the request's answer.
+      }
+    }
+    return failure;
   }
 
   /**

@@ -8,6 +8,7 @@ import { createAcceptorServer } from '../http/acceptor-server.js';
 import { COMMON_USAGE, type Running, UsageError, common, integer, listenOrExplain, makeLogger, optionalPositive, parse, readClusterId, readSecret, serverLimits } from './flags.js';
 import { EXIT, Refusal, asRefusal } from './refusal.js';
 import { importOptional } from '../internal/optional-package.js';
+import { guardProcess, stopUntrusted } from './process-guard.js';
 
 export const ACCEPTOR_USAGE = `Usage: caspaxos acceptor --init --cluster-id <id> --data <dir>
        caspaxos acceptor --data <dir> [flags]
@@ -40,6 +41,11 @@ ${COMMON_USAGE}
   --max-body-bytes <n>    Largest request body accepted (a request, a batch, a stream frame).
                           Default 1048576. Nodes read it and refuse larger values with 413.
   --max-key-bytes <n>     Longest key accepted, in UTF-8 bytes. Default 1024.
+  --max-data-bytes <q>    A quota below the disk: past it, values for new keys and longer values get
+                          507 ERR_STORAGE_FULL while reads, deletes and garbage collection still go
+                          through.
+                          Bytes of data (e.g. 2147483648 or 2GiB), or a percentage of the filesystem
+                          holding <dir>, counting everything on it (e.g. 90%). Default 90%.
   --unsafe-no-sync        Do not sync writes to disk (a machine crash can lose promises and break
                           consensus). Only for measuring what durability costs.
 
@@ -54,7 +60,7 @@ Example:
 export async function runAcceptor(args: readonly string[]): Promise<Running | undefined> {
   const { values } = parse(
     args,
-    { ...common, data: { type: 'string' }, init: { type: 'boolean' }, adopt: { type: 'boolean' }, 'max-body-bytes': { type: 'string' }, 'max-key-bytes': { type: 'string' }, 'unsafe-no-sync': { type: 'boolean' } },
+    { ...common, data: { type: 'string' }, init: { type: 'boolean' }, adopt: { type: 'boolean' }, 'max-body-bytes': { type: 'string' }, 'max-key-bytes': { type: 'string' }, 'max-data-bytes': { type: 'string' }, 'unsafe-no-sync': { type: 'boolean' } },
     ACCEPTOR_USAGE,
   );
   if (values.help === true) {
@@ -64,6 +70,8 @@ export async function runAcceptor(args: readonly string[]): Promise<Running | un
   if (values.data === undefined) throw new UsageError(`--data is required\n\n${ACCEPTOR_USAGE}`);
   if (values.init === true && values.adopt === true) throw new UsageError(`--init and --adopt exclude each other\n\n${ACCEPTOR_USAGE}`);
   const logger = makeLogger(values['log-level'], 'acceptor', ACCEPTOR_USAGE);
+  guardProcess(logger);
+  const maxDataBytes = quota(values['max-data-bytes'] ?? '90%');
   const clusterId = readClusterId(values['cluster-id'], ACCEPTOR_USAGE);
   const port = integer(values.port ?? '7001', '--port', ACCEPTOR_USAGE);
   const limits = serverLimits(values, ACCEPTOR_USAGE);
@@ -94,6 +102,7 @@ export async function runAcceptor(args: readonly string[]): Promise<Running | un
     opened = await directories.openDataDirectory(data, {
       clusterId,
       durable,
+      maxDataBytes,
       onLockLost: (reason) => {
         logger.fatal({ data }, `the data directory's lock was lost: ${reason}; stopping`);
         fail(new Refusal(EXIT.locked, `the data directory's lock was lost: ${reason}`));
@@ -105,7 +114,7 @@ export async function runAcceptor(args: readonly string[]): Promise<Running | un
   const { identity, store, records, release } = opened;
   let acceptor: StoreAcceptor;
   try {
-    acceptor = await StoreAcceptor.open(`lmdb:${resolve(data)}`, store, { logger });
+    acceptor = await StoreAcceptor.open(`lmdb:${resolve(data)}`, store, { logger, onUntrusted: (error) => stopUntrusted(logger, error) });
   } catch (error) {
     await store.close();
     await release();
@@ -134,6 +143,20 @@ export async function runAcceptor(args: readonly string[]): Promise<Running | un
     await stop();
     throw error;
   }
-  logger.info({ url: listening.url, data, durable, cluster: identity.clusterId, incarnation: identity.incarnation, records }, 'listening');
+  logger.info({ url: listening.url, data, durable, maxDataBytes, cluster: identity.clusterId, incarnation: identity.incarnation, records }, 'listening');
   return { stop, fatal };
+}
+
+const BINARY_UNITS: Readonly<Record<string, number>> = { '': 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
+
+/** `--max-data-bytes`: bytes (optionally in KiB, MiB, GiB, TiB), or a percentage of the filesystem. */
+function quota(text: string): number | `${number}%` {
+  const bytes = /^(\d+)(KiB|MiB|GiB|TiB)?$/.exec(text);
+  if (bytes !== null) {
+    const n = Number(bytes[1]) * (BINARY_UNITS[bytes[2] ?? ''] ?? 1);
+    if (Number.isSafeInteger(n)) return n;
+  }
+  const percent = /^\d+(\.\d+)?%$/.test(text) ? Number(text.slice(0, -1)) : NaN;
+  if (percent > 0 && percent <= 100) return text as `${number}%`;
+  throw new UsageError(`--max-data-bytes must be a byte count (e.g. 2147483648 or 2GiB) or a percentage of the filesystem in (0%, 100%] (e.g. 90%), got ${JSON.stringify(text)}\n\n${ACCEPTOR_USAGE}`);
 }

@@ -5,7 +5,8 @@
  * `listening` record carries the URL. SIGINT and SIGTERM shut down gracefully (and so does the
  * loss of the npx process that started it: `launcher.ts`); a refusal to run
  * (a data directory that must not be served, another process on it) exits with a code that says
- * which (see `refusal.ts`).
+ * which (see `refusal.ts`). A rejection nobody handled is logged and the process keeps serving,
+ * unless the store can no longer be trusted (`process-guard.ts`).
  */
 import { runAcceptor } from './acceptor-command.js';
 import { type Running, UsageError } from './flags.js';

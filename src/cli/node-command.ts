@@ -27,6 +27,7 @@ import { Members } from './node-members.js';
 import { PersistedProposer } from './persisted-proposer.js';
 import { RedisConnections, isRedisUrl } from './redis-acceptors.js';
 import { EXIT, Refusal } from './refusal.js';
+import { guardProcess } from './process-guard.js';
 
 export const NODE_USAGE = `Usage: caspaxos node --data <dir> [--acceptors <url,url,...>] [flags]
 
@@ -121,6 +122,7 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
   // A restarted proposer must not reuse its id (it lost its ballot counter): a new incarnation each start.
   const id = `${values.id ?? hostname()}@${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')}`;
   const logger = makeLogger(values['log-level'], 'node', NODE_USAGE).child({ proposer: id });
+  guardProcess(logger);
 
   await mkdir(data, { recursive: true });
   let fail!: (reason: Error) => void;

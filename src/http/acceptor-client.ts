@@ -10,6 +10,8 @@
  * - the server refused the request (4xx): the acceptor's own error when it raised one
  *   (`InvalidArgumentError`, `NotTombstoneError`, or a `CASPaxosError` with its code), else
  *   `InvalidArgumentError` naming the HTTP failure (a wrong secret, a key over the server's limit);
+ * - the acceptor's storage refused the write (507 / 503, or the same codes in a batch or stream
+ *   reply): `StorageFullError` / `StorageFailedError` naming this acceptor; nothing was applied;
  * - the caller's signal aborted: `signal.reason`.
  * It never resolves with a reply it did not receive.
  *
@@ -62,7 +64,7 @@ import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
 import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from '../acceptor/request-checks.js';
-import { CASPaxosError, InvalidArgumentError, NotTombstoneError, UnavailableError, isErrorCode } from '../errors.js';
+import { CASPaxosError, InvalidArgumentError, NotTombstoneError, StorageFailedError, StorageFullError, UnavailableError, isErrorCode } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { assertKey, integerOption } from '../internal/validate.js';
@@ -855,6 +857,9 @@ export class HttpAcceptor implements Acceptor {
       this.#warnOnce(wire.code, message);
       return new UnavailableError(`${message} (${wire.code})`);
     }
+    // The acceptor's storage is full (507) or failing (503): the request was not applied.
+    if (wire.code === 'ERR_STORAGE_FULL') return new StorageFullError(message, { acceptors: [this.address] });
+    if (wire.code === 'ERR_STORAGE_FAILED') return new StorageFailedError(message, { acceptors: [this.address] });
     if (isErrorCode(wire.code)) return new CASPaxosError(wire.code, message, wire.retryable);
     // The transport's own codes: the server's trouble (5xx, too busy, an expired listing, shutting
     // down) is retryable; a refused request (bad secret, oversized, unknown path) is the caller's.

@@ -13,12 +13,20 @@
  * reply (see `wire.ts`, "Identity"). Slow clients are cut (`headersTimeoutMs`, `requestTimeoutMs`)
  * and connections are capped (`maxConnections`).
  *
+ * A full or failing store is an answer, not a crash: `StorageFullError` is 507
+ * `ERR_STORAGE_FULL`, `StorageFailedError` 503 `ERR_STORAGE_FAILED`, alike in v1 replies, batch
+ * items and stream frames. `GET /v1/ready` (unauthenticated, like `/v1/health`) is 200 while the
+ * acceptor's storage takes writes and 503 with the reason while it is full or failing (for an
+ * acceptor that reports its storage, as `StoreAcceptor` does); `/v1/health` stays 200 throughout:
+ * the process is up and answering.
+ *
  * Node-only (`node:http`, `node:crypto`).
  */
 import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { abortable } from '../internal/abort.js';
-import { CASPaxosError, InvalidArgumentError } from '../errors.js';
+import { CASPaxosError, InvalidArgumentError, StorageFailedError, StorageFullError } from '../errors.js';
+import type { StorageStatus } from '../acceptor/storage.js';
 import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptedState } from '../core/messages.js';
 import type { Acceptor } from '../roles.js';
@@ -176,6 +184,18 @@ interface Stream {
 }
 
 const ROUTES = new Map<string, Route>(Object.entries(PATHS).map(([route, path]) => [path, route as Route]));
+
+/** Readiness: 200 while the acceptor's storage takes writes, 503 with the reason while not. */
+const READY_PATH = '/v1/ready';
+
+/** An acceptor that reports its storage (`StoreAcceptor`). */
+interface ReportsStorage {
+  storageStatus(): StorageStatus;
+}
+
+function reportsStorage(acceptor: Acceptor): acceptor is Acceptor & ReportsStorage {
+  return typeof (acceptor as Partial<ReportsStorage>).storageStatus === 'function';
+}
 
 /** An error answered to the client: a status and the wire body. */
 class HttpFailure extends Error {
@@ -354,6 +374,13 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
     const route = ROUTES.get(req.url ?? '');
     try {
       if (closing !== undefined) throw new HttpFailure(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', true);
+      if (req.url === READY_PATH) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(res, 'GET, HEAD');
+        const storage = reportsStorage(acceptor) ? acceptor.storageStatus() : undefined;
+        if (storage === undefined || storage.state === 'writable') send(res, 200, { status: 'ready', storage }, req.method === 'HEAD');
+        else send(res, 503, { status: 'not-ready', code: storage.code, reason: storage.reason, storage }, req.method === 'HEAD');
+        return;
+      }
       if (route === undefined) throw new HttpFailure(404, 'ERR_NO_ROUTE', `no endpoint at ${JSON.stringify(req.url)}`);
       if (route === 'stream') throw new HttpFailure(426, 'ERR_UPGRADE_REQUIRED', `open the stream with GET and Upgrade: ${STREAM_PROTOCOL}`);
       if (route === 'health') {
@@ -574,6 +601,9 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
       const status = { ERR_CURSOR_UNKNOWN: 410, ERR_CURSOR_BUSY: 409, ERR_TOO_MANY_CURSORS: 429, ERR_INVALID_ARGUMENT: 400 }[error.code];
       return new HttpFailure(status, error.code, error.message, error.code !== 'ERR_INVALID_ARGUMENT');
     }
+    // Storage trouble: the acceptor logs each change of its storage state once (not per request).
+    if (error instanceof StorageFullError) return new HttpFailure(507, error.code, error.message, true);
+    if (error instanceof StorageFailedError) return new HttpFailure(503, error.code, error.message, true);
     // The acceptor's own errors keep their code; retryable ones (a store that is unavailable) are
     // the server's trouble, not the request's: 503.
     if (error instanceof CASPaxosError) return new HttpFailure(error.retryable ? 503 : 400, error.code, error.message, error.retryable);

@@ -29,12 +29,15 @@
  *
  * Every endpoint but health requires `Authorization: Bearer <secret>` when a secret is set.
  * Errors are `{ code, message, retryable }` with a 4xx for the caller's mistakes (nothing changed)
- * and 503 for retryable failures of the cluster.
+ * and 503 for retryable failures of the cluster. A write that failed because acceptors' storage
+ * refused it is 507 `ERR_STORAGE_FULL` (full disks or quotas) or 503 `ERR_STORAGE_FAILED`
+ * (read-only or failing disks), at once, with `acceptors` (the ones the failure names) and
+ * `outcome` (`none`: nothing was written; `unknown`: a minority may hold the value).
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type Ballot, MAX_BALLOT_COUNTER, isBallot } from '../core/ballot.js';
-import { AcceptFailedError, type CASPaxosError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { AcceptFailedError, type CASPaxosError, InvalidArgumentError, NotFoundError, type StorageFailedError, type StorageFullError } from '../errors.js';
 import { retryWhile } from '../retry.js';
 import type { KeyValueStore } from '../kv/key-value-store.js';
 import { CLUSTER_HEADER, encodeState, utf8Length } from './wire.js';
@@ -261,7 +264,8 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       throw new HttpError(404, 'ERR_NO_ROUTE', `no endpoint at ${JSON.stringify(url.pathname)}`);
     } catch (error) {
       const failure = toHttpError(error, signal);
-      if (failure.status >= 500) logger?.error({ err: error, method, path: url.pathname }, 'caspaxos node: request failed');
+      // A full disk is the acceptors' state, logged there once per change, not per request here.
+      if (failure.status >= 500 && failure.status !== 507) logger?.error({ err: error, method, path: url.pathname }, 'caspaxos node: request failed');
       if (!res.headersSent) sendJson(res, failure.status, { code: failure.code, message: failure.message, retryable: failure.status === 503, ...failure.extra });
       else res.destroy();
     } finally {
@@ -489,7 +493,34 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
  * compare-and-set) report the unknown outcome instead (503, retryable: the client decides).
  */
 function idempotent<T>(write: () => Promise<T>, signal: AbortSignal): Promise<T> {
-  return retryWhile(write, (error) => error instanceof AcceptFailedError, { signal });
+  // Not when storage refused it: acceptors stay full until someone frees space; say so at once.
+  return retryWhile(write, (error) => error instanceof AcceptFailedError && storageFailureOf(error) === undefined, { signal });
+}
+
+/** The acceptors' storage error that made `error` (itself, or one in its cause chain), if any. */
+function storageFailureOf(error: unknown): StorageFullError | StorageFailedError | undefined {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    // By code, not class: the error may come from another copy of the package.
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ERR_STORAGE_FULL' || code === 'ERR_STORAGE_FAILED') return e as StorageFullError | StorageFailedError;
+  }
+  return undefined;
+}
+
+/**
+ * The client error for a write the acceptors' storage refused: 507 `ERR_STORAGE_FULL` or 503
+ * `ERR_STORAGE_FAILED`, naming the acceptors the failure names, with what is known of the outcome.
+ */
+function storageHttpError(error: unknown, storage: StorageFullError | StorageFailedError): HttpError {
+  const full = storage.code === 'ERR_STORAGE_FULL';
+  const acceptors = Array.isArray(storage.acceptors) ? storage.acceptors : [];
+  // The prepare phase failed: nothing was written. The accept phase: a minority may hold it.
+  const outcome = error instanceof AcceptFailedError ? 'unknown' : 'none';
+  const where = acceptors.length === 0 ? 'the acceptors' : `acceptor${acceptors.length === 1 ? '' : 's'} ${acceptors.join(', ')}`;
+  const what = full ? `storage full at ${where}` : `storage failing at ${where}`;
+  const written = outcome === 'none' ? 'the write was not applied' : 'the write may or may not have been applied';
+  const advice = full ? 'free space (delete keys, or grow the disk) and writes resume by themselves' : 'the acceptors retry their disk with every write';
+  return new HttpError(full ? 507 : 503, storage.code, `${what}: ${written}; ${advice} (${storage.message})`, { acceptors, outcome });
 }
 
 function requireField(request: Record<string, unknown>, name: string): unknown {
@@ -516,6 +547,8 @@ function versionField(value: unknown): bigint | null {
 /** The answer for a failure: the caller's mistakes are 4xx, the cluster's retryable ones 503. */
 function toHttpError(error: unknown, signal: AbortSignal): HttpError {
   if (error instanceof HttpError) return error;
+  const storage = storageFailureOf(error);
+  if (storage !== undefined) return storageHttpError(error, storage);
   if (signal.aborted) return new HttpError(503, 'ERR_TIMEOUT', 'the request took too long; a write may or may not have happened');
   const code = (error as Partial<CASPaxosError>)?.code;
   if (error instanceof InvalidArgumentError) return new HttpError(400, 'ERR_INVALID_ARGUMENT', error.message);

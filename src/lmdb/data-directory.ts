@@ -40,7 +40,7 @@ import { join } from 'node:path';
 import { JsonFileError, readJsonFile, writeJsonFile } from './atomic-file.js';
 import { DirectoryLockedError, LOCK_FILE, type DirectoryLock, lockDirectory } from './directory-lock.js';
 import { canCheckLmdbFiles, checkLmdbFile } from './lmdb-file.js';
-import { LmdbStore, readIdentityEntry, writeIdentityEntry } from './lmdb-store.js';
+import { LmdbStore, type LmdbStoreOptions, readIdentityEntry, writeIdentityEntry } from './lmdb-store.js';
 import { type AcceptorIdentity, isClusterId, isIncarnation } from '../http/wire.js';
 
 export type { AcceptorIdentity } from '../http/wire.js';
@@ -84,6 +84,8 @@ export interface DataDirectoryOptions {
   readonly durable?: boolean | undefined;
   /** Passed to `LmdbStore.open`. @default 'commit' */
   readonly syncMode?: 'commit' | 'overlapping' | undefined;
+  /** Passed to `LmdbStore.open` (the quota below the disk). @default '90%' */
+  readonly maxDataBytes?: LmdbStoreOptions['maxDataBytes'];
 }
 
 /** A directory opened for serving: its store, identity and lock. */
@@ -264,7 +266,7 @@ function checkDataFile(path: string): void {
 
 async function openStore(path: string, options: DataDirectoryOptions): Promise<LmdbStore> {
   try {
-    return await LmdbStore.open({ path, durable: options.durable, syncMode: options.syncMode });
+    return await LmdbStore.open({ path, durable: options.durable, syncMode: options.syncMode, maxDataBytes: options.maxDataBytes });
   } catch (error) {
     throw damaged(path, `LMDB could not open it: ${(error as Error).message}`, error);
   }

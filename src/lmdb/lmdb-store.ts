@@ -60,6 +60,41 @@
  * CRC-32: a damaged value is reported (`CorruptRecordError`), never returned. `scan` pages in LMDB
  * key order (bytewise over the encoded keys).
  *
+ * ## A full or failing disk
+ *
+ * A write that fails (the disk is full: ENOSPC, EDQUOT; read-only: EROFS; an I/O error: EIO, which
+ * LMDB also reports for a short write on a full disk) rejects with `StorageFullError` or
+ * `StorageFailedError`, and the process carries on: LMDB's commit is atomic, so the failed
+ * transaction left nothing behind and the committed data is intact. lmdb reports an asynchronous
+ * commit's failure twice: the write's promise rejects with "Commit failed (see commitError for
+ * details)", and its `commitError` promise rejects with the cause. Every write here awaits both
+ * (an unhandled `commitError` used to end the process). lmdb's event-turn batching is off
+ * (`eventTurnBatching: false`): it queues a write of its own whose promise nobody holds, and a
+ * failed commit rejects that promise unhandled too. Writes queued in one turn still share one
+ * commit (lmdb then starts the commit with `setImmediate`).
+ *
+ * LMDB is not asked to write what the disk would refuse: lmdb-js (3.5.6, the latest release when
+ * this was written) overflows a 100-byte heap buffer when it formats the message of a page write
+ * that failed with an errno (`mdb_page_flush` in its mdb.c: `last_error = malloc(100);
+ * sprintf(last_error, "Attempting to write page at position %u, size %u, ...")`, 100 characters
+ * before the numbers are long). The heap is then corrupt, and the process aborts a few writes
+ * later (seen here after ENOSPC: "free(): invalid size", SIGABRT), which no handler can catch.
+ * So each write transaction is tried only when the disk would take it (`#preflight`): the data
+ * file is writable (`access(W_OK)`: EROFS on a read-only filesystem, EPERM on an immutable file),
+ * a one-byte write to the file `write-probe` beside it succeeds (EROFS once ext4 turned itself
+ * read-only after an error, which `access` does not see), and the filesystem has room for every
+ * page the transaction may add; otherwise it is refused here, with that errno. What remains
+ * exposed: an I/O error of the device itself, and a disk that another program fills between the
+ * check and the write (a short write is safe: LMDB reports it as EIO without the message).
+ *
+ * Once a write failed for want of room, the store reports itself full (`capacity()`) until the
+ * filesystem has 1 MiB more free than then: near the edge, small writes that fit and larger ones
+ * that do not would otherwise flip the state (and the log) with every request.
+ *
+ * A quota below the disk (`maxDataBytes`) keeps room for the writes that free space: past it,
+ * `capacity()` reports the store full and `StoreAcceptor` refuses new values and longer ones
+ * (reads, deletes and garbage collection still go through; LMDB reuses the pages they free).
+ *
  * ## Ownership
  *
  * One acceptor process owns a data directory, and within it one `StoreAcceptor` at a time. LMDB
@@ -75,15 +110,17 @@
  * (`CorruptRecordError`) a file shorter than the pages they say are in use: mapped, such a file
  * reads as a shorter or empty database, or ends the process with SIGBUS (`lmdb-file.ts`).
  */
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, realpathSync, statSync, statfsSync, writeSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RootDatabase } from 'lmdb';
 import type { Closeable } from '../internal/async-dispose.js';
 import * as rules from '../core/acceptor-rules.js';
 import type { Age } from '../core/age.js';
 import { type Ballot, ZERO_BALLOT, compareBallots } from '../core/ballot.js';
-import { InvalidArgumentError, UnavailableError } from '../errors.js';
+import { InvalidArgumentError, StorageFailedError, StorageFullError, UnavailableError } from '../errors.js';
 import type { AcceptorStore, ScanOptions, StoreMeta } from '../acceptor/acceptor-store.js';
+import type { StoreCapacity } from '../acceptor/storage.js';
 import type { KeyRecord } from '../core/acceptor-rules.js';
 import { CorruptRecordError, decodeKey, decodeMeta, decodeRecord, encodeKey, encodeMeta, encodeRecord } from './record-codec.js';
 import { checkAges } from '../acceptor/request-checks.js';
@@ -116,7 +153,19 @@ export interface LmdbStoreOptions {
    * @default 'commit'
    */
   readonly syncMode?: 'commit' | 'overlapping' | undefined;
+  /**
+   * A quota below the disk: past it the store reports itself full (`capacity()`), and an acceptor
+   * over it refuses writes that grow the data (values for new keys, longer values) with
+   * `StorageFullError`, while reads, deletes and garbage collection still go through. A number is bytes of data (LMDB pages
+   * in use); a percentage is of the filesystem holding `path`, counting everything on it (refuse
+   * growth once the filesystem is that full). `'100%'` leaves only the disk's own limit.
+   * @default '90%'
+   */
+  readonly maxDataBytes?: number | `${number}%` | undefined;
 }
+
+/** A parsed `maxDataBytes`: bytes of data, or a share of the filesystem. */
+type Quota = { readonly bytes: number } | { readonly percent: number };
 
 /**
  * LMDB's largest key, in bytes, with the default 4 KiB page. lmdb README: "By default, the maximum
@@ -212,6 +261,20 @@ export class LmdbStore implements AcceptorStore, Closeable {
   /** The longest encoded key this environment stores, in bytes. */
   readonly maxKeyBytes: number;
   readonly #db: Db;
+  #quota: Quota;
+  /** The last `capacity()` measurement and when it was taken. */
+  #measured: { readonly at: number; readonly capacity: StoreCapacity } | undefined;
+  /** Bytes of records written since that measurement (it is stale once they eat into the headroom). */
+  #writtenSince = 0;
+  /** Whether the last write failed (measure often until one succeeds: room may come back). */
+  #failing = false;
+  /** Free bytes on the filesystem when a write last failed for want of room (see the module doc). */
+  #outOfRoom: number | undefined;
+  /** The open `write-probe` file (see `#preflight`), opened at the first write. */
+  #probe: number | undefined;
+  /** The depth of the records' tree and the page size at the last measurement (for `#preflight`). */
+  #depth = 4;
+  #pageSize = 4096;
   #closed = false;
   #closing: Promise<void> | undefined;
   /** The canonical path this store counts against in `openEnvironments`. */
@@ -224,10 +287,11 @@ export class LmdbStore implements AcceptorStore, Closeable {
    */
   static async open(options: LmdbStoreOptions): Promise<LmdbStore> {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('LmdbStore.open needs an options object { path }');
-    const { path, durable = true, syncMode = 'commit' } = options;
+    const { path, durable = true, syncMode = 'commit', maxDataBytes = '90%' } = options;
     if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('options.path must be a non-empty string');
     if (typeof durable !== 'boolean') throw new InvalidArgumentError('options.durable must be a boolean');
     if (syncMode !== 'commit' && syncMode !== 'overlapping') throw new InvalidArgumentError(`options.syncMode must be 'commit' or 'overlapping', got ${String(syncMode)}`);
+    const quota = parseQuota(maxDataBytes);
     // Loaded here, not imported: `lmdb` is an optional peer dependency (caspaxos/lmdb loads without
     // it). Awaited before the check below, which must run in the same turn as the registration.
     const lmdb = await importOptional('lmdb', 'caspaxos/lmdb', () => import('lmdb'));
@@ -253,8 +317,11 @@ export class LmdbStore implements AcceptorStore, Closeable {
       overlappingSync: overlapping,
       separateFlushed: overlapping,
       noSync: !durable,
+      // Off: its batch-start write's promise is held by nobody, and rejects unhandled when a
+      // commit fails (see "A full or failing disk" in the module doc).
+      eventTurnBatching: false,
     });
-    const store = new LmdbStore(path, durable, overlapping ? 'overlapping' : 'commit', db);
+    const store = new LmdbStore(path, durable, overlapping ? 'overlapping' : 'commit', db, quota);
     // Reject a directory whose meta this codec cannot read now, not at the first request.
     try {
       store.#readMeta();
@@ -269,12 +336,13 @@ export class LmdbStore implements AcceptorStore, Closeable {
     return store;
   }
 
-  private constructor(path: string, durable: boolean, syncMode: 'commit' | 'overlapping', db: Db) {
+  private constructor(path: string, durable: boolean, syncMode: 'commit' | 'overlapping', db: Db, quota: Quota) {
     this.path = path;
     this.durable = durable;
     this.syncMode = syncMode;
     this.#db = db;
     databases.set(this, db);
+    this.#quota = quota;
     const reported = (db as unknown as { maxKeySize?: unknown }).maxKeySize;
     this.maxKeyBytes = typeof reported === 'number' && reported > 0 ? reported : DEFAULT_MAX_KEY_BYTES;
   }
@@ -296,10 +364,16 @@ export class LmdbStore implements AcceptorStore, Closeable {
     const k = this.#encodeKey(key);
     // Encoding validates the record and copies it: the caller may reuse its buffers at once.
     const value = encodeRecord(record);
-    const written = this.#db.put(k, value);
-    await written;
-    // Overlapping sync: committed is not yet synced; `separateFlushed` gives the write's flush.
-    if (this.syncMode === 'overlapping') await flushedOf(written);
+    this.#preflight(1, k.byteLength + value.byteLength);
+    try {
+      const written = this.#db.put(k, value);
+      await committed(written);
+      // Overlapping sync: committed is not yet synced; `separateFlushed` gives the write's flush.
+      if (this.syncMode === 'overlapping') await flushedOf(written);
+    } catch (error) {
+      throw this.#writeFailure(error, value.byteLength);
+    }
+    this.#wrote(k.byteLength + value.byteLength);
   }
 
   /**
@@ -319,12 +393,19 @@ export class LmdbStore implements AcceptorStore, Closeable {
     const writeAll = (): void => {
       for (const [k, v] of encoded) db.putSync(k, v);
     };
-    if (this.syncMode === 'commit') {
-      db.transactionSync(writeAll);
-      return;
+    const bytes = encoded.reduce((sum, [k, v]) => sum + k.byteLength + v.byteLength, 0);
+    this.#preflight(encoded.length, bytes);
+    try {
+      // In 'commit' mode a failure aborts the transaction: none of the records was written.
+      if (this.syncMode === 'commit') db.transactionSync(writeAll);
+      else {
+        await committed(db.transaction(writeAll));
+        if (this.syncMode === 'overlapping') await db.flushed;
+      }
+    } catch (error) {
+      throw this.#writeFailure(error, bytes);
     }
-    await db.transaction(writeAll);
-    if (this.syncMode === 'overlapping') await db.flushed;
+    this.#wrote(bytes);
   }
 
   async remove(key: string, floor: Ballot): Promise<void> {
@@ -371,6 +452,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
       this.#closed = true;
       databases.delete(this);
       await this.#db.close();
+      if (this.#probe !== undefined) closeSync(this.#probe);
       const entry = openEnvironments.get(this.#where);
       if (entry !== undefined && --entry.handles <= 0) openEnvironments.delete(this.#where);
     })();
@@ -390,21 +472,170 @@ export class LmdbStore implements AcceptorStore, Closeable {
    * `change` runs and rethrown outside.
    */
   async #update(change: (meta: StoreMeta) => StoreMeta | undefined): Promise<void> {
-    const failure = await this.#db.transaction((): unknown => {
-      let meta: StoreMeta;
-      try {
-        meta = this.#readMeta();
-      } catch (err) {
-        return err;
-      }
-      const next = change(meta);
-      if (next !== undefined) this.#db.put(META_KEY, encodeMeta(next));
-      return undefined;
-    });
+    // A record removed, and the meta (a few ages at most) rewritten.
+    this.#preflight(2, 4096);
+    let failure: unknown;
+    try {
+      failure = await committed(
+        this.#db.transaction((): unknown => {
+          let meta: StoreMeta;
+          try {
+            meta = this.#readMeta();
+          } catch (err) {
+            return err;
+          }
+          const next = change(meta);
+          if (next !== undefined) this.#db.put(META_KEY, encodeMeta(next));
+          return undefined;
+        }),
+      );
+      // A transaction's promise has no `flushed`; the database's covers every write before it.
+      if (failure === undefined && this.syncMode === 'overlapping') await this.#db.flushed;
+    } catch (error) {
+      throw this.#writeFailure(error, 0);
+    }
     if (failure !== undefined) throw failure;
-    // A transaction's promise has no `flushed`; the database's covers every write before it.
-    if (this.syncMode === 'overlapping') await this.#db.flushed;
+    this.#wrote(0);
   }
+
+  /**
+   * Changes the quota (`LmdbStoreOptions.maxDataBytes`) of the open store; the next write that
+   * grows the data sees it.
+   * @throws InvalidArgumentError when it is neither a byte count nor a percentage in (0%, 100%].
+   */
+  setMaxDataBytes(maxDataBytes: number | `${number}%`): void {
+    this.#quota = parseQuota(maxDataBytes);
+    this.#measured = undefined;
+  }
+
+  /**
+   * The store's room (see `AcceptorStore.capacity` and `maxDataBytes`): the data's bytes (LMDB
+   * pages in use, the free list's included; pages freed by deletes count as free), the filesystem's
+   * free bytes, and whether the quota is reached. Two cheap calls (`mdb_stat`, `statfs`), made
+   * again once the last measurement is a second old, or 100 ms while full or failing (so room that
+   * comes back is seen soon), or once the writes since could have taken the headroom it left
+   * (their records' bytes times four, for pages and copies), so a fast writer cannot run past the
+   * quota on a stale figure.
+   */
+  capacity(): StoreCapacity {
+    const now = Date.now();
+    const last = this.#measured;
+    if (last !== undefined) {
+      const { full, quotaBytes, usedBytes } = last.capacity;
+      const headroom = quotaBytes !== undefined && usedBytes !== undefined ? quotaBytes - usedBytes : Infinity;
+      const fresh = now - last.at < (full || this.#failing || this.#outOfRoom !== undefined ? 100 : 1000) && this.#writtenSince * 4 < headroom;
+      if (fresh) return last.capacity;
+    }
+    const capacity = this.#closed ? { full: false } : this.#measure();
+    this.#measured = { at: now, capacity };
+    this.#writtenSince = 0;
+    return capacity;
+  }
+
+  /** After a durable write of `bytes` bytes of records. */
+  #wrote(bytes: number): void {
+    this.#writtenSince += bytes;
+    this.#failing = false;
+  }
+
+  #measure(): StoreCapacity {
+    const stats = this.#db.getStats() as unknown as LmdbStats;
+    this.#depth = Math.max(1, (stats.root ?? stats).treeDepth ?? this.#depth);
+    this.#pageSize = stats.pageSize;
+    const pages = (tree: LmdbTreeStats | undefined): number => (tree === undefined ? 0 : tree.treeBranchPageCount + tree.treeLeafPageCount + tree.overflowPages);
+    // Two meta pages, the records' tree, the free list's tree.
+    const usedBytes = (2 + pages(stats.root ?? stats) + pages(stats.free)) * stats.pageSize;
+    // Unknown (statfs failed): only a byte quota applies.
+    const filesystem = filesystemOf(this.path);
+    const availableBytes = filesystem?.available;
+    const stopped = this.#outOfRoom;
+    if (stopped !== undefined && availableBytes !== undefined) {
+      if (availableBytes < stopped + RESUME_MARGIN_BYTES) {
+        const reason = `the filesystem holding ${this.path} has ${availableBytes} bytes free; writes stopped for want of room at ${stopped} free, and resume once ${stopped + RESUME_MARGIN_BYTES} are`;
+        return { full: true, reason, usedBytes, availableBytes };
+      }
+      this.#outOfRoom = undefined;
+    }
+    const quota = this.#quota;
+    if ('bytes' in quota) {
+      const full = usedBytes >= quota.bytes;
+      return { full, reason: full ? `the data takes ${usedBytes} bytes, the quota (maxDataBytes) is ${quota.bytes}` : undefined, usedBytes, quotaBytes: quota.bytes, availableBytes };
+    }
+    if (filesystem === undefined || filesystem.total === 0) return { full: false, usedBytes, availableBytes };
+    // The data may grow until the filesystem is `percent` full. Pages the data file holds but no
+    // longer uses (freed by deletes and garbage collection) count as free: LMDB reuses them before
+    // it grows the file, which never shrinks. So deleting through the API makes room here too.
+    const reusable = Math.max(0, ((stats.lastPageNumber ?? 0) + 1) * stats.pageSize - usedBytes);
+    const free = filesystem.available + reusable;
+    const headroom = filesystem.total * (1 - quota.percent / 100);
+    const quotaBytes = usedBytes + Math.max(0, Math.floor(free - headroom));
+    const usedPercent = (100 * (filesystem.total - free)) / filesystem.total;
+    const full = usedPercent >= quota.percent;
+    const reason = full
+      ? `the filesystem holding ${this.path} is ${usedPercent.toFixed(1)}% used (${filesystem.available} bytes free, ${reusable} more in pages the data file can reuse), the quota (maxDataBytes) is ${quota.percent}%`
+      : undefined;
+    return { full, reason, usedBytes, quotaBytes, availableBytes };
+  }
+
+  /**
+   * Refuses a write transaction of `records` records (`bytes` bytes, keys included) that LMDB would
+   * fail, before LMDB tries it (see "A full or failing disk" in the module doc): the data file must
+   * be writable, and the filesystem must have room for every page the transaction may add: each
+   * record may copy a page per level of the tree, the records themselves take their bytes twice
+   * over (leaf pages are never full), and LMDB's free list takes some more (256 KiB).
+   */
+  #preflight(records: number, bytes: number): void {
+    try {
+      accessSync(join(this.path, 'data.mdb'), fsConstants.W_OK);
+      this.#probe ??= openSync(join(this.path, 'write-probe'), 'w');
+      writeSync(this.#probe, PROBE_BYTE, 0, 1, 0);
+    } catch (error) {
+      throw this.#writeFailure(error, bytes);
+    }
+    const pageSize = this.#pageSize;
+    const needed = pageSize * (records * (this.#depth + 1) + 2 * Math.ceil(bytes / pageSize)) + PREFLIGHT_SLACK_BYTES;
+    const available = filesystemOf(this.path)?.available;
+    if (available !== undefined && available < needed) {
+      this.#stoppedForRoom(available);
+      throw new StorageFullError(
+        `the LMDB store at ${this.path} refused a write before trying it: the filesystem has ${available} bytes free, the write may take ${needed} (ENOSPC)`,
+      );
+    }
+  }
+
+  /** A write failed for want of room with `available` bytes free: full until clearly more are. */
+  #stoppedForRoom(available: number | undefined): void {
+    this.#measured = undefined;
+    this.#failing = true;
+    if (available !== undefined) this.#outOfRoom = Math.min(available, this.#outOfRoom ?? Infinity);
+  }
+
+  /**
+   * A failed write of about `bytes` bytes of records as `StorageFullError` / `StorageFailedError`,
+   * by its errno. LMDB reports a short write as EIO ("TODO: Use which error code?" in its
+   * `mdb_page_flush`), which is what a write that ran out of room midway gets: an EIO while the
+   * filesystem has less free than the transaction needed (its pages, twice over for the tree's
+   * copies, and 64 KiB) counts as full.
+   */
+  #writeFailure(error: unknown, bytes: number): unknown {
+    if (error instanceof InvalidArgumentError || error instanceof UnavailableError) return error;
+    const code = errnoName(error);
+    const message = `the LMDB store at ${this.path} could not write: ${error instanceof Error ? error.message : String(error)}${code === undefined ? '' : ` (${code})`}`;
+    // A fresh measurement next time: the disk just said something about its room.
+    this.#measured = undefined;
+    this.#failing = true;
+    const available = filesystemOf(this.path)?.available;
+    if (code !== undefined && FULL_CODES.has(code)) {
+      this.#stoppedForRoom(available);
+      return new StorageFullError(message, { cause: error });
+    }
+    if (code === 'EIO' && available !== undefined && available < 2 * bytes + SHORT_WRITE_MARGIN_BYTES) {
+      this.#stoppedForRoom(available);
+      return new StorageFullError(`${message}: a short write, with ${available} bytes free on the filesystem`, { cause: error });
+    }
+    return new StorageFailedError(message, { cause: error, untrusted: code !== undefined && UNTRUSTED_CODES.has(code) });
+  }
+
 
   #readMeta(): StoreMeta {
     const bytes = this.#db.get(META_KEY);
@@ -437,6 +668,102 @@ export class LmdbStore implements AcceptorStore, Closeable {
   #checkOpen(): void {
     if (this.#closed) throw new UnavailableError(`the LMDB store at ${this.path} is closed`);
   }
+}
+
+/** What `getStats()` reports (lmdb 3.x), as far as `capacity` reads it. */
+interface LmdbTreeStats {
+  readonly treeDepth?: number;
+  readonly treeBranchPageCount: number;
+  readonly treeLeafPageCount: number;
+  readonly overflowPages: number;
+}
+interface LmdbStats extends LmdbTreeStats {
+  readonly pageSize: number;
+  /** The last page of the data file (its size is the page after it). */
+  readonly lastPageNumber?: number;
+  readonly root?: LmdbTreeStats;
+  readonly free?: LmdbTreeStats;
+}
+
+/** The size and free bytes (for unprivileged users) of the filesystem holding `path`, if it can be asked. */
+function filesystemOf(path: string): { readonly total: number; readonly available: number } | undefined {
+  try {
+    const fs = statfsSync(path);
+    return { total: fs.blocks * fs.bsize, available: fs.bavail * fs.bsize };
+  } catch {
+    return undefined;
+  }
+}
+
+/** See `#preflight`: room kept for LMDB's free list and meta pages beyond a transaction's records. */
+const PREFLIGHT_SLACK_BYTES = 256 * 1024;
+/** See `#preflight`: what the probe writes. */
+const PROBE_BYTE = new Uint8Array([0]);
+/** After a write failed for want of room, how much more must be free before writes resume. */
+const RESUME_MARGIN_BYTES = 1024 * 1024;
+
+/** See `#writeFailure`: the slack beyond a transaction's own pages for an EIO to count as full. */
+const SHORT_WRITE_MARGIN_BYTES = 64 * 1024;
+
+/** Codes of a write that failed for want of room. */
+const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'MDB_MAP_FULL']);
+/** Codes after which LMDB's environment must be reopened: the store cannot be trusted until then. */
+const UNTRUSTED_CODES = new Set(['MDB_PANIC', 'MDB_CORRUPTED']);
+/** LMDB's own error numbers (lmdb.h) that a write may report. */
+const LMDB_CODES = new Map([
+  [-30792, 'MDB_MAP_FULL'],
+  [-30795, 'MDB_PANIC'],
+  [-30796, 'MDB_CORRUPTED'],
+]);
+/** errno numbers of this platform, by number: lmdb reports `code: 28`, not `ENOSPC`. */
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** The name of the error's code: lmdb's numeric `code` as an errno or LMDB name. */
+function errnoName(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof code === 'string') return code;
+  if (typeof code !== 'number') return undefined;
+  return LMDB_CODES.get(code) ?? ERRNO_NAMES.get(code);
+}
+
+/** How long to wait for lmdb's `commitError` to say why a commit failed. */
+const COMMIT_ERROR_WAIT_MS = 1000;
+
+/**
+ * Awaits an lmdb write; when its commit failed, rejects with the cause lmdb gives separately in
+ * the error's `commitError` promise (handled here in every case, so it never rejects unhandled),
+ * or with the write's own error if that promise says nothing within a second.
+ * (Exported for its tests; not part of `caspaxos/lmdb`.)
+ */
+export async function committed<T>(written: Promise<T>): Promise<T> {
+  try {
+    return await written;
+  } catch (error) {
+    const detail = (error as { commitError?: unknown }).commitError;
+    if (typeof detail !== 'object' || detail === null || typeof (detail as PromiseLike<unknown>).then !== 'function') throw error;
+    const cause = await new Promise<unknown>((resolve) => {
+      const timer = setTimeout(() => resolve(error), COMMIT_ERROR_WAIT_MS);
+      (detail as PromiseLike<unknown>).then(
+        () => {
+          clearTimeout(timer);
+          resolve(error);
+        },
+        (reason: unknown) => {
+          clearTimeout(timer);
+          resolve(reason);
+        },
+      );
+    });
+    throw cause;
+  }
+}
+
+/** A `maxDataBytes` option, checked. */
+function parseQuota(value: unknown): Quota {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return { bytes: value };
+  const percent = typeof value === 'string' && /^\d+(\.\d+)?%$/.test(value) ? Number(value.slice(0, -1)) : NaN;
+  if (percent > 0 && percent <= 100) return { percent };
+  throw new InvalidArgumentError(`options.maxDataBytes must be a byte count (an integer >= 0) or a percentage of the filesystem in (0%, 100%], got ${JSON.stringify(value)}`);
 }
 
 /** The flush promise lmdb attaches to a write's promise under `separateFlushed`. */

@@ -9,6 +9,15 @@
  * watch streams: any number of `RedisAcceptor` objects (in any number of processes) over one
  * server and prefix are the same acceptor, and a restart of either side loses nothing.
  *
+ * A Redis that cannot take the write answers with an error reply, and so does the acceptor:
+ * `OOM` (used memory past `maxmemory` under the `noeviction` policy) and `MISCONF` naming a full
+ * disk (the AOF or a snapshot could not be written: no space left) are `StorageFullError`;
+ * `READONLY` (a replica) and any other `MISCONF` are `StorageFailedError`. Redis checks these at a
+ * script's first write and lets a script that already wrote finish, so a refused script wrote
+ * nothing: the request changed nothing. Under `noeviction`, Redis
+ * refuses every command that may grow memory, promises and removals included; give it room
+ * (`CONFIG SET maxmemory`, or free disk space) and writes resume by themselves.
+ *
  * Pure module: no `node:` imports; time (the watch poll) comes from an injectable `sleep`.
  */
 import { abortable } from '../internal/abort.js';
@@ -16,7 +25,7 @@ import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest 
 import type { Age } from '../core/age.js';
 import { type Ballot, ballotEquals } from '../core/ballot.js';
 import type { AcceptReply, AcceptedState, Conflict, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
-import { InvalidArgumentError, UnavailableError } from '../errors.js';
+import { InvalidArgumentError, StorageFailedError, StorageFullError, UnavailableError } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
 import { type Sleep, timerSleep } from '../retry.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
@@ -336,14 +345,21 @@ export class RedisAcceptor implements Acceptor {
     throw new RangeError(`unknown reply ${JSON.stringify(tag)}`);
   }
 
-  /** Runs a script; a failure to reach Redis (or a script error) becomes `UnavailableError`. */
+  /**
+   * Runs a script; Redis refusing the write for room or persistence becomes a storage error (see
+   * the module doc), a failure to reach Redis (or another script error) `UnavailableError`.
+   */
   async #call(method: string, script: LuaScript, keys: readonly RedisArgument[], args: readonly RedisArgument[], signal: AbortSignal | undefined): Promise<unknown> {
     try {
       // An abort rejects at once; the script may still run (like a message already sent).
       return await abortable(script.run(this.#client, keys, args), signal);
     } catch (err) {
       if (signal?.aborted === true && err === signal.reason) throw err;
-      throw new UnavailableError(`redis acceptor ${this.address}: ${method} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      const message = `redis acceptor ${this.address}: ${method} failed: ${err instanceof Error ? err.message : String(err)}`;
+      const refusal = storageRefusal(err);
+      if (refusal === 'full') throw new StorageFullError(message, { cause: err, acceptors: [this.address] });
+      if (refusal === 'failed') throw new StorageFailedError(message, { cause: err, acceptors: [this.address] });
+      throw new UnavailableError(message, { cause: err });
     }
   }
 
@@ -357,6 +373,19 @@ export class RedisAcceptor implements Acceptor {
     }
   }
 
+}
+
+/**
+ * Whether an error reply says Redis cannot store the write: `full` (`OOM`; `MISCONF` for a disk
+ * with no space left), `failed` (`READONLY`, any other `MISCONF`), else `undefined`.
+ */
+function storageRefusal(err: unknown): 'full' | 'failed' | undefined {
+  const message = typeof err === 'object' && err !== null ? (err as { message?: unknown }).message : undefined;
+  if (typeof message !== 'string') return undefined;
+  if (message.startsWith('OOM ')) return 'full';
+  if (message.startsWith('MISCONF ')) return /no space left|ENOSPC|quota exceeded|EDQUOT/i.test(message) ? 'full' : 'failed';
+  if (message.startsWith('READONLY ')) return 'failed';
+  return undefined;
 }
 
 /** A bulk string of a reply, as bytes. A client that decodes replies as text cannot carry binary states. */

@@ -12,7 +12,10 @@
  *
  * A subject that can crash and restart over the same storage (`crashAndRestart`) also gets the
  * durability cases: every reply it sent must survive the crash (paper §2.2: the acceptor persists
- * a promise or an accepted value before it confirms).
+ * a promise or an accepted value before it confirms). A subject whose storage can be filled
+ * (`storage`, with the option `fullStorage`) also gets the storage-full cases: a full store
+ * refuses values for new keys with `ERR_STORAGE_FULL`, keeps nothing of them, and takes writes
+ * again by itself once there is room.
  *
  * Browser-safe: no Node built-ins, no dependency on a test framework.
  */
@@ -31,8 +34,25 @@ export interface ConformanceSubject {
    * unless the suite runs with `durable: false`.
    */
   crashAndRestart?(): Promise<Acceptor>;
+  /**
+   * Fills and frees the subject's storage, for the storage-full cases. Required when the suite runs
+   * with `fullStorage` set (see `ConformanceOptions.fullStorage`).
+   */
+  readonly storage?: StorageControl | undefined;
   /** Releases everything the subject holds (servers, files, processes). */
   close(): Promise<void>;
+}
+
+/** How the storage-full cases fill a subject's storage and give it room again. */
+export interface StorageControl {
+  /**
+   * Makes the storage full: until `free`, every write that would store a value for a new key (or
+   * a longer value) must be refused with an error whose `code` is `ERR_STORAGE_FULL` (a store's
+   * byte limit set to what it holds, a Redis `maxmemory` below what it uses, ...).
+   */
+  fill(): Promise<void>;
+  /** Gives the storage room again; the acceptor must take writes again without a restart. */
+  free(): Promise<void>;
 }
 
 /** The `describe` of the test framework in use. */
@@ -69,6 +89,17 @@ export interface ConformanceOptions {
    * @default true
    */
   readonly durable?: boolean | undefined;
+  /**
+   * What the acceptor does once its storage is full, for the storage-full cases (subjects then
+   * need `storage`). `'refuses-growth'`: it refuses writes that grow the data (a value for a new
+   * key, a longer state) and takes the others (promises, tombstones, removals), so reads work and
+   * space can be freed through it (a quota below the disk, a `MemoryStore` byte limit): every case
+   * runs. `'refuses-writes'`: it refuses every write that may take
+   * room (Redis under `maxmemory` with `noeviction`): the case of shrinking writes is skipped.
+   * Absent: every storage-full case is registered as skipped (with `it.skip`), saying why.
+   * @default undefined (no storage-full cases)
+   */
+  readonly fullStorage?: 'refuses-growth' | 'refuses-writes' | undefined;
 }
 
 /** A failed conformance expectation. */
@@ -132,6 +163,28 @@ export function describeAcceptorConformance(name: string, factory: Factory, opti
     if (options.durable === false) it.skip?.(`${title} (not durable)`, run(body));
     else it(title, run(body), timeout);
   };
+  const full = (title: string, body: (s: Session, storage: StorageControl) => Promise<void>, needsShrink = false): void => {
+    const mode = options.fullStorage;
+    if (mode === undefined) it.skip?.(`${title} (no fullStorage: the subject cannot fill its storage)`, async () => {});
+    else if (needsShrink && mode !== 'refuses-growth') it.skip?.(`${title} (fullStorage '${mode}': it refuses every write while full)`, async () => {});
+    else {
+      it(
+        title,
+        async () => {
+          const subject = await factory();
+          try {
+            const storage = subject.storage ?? fail('fullStorage is set, but the subject has no storage (ConformanceSubject.storage)');
+            await body(new Session(subject), storage);
+          } finally {
+            // Never leave a shared server (one Redis for many subjects) full for the next case.
+            await subject.storage?.free();
+            await subject.close();
+          }
+        },
+        timeout,
+      );
+    }
+  };
 
   describe(`${name}: acceptor conformance`, () => {
     describe('prepare (paper §2.2, message 1b)', () => {
@@ -172,6 +225,12 @@ export function describeAcceptorConformance(name: string, factory: Factory, opti
       durable('keeps raised ages and the tombstone floor across a crash', caseDurableGc);
       durable('keeps every acknowledged write of a concurrent burst across a crash', caseDurableBurst);
       durable('keeps every promise and accepted state of a mixed burst (prepares and accepts) across a crash', caseDurableMixedBurst);
+    });
+    describe('a full storage (optional: ConformanceSubject.storage)', () => {
+      full('refuses values for new keys with ERR_STORAGE_FULL, and keeps nothing of them', caseFullRefusesNewKeys);
+      full('refuses every request of a burst of new values, and keeps none of them', caseFullBurst);
+      full('takes writes again by itself once there is room, without a restart', caseFullResumes);
+      full('still takes the writes that read or free space: promises, tombstones, removal, raised ages, shorter states', caseFullShrinks, true);
     });
   });
 }
@@ -253,16 +312,33 @@ function expectAncestry(actual: readonly Ballot[] | undefined, expected: readonl
   }
 }
 
-async function expectInvalid(call: () => Promise<unknown>, what: string): Promise<void> {
+/** Expects `call` to reject with an error whose `code` is one of `codes`. */
+async function expectRejection(call: () => Promise<unknown>, codes: readonly string[], what: string): Promise<void> {
   let result: unknown;
   try {
     result = await call();
   } catch (err) {
     const code = (err as { code?: unknown })?.code;
-    if (code !== 'ERR_INVALID_ARGUMENT' && code !== 'ERR_NOT_TOMBSTONE') fail(`${what}: expected ERR_INVALID_ARGUMENT, got ${show(err)}`);
+    if (typeof code !== 'string' || !codes.includes(code)) fail(`${what}: expected ${codes[0]}, got ${show(err)}`);
     return;
   }
-  fail(`${what}: expected a rejection with ERR_INVALID_ARGUMENT, got ${show(result)}`);
+  fail(`${what}: expected a rejection with ${codes[0]}, got ${show(result)}`);
+}
+
+function expectStorageFull(call: () => Promise<unknown>, what: string): Promise<void> {
+  return expectRejection(call, ['ERR_STORAGE_FULL'], `${what} while the storage is full`);
+}
+
+/** Expects `key` to hold nothing and no promise above `below`: a prepare at `below` is promised, with nothing accepted. */
+async function expectUntouched(s: Session, key: string, below: Ballot, what: string): Promise<void> {
+  const reply = await s.prepare(key, below);
+  expectType(reply, 'promised', `${what}: a prepare at ${formatBallot(below)} after room came back (a refused write must leave no promise)`);
+  expectBallot(reply.accepted, ZERO_BALLOT, `${what}: the accepted ballot (a refused write must leave nothing accepted)`);
+  expectState(reply.state, null, `${what}: the state`);
+}
+
+function expectInvalid(call: () => Promise<unknown>, what: string): Promise<void> {
+  return expectRejection(call, ['ERR_INVALID_ARGUMENT', 'ERR_NOT_TOMBSTONE'], what);
 }
 
 function show(value: unknown): string {
@@ -692,6 +768,71 @@ async function caseDurableMixedBurst(s: Session): Promise<void> {
     expectBallot(seen.accepted, b(i + 10), `the ballot of ${key} after the crash`);
     expectState(seen.state, bytes(i), `the state of ${key} after the crash`);
   }
+}
+
+// --- A full storage -----------------------------------------------------------------------------
+
+async function caseFullRefusesNewKeys(s: Session, storage: StorageControl): Promise<void> {
+  expectType(await s.accept('kept', b(1), bytes(1, 2, 3)), 'accepted', 'accept kept (before the storage fills)');
+  await storage.fill();
+  await expectStorageFull(() => s.accept('new-a', b(5), bytes(7)), 'an accept of a value for a new key');
+  await expectStorageFull(() => s.accept('new-n', b(5), bytes(7), { next: b(6) }), 'an accept of a value for a new key that promises the next ballot');
+  await storage.free();
+  // Nothing of the refused writes was kept: their promises (5) do not hold, nothing was accepted.
+  await expectUntouched(s, 'new-a', b(2), 'the key a refused accept would have created');
+  await expectUntouched(s, 'new-n', b(2), 'the key a refused accept with next would have created');
+  const kept = await s.probe('kept');
+  expectBallot(kept.accepted, b(1), 'the write acknowledged before the storage filled');
+  expectState(kept.state, bytes(1, 2, 3), 'the write acknowledged before the storage filled');
+}
+
+async function caseFullBurst(s: Session, storage: StorageControl): Promise<void> {
+  await storage.fill();
+  const keys = Array.from({ length: 16 }, (_, i) => `burst-${i}`);
+  // One turn: a batching transport sends these as one request, a grouping store as one write.
+  const outcomes = await Promise.allSettled(keys.map((key, i) => s.accept(key, b(3), bytes(i))));
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === 'fulfilled') fail(`burst item ${i} while the storage is full: expected a rejection with ERR_STORAGE_FULL, got ${show(outcome.value)}`);
+    const code = (outcome.reason as { code?: unknown })?.code;
+    if (code !== 'ERR_STORAGE_FULL') fail(`burst item ${i}: expected ERR_STORAGE_FULL, got ${show(outcome.reason)}`);
+  });
+  await storage.free();
+  for (const key of keys) await expectUntouched(s, key, b(1), `burst key ${key}`);
+}
+
+async function caseFullResumes(s: Session, storage: StorageControl): Promise<void> {
+  await storage.fill();
+  await expectStorageFull(() => s.accept('later', b(1), bytes(4)), 'an accept of a value for a new key');
+  await storage.free();
+  // The same acceptor, not restarted.
+  expectType(await s.accept('later', b(2), bytes(5)), 'accepted', 'the same accept once there is room');
+  expectType(await s.prepare('other', b(1)), 'promised', 'a prepare creating another key once there is room');
+  const seen = await s.probe('later');
+  expectBallot(seen.accepted, b(2), 'the write taken once there was room');
+  expectState(seen.state, bytes(5), 'the write taken once there was room');
+}
+
+async function caseFullShrinks(s: Session, storage: StorageControl): Promise<void> {
+  expectType(await s.accept('tomb', b(1), null), 'accepted', 'accept the tombstone of tomb');
+  expectType(await s.accept('value', b(1), bytes(9, 9, 9, 9)), 'accepted', 'accept a value');
+  await storage.fill();
+  // A read or a delete of a key that does not exist: a promise, a tombstone.
+  const promised = await s.prepare('absent', b(1));
+  expectType(promised, 'promised', 'a prepare of a key that does not exist, while full');
+  expectState(promised.state, null, 'the state of a key that does not exist');
+  expectType(await s.accept('absent', b(1), null), 'accepted', 'a tombstone for a key that does not exist, while full');
+  const removed = await s.acceptor.removeIfEqual('tomb', { ballot: b(1), state: null });
+  if (removed.type !== 'removed') fail(`removing the tombstone while full: expected 'removed', got ${show(removed)}`);
+  await s.acceptor.rejectByAge([{ counter: 2, id: 'gone' }]);
+  expectType(await s.prepare('value', b(2)), 'promised', 'a promise on an existing key while full');
+  expectType(await s.accept('value', b(2), bytes(9)), 'accepted', 'a shorter state while full');
+  expectType(await s.accept('value', b(3), bytes(9)), 'accepted', 'a state of the same length while full');
+  await expectStorageFull(() => s.accept('value', b(4), bytes(9, 9, 9, 9, 9)), 'a longer state');
+  await storage.free();
+  const seen = await s.probe('value');
+  expectState(seen.state, bytes(9), 'the state after the shrinking writes');
+  const age = await s.acceptor.prepare('value', { counter: 1, id: 'gone' }, b(PROBE_COUNTER + probes++, 'probe'));
+  expectType(age, 'age', 'a prepare by a proposer whose age was raised while full');
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

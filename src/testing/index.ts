@@ -81,6 +81,7 @@ export {
   ConformanceError,
   describeAcceptorConformance,
   type ConformanceOptions,
+  type StorageControl,
   type ConformanceSubject,
   type DescribeFn,
   type ItFn,

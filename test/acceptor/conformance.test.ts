@@ -5,16 +5,15 @@
  * acceptor that forgets its promises in a crash.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryAcceptor, ZERO_BALLOT, ballotEquals } from '../../src/index.js';
-import type { AcceptorStore } from '../../src/acceptor/acceptor-store.js';
+import { MemoryAcceptor, StorageFullError, ZERO_BALLOT, ballotEquals } from '../../src/index.js';
 import type { KeyRecord } from '../../src/core/acceptor-rules.js';
 import { MemoryStore } from '../../src/acceptor/memory-store.js';
 import { StoreAcceptor } from '../../src/acceptor/store-acceptor.js';
-import { type ConformanceSubject, describeAcceptorConformance } from '../../src/testing/acceptor-conformance.js';
+import { type ConformanceSubject, type StorageControl, describeAcceptorConformance } from '../../src/testing/acceptor-conformance.js';
 
 describeAcceptorConformance('MemoryAcceptor', async () => ({ acceptor: new MemoryAcceptor('a1'), close: async () => {} }), { describe, it, durable: false });
 
-async function storeSubject(store: AcceptorStore): Promise<ConformanceSubject> {
+async function storeSubject(store: MemoryStore): Promise<ConformanceSubject> {
   let acceptor = await StoreAcceptor.open('a1', store);
   return {
     acceptor,
@@ -23,11 +22,20 @@ async function storeSubject(store: AcceptorStore): Promise<ConformanceSubject> {
       acceptor = await StoreAcceptor.open('a1', store);
       return acceptor;
     },
+    storage: memoryStoreControl(store),
     close: () => acceptor.close(),
   };
 }
 
-describeAcceptorConformance('StoreAcceptor over MemoryStore', () => storeSubject(new MemoryStore()), { describe, it });
+/** Fills a `MemoryStore` by setting its byte limit to what it holds; frees it by lifting it. */
+function memoryStoreControl(store: MemoryStore): StorageControl {
+  return {
+    fill: async () => store.setLimits({ maxBytes: store.capacity().usedBytes }),
+    free: async () => store.setLimits({}),
+  };
+}
+
+describeAcceptorConformance('StoreAcceptor over MemoryStore', () => storeSubject(new MemoryStore()), { describe, it, fullStorage: 'refuses-growth' });
 
 /** A store that acknowledges promise-only writes without keeping them: it loses promises in a crash. */
 class ForgetfulStore extends MemoryStore {
@@ -96,7 +104,7 @@ class GroupStore extends MemoryStore {
   }
 }
 
-describeAcceptorConformance('StoreAcceptor over a store with putMany (group commit)', () => storeSubject(new GroupStore()), { describe, it });
+describeAcceptorConformance('StoreAcceptor over a store with putMany (group commit)', () => storeSubject(new GroupStore()), { describe, it, fullStorage: 'refuses-growth' });
 
 describe('group commit', () => {
   it('writes the records of one turn in one putMany, and every reply waits for it', async () => {
@@ -140,5 +148,41 @@ describe('group commit', () => {
     const burst = cases.find((c) => c.name.startsWith('keeps every acknowledged write of a concurrent burst'));
     expect(burst).toBeDefined();
     await expect(burst?.body()).rejects.toThrow(/after the crash/);
+  });
+});
+
+describe('negative control: the storage-full cases catch an acceptor that ignores a full store, or keeps a refused write', () => {
+  /** A store that, once `full`, writes the record and then reports the write refused: it keeps what it refused. */
+  class LeakyStore extends MemoryStore {
+    full = false;
+    override async put(key: string, record: KeyRecord): Promise<void> {
+      await super.put(key, record);
+      if (this.full) throw new StorageFullError('full (but the record was written anyway)');
+    }
+  }
+
+  function collectCases(subject: () => Promise<ConformanceSubject>): Array<{ name: string; body: () => Promise<void> }> {
+    const cases: Array<{ name: string; body: () => Promise<void> }> = [];
+    const collect = Object.assign((name: string, body: () => Promise<void>) => void cases.push({ name, body }), { skip: () => {} });
+    describeAcceptorConformance('storage', subject, { describe: (_name, body) => body(), it: collect, fullStorage: 'refuses-growth' });
+    return cases;
+  }
+
+  it('a store whose fill changes nothing fails: a value for a new key is not refused', async () => {
+    const cases = collectCases(async () => ({ ...(await storeSubject(new MemoryStore())), storage: { fill: async () => {}, free: async () => {} } }));
+    const refuses = cases.find((c) => c.name.startsWith('refuses values for new keys'));
+    expect(refuses).toBeDefined();
+    await expect(refuses?.body()).rejects.toThrow(/expected a rejection with ERR_STORAGE_FULL/);
+  });
+
+  it('a store that keeps a write it refused fails: the refused value is there after room returns', async () => {
+    const cases = collectCases(async () => {
+      const store = new LeakyStore();
+      return { ...(await storeSubject(store)), storage: { fill: async () => void (store.full = true), free: async () => void (store.full = false) } };
+    });
+    const refuses = cases.find((c) => c.name.startsWith('refuses values for new keys'));
+    await expect(refuses?.body()).rejects.toThrow(/a refused write must leave/);
+    const passes = cases.find((c) => c.name.startsWith('takes writes again by itself'));
+    await expect(passes?.body()).resolves.toBeUndefined();
   });
 });

@@ -12,6 +12,15 @@ import { StoreAcceptor } from '../../src/acceptor/store-acceptor.js';
 import { describeAcceptorConformance } from '../../src/testing/acceptor-conformance.js';
 import { nodeFetch } from '../../src/http/node-fetch.js';
 import { host } from './support.js';
+import type { StorageControl } from '../../src/testing/acceptor-conformance.js';
+
+/** Fills a `MemoryStore` by setting its byte limit to what it holds; frees it by lifting it. */
+function memoryStoreControl(store: MemoryStore): StorageControl {
+  return {
+    fill: async () => store.setLimits({ maxBytes: store.capacity().usedBytes }),
+    free: async () => store.setLimits({}),
+  };
+}
 
 const SECRET = 'conformance';
 
@@ -37,10 +46,11 @@ describeAcceptorConformance(
         h = await host(await StoreAcceptor.open('a', store), { secret: SECRET });
         return new HttpAcceptor(h.url, { secret: SECRET });
       },
+      storage: memoryStoreControl(store),
       close: () => h.server.close(),
     };
   },
-  { describe, it },
+  { describe, it, fullStorage: 'refuses-growth' },
 );
 
 // The same through `nodeFetch` (node:http keep-alive agents) instead of the built-in fetch.
@@ -57,8 +67,9 @@ describeAcceptorConformance(
         h = await host(await StoreAcceptor.open('a', store), { secret: SECRET });
         return new HttpAcceptor(h.url, { secret: SECRET, fetch: viaNode });
       },
+      storage: memoryStoreControl(store),
       close: () => h.server.close(),
     };
   },
-  { describe, it },
+  { describe, it, fullStorage: 'refuses-growth' },
 );

@@ -333,6 +333,10 @@ async function lmdbSubject(syncMode: SyncMode): Promise<ConformanceSubject> {
     return StoreAcceptor.open('a1', store);
   };
   let acceptor = await start();
+  // Full: a quota of 0 bytes (the data always exceeds it); room: the default quota again.
+  const quota = (maxDataBytes: number | `${number}%`): void => {
+    for (const store of opened) store.setMaxDataBytes(maxDataBytes);
+  };
   return {
     acceptor,
     async crashAndRestart() {
@@ -340,6 +344,10 @@ async function lmdbSubject(syncMode: SyncMode): Promise<ConformanceSubject> {
       // the new store reads the directory back (lmdb shares one environment per path in a process).
       acceptor = await start();
       return acceptor;
+    },
+    storage: {
+      fill: async () => quota(0),
+      free: async () => quota('90%'),
     },
     async close() {
       await acceptor.close();
@@ -350,7 +358,7 @@ async function lmdbSubject(syncMode: SyncMode): Promise<ConformanceSubject> {
 }
 
 for (const syncMode of SYNC_MODES) {
-  describeAcceptorConformance(`StoreAcceptor over LmdbStore (syncMode ${syncMode})`, () => lmdbSubject(syncMode), { describe, it });
+  describeAcceptorConformance(`StoreAcceptor over LmdbStore (syncMode ${syncMode})`, () => lmdbSubject(syncMode), { describe, it, fullStorage: 'refuses-growth' });
 }
 
 // --- A real crash: SIGKILL a writing child process ----------------------------------------------

@@ -24,7 +24,7 @@ for (const kind of ['ioredis', 'node-redis'] as const satisfies readonly ClientK
         if (server === undefined) throw new Error('no redis-server');
         return conformanceSubject(kind, server);
       },
-      { describe, it },
+      { describe, it, fullStorage: 'refuses-writes' },
     );
   });
 }

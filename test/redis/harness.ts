@@ -95,6 +95,12 @@ export async function conformanceSubject(kind: ClientKind, server: RedisServer, 
       connection = await connect(kind, server);
       return open(connection);
     },
+    // Full: maxmemory far below what the server uses (the tests' servers evict nothing:
+    // noeviction is Redis's default policy); room: no limit.
+    storage: {
+      fill: async () => void (await connection.call('CONFIG', 'SET', 'maxmemory-policy', 'noeviction', 'maxmemory', '1')),
+      free: async () => void (await connection.call('CONFIG', 'SET', 'maxmemory', '0')),
+    },
     async close() {
       await connection.close();
     },

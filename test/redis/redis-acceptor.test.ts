@@ -4,7 +4,7 @@
  * paging, and the watch log (every change, bufferSize, a lapsed watch).
  */
 import { describe, expect, test } from 'vitest';
-import { type Age, type Ballot, InvalidArgumentError, UnavailableError, ZERO_BALLOT, compareBallots } from '../../src/index.js';
+import { type Age, type Ballot, InvalidArgumentError, StorageFailedError, StorageFullError, UnavailableError, ZERO_BALLOT, compareBallots } from '../../src/index.js';
 import { RedisAcceptor, type RedisClientLike } from '../../src/redis/index.js';
 import type { Sleep } from '../../src/retry.js';
 import { skipWithoutRedis } from '../support/redis-server.js';
@@ -159,6 +159,25 @@ for (const kind of ['ioredis', 'node-redis'] as const satisfies readonly ClientK
       await shared.connection.call('SET', `{${prefix}}i`, 'not a sorted set');
       await expect(a.removeIfEqual('t', { ballot: b(3), state: null })).rejects.toThrow(/WRONGTYPE/);
       expect(await shared.connection.call('EXISTS', `{${prefix}}r:t`)).toBe(1);
+    });
+
+    test("Redis refusing the write for room or persistence is a storage error: OOM and MISCONF for a full disk are StorageFullError, READONLY and other MISCONF StorageFailedError", async () => {
+      const replies: Array<[string, typeof StorageFullError | typeof StorageFailedError | typeof UnavailableError]> = [
+        ["OOM command not allowed when used memory > 'maxmemory'. script: abc, on @user_script:80.", StorageFullError],
+        ['MISCONF Errors writing to the AOF file: No space left on device', StorageFullError],
+        ['MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.', StorageFailedError],
+        ["READONLY You can't write against a read only replica.", StorageFailedError],
+        ['ERR something else', UnavailableError],
+      ];
+      for (const [message, expected] of replies) {
+        const cause = new Error(message);
+        const refusing: RedisClientLike = { evalsha: () => Promise.reject(cause), eval: () => Promise.reject(cause) };
+        const a = fresh({ client: refusing });
+        const err: unknown = await a.accept('k', age(), b(1), bytes(1)).catch((e: unknown) => e);
+        expect(err, message).toBeInstanceOf(expected);
+        expect((err as Error).cause, message).toBe(cause);
+        if (expected !== UnavailableError) expect((err as StorageFullError).acceptors, message).toEqual([a.address]);
+      }
     });
 
     test('a client failure rejects with UnavailableError carrying the cause; an abort with the signal reason', async () => {
