@@ -40,7 +40,7 @@ import { join } from 'node:path';
 import { JsonFileError, readJsonFile, writeJsonFile } from './atomic-file.js';
 import { DirectoryLockedError, LOCK_FILE, type DirectoryLock, lockDirectory } from './directory-lock.js';
 import { canCheckLmdbFiles, checkLmdbFile } from './lmdb-file.js';
-import { LmdbStore, type LmdbStoreOptions, readIdentityEntry, writeIdentityEntry } from './lmdb-store.js';
+import { LmdbStore, type LmdbStoreOptions, WRITE_PROBE_FILE, readIdentityEntry, writeIdentityEntry } from './lmdb-store.js';
 import { type AcceptorIdentity, isClusterId, isIncarnation } from '../http/wire.js';
 
 export type { AcceptorIdentity } from '../http/wire.js';
@@ -69,7 +69,7 @@ const IDENTITY_FORMAT = 'caspaxos-acceptor-identity/1';
 export const PID_FILE = 'caspaxos.pid';
 
 /** Files that are not the acceptor's data (a stale lock socket, a pid file). */
-const NOT_DATA = new Set([LOCK_FILE, PID_FILE]);
+const NOT_DATA = new Set([LOCK_FILE, PID_FILE, WRITE_PROBE_FILE]);
 
 /** Throws `TypeError` unless `clusterId` is a valid cluster id (`isClusterId`: it travels in a header). */
 export function assertClusterId(clusterId: unknown): asserts clusterId is string {

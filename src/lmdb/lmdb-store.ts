@@ -587,7 +587,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
   #preflight(records: number, bytes: number): void {
     try {
       accessSync(join(this.path, 'data.mdb'), fsConstants.W_OK);
-      this.#probe ??= openSync(join(this.path, 'write-probe'), 'w');
+      this.#probe ??= openSync(join(this.path, WRITE_PROBE_FILE), 'w');
       writeSync(this.#probe, PROBE_BYTE, 0, 1, 0);
     } catch (error) {
       throw this.#writeFailure(error, bytes);
@@ -699,6 +699,9 @@ function filesystemOf(path: string): { readonly total: number; readonly availabl
 const PREFLIGHT_SLACK_BYTES = 256 * 1024;
 /** See `#preflight`: what the probe writes. */
 const PROBE_BYTE = new Uint8Array([0]);
+
+/** The file beside `data.mdb` that each write transaction's preflight writes one byte to (no data). */
+export const WRITE_PROBE_FILE = 'write-probe';
 /** After a write failed for want of room, how much more must be free before writes resume. */
 const RESUME_MARGIN_BYTES = 1024 * 1024;
 

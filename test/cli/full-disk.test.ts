@@ -15,9 +15,12 @@
  * Needs root (mounts). Where mounting is refused the tests say so loudly and skip.
  */
 import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { launchCli } from '../support/cli-process.js';
+import { IDENTITY_FILE } from '../../src/lmdb/data-directory.js';
+import { TEST_CLUSTER, launchCli, runCli } from '../support/cli-process.js';
 import { killHard, relaunchOnSamePort } from '../support/processes.js';
 import { type Ext4, type Tmpfs, mountExt4, mountTmpfs, skipWithoutExt4, skipWithoutTmpfs } from '../support/tmpfs.js';
 
@@ -34,8 +37,22 @@ interface Proc {
   exited: string | undefined;
 }
 
+/**
+ * Starts `caspaxos acceptor` (its data directory initialised first when it holds nothing yet) or
+ * `caspaxos node` (with a fresh directory for its membership), in the test cluster.
+ */
 async function start(args: readonly string[]): Promise<Proc> {
-  const { child, url } = await launchCli(args);
+  const full = [...args];
+  if (args[0] === 'acceptor') {
+    const dir = args[args.indexOf('--data') + 1] as string;
+    if (!existsSync(join(dir, IDENTITY_FILE))) {
+      const init = await runCli(['acceptor', '--init', '--cluster-id', TEST_CLUSTER, '--data', dir]);
+      if (init.code !== 0) throw new Error(`--init failed (${init.code}): ${init.stderr}`);
+    }
+  } else {
+    full.push('--data', mkdtempSync(join(tmpdir(), 'caspaxos-full-disk-node-')), '--cluster-id', TEST_CLUSTER);
+  }
+  const { child, url } = await launchCli(full);
   const proc: Proc = { child, url, lines: [], exited: undefined };
   watch(proc);
   return proc;

@@ -1,8 +1,9 @@
 /**
- * The one storage failure that stops `caspaxos acceptor`: a store that can no longer be trusted.
- * A record damaged on disk (its checksum no longer matches) is found by a read; answering from
- * such a store could forget a promise, so the process logs one fatal line and exits with code 1
- * (the process guard, see src/cli/index.ts) instead of serving on.
+ * The one storage failure that stops a running `caspaxos acceptor`: a store that can no longer be
+ * trusted. A record damaged on disk while the acceptor runs (its checksum no longer matches) is
+ * found by a read; answering from such a store could forget a promise, so the process logs one
+ * fatal line and exits with code 1 (the process guard, src/cli/process-guard.ts) instead of serving
+ * on. (Damage present when it starts is refused at open: test/lmdb/data-directory.test.ts.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,8 +12,7 @@ import { open } from 'lmdb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { encodeKey } from '../../src/lmdb/record-codec.js';
-import { launchCli } from '../support/cli-process.js';
-import { killHard } from '../support/processes.js';
+import { TEST_CLUSTER, launchCli, runCli } from '../support/cli-process.js';
 
 const AGE = { counter: 0, id: 'p' };
 
@@ -21,13 +21,17 @@ describe('caspaxos acceptor over a damaged data directory', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('stops with one fatal line and exit code 1 when a read finds a damaged record; a healthy key is served until then', async () => {
-    const first = await launchCli(['acceptor', '--data', dir, '--port', '0']);
-    const client = new HttpAcceptor(first.url);
-    expect((await client.accept('k', AGE, { counter: 1, id: 'p' }, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).type).toBe('accepted');
-    expect((await client.accept('healthy', AGE, { counter: 1, id: 'p' }, new Uint8Array([9]))).type).toBe('accepted');
-    await killHard(first.child);
+    expect((await runCli(['acceptor', '--init', '--cluster-id', TEST_CLUSTER, '--data', dir])).code).toBe(0);
+    const second = await launchCli(['acceptor', '--data', dir, '--port', '0']);
+    let output = '';
+    second.child.stdout?.on('data', (chunk: string) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => second.child.once('exit', (code) => resolve(code)));
+    const again = new HttpAcceptor(second.url, { clusterId: TEST_CLUSTER });
+    expect((await again.accept('k', AGE, { counter: 1, id: 'p' }, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).type).toBe('accepted');
+    expect((await again.accept('healthy', AGE, { counter: 1, id: 'p' }, new Uint8Array([9]))).type).toBe('accepted');
 
-    // Flip a bit of the state of `k`, as a failing disk might.
+    // While it runs, flip a bit of the state of `k` on disk, as a failing disk might (LMDB lets a
+    // second process write the environment; the acceptor's lock keeps out only acceptors).
     const raw = open<Uint8Array, Uint8Array>({ path: dir, keyEncoding: 'binary', encoding: 'binary', overlappingSync: false });
     const value = raw.get(encodeKey('k'));
     if (value === undefined) throw new Error('the record is not under its encoded key');
@@ -36,11 +40,6 @@ describe('caspaxos acceptor over a damaged data directory', () => {
     await raw.put(encodeKey('k'), damaged);
     await raw.close();
 
-    const second = await launchCli(['acceptor', '--data', dir, '--port', '0']);
-    let output = '';
-    second.child.stdout?.on('data', (chunk: string) => (output += chunk));
-    const exited = new Promise<number | null>((resolve) => second.child.once('exit', (code) => resolve(code)));
-    const again = new HttpAcceptor(second.url);
     // Keys that read fine are served.
     expect((await again.prepare('healthy', AGE, { counter: 2, id: 'p' })).type).toBe('promised');
     // The damaged one stops the process: the request gets no answer.

@@ -130,8 +130,13 @@ function mutated(body: Record<string, unknown>): fc.Arbitrary<Record<string, unk
   );
 }
 
+// The acceptor's own methods weigh most: the property is about what reaches the acceptor, and the
+// closing check that every method was reached must not hinge on a lucky seed (with every path
+// alike, an accept that decodes came up about 4 times in 400 runs, and none about 1 run in 80).
+const methodPaths = [PATHS.prepare, PATHS.accept, PATHS.rejectByAge, PATHS.removeIfEqual, PATHS.listKeys, PATHS.watch, PATHS.batch];
 const pathArb = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom(...Object.values(PATHS)) },
+  { weight: 6, arbitrary: fc.constantFrom(...methodPaths) },
+  { weight: 2, arbitrary: fc.constantFrom(...Object.values(PATHS)) },
   { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...'/v1abc?=&%.-_'.split('')), maxLength: 20 }).map((s) => `/${s}`) },
   { weight: 1, arbitrary: fc.constantFrom(...Object.values(PATHS)).map((p) => `${p}?limit=1`) },
 );
