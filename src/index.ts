@@ -42,6 +42,7 @@ export type {
   AcceptorLister,
   Addresser,
   CallOptions,
+  ChangeContext,
   ChangeFunc,
   ConfigurationChanger,
   FastForwarder,
