@@ -78,6 +78,7 @@ export {
   type Codec,
   type CollectionOutcome,
   type CollectionRetryPolicy,
+  type CollectionStats,
   type CompareAndSetResult,
   type Entry,
   type GarbageCollectionOptions,
