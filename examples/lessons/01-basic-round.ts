@@ -53,8 +53,10 @@ console.log(cluster.state());
 
 console.log('## A read is a round too\n');
 // p2 reads x with the identity change (x -> x). It still runs both phases and writes "hello" back
-// under its own ballot 1/p2 (higher than 1/p1: same counter, and "p2" > "p1"). Lesson 3 shows why
-// a read must write.
+// under its own ballot. Its first, 1/p2, wins the prepares (higher than 1/p1: same counter, and
+// "p2" > "p1"), yet p2 sends no accept under it: a round commits only under a counter above the one
+// the state it read was accepted under (rule G1; the key-value store's versions count on it), so
+// it prepares again at once, under 2/p2. Lesson 3 shows why a read must write.
 const mark = cluster.mark();
 const check = cluster.propose('p2', 'x', read);
 await cluster.runUntilSettled();
