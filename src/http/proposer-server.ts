@@ -18,7 +18,8 @@
  *   POST   /v1/admin/sweep               -> collect tombstones left behind
  * Proposer API (for other nodes): POST /v1/proposer/{identity-read, full-identity-read,
  * fast-forward-increment, add-accepter, add-preparer, remove-preparer, remove-accepter},
- * GET /v1/proposer/keys (NDJSON). And GET /v1/health, without authentication.
+ * GET /v1/proposer/keys (NDJSON). And GET /v1/health, without authentication: the proposer's
+ * address and the key-value store's collection counts (`KeyValueStore.collectionStats`).
  *
  * Every endpoint but health requires `Authorization: Bearer <secret>` when a secret is set.
  * Errors are `{ code, message, retryable }` with a 4xx for the caller's mistakes (nothing changed)
@@ -157,7 +158,11 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
     const signal = AbortSignal.timeout(requestTimeoutMs);
     try {
       if (closing) throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the node is shutting down');
-      if (url.pathname === '/v1/health') return sendJson(res, 200, { status: 'ok', proposer: context.proposer.address });
+      if (url.pathname === '/v1/health') {
+        // The key-value store's collections, for operators and metrics: what deletes and sweeps scheduled, how they ended.
+        const kv = context.kv;
+        return sendJson(res, 200, { status: 'ok', proposer: context.proposer.address, pendingCollections: kv.pendingCollections, collections: kv.collectionStats });
+      }
       if (!authorized(req.headers.authorization)) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'missing or wrong bearer token');
       const kv = KV_PATH.exec(url.pathname);
       if (kv !== null) return await userApi(req, res, method, decodeKey(kv[1] as string), kv[2], signal);
