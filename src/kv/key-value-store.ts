@@ -323,8 +323,8 @@ export class KeyValueStore<T> implements Closeable {
   }
 
   /**
-   * The key's value and version, or `undefined` when it is absent (never written, deleted, or being
-   * created). A linearizable read: an identity proposal, which re-writes the current state. An
+   * The key's value and version, or `undefined` when it is absent (never written, or deleted; a
+   * creation marker of the previous release reads as absent too). A linearizable read: an identity proposal, which re-writes the current state. An
    * identity proposal whose outcome is unknown (`AcceptFailedError`, for instance when a garbage
    * collection fenced the proposer mid-round) is read again, up to `maxRounds` times: applying
    * the identity twice changes nothing, so the retry is always safe.
@@ -421,9 +421,10 @@ export class KeyValueStore<T> implements Closeable {
   /**
    * Lists every key of the cluster and, for each (a read, that is an identity proposal, per key):
    * collects tombstones (the durable trace of a delete whose collection never ran: the process died
-   * before it, or it gave up), and turns creation markers found by two sweeps in a row (their
-   * creator is gone) into tombstones and collects them. States in another format are left alone.
-   * Sweeps run one at a time. Needs `gc` options (`InvalidArgumentError` without).
+   * before it, or it gave up), and turns creation markers (left by the previous release) into
+   * tombstones and collects them. Keys whose collection this store is running are left to it.
+   * States in another format are left alone. Sweeps run one at a time. Needs `gc` options
+   * (`InvalidArgumentError` without).
    */
   sweep(opts?: CallOptions): Promise<SweepReport> {
     if (this.#close.signal.aborted) return Promise.reject(new UnavailableError('the key-value store is closed'));
