@@ -112,10 +112,27 @@ class Child {
   constructor(name, command, args, options = {}) {
     this.name = name;
     this.output = '';
+    /** Warnings and errors it logged (pino JSON lines, level >= 40), by message, with the first example. */
+    this.warnings = {};
     this.child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    let partial = '';
     const keep = (chunk) => {
       // The last 64 KiB, for the error message if it dies.
       this.output = (this.output + chunk).slice(-65_536);
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop();
+      for (const line of lines) {
+        if (!line.startsWith('{')) continue;
+        let record;
+        try {
+          record = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (!(record.level >= 40)) continue;
+        const entry = (this.warnings[record.msg] ??= { count: 0, first: line.slice(0, 2000) });
+        entry.count++;
+      }
     };
     this.child.stdout.setEncoding('utf8').on('data', keep);
     this.child.stderr.setEncoding('utf8').on('data', keep);
@@ -652,6 +669,10 @@ for (const name of options.only) {
     log(`${name}: ${options.clients} clients x ${options.keys} keys, mix ${JSON.stringify(options.mix)}, ${options.duration} s`);
     results[name] = await soak(backend, options);
     if (name === 'caspaxos') results[name].collections = (await backend.health()).map((h) => h?.collections);
+    results[name].warnings = Object.fromEntries(backend.processes.filter((p) => Object.keys(p.warnings).length > 0).map((p) => [p.name, p.warnings]));
+    for (const [process, warnings] of Object.entries(results[name].warnings)) {
+      for (const [msg, { count, first }] of Object.entries(warnings)) log(`${name}: ${process} logged ${count} x "${msg}", first: ${first}`);
+    }
   } finally {
     await backend.stop();
     rmSync(dir, { recursive: true, force: true });
