@@ -22,10 +22,14 @@
 //   --mix put=45,get=35,cas=15,delete=5
 //   --duration S         seconds per backend (default 300)
 //   --window S           seconds per printed window (default 10)
+//   --rate N             offer at most N ops/s in all (each client paced at N / clients): a fixed
+//                        load, so that memory is measured at a steady allocation rate (default: none,
+//                        every client sends its next op as soon as the last one completes)
 //   --only caspaxos,etcd backends to run (default both; etcd when installed)
 //   --root DIR           the checkout whose bin/caspaxos.mjs and dist/ to run (default this one):
 //                        measures another build of the project with the same harness
 //   --sweep-interval-ms N  the nodes' sweep interval (default: the CLI's, 60000)
+//   --node-args "ARGS"   more `caspaxos node` flags, space-separated (e.g. "--timeout-ms 1000")
 //   --heap-snapshots DIR write heap snapshots of both nodes into DIR at the seconds --snapshot-at
 //                        lists (default 120 and the last window); node --heapsnapshot-signal
 //   --snapshot-at S,S    (see --heap-snapshots)
@@ -56,9 +60,11 @@ function parseOptions(argv) {
     mix: { put: 45, get: 35, cas: 15, delete: 5 },
     duration: 300,
     window: 10,
+    rate: undefined,
     only: ['caspaxos', 'etcd'],
     root: dirname(BENCH),
     sweepIntervalMs: undefined,
+    nodeArgs: [],
     heapSnapshots: undefined,
     snapshotAt: undefined,
     smoke: false,
@@ -74,9 +80,11 @@ function parseOptions(argv) {
     else if (flag === '--mix') options.mix = parseMix(value());
     else if (flag === '--duration') options.duration = Number(value());
     else if (flag === '--window') options.window = Number(value());
+    else if (flag === '--rate') options.rate = Number(value());
     else if (flag === '--only') options.only = value().split(',');
     else if (flag === '--root') options.root = resolve(value());
     else if (flag === '--sweep-interval-ms') options.sweepIntervalMs = Number(value());
+    else if (flag === '--node-args') options.nodeArgs = value().split(' ').filter((a) => a !== '');
     else if (flag === '--heap-snapshots') options.heapSnapshots = resolve(value());
     else if (flag === '--snapshot-at') options.snapshotAt = value().split(',').map(Number);
     else if (flag === '--smoke') options.smoke = true;
@@ -86,6 +94,7 @@ function parseOptions(argv) {
   for (const name of ['clients', 'keys', 'duration', 'window']) {
     if (!Number.isSafeInteger(options[name]) || options[name] < 1) throw new Error(`--${name} must be a positive integer`);
   }
+  if (options.rate !== undefined && !(options.rate > 0)) throw new Error('--rate must be a number > 0');
   for (const backend of options.only) if (!['caspaxos', 'etcd'].includes(backend)) throw new Error(`--only: unknown backend ${backend}`);
   options.snapshotAt ??= [Math.min(120, options.duration), options.duration - options.window].filter((s, i, all) => s > 0 && all.indexOf(s) === i);
   return options;
@@ -276,6 +285,7 @@ async function startCaspaxos(options, dir) {
       '--log-level',
       'warn',
       ...(options.sweepIntervalMs === undefined ? [] : ['--sweep-interval-ms', String(options.sweepIntervalMs)]),
+      ...options.nodeArgs,
     ];
     return new Child(`node n${i + 1}`, process.execPath, args, { env, ...(nodeDir === undefined ? {} : { cwd: nodeDir }) });
   });
@@ -493,7 +503,16 @@ async function soak(backend, options) {
       seed ^= seed << 5;
       return (seed >>> 0) / 2 ** 32;
     };
+    // With --rate, this client's ops start at most every `interval` ms (a late one does not catch up).
+    const interval = options.rate === undefined ? 0 : (1000 * options.clients) / options.rate;
+    let next = performance.now() + random() * interval;
     while (!stopping && performance.now() < end) {
+      if (interval > 0) {
+        const wait = next - performance.now();
+        if (wait > 0) await sleep(wait);
+        next = Math.max(next + interval, performance.now());
+        if (performance.now() >= end) break;
+      }
       const k = Math.floor(random() * options.keys);
       const key = keyName(client.i, k);
       const state = client.keys[k];
