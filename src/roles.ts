@@ -11,6 +11,9 @@
 import type { Age } from './core/age.js';
 import type { Ballot } from './core/ballot.js';
 import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from './core/messages.js';
+import type { ChangeContext } from './core/attempt.js';
+
+export type { ChangeContext } from './core/attempt.js';
 
 /** Options every asynchronous method accepts. */
 export interface CallOptions {
@@ -41,9 +44,14 @@ export interface WatchOptions extends CallOptions {
   readonly bufferSize?: number | undefined;
 }
 
-/** A change function: given the current state (`null` if empty), returns the next state. It must
- * be free of side effects: a proposer may call it more than once (once per attempt), or never. */
-export type ChangeFunc = (current: State) => State;
+/**
+ * A change function: given the current state (`null` if empty), returns the next state. It must
+ * be free of side effects: a proposer may call it more than once (once per attempt), or never.
+ * `MemoryProposer` also passes a `ChangeContext` (the attempt's ballot and the change's step in
+ * its round), from which a change can stamp what it writes with a number that strictly increases
+ * along the key's history (the key-value store's versions); proposers of other libraries may not.
+ */
+export type ChangeFunc = (current: State, context?: ChangeContext) => State;
 
 /** What a successful proposal resolves to: the new state and the ballot it was accepted under. */
 export interface ProposeResult {

@@ -10,15 +10,16 @@
  *  c. "For each acceptor, asks to reject messages from proposers if their age is younger than the
  *     corresponding age from the previous step." Minimums only rise (the seed overwrote them).
  *  d. "Removes the register from each acceptor if it contains the tombstone from the 1st step":
- *     if its accepted ballot is the tombstone's (the seed compared values, which also removed a
- *     newer tombstone and let an older value come back).
+ *     if its accepted ballot is the tombstone's and its state empty (the seed compared values,
+ *     which also removed a newer tombstone and let an older value come back). A non-empty state
+ *     under the tombstone's ballot stops with `NotTombstoneError` (see step d below).
  * Every step is idempotent, so a failed collection can simply run again from the start. As in the
  * seed (`makeRetryable` around steps a-c), a failure of steps a-c is retryable unless it is a
  * verdict (`NotTombstoneError`, or any error marked `retryable: false`): a plain `Error` from a
  * caller's own transport says only that a proposer or acceptor was not reached. Step d keeps its
  * cause's flag: a `NotEqualError` is retryable exactly when the kept record is newer.
  */
-import { compareBallots } from '../core/ballot.js';
+import { ballotEquals, compareBallots } from '../core/ballot.js';
 import type { Age } from '../core/age.js';
 import { InvalidArgumentError, NotEqualError, NotTombstoneError } from '../errors.js';
 import type { Addresser, FastForwarder, RejectRemover } from '../roles.js';
@@ -67,6 +68,13 @@ export async function garbageCollect(
     const replies = await settleAll(acceptors.map((acceptor) => acceptor.removeIfEqual(key, tombstone, callOptions)));
     replies.forEach((reply, i) => {
       if (reply.type !== 'not-equal') return;
+      // Kept under the tombstone's very ballot: the state accepted under it is not empty (one
+      // ballot, one state). Step a's read reported the empty state its own identity change saw,
+      // with the ballot of the round that committed it; after an unknown outcome that round may
+      // have committed a later state descending from it (a recovery, see `ProposeResult.ballot`).
+      // The key holds a value: nothing to collect (and nothing was removed: step d removes only
+      // empty states).
+      if (ballotEquals(reply.accepted, tombstone.ballot)) throw new NotTombstoneError(key, tombstone.ballot);
       const newer = compareBallots(reply.accepted, tombstone.ballot) > 0;
       throw new NotEqualError(key, (acceptors[i] as Addresser).address, tombstone.ballot, reply.accepted, newer);
     });

@@ -12,7 +12,9 @@
  *  2. `start`, under the attempt's ballot;
  *  3. `afterPrepare` (unless skipped): the current state, or why the attempt stops (paper §2.2,
  *     §3.1), and after an unknown outcome whether the changes took effect (`recoveryDecision`);
- *  4. `apply` the batch's changes (paper §2.2: "applies the change function to the current state");
+ *     an attempt whose ballot counter is not above its base's sends no accept (rule G1, below);
+ *  4. `apply` the batch's changes (paper §2.2: "applies the change function to the current state"),
+ *     each with its `ChangeContext` (the attempt's ballot and the change's step in the round);
  *  5. `asksNext`, `acceptQuorum`: what the accept asks for and needs (§2.2.1, §3.1 step a);
  *  6. `afterAccept`: committed, lost (no effect) or unknown; `cacheEntry` after a commit (§2.2.1);
  *  7. `finalFailure` when the retry policy runs out.
@@ -78,11 +80,27 @@ export interface PendingEntry {
 /** Accepts with an unknown outcome, and states found to contain the changes (see `recoveryDecision`). */
 export type PendingOutcome = readonly PendingEntry[];
 
+/**
+ * What a change function is told besides the current state: the round it runs in. A change that
+ * stamps what it writes with `(ballot.counter, step)` gets stamps that strictly increase along the
+ * key's history (lexicographically), across deletes and garbage collection, because every round
+ * obeys rule G1 (see `Attempt.afterPrepare`); the key-value store's versions are built this way.
+ */
+export interface ChangeContext {
+  /** The ballot of the attempt applying the change: the state it produces is accepted under it. */
+  readonly ballot: Ballot;
+  /**
+   * The change's position in its round (0 for the first; a batch applies up to `maxBatch` changes
+   * in one round, each to the state the one before produced).
+   */
+  readonly step: number;
+}
+
 /** One proposal of a batch, as the decisions see it (the driver's proposals have this shape). */
 export interface BatchChange {
   /** Whether the caller already has its answer (aborted, say): its change takes no part. */
   readonly settled: boolean;
-  readonly change: (current: State) => State;
+  readonly change: (current: State, context: ChangeContext) => State;
 }
 
 /** Why a change function produced no state; its caller is rejected, the others go on. */
@@ -106,6 +124,12 @@ export type PrepareVerdict =
   | { readonly kind: 'proceed'; readonly recovery: 'current' | 'adopted' | 'reapply' | undefined }
   /** Lost, certainly without effect: retry (the round's conflicts and failures say why). */
   | { readonly kind: 'lost' }
+  /**
+   * Won, but the ballot's counter is not above the counter of the base state's ballot (`highest`):
+   * rule G1 forbids accepting under it. Nothing was sent but promises, so there is no effect:
+   * fast-forward past `highest` and retry at once.
+   */
+  | { readonly kind: 'behind'; readonly highest: Ballot }
   /**
    * The acceptors require a higher age than the proposer has: it was left out of a garbage
    * collection (paper §3.1 step 3), and no retry helps. `unknown`: the ballot of the latest accept
@@ -153,6 +177,17 @@ export class Attempt {
   ballot: Ballot = ZERO_BALLOT;
   /** Whether this attempt skips its prepare phase (paper §2.2.1). */
   skipsPrepare = false;
+  /**
+   * Whether the driver takes this attempt's fresh ballot one counter further (two from its
+   * generator): the first attempt of a round that prepares on a doubted key (one other proposers
+   * write too). Why: two proposers changing one key in turn, one counter per change each, fall
+   * into lockstep on equal counters (the next ballot of one is the accepted ballot's counter of the
+   * other), and rule G1 (`afterPrepare`) turns each such prepare down: a second prepare per change.
+   * Two counters per change each, after one retry (which takes one) has put them out of phase,
+   * interleave instead (odd and even), and neither is turned down again. Skipping is always safe:
+   * ballots stay unique and increasing.
+   */
+  skipsCounter = false;
   /** The current state the changes apply to (the cached one, or the prepare quorum's). */
   current: State = null;
   /** The state the accept carries. */
@@ -188,8 +223,13 @@ export class Attempt {
     this.#cached = cached;
     this.results = undefined;
     if (cached !== undefined) this.doubt = cached.doubt;
-    const promised = this.mode === 'majority' && this.pending === undefined ? cached?.next : undefined;
+    let promised = this.mode === 'majority' && this.pending === undefined ? cached?.next : undefined;
+    // Rule G1 (see `afterPrepare`) without a prepare: the cached state was accepted under
+    // `cached.accepted`, so the promised ballot must have a higher counter. A driver that takes
+    // both from one `BallotGenerator`, the promised one second, always has it; otherwise prepare.
+    if (promised !== undefined && promised.counter <= (cached as CachedRound).accepted.counter) promised = undefined;
     this.skipsPrepare = promised !== undefined;
+    this.skipsCounter = promised === undefined && this.doubt > 0 && this.ballot === ZERO_BALLOT;
     return promised;
   }
 
@@ -224,6 +264,16 @@ export class Attempt {
       }
       return LOST;
     }
+    // Rule G1: a round commits under a ballot whose counter is strictly above the counter of its
+    // base state's ballot. A won prepare only guarantees B > b in ballot order (§2.1: "compare the
+    // first component of the tuples and use ID only as a tiebreaker"), so B = 7/p2 over b = 7/p1
+    // passes. Such an attempt accepts nothing (a prepare alone changes no state, only promises, so
+    // it had no effect) and the driver retries past b. Why: the value a round writes may carry
+    // (B.counter, step) as a stamp (`ChangeContext`); with G1 the stamps of the states a key goes
+    // through strictly increase along its history (proof in src/kv/key-value-store.ts, "Versions").
+    // A one-round-trip attempt is checked in `begin`. Every round obeys G1, re-commits (reads,
+    // recoveries) included: the proof uses it for the garbage collection's full identity read.
+    if (prepare.highestAccepted.counter >= this.ballot.counter) return { kind: 'behind', highest: prepare.highestAccepted };
     this.current = prepare.state;
     this.ancestry = ancestryOf(this.ballot, prepare.ancestry, prepare.highestAccepted);
     const cached = this.#cached;
@@ -276,7 +326,7 @@ export class Attempt {
       if (proposal.settled) continue;
       let next: unknown;
       try {
-        next = proposal.change(state);
+        next = proposal.change(state, { ballot: this.ballot, step: i });
       } catch (error) {
         onFailure(proposal, { kind: 'threw', error }, this);
         continue;

@@ -19,9 +19,10 @@
  * Proposer API (for other nodes): POST /v1/proposer/{identity-read, full-identity-read,
  * fast-forward-increment, add-accepter, add-preparer, remove-preparer, remove-accepter},
  * GET /v1/proposer/keys (NDJSON); with a `clusterId`, these require `Caspaxos-Cluster` naming it
- * (421 otherwise). And, without authentication, GET /v1/health (liveness: the process serves) and
- * GET /v1/ready (readiness: 200 when a majority of the preparers and of the accepters answer a
- * probe now, else 503).
+ * (421 otherwise). And, without authentication, GET /v1/health (liveness: the process serves; with
+ * the key-value store's collection counts, `KeyValueStore.collectionStats`) and GET /v1/ready
+ * (readiness: 200 when a majority of the preparers and of the accepters answer a probe now, else
+ * 503).
  *
  * A value larger than `maxValueBytes(key)` gets 413 before anything is proposed (the acceptors
  * would refuse it, and the proposer would retry until its deadline). Slow clients are cut
@@ -244,8 +245,13 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
     const signal = AbortSignal.timeout(requestTimeoutMs);
     try {
       if (closing) throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the node is shutting down');
-      // Liveness: the process serves. Readiness: a quorum of each acceptor set answers now.
-      if (url.pathname === '/v1/health') return sendJson(res, 200, { status: 'ok', proposer: context.proposer.address });
+      // Liveness: the process serves (with the key-value store's collections, for operators and
+      // metrics: what deletes and sweeps scheduled, how they ended). Readiness: a quorum of each
+      // acceptor set answers now.
+      if (url.pathname === '/v1/health') {
+        const kv = context.kv;
+        return sendJson(res, 200, { status: 'ok', proposer: context.proposer.address, pendingCollections: kv.pendingCollections, collections: kv.collectionStats });
+      }
       if (url.pathname === '/v1/ready') {
         const readiness = await ready();
         return sendJson(res, readiness.ready ? 200 : 503, readiness);

@@ -91,6 +91,25 @@ export interface GarbageCollectionOptions {
  */
 export type CollectionOutcome = 'collected' | 'alive' | 'failed' | 'abandoned';
 
+/** Counts of a store's garbage collections since it opened (`KeyValueStore.collectionStats`). */
+export interface CollectionStats {
+  /**
+   * Collections asked for (by deletes, `update`s that deleted, sweeps), a request made while the
+   * key's collection runs included: that one then runs once more, after it.
+   */
+  readonly scheduled: number;
+  /** `garbageCollect` runs, retries included. */
+  readonly runs: number;
+  /** Collections that removed their tombstone from every acceptor. */
+  readonly collected: number;
+  /** Collections that found the key written again (nothing to collect). */
+  readonly alive: number;
+  /** Collections that gave up (the tombstone stays for a sweep). */
+  readonly failed: number;
+  /** Collections abandoned because the store closed. */
+  readonly abandoned: number;
+}
+
 interface Task {
   promise: Promise<CollectionOutcome>;
   /** A tombstone was written again while this task ran: collect once more when it ends. */
@@ -106,6 +125,7 @@ export class BackgroundCollector {
   readonly #debug: DebugGate;
   readonly #closed: AbortSignal;
   readonly #tasks = new Map<string, Task>();
+  #stats = { scheduled: 0, runs: 0, collected: 0, alive: 0, failed: 0, abandoned: 0 };
 
   /** @param closed aborts when the store closes: running collections are abandoned. */
   constructor(options: GarbageCollectionOptions, logger: Logger | undefined, closed: AbortSignal) {
@@ -125,12 +145,23 @@ export class BackgroundCollector {
     return this.#tasks.size;
   }
 
+  /** A copy of the counts (see `CollectionStats`). */
+  get stats(): CollectionStats {
+    return { ...this.#stats };
+  }
+
+  /** Whether a collection of `key` is running or waiting for a retry. */
+  isCollecting(key: string): boolean {
+    return this.#tasks.has(key);
+  }
+
   /**
    * Collects `key`, retrying as the policy allows; resolves with the outcome, never rejects. If a
    * collection of `key` is already running, it runs once more after it (the caller may have written
    * a newer tombstone than the one being collected) and this resolves with that last outcome.
    */
   collect(key: string): Promise<CollectionOutcome> {
+    this.#stats.scheduled++;
     const running = this.#tasks.get(key);
     if (running !== undefined) {
       running.again = true;
@@ -142,6 +173,7 @@ export class BackgroundCollector {
       do {
         task.again = false;
         outcome = await this.#collectWithRetries(key);
+        this.#stats[outcome]++;
       } while (task.again && outcome !== 'abandoned');
       this.#tasks.delete(key);
       return outcome;
@@ -174,6 +206,7 @@ export class BackgroundCollector {
     const { proposers, acceptors, tracer } = this.#options;
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) return 'abandoned';
+      this.#stats.runs++;
       try {
         await garbageCollect(key, proposers, acceptors, {
           signal,

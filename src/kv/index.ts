@@ -17,5 +17,6 @@ export {
   DEFAULT_COLLECTION_RETRY,
   type CollectionOutcome,
   type CollectionRetryPolicy,
+  type CollectionStats,
   type GarbageCollectionOptions,
 } from './background-collector.js';

@@ -2,96 +2,116 @@
  * A typed key-value store over any `Proposer`: get, set, update, compare-and-set, delete and watch,
  * each value with a version usable as a fencing token.
  *
- * Every operation is one or a few proposals on the key's register (a read too: paper §2.2, a read
- * is the identity change, which is what makes it linearizable). The register holds a small header
- * and the codec's bytes (`record-format.ts`).
+ * Every operation is one proposal on the key's register (a read too: paper §2.2, a read is the
+ * identity change, which is what makes it linearizable). The register holds a small header and the
+ * codec's bytes (`record-format.ts`). Keys are independent: no operation touches another key's
+ * register (CASPaxos has no leader and no shared log; neither has this store).
  *
  * ## Versions
  *
- * A version is `(epoch, sequence)`, rendered as one `bigint` (`epoch * 2^32 + sequence`). The
- * sequence counts writes within one *life* of the key (from its creation to its deletion); the
- * epoch comes from a cluster-wide counter register under a reserved key (`epochKey`), incremented
- * once per creation. A counter kept in the key's own state alone would restart after a delete:
- * garbage collection (paper §3.1) removes the key's record from every acceptor, so nothing of the
- * old life is left to continue from.
+ * A value's version is `(counter, sequence)`, rendered as one `bigint` (`counter * 2^32 +
+ * sequence`): `counter` is the counter of the ballot of the round that wrote the value, `sequence`
+ * is 1 + the write's step in that round (a proposer applies up to `maxBatch` queued changes of a
+ * key in one round; the change learns both from its `ChangeContext`). The record stores them in
+ * the fields the previous release called epoch and sequence. Creating a key is one proposal, like
+ * any write.
  *
- * Creating a key (writing a value where the register is absent: never written, a tombstone, or a
- * creation marker) takes rounds:
- *   1. a proposal that writes a fresh *creation marker* (a random token; it reads as absent) if the
- *      state is empty, or keeps the marker already there. Its result is the marker M;
- *   2. an increment of the epoch counter, invoked after 1 returned: its result is E;
- *   3. a proposal that writes `(E, 1)` if the state is still M (else it goes back to 1, or, if the
- *      key was created meanwhile, simply writes over that value as any write does).
- * A write over a value at `(e, s)` writes `(e, s + 1)`; at `s = MAX_SEQUENCE` it takes a new epoch
- * the same way, with that value in the place of M.
+ * Claim: along the key's history (the states of its register in their linearization, across
+ * deletes, garbage collections and re-creations), the versions of its values strictly increase.
  *
- * Claim: along the key's history (the order of its states in the register's linearization, across
- * deletes and garbage collections), the versions of its values strictly increase.
- * Proof. `(e, s + 1) > (e, s)`, so it suffices that a value `(E, 1)` written in step 3 over a base
- * B (a marker, or a value at `MAX_SEQUENCE`) is above every value R earlier in the history. R's
- * epoch e_R came from an increment I_R that returned before the first value of epoch e_R, `(e_R, 1)`,
- * was proposed (epochs are used only after their increment returned; sequences only grow within an
- * epoch, and a life only starts at `(e_R, 1)`). `(e_R, 1)` is at or before R, so before `(E, 1)`;
- * B is immediately before `(E, 1)` (step 3 found it current), so `(e_R, 1)` is at or before B:
- *  - `(e_R, 1)` is B itself (a rollover from epoch e_R = B's epoch): I_R returned before B was written, B was
- *    written before step 1 returned it, and I (our increment) was invoked after that;
- *  - `(e_R, 1)` before B: I_R returned before `(e_R, 1)` was proposed, which took effect before B
- *    did (linearizability of the key's register: effects happen between invocation and response,
- *    in history order), B took effect before step 1 returned, and I was invoked after that.
- * Either way I_R returned before I was invoked, so, the counter being linearizable and only ever
- * incremented, e_R < E, and R < `(E, 1)`. Markers are unique (random 64-bit tokens, a fresh one per
- * marker written), so "the state is still M" means the same occurrence of M as in step 1. The counter
- * key is never deleted (the store refuses it), and the store only uses epochs whose increment
- * returned. ∎ (Garbage collection keeps the register linearizable, paper §3.1, and this is all the
- * proof needs of it.) `test/kv/versions.test.ts` checks the claim across delete + GC + re-create,
- * including the interleaving that breaks the naive "increment, then write" scheme.
+ * Terms. A round under ballot B computes states from a *base*: the state a quorum of promises
+ * reported with the highest accepted ballot b (paper §2.2: "picks the value of the tuple with the
+ * highest ballot number"; B > b), or, skipping the prepare (§2.2.1), the state its proposer's
+ * previous accept committed under b, B having been promised then (B > b). Step i of the round
+ * computes its state from step i - 1's. A state is *stamped* `(B.counter, i)` by the round and step
+ * that computed it; a round that commits a state again (an identity change, a recovery) does not
+ * restamp it. A value's version is its stamp (sequence = i + 1). c(X) is the counter of ballot X.
+ *  (G1) Every round has c(B) > c(b) (rule G1, `Attempt.afterPrepare`; `Attempt.begin` for §2.2.1).
+ *  (L1) A state is only accepted under ballots >= the one of the round that computed it (its own
+ *       accept, then re-commits by later rounds, whose ballots are higher), so its stamp's counter
+ *       is <= c(X) for every ballot X it is accepted under.
+ *  (L2) Along "computed from" (a state, the state its step was applied to), stamps strictly
+ *       increase: from an earlier step of the same round, (c(B), j) < (c(B), i) for j < i; from the
+ *       base, stamp(base) <= c(b) < c(B) by L1 and G1.
  *
- * Cost: a write to an existing key is one proposal; creating a key is three (and every creation in
- * the cluster increments the one epoch counter: batched per proposer, still a shared hot spot).
+ * Proof, within one life of the key (no garbage collection between): a chosen state descends from
+ * every state chosen before it through "computed from" links (CASPaxos' safety argument: quorums
+ * intersect, and each round computes from the highest accepted state of its quorum), so by L2
+ * stamps strictly increase along the history, values' versions among them.
+ *
+ * Across a garbage collection (paper §3.1; `garbageCollect`): step a is a full identity read, a
+ * round under some ballot t; step d removes exactly the records accepted under t (an empty state).
+ *  1. Every value V of the life that ended is an ancestor of t's base (accepted under b_t): its
+ *     stamp's counter <= c(b_t) (L1, and counters never decrease along the links) < c(t) (G1, the
+ *     read is a round too: this is why G1 binds re-commits).
+ *  2. Every value W of the key's later lives has a stamp counter >= c(t). Step a has every
+ *     acceptor accept t; consider what an acceptor accepts after it accepted t. It holds t or a
+ *     later state, or has removed the record and kept its promise (>= t) as its floor (acceptor
+ *     rules `remove`, `absentRecord`), so it accepts B only if B > t, or B >= floor >= t: c(B) >=
+ *     c(t). By induction over these acceptances, each accepted state is empty or a value stamped
+ *     with a counter >= c(t): the round's prepare quorum reported only such states or absent
+ *     records (a promise of B given before that acceptor accepted t means t >= B, t's accept
+ *     there needing t >= B, so B would be rejected after t everywhere), hence the round commits
+ *     one of those again or computes new states stamped c(B) >= c(t); a §2.2.1 round's cached base
+ *     was accepted after t for the same reason (else its promised B < t). A value that no acceptor
+ *     accepted after t is overwritten by t everywhere and never read again: it is not in a later
+ *     life. So W's counter >= c(t).
+ * By 1 and 2, W's version > V's (sequences are below 2^32). ∎ The proof does not use step b's
+ * fast-forward or step c's fence: a proposer the collection left out (a new incarnation) is held
+ * above t by the floor alone; the fast-forward only spares the conflicts it would meet.
+ * `test/kv/versions.test.ts` checks the claim across delete, collection and re-creation with
+ * concurrent proposers in both round-trip modes, and catches a proposer without G1 and acceptors
+ * without the floor.
+ *
+ * Upgrade from the epoch scheme (the previous release: version = epoch * 2^32 + sequence, the epoch
+ * taken from a cluster-wide counter register under `epochKey`, at most E, the register's value).
+ * Before its first write, the store reads `epochKey` once (absent: nothing to do), and from then
+ * on never stamps a counter <= E (a write whose ballot is one promised earlier, still in the
+ * proposer's one-round-trip cache, declines and runs again under a later ballot); it also
+ * fast-forwards its proposer to counter E + 1 (`fastForwardIncrement`), so that fresh ballots are
+ * above E. Every value it writes then has counter > E >= every old epoch: it is above every old
+ * version. Old and new releases must not write one cluster together (an old writer raises E behind
+ * the new stores' backs): stop old writers first. Creation markers left by the old release read as
+ * absent; a sweep removes them.
  *
  * ## What each call returns, and failures
  *
  * Each value written carries a random 64-bit *writer* id of the operation, so a compare-and-set
  * tells its own write from an equal one written by someone else. Errors are the proposer's:
- * `PrepareFailedError` (the operation had no visible effect: at most a creation marker, which reads
- * as absent, was written), `AcceptFailedError` (outcome unknown), `AgeError`, the signal's reason;
- * plus `StateFormatError` when the key holds a state this store cannot read (nothing is written
- * over it), `InvalidArgumentError` for bad input (nothing is written), and `UnavailableError` once
- * the store is closed. Nothing is retried here beyond what the proposer retries: retrying a `set`
- * after an unknown outcome could apply it twice.
+ * `PrepareFailedError` (the operation had no visible effect), `AcceptFailedError` (outcome
+ * unknown), `AgeError`, the signal's reason; plus `StateFormatError` when the key holds a state
+ * this store cannot read (nothing is written over it), `InvalidArgumentError` for bad input
+ * (nothing is written), and `UnavailableError` once the store is closed. Nothing is retried here
+ * beyond what the proposer retries: retrying a `set` after an unknown outcome could apply it twice.
+ * A write racing its key's garbage collection is not a failure: the collection waits for the
+ * proposer's round on the key (`MemoryProposer.fastForwardIncrement`).
  *
  * ## Deletion
  *
- * `delete` writes the tombstone, then (with `gc` options) collects it in the background; see
- * `background-collector.ts`. Without `gc`, tombstones stay on the acceptors (a few bytes each), and
- * so do the empty records that reads of never-written keys leave (a read is a proposal). `sweep()`
- * collects every tombstone and stale creation marker the cluster holds.
+ * `delete` writes the tombstone, then (with `gc` options) schedules exactly one collection of it in
+ * the background; see `background-collector.ts`. Without `gc`, tombstones stay on the acceptors (a
+ * few bytes each), and so do the empty records that reads of never-written keys leave (a read is a
+ * proposal). `sweep()` collects every tombstone and old creation marker the cluster holds whose
+ * collection is not already running in this store.
  *
  * Pure module: no Node built-ins; time and randomness are injectable.
  */
 import type { Closeable } from '../internal/async-dispose.js';
 import { AcceptFailedError, InvalidArgumentError, PrepareFailedError, StateFormatError, UnavailableError } from '../errors.js';
 import type { Ballot } from '../core/ballot.js';
+import type { ChangeContext } from '../core/attempt.js';
 import { DebugGate, type Logger } from '../logger.js';
 import { type Sleep, timerSleep } from '../retry.js';
 import type { CallOptions, ChangeFunc, Proposer, WatchOptions } from '../roles.js';
 import { assertFunction, assertKey, integerOption } from '../internal/validate.js';
-import { BackgroundCollector, type CollectionOutcome, type GarbageCollectionOptions } from './background-collector.js';
+import { BackgroundCollector, type CollectionOutcome, type CollectionStats, type GarbageCollectionOptions } from './background-collector.js';
 import { type Codec, isCodec, jsonCodec } from './codec.js';
-import {
-  MAX_EPOCH,
-  MAX_SEQUENCE,
-  type RegisterContent,
-  type ValueRecord,
-  composeVersion,
-  encodeCreationMarker,
-  encodeEpochCounter,
-  encodeValueRecord,
-  parseEpochCounter,
-  parseState,
-} from './record-format.js';
+import { MAX_SEQUENCE, type RegisterContent, type ValueRecord, composeVersion, encodeValueRecord, parseEpochCounter, parseState } from './record-format.js';
 
-/** The default reserved key of the epoch counter. Keys starting with NUL are unlikely user keys. */
+/**
+ * The default reserved key of the previous release's epoch counter (see "Versions": read once, to
+ * upgrade). Keys starting with NUL are unlikely user keys.
+ */
 export const DEFAULT_EPOCH_KEY = '\u0000caspaxos/kv/epoch';
 
 /** Options of `KeyValueStore`. */
@@ -106,8 +126,8 @@ export interface KeyValueStoreOptions<T> {
   /**
    * Garbage collection of deleted keys: without it, `delete` leaves its tombstone on the acceptors
    * and `sweep()` is refused. `gc.proposers` must include `proposer`. Each collection raises every
-   * proposer's age (paper §3.1 step b), so a write in flight on another key at that moment may end
-   * with `AcceptFailedError` (outcome unknown; `get` reads again by itself).
+   * proposer's age (paper §3.1 step b): an accept in flight on another key at that moment is
+   * rejected by the fenced acceptors and retried by its proposer.
    * @default undefined (no garbage collection)
    */
   readonly gc?: GarbageCollectionOptions | undefined;
@@ -117,35 +137,30 @@ export interface KeyValueStoreOptions<T> {
    */
   readonly logger?: Logger | undefined;
   /**
-   * The reserved key of the cluster-wide epoch counter. Every store that writes a key must use the
-   * same epoch key, and nothing may ever delete it. The store refuses it as a user key.
+   * The reserved key of the previous release's epoch counter. Before its first write the store
+   * reads it once and keeps its versions above every version that release wrote (see "Versions":
+   * upgrade). Never delete it while data written by that release remains. The store refuses it as
+   * a user key.
    * @default DEFAULT_EPOCH_KEY ('\u0000caspaxos/kv/epoch')
    */
   readonly epochKey?: string | undefined;
   /**
-   * A source of random 64-bit unsigned integers, for writer ids and creation-marker tokens. Must
-   * not repeat in practice: a repeated marker token could let a creation use a stale epoch.
+   * A source of random 64-bit unsigned integers, for writer ids. Must not repeat in practice.
    * @default crypto.getRandomValues
    */
   readonly random64?: (() => bigint) | undefined;
   /**
-   * How many rounds (see "Versions") one operation may take before it gives up with
-   * `PrepareFailedError`. Rounds repeat only while other clients delete the key under it.
+   * How many times `get` reads again after an unknown outcome, and how many proposals a write may
+   * take (more than one only if `update`'s function is not pure) before `PrepareFailedError`.
    * @default 16
    */
   readonly maxRounds?: number | undefined;
   /**
-   * How long a creation marker must have been seen by sweeps (the first that found it, and a later
-   * one that finds it unchanged) before a sweep removes it as abandoned. A creator still working
-   * would only have to start again, so this is about liveness, not safety: keep it well above the
-   * time a creation takes under contention.
-   * @default 60000
+   * @deprecated No effect. Creation markers are only left by the previous release (whose writers
+   * must be stopped before this one writes), so a sweep removes any it finds at once.
    */
   readonly staleMarkerMs?: number | undefined;
-  /**
-   * The clock `staleMarkerMs` is measured with, in milliseconds.
-   * @default performance.now
-   */
+  /** @deprecated No effect (see `staleMarkerMs`). */
   readonly now?: (() => number) | undefined;
 }
 
@@ -179,11 +194,14 @@ export type CompareAndSetResult<T> =
 export interface SweepReport {
   /** Keys listed (the epoch key excluded). */
   readonly keys: number;
-  /** Tombstones found (empty states, including stale creation markers turned into tombstones). */
+  /**
+   * Tombstones found (empty states, including creation markers turned into tombstones), but not
+   * those whose collection was already running in this store (left to it).
+   */
   readonly tombstones: number;
   /** Tombstones removed from every acceptor. */
   readonly collected: number;
-  /** Creation markers seen in two sweeps in a row and removed (their creator is gone). */
+  /** Creation markers (left by the previous release) turned into tombstones and collected. */
   readonly staleMarkers: number;
   /** Keys whose state is not this store's format (left alone). */
   readonly foreign: number;
@@ -196,9 +214,6 @@ type Decision = { readonly kind: 'put'; readonly payload: Uint8Array } | { reado
 
 /** An operation: its decision given the current value record (`undefined`: absent). Must be pure. */
 type Decide = (current: ValueRecord | undefined) => Decision;
-
-/** The state a creation or rollover waits to replace: a marker token, or a value's version. */
-type Base = { readonly kind: 'creating'; readonly token: bigint } | { readonly kind: 'value'; readonly epoch: bigint; readonly sequence: number };
 
 type Outcome =
   | { readonly kind: 'written'; readonly record: ValueRecord }
@@ -215,7 +230,7 @@ const identity: ChangeFunc = (state) => state;
  * A typed key-value store over any `Proposer`: `get`, `set`, `update`, `compareAndSet`, `delete`
  * and `watch`, each value with a version (a `bigint`) that strictly increases over the key's whole
  * history, across deletes and garbage collection, so it can serve as a fencing token. Every
- * operation is one or a few proposals on the key's register; reads are proposals too (the identity
+ * operation is one proposal on the key's register; reads are proposals too (the identity
  * change, paper §2.2), hence linearizable. Values are JSON by default (`codec`); with `gc`, deleted
  * keys are collected in the background (paper §3.1).
  * @example
@@ -246,10 +261,13 @@ export class KeyValueStore<T> implements Closeable {
   /** The sweeps, one after another. */
   #sweeps: Promise<unknown> = Promise.resolve();
   #sweepLoop: Promise<void> = Promise.resolve();
-  /** Creation markers the last sweep found, by key, and since when: old enough, they are stale. */
-  #markersSeen = new Map<string, { readonly token: bigint; readonly since: number }>();
-  readonly #staleMarkerMs: number;
-  readonly #now: () => number;
+  /**
+   * The upgrade from the epoch scheme (see "Versions"), run before the first write; `undefined`
+   * until then, and again after it failed (the next write tries again).
+   */
+  #upgraded: Promise<void> | undefined;
+  /** E, the previous release's epoch counter (0 when it never wrote): no version is stamped at or below it. */
+  #legacyEpochs = 0n;
 
   constructor(options: KeyValueStoreOptions<T>) {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('KeyValueStore needs an options object');
@@ -268,10 +286,6 @@ export class KeyValueStore<T> implements Closeable {
     this.#codec = codec;
     this.#epochKey = epochKey;
     this.#maxRounds = maxRounds;
-    const staleMarkerMs = options.staleMarkerMs ?? 60_000;
-    if (typeof staleMarkerMs !== 'number' || !(staleMarkerMs >= 0)) throw new InvalidArgumentError(`staleMarkerMs must be a number >= 0, got ${String(staleMarkerMs)}`);
-    this.#staleMarkerMs = staleMarkerMs;
-    this.#now = options.now ?? (() => globalThis.performance.now());
     this.#logger = options.logger;
     this.#debug = new DebugGate(options.logger);
     this.#sleep = gc?.sleep ?? timerSleep;
@@ -300,8 +314,17 @@ export class KeyValueStore<T> implements Closeable {
   }
 
   /**
-   * The key's value and version, or `undefined` when it is absent (never written, deleted, or being
-   * created). A linearizable read: an identity proposal, which re-writes the current state. An
+   * Counts of this store's garbage collections since it opened, for metrics: what deletes and
+   * sweeps scheduled, how many `garbageCollect` runs that took, and how they ended. All zero
+   * without `gc` options.
+   */
+  get collectionStats(): CollectionStats {
+    return this.#collector?.stats ?? { scheduled: 0, runs: 0, collected: 0, alive: 0, failed: 0, abandoned: 0 };
+  }
+
+  /**
+   * The key's value and version, or `undefined` when it is absent (never written, or deleted; a
+   * creation marker of the previous release reads as absent too). A linearizable read: an identity proposal, which re-writes the current state. An
    * identity proposal whose outcome is unknown (`AcceptFailedError`, for instance when a garbage
    * collection fenced the proposer mid-round) is read again, up to `maxRounds` times: applying
    * the identity twice changes nothing, so the retry is always safe.
@@ -319,7 +342,7 @@ export class KeyValueStore<T> implements Closeable {
     }
   }
 
-  /** Writes `value`; resolves with its version. Creating the key takes three proposals (see above). */
+  /** Writes `value`; resolves with its version. One proposal, whether the key exists or not. */
   async set(key: string, value: T, opts?: CallOptions): Promise<bigint> {
     this.#assertOpen();
     this.#assertKey(key);
@@ -398,9 +421,10 @@ export class KeyValueStore<T> implements Closeable {
   /**
    * Lists every key of the cluster and, for each (a read, that is an identity proposal, per key):
    * collects tombstones (the durable trace of a delete whose collection never ran: the process died
-   * before it, or it gave up), and turns creation markers found by two sweeps in a row (their
-   * creator is gone) into tombstones and collects them. States in another format are left alone.
-   * Sweeps run one at a time. Needs `gc` options (`InvalidArgumentError` without).
+   * before it, or it gave up), and turns creation markers (left by the previous release) into
+   * tombstones and collects them. Keys whose collection this store is running are left to it.
+   * States in another format are left alone. Sweeps run one at a time. Needs `gc` options
+   * (`InvalidArgumentError` without).
    */
   sweep(opts?: CallOptions): Promise<SweepReport> {
     if (this.#close.signal.aborted) return Promise.reject(new UnavailableError('the key-value store is closed'));
@@ -435,83 +459,82 @@ export class KeyValueStore<T> implements Closeable {
   }
 
   /**
-   * Runs an operation: rounds of proposals (see "Versions") until `decide`'s decision is written,
-   * or found to need no write. The outcome is read from the state each proposal resolves with (the
-   * state this call's change produced), never from what a change function saw: a proposer may run
-   * a change function several times, and report the state an earlier run produced.
+   * Runs an operation: one proposal whose change writes `decide`'s decision, stamped with the
+   * round's ballot counter and step (see "Versions"). The outcome is read from the state the
+   * proposal resolves with (the state this call's change produced), never from what a change
+   * function saw: a proposer may run a change function several times, and report the state an
+   * earlier run produced. A second proposal happens only if `decide` is not pure (`update`'s
+   * function may not be): its decision on the result differs from its decision in the change.
    */
   async #write(key: string, decide: Decide, opts: CallOptions | undefined): Promise<Outcome> {
     const callOptions = signalOnly(opts);
+    await (this.#upgraded ??= this.#upgrade());
     const writer = this.#nextRandom();
-    let epoch: bigint | undefined;
-    let base: Base | undefined;
+    const change = this.#change(key, decide, writer);
     let ballot: Ballot | undefined;
     for (let round = 1; round <= this.#maxRounds; round++) {
-      const change = this.#change(key, decide, writer, this.#nextRandom(), epoch, base);
       const result = await this.#proposer.propose(key, change, callOptions);
       ballot = result.ballot;
       const stored = parseState(key, result.state);
       if (stored.kind === 'value' && stored.writer === writer) return { kind: 'written', record: stored };
+      // Not our value: the change left the state as it found it (or deleted it), so its decision on
+      // this very state says why (`decide` is pure).
+      const decision = decide(stored.kind === 'value' ? stored : undefined);
+      // It declined to stamp a counter at or below the previous release's epochs (a ballot the
+      // proposer had promised before the upgrade): the next proposal runs under a later one.
+      if (decision.kind === 'put') continue;
       // Empty: this call deleted the key, or found it absent and left it so. Either way it is absent
       // now (which of the two is not always knowable: a delete's result looks like a kept tombstone).
       if (stored.kind === 'absent') return { kind: 'absent' };
-      // A marker or a value this call did not write: the change left the state as it found it (it
-      // writes markers only over the empty state, and a marker reads as absent either way), so its
-      // decision on this very state says why (`decide` is pure).
-      const decision = decide(stored.kind === 'value' ? stored : undefined);
       if (decision.kind === 'keep') return { kind: 'kept', current: stored };
-      if (decision.kind === 'delete') continue; // only if `decide` is not pure: try again
-      if (stored.kind === 'creating') base = { kind: 'creating', token: stored.token };
-      else if (stored.sequence === MAX_SEQUENCE) base = { kind: 'value', epoch: stored.epoch, sequence: stored.sequence };
-      else continue; // only if `decide` is not pure
-      // Step 2: invoked after the proposal that returned `base` resolved (the proof needs this order).
-      epoch = await this.#nextEpoch(callOptions);
-      this.#debug.get()?.debug({ key, round, epoch: String(epoch) }, 'kv: new epoch for a creation');
     }
     throw new PrepareFailedError(key, ballot as Ballot, this.#maxRounds, {
-      cause: new Error(`the key was deleted or re-created under this operation in each of its ${this.#maxRounds} rounds`),
+      cause: new Error(`the change did not write its decision in any of ${this.#maxRounds} proposals (is update's function pure?)`),
     });
   }
 
-  /** One round's change function: pure, given what the round was built with. */
-  #change(key: string, decide: Decide, writer: bigint, token: bigint, epoch: bigint | undefined, base: Base | undefined): ChangeFunc {
-    return (current) => {
+  /** The change function of a write: pure, given the decision and the writer id. */
+  #change(key: string, decide: Decide, writer: bigint): ChangeFunc {
+    return (current, context) => {
       const stored = parseState(key, current);
-      if (stored.kind === 'value') {
-        const decision = decide(stored);
-        if (decision.kind === 'keep') return current;
-        if (decision.kind === 'delete') return null;
-        if (stored.sequence < MAX_SEQUENCE) return encodeValueRecord(stored.epoch, stored.sequence + 1, writer, decision.payload);
-        if (epoch !== undefined && base?.kind === 'value' && base.epoch === stored.epoch && base.sequence === stored.sequence) {
-          if (epoch <= stored.epoch) throw new StateFormatError(this.#epochKey, `the epoch counter (${epoch}) is not above the epoch of key ${JSON.stringify(key)} (${stored.epoch}): was the epoch key deleted?`);
-          return encodeValueRecord(epoch, 1, writer, decision.payload);
-        }
-        return current; // rollover: this value is the base of the next round
-      }
-      const decision = decide(undefined);
+      const decision = decide(stored.kind === 'value' ? stored : undefined);
       if (decision.kind === 'keep') return current;
       if (decision.kind === 'delete') return null;
-      if (stored.kind === 'creating') {
-        if (epoch !== undefined && base?.kind === 'creating' && base.token === stored.token) return encodeValueRecord(epoch, 1, writer, decision.payload);
-        return current; // someone's marker (or ours from an earlier round): the base of the next round
+      const { counter, sequence } = stampOf(context);
+      // The upgrade (see "Versions") moved the proposer's counter past E, but a ballot it promised
+      // before (one round trip, §2.2.1) may still be in its cache: never stamp one of those.
+      if (counter <= this.#legacyEpochs) return current;
+      // Never write a version that is not above the one it replaces. With rule G1 this cannot
+      // happen (see "Versions": L2); a proposer that breaks it is refused, not trusted.
+      if (stored.kind === 'value' && composeVersion(counter, sequence) <= versionOf(stored)) {
+        throw new InvalidArgumentError(
+          `options.proposer broke rule G1: the version of key ${JSON.stringify(key)} would go from ${versionOf(stored)} to ${composeVersion(counter, sequence)}`,
+        );
       }
-      return encodeCreationMarker(token);
+      return encodeValueRecord(counter, sequence, writer, decision.payload);
     };
   }
 
-  /** Increments the epoch counter; resolves with its new value. */
-  async #nextEpoch(callOptions: CallOptions | undefined): Promise<bigint> {
+  /**
+   * The upgrade from the epoch scheme (see "Versions"): reads the previous release's epoch counter
+   * and, if it was ever written, moves the proposer's ballot counter past it. An identity proposal
+   * (it leaves an empty record for the epoch key on a new cluster, which sweeps skip). Runs once;
+   * a failure is the write's, and the next write tries again.
+   */
+  async #upgrade(): Promise<void> {
     const key = this.#epochKey;
-    const { state } = await this.#proposer.propose(
-      key,
-      (current) => {
-        const counter = parseEpochCounter(key, current);
-        if (counter >= MAX_EPOCH) throw new StateFormatError(key, 'the epoch counter is exhausted');
-        return encodeEpochCounter(counter + 1n);
-      },
-      callOptions,
-    );
-    return parseEpochCounter(key, state);
+    try {
+      const { state } = await this.#proposer.propose(key, identity, { signal: this.#close.signal });
+      const epochs = parseEpochCounter(key, state);
+      if (epochs === 0n) return;
+      if (epochs >= BigInt(Number.MAX_SAFE_INTEGER) - 2n) throw new StateFormatError(key, `the epoch counter (${epochs}) is beyond what a ballot counter can pass`);
+      this.#legacyEpochs = epochs;
+      const age = await this.#proposer.fastForwardIncrement(key, { counter: Number(epochs) + 1, id: this.#proposer.address }, { signal: this.#close.signal });
+      this.#debug.get()?.debug({ epochKey: key, epochs: String(epochs), age: age.counter }, 'kv: ballot counter moved past the epochs of the previous release');
+    } catch (error) {
+      this.#upgraded = undefined;
+      throw error;
+    }
   }
 
   #collectLater(key: string): void {
@@ -524,7 +547,6 @@ export class KeyValueStore<T> implements Closeable {
     const stop = signal === undefined ? this.#close.signal : AbortSignal.any([signal, this.#close.signal]);
     const callOptions = { signal: stop };
     const counts = { keys: 0, tombstones: 0, collected: 0, staleMarkers: 0, foreign: 0, failed: 0 };
-    const markers = new Map<string, { readonly token: bigint; readonly since: number }>();
     const tally = (outcome: CollectionOutcome): void => {
       if (outcome === 'collected') counts.collected++;
       else if (outcome !== 'alive') counts.failed++;
@@ -532,6 +554,8 @@ export class KeyValueStore<T> implements Closeable {
     for await (const key of this.#proposer.listKeys(callOptions)) {
       if (key === this.#epochKey) continue;
       counts.keys++;
+      // Its collection is running here (a delete scheduled it): one collection per tombstone.
+      if (collector.isCollecting(key)) continue;
       let stored: RegisterContent;
       try {
         stored = parseState(key, (await this.#proposer.propose(key, identity, callOptions)).state);
@@ -545,15 +569,8 @@ export class KeyValueStore<T> implements Closeable {
         continue;
       }
       if (stored.kind === 'creating') {
-        const seen = this.#markersSeen.get(key);
-        const since = seen?.token === stored.token ? seen.since : this.#now();
-        if (seen?.token !== stored.token || this.#now() - since < this.#staleMarkerMs) {
-          markers.set(key, { token: stored.token, since });
-          continue;
-        }
-        // Found unchanged by an earlier sweep at least `staleMarkerMs` ago: its creator is gone. A
-        // creator still running would only have to start again (its step 3 no longer finds the
-        // marker), so a sweep that guessed wrong costs a retry, not safety.
+        // A creation marker of the previous release, whose writers are stopped (see "Versions":
+        // upgrade): its creation is abandoned. Turn it into a tombstone, unless it changed since.
         const token = stored.token;
         try {
           const { state } = await this.#proposer.propose(
@@ -578,7 +595,6 @@ export class KeyValueStore<T> implements Closeable {
       tally(await collector.collect(key));
       if (stop.aborted) throw stop.reason;
     }
-    this.#markersSeen = markers;
     this.#debug.get()?.debug({ ...counts }, 'kv: sweep done');
     return counts;
   }
@@ -659,6 +675,17 @@ export class KeyValueStore<T> implements Closeable {
 
 function versionOf(record: ValueRecord): bigint {
   return composeVersion(record.epoch, record.sequence);
+}
+
+/** The version a change writes: its round's ballot counter, and 1 + its step in the round. */
+function stampOf(context: ChangeContext | undefined): { readonly counter: bigint; readonly sequence: number } {
+  const counter = context?.ballot?.counter;
+  const step = context?.step;
+  if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < 1 || typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {
+    throw new InvalidArgumentError("options.proposer passed no ChangeContext (the round's ballot and step) to the change function: versions are made of them (MemoryProposer passes one)");
+  }
+  if (step + 1 > MAX_SEQUENCE) throw new InvalidArgumentError(`a round of ${step + 1} changes is beyond the ${MAX_SEQUENCE} a version can number: lower the proposer's maxBatch`);
+  return { counter: BigInt(counter), sequence: step + 1 };
 }
 
 function signalOnly(opts: CallOptions | undefined): CallOptions | undefined {

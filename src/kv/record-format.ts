@@ -12,10 +12,13 @@
  * followed by, big-endian:
  *  - value (23 bytes + payload): epoch (u64, >= 1), sequence (u32, >= 1), writer (u64: a random
  *    number chosen per operation, so a caller can tell its own write from an equal one), then the
- *    codec's payload;
- *  - creation marker (11 bytes): token (u64, random, fresh for each marker written). It reads as
- *    absent. See `key-value-store.ts` for why creating a key goes through one;
- *  - epoch counter (11 bytes): the counter (u64), only under the store's reserved epoch key.
+ *    codec's payload. The store writes the counter of the ballot of the round that wrote the value
+ *    as its epoch, and 1 + the write's step in that round as its sequence (`key-value-store.ts`,
+ *    "Versions"); the previous release wrote an epoch from a counter register;
+ *  - creation marker (11 bytes): token (u64). Only the previous release wrote them (a creation in
+ *    progress); it reads as absent;
+ *  - epoch counter (11 bytes): the counter (u64), only under the reserved epoch key; the previous
+ *    release's, read once to upgrade.
  * The empty state (`null`) reads as absent: a deleted key (a tombstone) or one never written.
  *
  * A version is `epoch * 2^32 + sequence` as a `bigint`: ordering versions as numbers orders them by
@@ -39,10 +42,8 @@ const MARKER_BYTES = HEADER_BYTES + 8;
 
 /** Bits of a version below its epoch. */
 const SEQUENCE_BITS = 32n;
-/** The highest sequence number; the next write of the key takes a new epoch (see the store). */
+/** The highest sequence number: a round may write at most this many changes of one key. */
 export const MAX_SEQUENCE = 2 ** 32 - 1;
-/** The highest epoch (u64). The counter would need 2^64 key creations to reach it. */
-export const MAX_EPOCH = 2n ** 64n - 1n;
 
 /** A value record as stored: its version's two parts, its writer, and the codec's payload. */
 export interface ValueRecord {
@@ -71,9 +72,12 @@ export function composeVersion(epoch: bigint, sequence: number): bigint {
 
 /** The epoch and sequence of a version (for debugging and display). */
 export function versionParts(version: bigint): {
-  /** The epoch: incremented once per creation of a key, cluster-wide. */
+  /**
+   * The ballot counter of the round that wrote the value (the previous release: an epoch, taken
+   * once per creation of a key from a cluster-wide counter).
+   */
   readonly epoch: bigint;
-  /** The count of writes within the epoch, from 1. */
+  /** 1 + the write's step in its round (the previous release: the count of writes in the epoch). */
   readonly sequence: number;
 } {
   if (typeof version !== 'bigint' || version < 0n) throw new InvalidArgumentError(`a version is a non-negative bigint, got ${String(version)}`);

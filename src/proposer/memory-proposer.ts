@@ -184,6 +184,10 @@ export class MemoryProposer implements Proposer {
   #preparesSkipped = 0;
   /** Whether phases use the acceptors' in-process path (see `MemoryProposerOptions.inProcess`). */
   readonly #inProcess: boolean;
+  /** Keys with a round running: a collection's fast-forward of one waits for it to end. */
+  readonly #running = new Set<string>();
+  /** Fast-forwards waiting for their key's round to end (see `fastForwardIncrement`). */
+  readonly #deferred = new Map<string, Array<() => void>>();
 
   /**
    * @param id unique among the proposers of a cluster, and never reused by a proposer that
@@ -280,11 +284,43 @@ export class MemoryProposer implements Proposer {
    * Paper §3.1 step b: "invalidates its cache associated with the removing key, ... fast-forwards
    * its counter to guarantee that new ballot numbers are greater than the tombstone's ballot, and
    * increments proposer's age". Resolves with the new age.
+   *
+   * While a round of `key` runs, this waits for it to end, and applies between that round and the
+   * next: a round of a key never straddles a collection of that key. Otherwise the collection's
+   * step c (which fences the ages step b returns) could reject the round's accept on some acceptors
+   * and not others; its outcome would be unknown, and, the collection's step d having perhaps
+   * removed the evidence (`Attempt.afterPrepare`, verdict `collected`), undecidable: a write racing
+   * its key's collection (a delete, then a write) failed with `AcceptFailedError` without any
+   * fault. Waiting is safe: the collection goes on to step c only with every proposer's answer,
+   * and until the answer the proposer runs as if the collection had not begun. The round ends
+   * within its retry policy, so the wait is bounded.
    */
-  async fastForwardIncrement(key: string, ballot: Ballot, opts?: CallOptions): Promise<Age> {
-    opts?.signal?.throwIfAborted();
-    assertKey(key);
-    assertBallot(ballot);
+  fastForwardIncrement(key: string, ballot: Ballot, opts?: CallOptions): Promise<Age> {
+    const signal = opts?.signal;
+    try {
+      signal?.throwIfAborted();
+      assertKey(key);
+      assertBallot(ballot);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!this.#running.has(key)) return Promise.resolve(this.#forwardAndAge(key, ballot));
+    return abortableWait<Age>(signal, (resolve) => {
+      const apply = (): void => resolve(this.#forwardAndAge(key, ballot));
+      const waiting = this.#deferred.get(key);
+      if (waiting === undefined) this.#deferred.set(key, [apply]);
+      else waiting.push(apply);
+      return () => {
+        const list = this.#deferred.get(key);
+        const index = list?.indexOf(apply) ?? -1;
+        if (index >= 0) list?.splice(index, 1);
+        if (list?.length === 0) this.#deferred.delete(key);
+      };
+    });
+  }
+
+  /** Step b itself (see `fastForwardIncrement`); returns the new age. */
+  #forwardAndAge(key: string, ballot: Ballot): Age {
     this.#cache?.forget(key);
     this.#fastForward(key, ballot);
     this.#age += 1;
@@ -394,6 +430,7 @@ export class MemoryProposer implements Proposer {
    * or the retry policy is exhausted. Settles every proposal of the batch; never rejects.
    */
   async #round(key: string, batch: readonly Proposal[], slot: KeySlot<Proposal>): Promise<void> {
+    this.#running.add(key);
     const log = this.#debug.get();
     const attempt = new Attempt(key, (batch[0] as Proposal).mode, this.#cache !== undefined);
     // A lone proposal's signal also cancels its acceptor calls and waits; a batch's calls are not
@@ -420,7 +457,8 @@ export class MemoryProposer implements Proposer {
             ? new PrepareFailedError(key, failure.ballot, n, { cause: outcome() })
             : new AcceptFailedError(key, failure.ballot, { cause: outcome() });
         }
-        const delayMs = retryDelay(this.#retry, n, this.#random);
+        // After rule G1 turned a won prepare down, nobody is in the way: retry at once.
+        const delayMs = outcome === BEHIND ? 0 : retryDelay(this.#retry, n, this.#random);
         this.#tracer?.({ type: 'retry', proposer: this.address, key, ballot: attempt.ballot, attempt: n, delayMs });
         if (delayMs > 0) await this.#sleep(delayMs, signal);
         else signal?.throwIfAborted();
@@ -429,6 +467,13 @@ export class MemoryProposer implements Proposer {
       const failure = this.#traceFailure(key, attempt.ballot, error);
       for (const proposal of batch) proposal.reject(failure);
     } finally {
+      this.#running.delete(key);
+      // Collections' fast-forwards of this key apply now, before the next round takes its age.
+      if (this.#deferred.size > 0) {
+        const waiting = this.#deferred.get(key);
+        this.#deferred.delete(key);
+        if (waiting !== undefined) for (const apply of waiting) apply();
+      }
       this.#queue.roundDone(slot, batch.length);
     }
   }
@@ -460,6 +505,7 @@ export class MemoryProposer implements Proposer {
       const promised = attempt.begin(cached);
       // Every attempt gets a ballot never used before, taken synchronously, before any await: the
       // cached one (promised by a quorum, reserved from the generator when it was sent) or a new one.
+      if (attempt.skipsCounter) this.#ballots.next();
       const ballot = promised ?? this.#ballots.next();
       attempt.start(ballot);
       this.#attempts++;
@@ -482,6 +528,11 @@ export class MemoryProposer implements Proposer {
         this.#afterPhase('prepare', preparers.length, prepare, key, log);
         const verdict = attempt.afterPrepare(prepare, this.#age, this.#collections);
         if (verdict.kind === 'lost') return rejectionCause(prepare, age);
+        if (verdict.kind === 'behind') {
+          // Rule G1 (`Attempt.afterPrepare`): no accept under this ballot; the next one is above.
+          this.#fastForward(key, verdict.highest);
+          return BEHIND;
+        }
         // After an unknown outcome, the trace says what the prepare decided about it.
         const recovery = verdict.kind === 'proceed' ? verdict.recovery : verdict.kind === 'undecidable' ? 'undecidable' : undefined;
         if (recovery !== undefined) tracer?.({ type: 'recovery', proposer, key, ballot, decision: recovery });
@@ -683,7 +734,7 @@ function changeError(failure: ChangeFailure): unknown {
 }
 
 /** The error of a prepare verdict that no retry helps. */
-function stopError(key: string, age: Age, verdict: Exclude<PrepareVerdict, { kind: 'proceed' | 'lost' }>): Error {
+function stopError(key: string, age: Age, verdict: Exclude<PrepareVerdict, { kind: 'proceed' | 'lost' | 'behind' }>): Error {
   switch (verdict.kind) {
     case 'stale-age': {
       const stale = new AgeError(age, verdict.required);
@@ -706,6 +757,9 @@ function stopError(key: string, age: Age, verdict: Exclude<PrepareVerdict, { kin
  * time of a contended workload). The round's figures are read now, before late replies change them.
  */
 type Cause = () => unknown;
+
+/** The cause of an attempt that won its prepare and sent no accept by rule G1 (`Attempt.afterPrepare`). */
+const BEHIND: Cause = () => new Error('the ballot counter was not above the accepted ballot of the current state (rule G1)');
 
 function rejectionCause(round: Round, age: Age): Cause {
   const { ballot, highestConflict, lastConflict, requiredAge, lastFailure } = round;

@@ -271,12 +271,12 @@ describe.skipIf(missing !== undefined)('the playground in headless Chromium', ()
 
     await propose(page, 'p2', 'x', 'delete');
     await click(page, 'run-settled');
-    expect(await operation(page, 2)).toEqual({ status: 'done', value: '∅', ballot: '1/p2' });
+    expect(await operation(page, 2)).toEqual({ status: 'done', value: '∅', ballot: '2/p2' }); // 1/p2 tied 1/p1's counter: rule G1
     await click(page, 'gc');
     await click(page, 'run-settled');
     expect(await operation(page, 3)).toEqual({ status: 'done', value: '', ballot: '' });
     expect(await page.locator('[data-testid="record"][data-key="x"]').count()).toBe(0);
-    expect(await page.getByTestId('fence-a1').textContent()).toBe('a1 requires ages p1 ≥ 1, p2 ≥ 1; absent keys act as promised 2/p2');
+    expect(await page.getByTestId('fence-a1').textContent()).toBe('a1 requires ages p1 ≥ 1, p2 ≥ 1; absent keys act as promised 3/p2');
 
     await click(page, 'grow');
     expect(await page.getByTestId('op-4').locator('[data-field="label"]').textContent()).toBe('grow a4');

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
+  type FastForwarder,
   MemoryAcceptor,
   MemoryProposer,
   NotEqualError,
@@ -83,6 +84,22 @@ describe('garbageCollect', () => {
     expect(a3.inner.inspect('k')).toBeDefined(); // the newer tombstone was not removed
     await garbageCollect('k', proposers, acceptors);
     for (const a of acceptors) expect(a.inner.inspect('k')).toBeUndefined();
+  });
+
+  test("a value under the read's ballot (a recovery committed a later state) stops step d with NotTombstoneError, nothing removed", async () => {
+    const { acceptors, proposers, p1 } = setup();
+    await p1.propose('k', () => enc('v'));
+    // Step a's read reports the empty state its own change saw, under the ballot of a round that
+    // committed a later, non-empty state (what a recovery that adopts a descendant reports).
+    const recovered: FastForwarder = {
+      fullIdentityRead: async (key, opts) => ({ state: null, ballot: (await p1.fullIdentityRead(key, opts)).ballot }),
+      fastForwardIncrement: (key, ballot, opts) => p1.fastForwardIncrement(key, ballot, opts),
+    };
+    const error = await garbageCollect('k', [recovered, ...proposers.slice(1)], acceptors, { random: () => 0 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ operation: 'gc', step: 'd (remove if equal)' });
+    expect((error as StepFailedError).cause).toBeInstanceOf(NotTombstoneError);
+    expect(isRetryable(error)).toBe(false);
+    for (const a of acceptors) expect(dec(a.inner.inspect('k')?.state ?? null)).toBe('v');
   });
 
   test('ages rise to the incremented ages; repeating a collection raises them again', async () => {

@@ -63,7 +63,7 @@ function collectionsSince(collectedAge: number): CollectionHistory & { asked: Ar
   };
 }
 
-function change(fn: (s: State) => State, settled = false): BatchChange {
+function change(fn: BatchChange['change'], settled = false): BatchChange {
   return { settled, change: fn };
 }
 const append = (byte: number) => change((s) => bytes(...(s ?? []), byte));
@@ -121,6 +121,28 @@ describe('begin and start: skip the prepare phase under a promised ballot (paper
     expect(a.doubt).toBe(2);
   });
 
+  test('rule G1 without a prepare: a promise whose counter is not above the cached state\'s accepted counter is not used', () => {
+    const a = attempt();
+    expect(a.begin(cachedRound({ next: B(4, 'z'), accepted: B(4) }))).toBeUndefined();
+    expect(a.skipsPrepare).toBe(false);
+    expect(a.begin(cachedRound({ next: B(5), accepted: B(4) }))).toEqual(B(5));
+  });
+
+  test('skipsCounter: only the first attempt of a round that prepares on a doubted key', () => {
+    const a = attempt();
+    a.begin(cachedRound({ next: undefined, doubt: 2 }));
+    expect(a.skipsCounter).toBe(true);
+    a.start(B(3));
+    a.begin(undefined); // a retry of the same round
+    expect(a.skipsCounter).toBe(false);
+    const fresh = attempt();
+    fresh.begin(undefined); // not doubted
+    expect(fresh.skipsCounter).toBe(false);
+    const promisedKey = attempt();
+    promisedKey.begin(cachedRound()); // skips the prepare: the ballot is the promised one
+    expect(promisedKey.skipsCounter).toBe(false);
+  });
+
   test('each attempt starts without the results of the one before', () => {
     const a = attempt();
     a.begin(undefined);
@@ -142,6 +164,30 @@ describe('afterPrepare (paper §2.2, §3.1)', () => {
     expect(verdict).toEqual({ kind: 'proceed', recovery: undefined });
     expect(a.current).toEqual(bytes(3));
     expect(a.ancestry).toEqual(ancestryOf(B(7), [B(2, 'q')], B(3, 'r')));
+  });
+
+  test('rule G1: a won prepare whose ballot counter is not above the highest accepted one is turned down (behind), nothing applied', () => {
+    for (const highest of [B(7, 'a'), B(9, 'q')]) {
+      const a = attempt();
+      a.begin(undefined);
+      a.start(B(7, 'p')); // 7/p > 7/a in ballot order, yet the counters are equal
+      const verdict = a.afterPrepare(prepared(B(7, 'p'), promised(highest, bytes(2)), promised(ZERO_BALLOT, null)), 0, NO_COLLECTIONS);
+      expect(verdict).toEqual({ kind: 'behind', highest });
+      expect(a.current).toBeNull();
+      expect(a.results).toBeUndefined();
+    }
+  });
+
+  test('rule G1 comes before recovery: the unknown outcomes stay in play for the next prepare', () => {
+    const a = withPending(B(1), B(3));
+    a.begin(undefined);
+    a.start(B(5));
+    expect(a.afterPrepare(prepared(B(5), promised(B(5, 'a'), bytes(9), [B(3)]), promised(ZERO_BALLOT, null)), 0, NO_COLLECTIONS)).toEqual({
+      kind: 'behind',
+      highest: B(5, 'a'),
+    });
+    expect(a.pending?.map((e) => e.ballot)).toEqual([B(1), B(3)]);
+    expect(a.results).toBeUndefined();
   });
 
   test('lost to conflicts: lost (retry)', () => {
@@ -281,6 +327,20 @@ describe('apply: "applies the change function to the current state" (paper §2.2
     expect(a.apply([append(2), append(3)], () => {})).toBe(true);
     expect(a.state).toEqual(bytes(1, 2, 3));
     expect(a.results).toEqual([bytes(1, 2), bytes(1, 2, 3)]);
+  });
+
+  test("each change is told the attempt's ballot and its step in the round (positions, settled ones included)", () => {
+    const a = started(null);
+    const seen: Array<[Ballot, number]> = [];
+    const record = change((s, context?: { ballot: Ballot; step: number }) => {
+      if (context !== undefined) seen.push([context.ballot, context.step]);
+      return s;
+    });
+    a.apply([record, change(() => null, true), record], () => {});
+    expect(seen).toEqual([
+      [B(1), 0],
+      [B(1), 2],
+    ]);
   });
 
   test('a settled proposal (its caller aborted) takes no part', () => {

@@ -48,6 +48,12 @@ describe('createNodeServer', () => {
     expect(deletes).toBe(2);
   });
 
+  it('health names the proposer and counts the key-value store\'s collections', async () => {
+    const collections = { scheduled: 3, runs: 4, collected: 2, alive: 1, failed: 0, abandoned: 0 };
+    const base = await serve({ pendingCollections: 1, collectionStats: collections } as Partial<KeyValueStore<unknown>>);
+    expect(await send(base, 'GET', '/v1/health')).toEqual({ status: 200, body: { status: 'ok', proposer: 'p1', pendingCollections: 1, collections } });
+  });
+
   it('reports an increment whose outcome was unknown instead of applying it again', async () => {
     let updates = 0;
     const base = await serve({

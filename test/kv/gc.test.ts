@@ -1,7 +1,8 @@
 /**
  * Deletion with garbage collection in the background: retries after injected failures, giving up
- * (the tombstone stays), sweeps after a crash (tombstones and stale creation markers), the periodic
- * sweeper, and close() with collections pending.
+ * (the tombstone stays), sweeps after a crash (tombstones and creation markers of the previous
+ * release), one collection per delete, the counts, the periodic sweeper, and close() with
+ * collections pending.
  */
 import { describe, expect, test, vi } from 'vitest';
 import { until } from '../support/cluster.js';
@@ -131,22 +132,48 @@ describe('sweep', () => {
     expect(inner.every((a) => a.inspect(DEFAULT_EPOCH_KEY) !== undefined)).toBe(true); // never collected
   });
 
-  test('a creation marker is removed by a later sweep that finds it unchanged after staleMarkerMs, not before', async () => {
-    let clock = 0;
+  test('a creation marker (left by the previous release) is turned into a tombstone and collected by the next sweep', async () => {
     const { inner, acceptors, proposers } = cluster();
-    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors }, staleMarkerMs: 1000, now: () => clock });
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors } });
     await proposers[1]!.propose('stale', () => encodeCreationMarker(1n));
-    await proposers[1]!.propose('moving', () => encodeCreationMarker(2n));
-    expect(await s.sweep()).toMatchObject({ keys: 2, tombstones: 0, staleMarkers: 0 });
-    // Seen again too soon: a creator may still be between its steps.
-    clock = 999;
-    expect(await s.sweep()).toMatchObject({ keys: 2, tombstones: 0, staleMarkers: 0 });
-    // 'moving' gets a new marker (a new creator) between the sweeps: it is not stale.
-    await proposers[1]!.propose('moving', () => encodeCreationMarker(3n));
-    clock = 1000;
-    expect(await s.sweep()).toMatchObject({ keys: 2, tombstones: 1, collected: 1, staleMarkers: 1 });
+    expect(await s.sweep()).toMatchObject({ keys: 1, tombstones: 1, collected: 1, staleMarkers: 1 });
     expect(gone(inner, 'stale')).toBe(true);
-    expect(inner.every((a) => a.inspect('moving') !== undefined)).toBe(true);
+  });
+
+  test('a sweep leaves a tombstone whose collection runs in this store to it: one collection per delete', async () => {
+    const { inner, acceptors, proposers } = cluster();
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors, random: () => 0 } });
+    await s.set('k', 1);
+    await s.set('other', 1);
+    // Hold the collection at its step c until the sweep is done.
+    const rule = acceptors[0]!.addRule({ method: 'rejectByAge', when: 'request', action: 'hold', times: 1 });
+    await s.delete('k');
+    await until(() => acceptors[0]!.held.length === 1, 'the held step c');
+    expect(await s.sweep()).toMatchObject({ keys: 2, tombstones: 0, collected: 0 });
+    await acceptors[0]!.releaseAll();
+    await s.idle();
+    expect(rule.hits).toBe(1);
+    expect(gone(inner, 'k')).toBe(true);
+    expect(s.collectionStats).toEqual({ scheduled: 1, runs: 1, collected: 1, alive: 0, failed: 0, abandoned: 0 });
+  });
+
+  test('collectionStats counts what deletes and sweeps scheduled and how the collections ended', async () => {
+    const { acceptors, proposers } = cluster();
+    const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors, sleep: recordingSleep() } });
+    expect(s.collectionStats).toEqual({ scheduled: 0, runs: 0, collected: 0, alive: 0, failed: 0, abandoned: 0 });
+    for (const key of ['a', 'b', 'c']) {
+      await s.set(key, 1);
+      await s.delete(key);
+    }
+    await s.idle();
+    const rule = acceptors[1]!.addRule({ method: 'removeIfEqual', when: 'request', action: 'drop', times: 2 });
+    await s.delete('d'); // an absent key: its tombstone is collected too, after 2 failed runs
+    await s.idle();
+    expect(rule.hits).toBe(2);
+    expect(s.collectionStats).toEqual({ scheduled: 4, runs: 6, collected: 4, alive: 0, failed: 0, abandoned: 0 });
+    expect(await s.sweep()).toMatchObject({ tombstones: 0 });
+    expect(s.collectionStats.scheduled).toBe(4);
+    expect(new KeyValueStore<number>({ proposer: proposers[0]! }).collectionStats.scheduled).toBe(0);
   });
 
   test('leaves foreign states alone and counts them', async () => {

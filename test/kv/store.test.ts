@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { until } from '../support/cluster.js';
 import { AcceptFailedError, InvalidArgumentError, StateFormatError, UnavailableError } from '../../src/errors.js';
-import { MemoryAcceptor, MemoryProposer } from '../../src/index.js';
+import { MemoryAcceptor, MemoryProposer, type TraceEvent } from '../../src/index.js';
 import { DEFAULT_EPOCH_KEY, KeyValueStore, bytesCodec, textCodec, versionParts } from '../../src/kv/index.js';
 import { encodeCreationMarker } from '../../src/kv/record-format.js';
 import { enc } from '../support/text.js';
@@ -26,23 +26,29 @@ async function raw(proposer: MemoryProposer, key: string): Promise<Uint8Array | 
 
 describe('get and set', () => {
   test('a key never written reads as undefined; set returns the version get then reports', async () => {
-    const { proposers } = cluster();
-    const [a, b] = proposers.map((p) => store<{ n: number }>(p));
+    const { acceptors, proposers } = cluster();
+    const committed: TraceEvent[] = [];
+    const traced = new MemoryProposer('p0', acceptors, { tracer: (e) => void (e.type === 'committed' && committed.push(e)) });
+    const [a, b] = [traced, proposers[1]!].map((p) => store<{ n: number }>(p));
     expect(await a!.get('k')).toBeUndefined();
     const version = await a!.set('k', { n: 1 });
-    expect(versionParts(version)).toEqual({ epoch: 1n, sequence: 1 });
+    // The counter of the ballot of the round that wrote it, and 1 + its step in the round (a lone
+    // write: step 0).
+    const round = committed.at(-1) as Extract<TraceEvent, { type: 'committed' }>;
+    expect(round.key).toBe('k');
+    expect(versionParts(version)).toEqual({ epoch: BigInt(round.ballot.counter), sequence: 1 });
     expect(await b!.get('k')).toEqual({ value: { n: 1 }, version });
   });
 
-  test('each write of a live key takes the next sequence of its epoch; a second key takes a new epoch', async () => {
+  test('each write of a key takes a higher version, the same value again included; a read does not advance it', async () => {
     const { proposers } = cluster();
     const s = store<string>(proposers[0]!);
     const v1 = await s.set('x', 'a');
     const v2 = await s.set('x', 'b');
     const v3 = await s.set('x', 'b');
-    expect([v2 - v1, v3 - v2]).toEqual([1n, 1n]);
-    const y = await s.set('y', 'c');
-    expect(versionParts(y)).toEqual({ epoch: 2n, sequence: 1 });
+    expect(v1 < v2 && v2 < v3).toBe(true);
+    await s.set('y', 'c');
+    expect(await s.get('x')).toEqual({ value: 'b', version: v3 });
     expect(await s.get('x')).toEqual({ value: 'b', version: v3 });
   });
 
@@ -125,7 +131,7 @@ describe('foreign states', () => {
     expect(await raw(proposers[0]!, 'k')).toEqual(enc('plain bytes'));
   });
 
-  test('a foreign state under the epoch key stops creations (nothing is misread as an epoch)', async () => {
+  test('a foreign state under the epoch key stops writes (nothing is misread as an epoch to upgrade from)', async () => {
     const { proposers } = cluster();
     await proposers[0]!.propose(DEFAULT_EPOCH_KEY, () => enc('x'));
     const error = await store(proposers[0]!).set('k', 1).catch((e: unknown) => e);
@@ -146,7 +152,9 @@ describe('update', () => {
     const second = await s.update('n', (n) => (n ?? 0) + 1);
     expect(seen[0]).toBeUndefined();
     expect(first!.value).toBe(1);
-    expect(second).toEqual({ value: 2, version: first!.version + 1n });
+    expect(second!.value).toBe(2);
+    expect(second!.version > first!.version).toBe(true);
+    expect(await s.get('n')).toEqual(second);
   });
 
   test('returning undefined deletes; on an absent key it writes nothing', async () => {
@@ -177,10 +185,14 @@ describe('update', () => {
   test('concurrent increments through two proposers are each applied once', async () => {
     const { proposers } = cluster();
     const stores = proposers.map((p) => store<number>(p));
-    await Promise.all(Array.from({ length: 40 }, (_, i) => stores[i % 2]!.update('n', (n) => (n ?? 0) + 1)));
+    const entries = await Promise.all(Array.from({ length: 40 }, (_, i) => stores[i % 2]!.update('n', (n) => (n ?? 0) + 1)));
     const final = await stores[0]!.get('n');
     expect(final!.value).toBe(40);
-    expect(versionParts(final!.version).sequence).toBe(40);
+    // Each increment saw the one before: ordered by value, their versions strictly increase.
+    const byValue = entries.map((e) => e!).sort((x, y) => x.value - y.value);
+    expect(byValue.map((e) => e.value)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    for (let i = 1; i < 40; i++) expect(byValue[i]!.version > byValue[i - 1]!.version).toBe(true);
+    expect(final!.version).toBe(byValue[39]!.version);
   });
 });
 
@@ -199,8 +211,10 @@ describe('compareAndSet', () => {
     const s = store<string>(proposers[0]!);
     const v1 = await s.set('k', 'a');
     const ok = await s.compareAndSet('k', v1, 'b');
-    expect(ok).toEqual({ ok: true, version: v1 + 1n });
-    expect(await s.compareAndSet('k', v1, 'c')).toEqual({ ok: false, current: { value: 'b', version: v1 + 1n } });
+    expect(ok.ok).toBe(true);
+    const v2 = (ok as { version: bigint }).version;
+    expect(v2 > v1).toBe(true);
+    expect(await s.compareAndSet('k', v1, 'c')).toEqual({ ok: false, current: { value: 'b', version: v2 } });
     expect(await s.compareAndSet('absent', v1, 'c')).toEqual({ ok: false, current: undefined });
     expect(await s.get('absent')).toBeUndefined();
   });
@@ -211,8 +225,10 @@ describe('compareAndSet', () => {
     const v = await a!.set('k', 'x');
     const results = await Promise.all([a!.compareAndSet('k', v, 'same'), b!.compareAndSet('k', v, 'same')]);
     expect(results.filter((r) => r.ok)).toHaveLength(1);
+    const winner = results.find((r) => r.ok) as { ok: true; version: bigint };
     const loser = results.find((r) => !r.ok) as { ok: false; current: unknown };
-    expect(loser.current).toEqual({ value: 'same', version: v + 1n });
+    expect(winner.version > v).toBe(true);
+    expect(loser.current).toEqual({ value: 'same', version: winner.version });
   });
 
   test('concurrent create-only CAS through two proposers: exactly one wins', async () => {
@@ -314,7 +330,6 @@ describe('arguments, cancellation and close', () => {
     expect(() => new KeyValueStore({ proposer: p, codec: {} as never })).toThrow(/codec/);
     expect(() => new KeyValueStore({ proposer: p, epochKey: '' })).toThrow(/epochKey/);
     expect(() => new KeyValueStore({ proposer: p, maxRounds: 1 })).toThrow(/maxRounds/);
-    expect(() => new KeyValueStore({ proposer: p, staleMarkerMs: -1 })).toThrow(/staleMarkerMs/);
     expect(() => new KeyValueStore({ proposer: p, gc: { proposers: [proposers[1]!], acceptors: [] } })).toThrow(/include the store's proposer/);
     expect(() => new KeyValueStore({ proposer: p, gc: { proposers, acceptors: [] } })).toThrow(/gc.acceptors/);
     const { acceptors } = cluster();

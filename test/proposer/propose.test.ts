@@ -1,6 +1,17 @@
 /** MemoryProposer.propose: results, ballots, change functions, queueing, cancellation, ages. */
 import { describe, expect, test } from 'vitest';
-import { AcceptFailedError, AgeError, InvalidArgumentError, PrepareFailedError, formatBallot, isRetryable } from '../../src/index.js';
+import {
+  AcceptFailedError,
+  AgeError,
+  type ChangeContext,
+  InvalidArgumentError,
+  MemoryProposer,
+  PrepareFailedError,
+  type Sleep,
+  type TraceEvent,
+  formatBallot,
+  isRetryable,
+} from '../../src/index.js';
 import { flush } from '../support/cluster.js';
 import { dec, enc, write } from '../support/text.js';
 import { cluster, held, ofType, unblock } from './support.js';
@@ -195,19 +206,90 @@ describe('MemoryProposer.propose', () => {
     expect(isRetryable(error)).toBe(false);
   });
 
-  test('an attempt fenced off by a concurrent garbage collection retries with the new age', async () => {
+  test('rule G1: a prepare won on an equal counter sends no accept; the retry runs at once, past it', async () => {
+    const { proposer: p1, acceptors } = cluster(3, { oneRoundTrip: false });
+    await p1.propose('k', write('a')); // 1/p1
+    const events: TraceEvent[] = [];
+    const sleep: Sleep = () => Promise.reject(new Error('no delay expected'));
+    const p2 = new MemoryProposer('p2', acceptors, { tracer: (e) => events.push(e), sleep });
+    const result = await p2.propose('k', write('b')); // 1/p2 wins the prepare over 1/p1, and is turned down
+    expect(formatBallot(result.ballot)).toBe('2/p2');
+    expect([...new Set(ofType(events, 'prepare-sent').map((e) => formatBallot(e.ballot)))]).toEqual(['1/p2', '2/p2']);
+    expect([...new Set(ofType(events, 'accept-sent').map((e) => formatBallot(e.ballot)))]).toEqual(['2/p2']);
+    expect(ofType(events, 'retry')).toEqual([expect.objectContaining({ delayMs: 0 })]);
+  });
+
+  test('each change is told the ballot it is accepted under and its step in the round', async () => {
+    const { proposer, acceptors } = cluster();
+    for (const a of acceptors) a.addRule({ method: 'accept', when: 'request', action: 'hold' });
+    const seen: string[] = [];
+    const tell = (name: string) => (s: Uint8Array | null, context?: ChangeContext) => {
+      seen.push(`${name}@${context === undefined ? '-' : `${formatBallot(context.ballot)}#${context.step}`}`);
+      return enc(`${dec(s) ?? ''}${name}`);
+    };
+    const first = proposer.propose('k', tell('a'));
+    await held(acceptors);
+    const batched = [proposer.propose('k', tell('b')), proposer.propose('k', tell('c'))];
+    await unblock(acceptors);
+    const results = [await first, ...(await Promise.all(batched))];
+    expect(seen).toEqual(['a@1/p1#0', 'b@2/p1#0', 'c@2/p1#1']);
+    expect(results.map((r) => formatBallot(r.ballot))).toEqual(['1/p1', '2/p1', '2/p1']);
+  });
+
+  test('an attempt fenced off by a concurrent garbage collection (of another key) retries with the new age', async () => {
     const { proposer, acceptors } = cluster();
     for (const a of acceptors) a.addRule({ method: 'prepare', when: 'request', action: 'hold' });
     const pending = proposer.propose('k', write('v'));
     await held(acceptors);
     // The collection runs while the prepares are in flight: the proposer's age goes to 1 and the
     // acceptors start requiring it, so the in-flight prepares (age 0) are rejected.
-    const newAge = await proposer.fastForwardIncrement('k', { counter: 0, id: '' });
+    const newAge = await proposer.fastForwardIncrement('other', { counter: 0, id: '' });
     for (const a of acceptors) {
       await a.rejectByAge([newAge]);
       a.clearRules();
       await a.releaseAll();
     }
     expect(dec((await pending).state)).toBe('v');
+  });
+
+  test("a collection's fast-forward of a key waits for the round running on it, and applies before the next one", async () => {
+    const { proposer, acceptors, events } = cluster();
+    await proposer.propose('k', write('a'));
+    for (const a of acceptors) a.addRule({ method: 'accept', when: 'request', action: 'hold' });
+    const running = proposer.propose('k', write('b'));
+    await held(acceptors);
+    const queued = proposer.propose('k', write('c')); // the next round, behind the running one
+    const forwarded = proposer.fastForwardIncrement('k', { counter: 40, id: 'p2' });
+    let age: number | undefined;
+    void forwarded.then((a) => (age = a.counter));
+    await flush();
+    expect(age).toBeUndefined(); // the round is still running
+    expect(proposer.age.counter).toBe(0);
+    // Other keys are not held up.
+    expect((await proposer.fastForwardIncrement('other', { counter: 0, id: '' })).counter).toBe(1);
+    await unblock(acceptors);
+    // The running round committed under the age it started with (nothing fenced it) ...
+    expect(dec((await running).state)).toBe('b');
+    expect((await forwarded).counter).toBe(2);
+    // ... and the next round runs past the tombstone's ballot, under the new age.
+    const next = await queued;
+    expect(dec(next.state)).toBe('c');
+    expect(next.ballot.counter).toBeGreaterThan(40);
+    expect(ofType(events, 'accept-sent').filter((e) => dec(e.state) === 'c').every((e) => e.age.counter === 2)).toBe(true);
+  });
+
+  test('an aborted wait for the round leaves the proposer as it was', async () => {
+    const { proposer, acceptors } = cluster();
+    for (const a of acceptors) a.addRule({ method: 'accept', when: 'request', action: 'hold' });
+    const running = proposer.propose('k', write('b'));
+    await held(acceptors);
+    const controller = new AbortController();
+    const forwarded = proposer.fastForwardIncrement('k', { counter: 40, id: 'p2' }, { signal: controller.signal });
+    controller.abort(new Error('gave up'));
+    await expect(forwarded).rejects.toThrow('gave up');
+    await unblock(acceptors);
+    await running;
+    expect(proposer.inspect()).toMatchObject({ age: { counter: 0 } });
+    expect(proposer.inspect().counter).toBeLessThan(40);
   });
 });

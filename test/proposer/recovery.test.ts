@@ -8,12 +8,13 @@ import {
   MemoryAcceptor,
   MemoryProposer,
   type PrepareReply,
+  StepFailedError,
   type TraceEvent,
   ZERO_BALLOT,
   formatBallot,
   garbageCollect,
 } from '../../src/index.js';
-import { TestCluster, noSleep } from '../support/cluster.js';
+import { TestCluster, flush, noSleep, until } from '../support/cluster.js';
 import { FaultyAcceptor } from '../support/faulty-acceptor.js';
 import { appendOp, dec, enc, opsOf, write } from '../support/text.js';
 import { cluster, held, ofType, twoStatesUnderOneBallot, unblock } from './support.js';
@@ -100,11 +101,13 @@ describe('recovery: an accept with an unknown outcome, decided by the next prepa
   });
 
   // Regression (recovery): garbage collection may choose an unknown state (its full identity read
-  // re-commits it), fence the proposers and remove the key; the retry's prepare then finds absent
+  // re-commits it), fence the proposers and remove the key; the retry's prepare then found absent
   // records and, reading them as "never chosen", re-applied the change (a toggle applied twice).
-  // A proposer whose age changed since the unknown accept (the collection raised it) now reports
-  // the outcome as unknown instead.
-  test('an unknown outcome that garbage collection chose and removed is never re-applied', async () => {
+  // Then (issue 18) a proposer whose age changed since the unknown accept reported the outcome as
+  // unknown (AcceptFailedError) without any fault. Now the collection's step b waits for the
+  // round running on its key: the round's retry decides its outcome while the records are still
+  // there, exactly once, and the collection goes on after it.
+  test('an unknown outcome that garbage collection chose is decided once, before the collection fences the proposer', async () => {
     const { acceptors, events, tracer } = new TestCluster({ acceptors: ['a1', 'a2', 'a3'], proposers: [] });
     const [a1, a2, a3] = acceptors as [FaultyAcceptor, FaultyAcceptor, FaultyAcceptor];
     const p1 = new MemoryProposer('p1', acceptors, { tracer, sleep: noSleep });
@@ -125,22 +128,31 @@ describe('recovery: an accept with an unknown outcome, decided by the next prepa
     await held(acceptors);
     expect(a1.inner.inspect('k')?.state).toBeNull();
     // The collection, its full read through p2 with a quorum {a1, a2} (a3's promise held): it
-    // adopts the empty state from a1, commits it everywhere, fences both proposers, removes k.
+    // adopts the empty state from a1 and commits it everywhere; step b then waits for p1's round.
     a3.addRule({ method: 'prepare', when: 'reply', action: 'hold', match: (m) => m.ballot?.id === 'p2' });
-    await garbageCollect('k', [p1, p2], acceptors, { random: () => 0.99, tracer });
-    expect(events.some((e) => e.type === 'gc-step' && e.step === 'remove' && e.outcome === 'completed')).toBe(true);
-    for (const a of acceptors) expect(a.inner.inspect('k')).toBeUndefined();
+    const collected = garbageCollect('k', [p1, p2], acceptors, { random: () => 0.99, tracer }).then(
+      () => 'removed',
+      (e: unknown) => e,
+    );
+    await until(() => events.some((e) => e.type === 'gc-step' && e.step === 'fast-forward' && e.outcome === 'started'), 'step b');
+    for (let i = 0; i < 5; i++) await flush();
+    expect(events.some((e) => e.type === 'gc-step' && e.step === 'reject-by-age')).toBe(false);
     a3.clearRules();
     a3.dropAll();
-    // p1's retry goes on.
+    // p1's retry goes on: its prepare finds the empty state, computed from its own (recovery:
+    // adopted), and commits it again.
     for (const a of [a1, a2]) await a.releaseAll();
     const outcome = await toggled;
-    // Exactly one application: the toggle resolves with the state it produced first (empty), or
-    // fails with an unknown outcome; it must not produce "x" from the empty state.
     expect(calls).toBe(1);
-    if (outcome.ok) expect(outcome.state).toBeNull();
-    else expect(outcome.error).toBeInstanceOf(AcceptFailedError);
+    expect(outcome).toEqual({ ok: true, state: null });
+    expect(ofType(events, 'recovery').map((e) => e.decision)).toEqual(['adopted']);
+    // The collection went on after the round: that re-commit is newer than its tombstone, so
+    // step d keeps it (a later collection removes it); nothing was applied twice.
+    expect(await collected).toBeInstanceOf(StepFailedError);
+    await garbageCollect('k', [p1, p2], acceptors);
+    for (const a of acceptors) expect(a.inner.inspect('k')).toBeUndefined();
     expect(dec((await p2.identityRead('k')).state)).toBeNull();
+    expect(calls).toBe(1);
   });
 
   // A collection erases the records of its own key only: a collection of another key, run while

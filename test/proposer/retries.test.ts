@@ -218,10 +218,10 @@ describe('MemoryProposer.propose: lost phases, retries and unknown outcomes', ()
     // acceptor stored and then moved past. Scenario, p1 appending "+p1" under 1/p1:
     //  1. p1's accept reaches a1 and is stored, but a1's reply is lost; a duplicate of it is still
     //     in the network. p1's accepts to a2 and a3 are delayed.
-    //  2. A competitor p2 prepares 1/p2 everywhere, adopts "+p1" from a1, and gets "+p1+p2"
+    //  2. A competitor p2 prepares 2/p2 everywhere (after 1/p2, turned down by rule G1), adopts "+p1" from a1, and gets "+p1+p2"
     //     accepted at a1 (its accepts to a2 and a3 are lost).
-    //  3. p1's accepts reach a2 and a3 (rejected: a promise to 1/p2, nothing accepted) and the
-    //     duplicate reaches a1 (rejected: a1 accepted 1/p2 since).
+    //  3. p1's accepts reach a2 and a3 (rejected: a promise to 2/p2, nothing accepted) and the
+    //     duplicate reaches a1 (rejected: a1 accepted 2/p2 since).
     // Every accepter rejected p1's accept, yet its change is in "+p1+p2". Re-applying it would
     // apply it a second time. a2's and a3's rejections prove they never stored 1/p1; a1's does not.
     // With retries left, p1's next prepare sees "+p1+p2", whose ancestry names 1/p1: adopted.
@@ -252,21 +252,23 @@ describe('MemoryProposer.propose: lost phases, retries and unknown outcomes', ()
 
     // 2. The competitor adopts the stored state and gets its own accepted at a1 only.
     const adopted: string[] = [];
-    // (Two round trips for the competitor, so its accept promises nothing beyond 1/p2.)
-    const competitor = new MemoryProposer('p2', acceptors, { sleep: noSleep, retry: { attempts: 1 }, oneRoundTrip: false });
+    // (Two round trips for the competitor, so its accept promises nothing beyond 2/p2. Its first
+    // prepare, 1/p2, wins but finds "+p1" accepted under the same counter: rule G1 sends no accept
+    // under it, and the second attempt prepares 2/p2.)
+    const competitor = new MemoryProposer('p2', acceptors, { sleep: noSleep, retry: { attempts: 2 }, oneRoundTrip: false });
     const competing = competitor.propose('k', (s) => {
       adopted.push(dec(s) ?? 'ø');
       return enc(`${dec(s) ?? ''}+p2`);
     });
     await expect(competing).rejects.toBeInstanceOf(AcceptFailedError);
     expect(adopted).toEqual(['+p1']);
-    expect(a1.inner.inspect('k')).toEqual({ promise: { counter: 1, id: 'p2' }, accepted: { counter: 1, id: 'p2' }, state: enc('+p1+p2'), ancestry: [{ counter: 1, id: '…' }, { counter: 1, id: 'p1' }] });
+    expect(a1.inner.inspect('k')).toEqual({ promise: { counter: 2, id: 'p2' }, accepted: { counter: 2, id: 'p2' }, state: enc('+p1+p2'), ancestry: [{ counter: 1, id: '…' }, { counter: 1, id: 'p1' }] });
 
     // 3. p1's delayed accepts reach a2 and a3: rejections that prove they never stored 1/p1...
     for (const a of [a2, a3]) {
       await expect(a.heldOf('accept')[0]?.release()).resolves.toEqual({
         type: 'conflict',
-        ballot: { counter: 1, id: 'p2' },
+        ballot: { counter: 2, id: 'p2' },
         kind: 'promise',
         accepted: ZERO_BALLOT,
       });
@@ -281,9 +283,9 @@ describe('MemoryProposer.propose: lost phases, retries and unknown outcomes', ()
     // ...and the duplicate reaches a1: rejected, but a1 may have accepted 1/p1 (it did).
     await expect(duplicate.release()).resolves.toEqual({
       type: 'conflict',
-      ballot: { counter: 1, id: 'p2' },
+      ballot: { counter: 2, id: 'p2' },
       kind: 'accepted',
-      accepted: { counter: 1, id: 'p2' },
+      accepted: { counter: 2, id: 'p2' },
     });
     const settledWith = await outcome;
     // A blind retry would have re-applied the change to "+p1+p2" (and committed "+p1+p2+p1").

@@ -82,7 +82,7 @@ describe('counterexamples', () => {
     const mark = cluster.mark();
     const op = cluster.read('p2', 'x');
     await cluster.runUntilIdle();
-    expect([op.status, op.value, op.ballot]).toEqual(['done', 'v', '1/p2']);
+    expect([op.status, op.value, op.ballot]).toEqual(['done', 'v', '2/p2']);
     const sent = cluster.explanations({ since: mark }).flatMap((e) => e.why);
     expect(sent.some((l) => l.includes('sends accept'))).toBe(false);
     expect(sent.some((l) => l.includes('returns "v" without writing it back'))).toBe(true);

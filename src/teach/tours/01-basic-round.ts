@@ -74,7 +74,7 @@ export const basicRound = defineTour(
       ),
       step(
         'A read is a round too',
-        'p2 reads x with the identity change (x → x). It still runs both phases and writes "hello" back under its own ballot 1/p2 (higher than 1/p1: same counter, and "p2" > "p1"). Lesson 3 shows why a read must write.',
+        'p2 reads x with the identity change (x → x). It still runs both phases and writes "hello" back under its own ballot. Its first, 1/p2, wins the prepares (higher than 1/p1: same counter, and "p2" > "p1"), yet p2 sends no accept under it: a round commits only under a counter above the one the state it read was accepted under (rule G1; the key-value store\'s versions count on it), so it prepares again at once, under 2/p2. Lesson 3 shows why a read must write.',
         async () => {
           mark = cluster.mark();
           readBack = cluster.propose('p2', 'x', read);
@@ -83,7 +83,7 @@ export const basicRound = defineTour(
           return [cluster.diagram({ since: mark }).text, String(readBack), '', String(cluster.state())];
         },
         {
-          checkpoint: { claim: 'the read returned "hello" at 1/p2', holds: () => doneWith(readBack, 'hello', '1/p2') },
+          checkpoint: { claim: 'the read returned "hello" at 2/p2 (rule G1 turned 1/p2 down)', holds: () => doneWith(readBack, 'hello', '2/p2') },
           tryThis: ['Crash a1, then read again from p1: a2 and a3 are still a majority.'],
         },
       ),
