@@ -34,7 +34,7 @@
 //                        lists (default 120 and the last window); node --heapsnapshot-signal
 //   --snapshot-at S,S    (see --heap-snapshots)
 //   --smoke              30 s per backend, 16 clients, and exit 1 unless 0 errors and 0 lost writes
-//                        (a CI smoke test; not part of npm test)
+//                        (test/cli/soak-smoke.test.ts runs it with --only caspaxos)
 //
 // Progress and windows go to stderr; the summary table and the JSON line to stdout. On a 2-core
 // machine every process shares the cores: compare the ratios within one run.
@@ -248,6 +248,9 @@ class OpError extends Error {
 
 // --- The caspaxos deployment ---------------------------------------------------------------------
 
+/** The cluster id the soak's acceptors are initialised with and its nodes name. */
+const SOAK_CLUSTER = 'soak';
+
 async function startCaspaxos(options, dir) {
   const cli = join(options.root, 'bin', 'caspaxos.mjs');
   if (!existsSync(cli)) throw new Error(`no ${cli}`);
@@ -258,6 +261,16 @@ async function startCaspaxos(options, dir) {
   const env = { ...process.env, CASPAXOS_SECRET: secret };
   // Quiet processes (level warn: a node logs each collection step at info), ready when /v1/health answers.
   const acceptorPorts = [await freePort(), await freePort(), await freePort()];
+  // Since issue 11 a data directory is created explicitly and names its cluster, and a node keeps
+  // its membership in a directory of its own; a checkout from before (--root) has neither flag.
+  const explicitInit = spawnSync(process.execPath, [cli, 'acceptor', '--help'], { encoding: 'utf8' }).stdout.includes('--init');
+  const clusterArgs = explicitInit ? ['--cluster-id', SOAK_CLUSTER] : [];
+  if (explicitInit) {
+    for (let i = 0; i < 3; i++) {
+      const init = spawnSync(process.execPath, [cli, 'acceptor', '--init', ...clusterArgs, '--data', join(dir, `a${i + 1}`)], { encoding: 'utf8' });
+      if (init.status !== 0) throw new Error(`caspaxos acceptor --init failed:\n${init.stdout}${init.stderr}`);
+    }
+  }
   const acceptors = acceptorPorts.map(
     (port, i) =>
       new Child(`acceptor a${i + 1}`, process.execPath, [cli, 'acceptor', '--port', String(port), '--data', join(dir, `a${i + 1}`), '--log-level', 'warn'], { env }),
@@ -278,6 +291,7 @@ async function startCaspaxos(options, dir) {
       String(port),
       '--id',
       `n${i + 1}`,
+      ...(explicitInit ? ['--data', join(dir, `n${i + 1}`), ...clusterArgs] : []),
       '--acceptors',
       acceptorUrls.join(','),
       '--peers',
