@@ -48,6 +48,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { cpuMicros, cpuOf } from './deploy-support.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 
@@ -480,6 +481,11 @@ async function soak(backend, options) {
   const windows = [];
   let current = { latencies: [], errors: {}, anomalies: 0 };
   const all = { latencies: [], errors: {}, anomalies: 0, ops: 0 };
+  // CPU of every process of the deployment and of this one (its clients), before and after.
+  const cpuPids = [...backend.processes.map((p) => p.pid), process.pid];
+  const cpuBefore = cpuOf(cpuPids);
+  const cpuNames = [...backend.processes.map((p) => p.name), 'client'];
+  const cpuEach = cpuPids.map(cpuMicros);
   const started = performance.now();
   const end = started + options.duration * 1000;
   let stopping = false;
@@ -641,6 +647,7 @@ async function soak(backend, options) {
       client.api.close();
     }),
   );
+  const cpuMicrosUsed = cpuOf(cpuPids) - cpuBefore;
   const latencies = all.latencies.sort((a, b) => a - b);
   const failed = Object.values(all.errors).reduce((s, x) => s + x, 0);
   const elapsed = (performance.now() - started) / 1000;
@@ -649,6 +656,9 @@ async function soak(backend, options) {
     p50_ms: round(percentile(latencies, 0.5), 2),
     p99_ms: round(percentile(latencies, 0.99), 2),
     ops: all.ops,
+    // Less sensitive than ops/s to other work on the machine (which slows both backends unevenly).
+    cpu_us_per_op: Math.round(cpuMicrosUsed / Math.max(1, all.ops)),
+    cpu_us_per_op_by_process: Object.fromEntries(cpuPids.map((pid, i) => [cpuNames[i], Math.round((cpuMicros(pid) - cpuEach[i]) / Math.max(1, all.ops))])),
     failed_requests: failed,
     failed_share_pct: round((100 * failed) / Math.max(1, failed + all.ops), 3),
     errors_by_code: all.errors,
@@ -717,6 +727,7 @@ const table = Object.entries(results).map(([name, r]) => ({
   'ops/s': r.ops_per_s,
   'p50 ms': r.p50_ms,
   'p99 ms': r.p99_ms,
+  'CPU µs/op': r.cpu_us_per_op,
   failed: r.failed_requests,
   lost: r.lost_writes,
   ambiguous: r.ambiguous_keys,
@@ -730,7 +741,7 @@ const c = results.caspaxos;
 const e = results.etcd;
 const ratios =
   c !== undefined && e !== undefined
-    ? { ops_per_s: round(c.ops_per_s / e.ops_per_s, 3), p50: round(c.p50_ms / e.p50_ms, 3), p99: round(c.p99_ms / e.p99_ms, 3) }
+    ? { ops_per_s: round(c.ops_per_s / e.ops_per_s, 3), p50: round(c.p50_ms / e.p50_ms, 3), p99: round(c.p99_ms / e.p99_ms, 3), cpu_per_op: round(c.cpu_us_per_op / e.cpu_us_per_op, 3) }
     : undefined;
 const summary = Object.fromEntries(Object.entries(results).map(([name, { windows, ...rest }]) => [name, { ...rest, windows: windows.map(({ processes, ...w }) => ({ ...w, rss_mb: Object.fromEntries(Object.entries(processes).map(([p, s]) => [p, s.rssMb])), fds: Object.fromEntries(Object.entries(processes).map(([p, s]) => [p, s.fds])) })) }]));
 console.log(

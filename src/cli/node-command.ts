@@ -220,7 +220,7 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
       await refresh();
       logger.info({ members: [...current] }, 'membership changed');
     });
-    const proposers = [proposer, ...peerUrls.map((url) => new RemoteProposer(url, { secret, clusterId }))];
+    const proposers = [proposer, ...peerUrls.map((url) => new RemoteProposer(url, { secret, clusterId, fetch }))];
     const kv = new KeyValueStore<unknown>({
       proposer,
       logger,

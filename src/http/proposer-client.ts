@@ -5,7 +5,7 @@
  */
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
-import { CASPaxosError, UnavailableError, isErrorCode } from '../errors.js';
+import { CASPaxosError, InvalidArgumentError, UnavailableError, isErrorCode } from '../errors.js';
 import { CLUSTER_HEADER, decodeState } from './wire.js';
 import type { Acceptor, Addresser, CallOptions, ConfigurationChanger, FastForwarder, ProposeResult } from '../roles.js';
 
@@ -27,6 +27,13 @@ export interface RemoteProposerOptions {
    * @default undefined (no header)
    */
   readonly clusterId?: string | undefined;
+  /**
+   * The `fetch` to call the node with. In Node pass `nodeFetch()` (what `caspaxos node` does):
+   * garbage collection calls every peer's `fast-forward-increment` once per collected key, and
+   * Node's built-in `fetch` costs several times more CPU per request.
+   * @default globalThis.fetch
+   */
+  readonly fetch?: typeof fetch | undefined;
 }
 
 /**
@@ -41,12 +48,14 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
   readonly #secret: string | undefined;
   readonly #timeoutMs: number;
   readonly #clusterId: string | undefined;
+  readonly #fetchFn: typeof fetch;
 
   constructor(url: string, options: RemoteProposerOptions = {}) {
     this.address = url.replace(/\/+$/, '');
     this.#secret = options.secret;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#clusterId = options.clusterId;
+    this.#fetchFn = options.fetch ?? fetch;
   }
 
   async identityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
@@ -105,7 +114,7 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
     if (this.#clusterId !== undefined) headers[CLUSTER_HEADER] = this.#clusterId;
     let response: Response;
     try {
-      response = await fetch(`${this.address}/v1/proposer/${action}`, {
+      response = await this.#fetchFn(`${this.address}/v1/proposer/${action}`, {
         method: body === undefined ? 'GET' : 'POST',
         headers,
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -119,7 +128,12 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
     const failure = (await response.json().catch(() => ({}))) as { code?: unknown; message?: unknown; retryable?: unknown };
     const message = `proposer ${this.address}: ${typeof failure.message === 'string' ? failure.message : `HTTP ${response.status}`}`;
     if (isErrorCode(failure.code)) throw new CASPaxosError(failure.code, message, failure.retryable === true);
-    throw new UnavailableError(message);
+    const code = typeof failure.code === 'string' ? failure.code : 'no code';
+    // As `HttpAcceptor` does: another cluster's node (421) is a proposer not reached, like the
+    // server's own trouble (5xx, too busy); a refused request (a wrong secret, a malformed call) is
+    // the caller's mistake, and retrying it cannot help.
+    if (response.status === 421 || response.status >= 500 || response.status === 429) throw new UnavailableError(`${message} (${code}, HTTP ${response.status})`);
+    throw new InvalidArgumentError(`${message} (${code}, HTTP ${response.status})`);
   }
 }
 
