@@ -9,6 +9,7 @@
  */
 import type { QuorumStatus } from '../core/quorum.js';
 import { type TrustedAcceptor, trustedAcceptorOf } from '../acceptor/in-process.js';
+import { keptFailure } from './round-failure.js';
 
 export function fanOut<M, R>(
   members: readonly M[],
@@ -91,7 +92,7 @@ export function feedInProcess<M extends object, R>(members: readonly M[], round:
       reply = request.sendTrusted(trusted);
     } catch (error) {
       // As in `fanOut`: an acceptor that throws counts as one that could not be reached.
-      round.lastFailure = error;
+      round.lastFailure = keptFailure(round.lastFailure, error);
       round.onUnreachable();
       continue;
     }

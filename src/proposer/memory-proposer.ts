@@ -37,6 +37,7 @@ import {
   isRetryable,
 } from '../errors.js';
 import { fanOut, feedInProcess } from './fan-out.js';
+import { keptFailure } from './round-failure.js';
 import { AcceptRequest, type PhaseRequest, PrepareRequest } from './phase-requests.js';
 import { OneRoundTripCache } from './one-round-trip-cache.js';
 import { type Proposal, ProposalQueue, newProposal } from './proposal-queue.js';
@@ -644,7 +645,7 @@ export class MemoryProposer implements Proposer {
           },
       (acceptor, error) => {
         const late = round.status !== 'pending';
-        round.lastFailure = error;
+        round.lastFailure = keptFailure(round.lastFailure, error);
         const status = round.onUnreachable();
         if (tracer !== undefined) {
           const base = { proposer, acceptor: acceptor.address, key, ballot, late, error };
