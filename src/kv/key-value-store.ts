@@ -67,7 +67,7 @@
  * so do the empty records that reads of never-written keys leave (a read is a proposal). `sweep()`
  * collects every tombstone and stale creation marker the cluster holds.
  *
- * Pure module: no Node built-ins; time and randomness are injectable.
+ * Time and randomness are injectable, so tests and the simulator run the store on virtual time.
  */
 import type { Closeable } from '../internal/async-dispose.js';
 import { AcceptFailedError, InvalidArgumentError, PrepareFailedError, StateFormatError, UnavailableError } from '../errors.js';
