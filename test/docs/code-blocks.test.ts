@@ -13,7 +13,7 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CodeBlock, extractBlocks, planFor } from './code-blocks.js';
+import { type CodeBlock, extractBlocks, outputMismatch, outputsByProgram, planFor } from './code-blocks.js';
 import { type ProgramFile, runProgram, typecheck, writePrograms } from './run-blocks.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,6 +37,7 @@ function markdownFiles(): string[] {
 const blocks: CodeBlock[] = markdownFiles().flatMap((file) => extractBlocks(readFileSync(join(root, file), 'utf8'), file));
 const planned = blocks.map((block) => ({ block, plan: planFor(block) }));
 const programs = planned.flatMap(({ block, plan }) => (plan.kind === 'program' ? [{ block, ext: plan.ext }] : []));
+const { outputs, errors: outputErrors } = outputsByProgram(planned);
 const where = (b: CodeBlock): string => `${b.file}:${b.line} (${b.lang})`;
 
 describe('documentation code blocks', () => {
@@ -56,7 +57,7 @@ describe('documentation code blocks', () => {
   });
 
   it('tags every block with a language it knows, and gives every marker what it needs', () => {
-    expect(planned.flatMap(({ plan }) => (plan.kind === 'error' ? [plan.message] : []))).toEqual([]);
+    expect([...planned.flatMap(({ plan }) => (plan.kind === 'error' ? [plan.message] : [])), ...outputErrors]).toEqual([]);
   });
 
   for (const { block, plan } of planned) {
@@ -74,11 +75,13 @@ describe('documentation code blocks', () => {
 
   describe.concurrent('programs', () => {
     for (const { block } of programs) {
-      it(`${where(block)} type-checks and runs`, async () => {
+      const shown = outputs.get(block);
+      it(`${where(block)} type-checks and runs${shown === undefined ? '' : ', printing the output shown'}`, async () => {
         const file = files.find((f) => f.block === block) as ProgramFile;
         if (file.path.endsWith('.ts')) expect(diagnostics.get(file.path), relative(root, file.path)).toEqual([]);
-        const { code, output } = await runProgram(root, file.path, scratch);
+        const { code, output, stdout } = await runProgram(root, file.path, scratch);
         expect(code, `${relative(root, file.path)}:\n${output}`).toBe(0);
+        if (shown !== undefined) expect(outputMismatch(shown, stdout), `${relative(root, file.path)} printed:\n${stdout}`).toBeUndefined();
       }, 90_000);
     }
   });
@@ -105,6 +108,17 @@ describe('the block rules (negative controls)', () => {
     expect(planFor(md('yaml', 'a: 1\n')[0] as CodeBlock)).toEqual({ kind: 'display' });
   });
 
+  it('pairs an output block with the program above it, and reports a difference', () => {
+    const blocks = extractBlocks("```ts\nconsole.log('a');\n```\n\n<!-- output -->\n```text\na\n```\n\n<!-- output -->\n```text\nb\n```\n", 'O.md');
+    const { outputs, errors } = outputsByProgram(blocks.map((block) => ({ block, plan: planFor(block) })));
+    expect(outputs.get(blocks[0] as CodeBlock)).toBe('a\n');
+    expect(errors).toEqual(['O.md:11: a second output block for O.md:1']);
+    expect(outputMismatch('a\n', 'a\n\n')).toBeUndefined();
+    expect(outputMismatch('a\nb\n', 'a\nc\n')).toBe('line 2: shown "b", printed "c"');
+    expect(outputMismatch('a\n', 'a\nmore\n')).toBe('line 2: shown "(nothing)", printed "more"');
+    expect(planFor(md('ts', 'x\n', '<!-- output -->')[0] as CodeBlock)).toMatchObject({ kind: 'error' });
+  });
+
   it('fails a block that uses an undefined name: in the type check and in the run', async () => {
     const good = md('ts', "import { MemoryAcceptor } from 'caspaxos';\nconsole.log(new MemoryAcceptor('a1').address);\n")[0] as CodeBlock;
     const bad = md('ts', "import { MemoryProposer } from 'caspaxos';\nconst p = new MemoryProposer('p1', acceptors);\nconsole.log(p.id);\n")[0] as CodeBlock;
@@ -116,7 +130,7 @@ describe('the block rules (negative controls)', () => {
     expect(found.get(goodFile.path)).toEqual([]);
     expect(found.get(badFile.path)).toEqual([expect.stringContaining("Cannot find name 'acceptors'")]);
     const [ran, failed] = await Promise.all([runProgram(root, goodFile.path, dir), runProgram(root, badFile.path, dir)]);
-    expect(ran).toEqual({ code: 0, output: 'a1\n' });
+    expect(ran).toEqual({ code: 0, output: 'a1\n', stdout: 'a1\n' });
     expect(failed.code).not.toBe(0);
     expect(failed.output).toContain('ReferenceError: acceptors is not defined');
   }, 60_000);

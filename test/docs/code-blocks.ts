@@ -12,6 +12,8 @@
  *    `<!-- not-run: reason -->`;
  *  - any runnable block may carry `<!-- not-run: reason -->`; the docs test lists those as skipped
  *    with their reason, so nothing is left out silently;
+ *  - a display block marked `<!-- output -->` is what the nearest program block above it in the
+ *    same file prints: the docs test compares it with that program's standard output;
  *  - a block with no language, or one this file does not know, is an error: the reader (and this
  *    test) must know what it is.
  * Pure functions over strings: the test and its negative controls feed them Markdown directly.
@@ -65,8 +67,8 @@ export interface CodeBlock {
   readonly marker?: Marker | undefined;
 }
 
-/** `<!-- not-run: reason -->` or `<!-- run-by: path -->`. */
-export type Marker = { readonly kind: 'not-run'; readonly reason: string } | { readonly kind: 'run-by'; readonly test: string };
+/** `<!-- not-run: reason -->`, `<!-- run-by: path -->` or `<!-- output -->`. */
+export type Marker = { readonly kind: 'not-run'; readonly reason: string } | { readonly kind: 'run-by'; readonly test: string } | { readonly kind: 'output' };
 
 /** What the docs test does with a block. */
 export type Plan =
@@ -75,10 +77,12 @@ export type Plan =
   | { readonly kind: 'display' }
   | { readonly kind: 'not-run'; readonly reason: string }
   | { readonly kind: 'run-by'; readonly test: string }
+  | { readonly kind: 'output' }
   | { readonly kind: 'error'; readonly message: string };
 
 const FENCE = /^( *)(`{3,}|~{3,})\s*([^\s`]*)[^`]*$/;
 const MARKER = /^\s*<!--\s*(not-run|run-by)\s*:\s*(.*?)\s*-->\s*$/;
+const OUTPUT_MARKER = /^\s*<!--\s*output\s*-->\s*$/;
 
 /** Every fenced code block of `markdown`, in order, with the marker before it. */
 export function extractBlocks(markdown: string, file: string): CodeBlock[] {
@@ -108,6 +112,7 @@ export function extractBlocks(markdown: string, file: string): CodeBlock[] {
 function markerBefore(lines: readonly string[], index: number): Marker | undefined {
   let k = index - 1;
   while (k >= 0 && (lines[k] as string).trim() === '') k--;
+  if (k >= 0 && OUTPUT_MARKER.test(lines[k] as string)) return { kind: 'output' };
   const m = k >= 0 ? MARKER.exec(lines[k] as string) : null;
   if (m === null) return undefined;
   return m[1] === 'not-run' ? { kind: 'not-run', reason: m[2] as string } : { kind: 'run-by', test: m[2] as string };
@@ -119,6 +124,10 @@ export function planFor(block: CodeBlock): Plan {
   if (block.marker?.kind === 'not-run') {
     if (block.marker.reason === '') return { kind: 'error', message: `${where}: a not-run marker needs a reason` };
     return { kind: 'not-run', reason: block.marker.reason };
+  }
+  if (block.marker?.kind === 'output') {
+    if (!DISPLAY_LANGUAGES.has(block.lang)) return { kind: 'error', message: `${where}: an output block is shown, not run: tag it text` };
+    return { kind: 'output' };
   }
   if (block.marker?.kind === 'run-by') {
     if (!SHELL_LANGUAGES.has(block.lang)) return { kind: 'error', message: `${where}: run-by is for shell blocks; a ${block.lang || 'untagged'} block runs here` };
@@ -146,4 +155,33 @@ export function programText(block: CodeBlock, ext: '.ts' | '.mjs'): string {
 /** A file name for `block`, unique across the project: its Markdown path and line. */
 export function programName(block: CodeBlock, ext: string): string {
   return `${block.file.replace(/\.md$/, '').replace(/[^A-Za-z0-9]+/g, '-')}-${block.line}${ext}`;
+}
+
+/**
+ * Which program each `<!-- output -->` block belongs to: the nearest program block above it in
+ * the same file. An output block with no program above it is an error.
+ */
+export function outputsByProgram(planned: ReadonlyArray<{ block: CodeBlock; plan: Plan }>): { outputs: Map<CodeBlock, string>; errors: string[] } {
+  const outputs = new Map<CodeBlock, string>();
+  const errors: string[] = [];
+  let program: CodeBlock | undefined;
+  for (const { block, plan } of planned) {
+    if (program !== undefined && program.file !== block.file) program = undefined;
+    if (plan.kind === 'program') program = block;
+    if (plan.kind !== 'output') continue;
+    if (program === undefined) errors.push(`${block.file}:${block.line}: an output block with no program block above it`);
+    else if (outputs.has(program)) errors.push(`${block.file}:${block.line}: a second output block for ${program.file}:${program.line}`);
+    else outputs.set(program, block.code);
+  }
+  return { outputs, errors };
+}
+
+/** What differs between a program's standard output and the output block shown for it, if anything. */
+export function outputMismatch(shown: string, printed: string): string | undefined {
+  const a = shown.trimEnd().split('\n').map((l) => l.trimEnd());
+  const b = printed.trimEnd().split('\n').map((l) => l.trimEnd());
+  const i = a.findIndex((line, n) => line !== b[n]);
+  const at = i >= 0 ? i : a.length < b.length ? a.length : -1;
+  if (at < 0) return undefined;
+  return `line ${at + 1}: shown ${JSON.stringify(a[at] ?? '(nothing)')}, printed ${JSON.stringify(b[at] ?? '(nothing)')}`;
 }

@@ -60,7 +60,10 @@ export function typecheck(paths: readonly string[]): Map<string, string[]> {
 /** How a block's run ended. */
 export interface RunResult {
   readonly code: number | null;
+  /** Standard output and error, as they came. */
   readonly output: string;
+  /** Standard output alone. */
+  readonly stdout: string;
 }
 
 /** Runs one program (TypeScript through tsx, JavaScript through node) in `cwd`, to its end. */
@@ -69,8 +72,12 @@ export function runProgram(root: string, path: string, cwd: string, timeoutMs = 
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
     let output = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      output += c;
+      stdout += c;
+    });
     child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
-    child.once('close', (code) => resolve({ code, output }));
+    child.once('close', (code) => resolve({ code, output, stdout }));
   });
 }
