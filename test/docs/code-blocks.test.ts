@@ -9,32 +9,19 @@
  *
  * Needs dist/ (`npm test` builds first).
  */
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CodeBlock, extractBlocks, outputMismatch, outputsByProgram, planFor } from './code-blocks.js';
+import { markdownFiles } from './markdown-files.js';
 import { type ProgramFile, runProgram, typecheck, writePrograms } from './run-blocks.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 // Inside the repository, so that the package's own name resolves to it (see run-blocks.ts).
 const scratch = join(root, '.tmp', 'doc-blocks');
 
-/** The Markdown the project publishes or points readers to (docs/api is generated: not ours). */
-function markdownFiles(): string[] {
-  const found = ['README.md', 'CHANGELOG.md', 'CONTRIBUTING.md', 'SECURITY.md'].filter((f) => existsSync(join(root, f)));
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory() && path !== 'docs/api') walk(path);
-      else if (entry.isFile() && entry.name.endsWith('.md')) found.push(path);
-    }
-  };
-  if (existsSync(join(root, 'docs'))) walk('docs');
-  return found.sort();
-}
-
-const blocks: CodeBlock[] = markdownFiles().flatMap((file) => extractBlocks(readFileSync(join(root, file), 'utf8'), file));
+const blocks: CodeBlock[] = markdownFiles(root).flatMap((file) => extractBlocks(readFileSync(join(root, file), 'utf8'), file));
 const planned = blocks.map((block) => ({ block, plan: planFor(block) }));
 const programs = planned.flatMap(({ block, plan }) => (plan.kind === 'program' ? [{ block, ext: plan.ext }] : []));
 const { outputs, errors: outputErrors } = outputsByProgram(planned);

@@ -4,26 +4,14 @@
  * The guides were carved out of one README, so an anchor that moved with its section is the
  * likeliest break. A negative control proves a missing file and a missing heading are reported.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { anchorsOf, extractLinks, problemOf } from './links.js';
+import { markdownFiles } from './markdown-files.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-function markdownFiles(): string[] {
-  const found = ['README.md', 'CHANGELOG.md', 'CONTRIBUTING.md', 'SECURITY.md'].filter((f) => existsSync(join(root, f)));
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory() && path !== 'docs/api') walk(path);
-      else if (entry.isFile() && entry.name.endsWith('.md')) found.push(path);
-    }
-  };
-  if (existsSync(join(root, 'docs'))) walk('docs');
-  return found.sort();
-}
 
 /** Repository paths, relative to the root, with `/` separators. */
 const resolve = (from: string, path: string): string => relative(root, normalize(join(root, dirname(from), path))).split('\\').join('/');
@@ -32,7 +20,7 @@ const read = (path: string): string => readFileSync(join(root, path), 'utf8');
 
 describe('documentation links', () => {
   it('every relative link resolves to a file, and every fragment to a heading', () => {
-    const links = markdownFiles().flatMap((file) => extractLinks(read(file), file));
+    const links = markdownFiles(root).flatMap((file) => extractLinks(read(file), file));
     expect(links.length).toBeGreaterThan(50);
     expect(links.flatMap((link) => problemOf(link, resolve, exists, read) ?? [])).toEqual([]);
   });
