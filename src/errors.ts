@@ -59,7 +59,10 @@ interface BaseOptions {
   readonly cause?: unknown;
 }
 
-/** The base class of every error this package throws. */
+/**
+ * The base class of every error this package throws: switch on {@link CASPaxosError.code}, and ask
+ * {@link isRetryable} (which also works across copies of the package and across transports).
+ */
 export class CASPaxosError extends Error {
   /** A stable identifier of the kind of failure. */
   readonly code: ErrorCode;
@@ -76,7 +79,8 @@ export class CASPaxosError extends Error {
 
 /**
  * A proposal's ballot lost to a higher one at an acceptor. Acceptors return conflicts as reply
- * values; the proposer uses this error as the `cause` of a failed phase, naming the ballot that won.
+ * values; the proposer uses this error as the `cause` of a failed phase ({@link PrepareFailedError},
+ * {@link AcceptFailedError}), naming the ballot that won.
  */
 export class ConflictError extends CASPaxosError {
   constructor(
@@ -98,7 +102,8 @@ export class ConflictError extends CASPaxosError {
 /**
  * A proposer's age is younger than an acceptor requires. Messages sent before a garbage collection
  * are fenced off this way (paper §3.1); a proposer that gets this error outside that race was left
- * out of a garbage collection and must be restarted under a new id. Not retryable.
+ * out of a garbage collection ({@link garbageCollect} must be given every proposer) and must be
+ * restarted under a new id. Not retryable. Thrown by {@link MemoryProposer.propose}.
  */
 export class AgeError extends CASPaxosError {
   constructor(
@@ -119,7 +124,8 @@ export class AgeError extends CASPaxosError {
 /**
  * Every attempt the retry policy allowed ended without effect: its prepare phase found no quorum
  * (the usual case), or every accepter rejected its accept. Nothing was accepted under any of the
- * attempts' ballots, so the proposal had no effect. Retryable.
+ * attempts' ballots, so the proposal had no effect. Retryable. Thrown by
+ * {@link MemoryProposer.propose}; its `cause` is the last {@link ConflictError} or transport error.
  */
 export class PrepareFailedError extends CASPaxosError {
   constructor(
@@ -144,7 +150,9 @@ export class PrepareFailedError extends CASPaxosError {
  * The accept phase found no quorum. The outcome is unknown: some acceptors may hold the new state,
  * and a later proposal (a read included) may still adopt it. Retrying applies the change function
  * again, which is right only for change functions that are safe to apply twice (a compare-and-set
- * on a version is; a blind increment is not). Retryable in that sense.
+ * on a version is; a blind increment is not). Retryable in that sense. Thrown by
+ * {@link MemoryProposer.propose}; {@link KeyValueStore.get} reads again by itself, and
+ * {@link KeyValueStore.compareAndSet} is safe to call again.
  */
 export class AcceptFailedError extends CASPaxosError {
   /** Always `'unknown'`: the value may or may not take effect. */
@@ -166,7 +174,10 @@ export class AcceptFailedError extends CASPaxosError {
   }
 }
 
-/** An acceptor was added to a proposer's set twice. */
+/**
+ * An acceptor was added to a proposer's set twice ({@link MemoryProposer.addAccepter},
+ * {@link MemoryProposer.addPreparer}, {@link growCluster}).
+ */
 export class DuplicateError extends CASPaxosError {
   constructor(
     /** The acceptor's address. */
@@ -177,7 +188,10 @@ export class DuplicateError extends CASPaxosError {
   }
 }
 
-/** An acceptor to remove is not in a proposer's set. */
+/**
+ * An acceptor to remove is not in a proposer's set ({@link MemoryProposer.removeAccepter},
+ * {@link MemoryProposer.removePreparer}, {@link shrinkCluster}).
+ */
 export class NotFoundError extends CASPaxosError {
   constructor(
     /** The acceptor's address. */
@@ -192,7 +206,8 @@ export class NotFoundError extends CASPaxosError {
  * Garbage collection found an acceptor whose record for the key was not accepted under the
  * tombstone's ballot, so it kept the record. Retryable when that record is newer than the tombstone
  * (a new garbage collection re-reads the key and decides afresh); not when it is older, which means
- * the acceptor never received the tombstone (it is not in the proposers' accept set).
+ * the acceptor never received the tombstone (it is not in the proposers' accept set). The `cause`
+ * of a {@link StepFailedError} from {@link garbageCollect}.
  */
 export class NotEqualError extends CASPaxosError {
   constructor(
@@ -217,7 +232,8 @@ export class NotEqualError extends CASPaxosError {
 
 /**
  * Garbage collection was asked to delete a key whose state is not empty, or an acceptor was given
- * a tombstone whose state is not empty. Write `null` first. Not retryable.
+ * a tombstone whose state is not empty. Write `null` first. Not retryable. The `cause` of a
+ * {@link StepFailedError} from {@link garbageCollect}.
  */
 export class NotTombstoneError extends CASPaxosError {
   constructor(
@@ -257,7 +273,7 @@ export class UnavailableError extends CASPaxosError {
  * A register holds a state that a typed layer over it (the key-value store) cannot read: not in its
  * format (written by something else sharing the cluster), from a newer format version, truncated,
  * or with a payload its codec rejects. The state is left as it is; nothing was written. Not
- * retryable: the state will not change by itself.
+ * retryable: the state will not change by itself. Thrown by {@link KeyValueStore}'s methods.
  */
 export class StateFormatError extends CASPaxosError {
   constructor(
@@ -287,7 +303,8 @@ interface StorageErrorOptions extends BaseOptions {
  * holds exactly what it held before. HTTP 507. Writes that do not grow the data (promises, shorter
  * values, deletions, garbage collection) may still go through, so reads work and space can be
  * freed through the API; writes resume by themselves once there is room. Retryable in that sense:
- * retrying later, after space is freed, succeeds.
+ * retrying later, after space is freed, succeeds. Thrown by {@link StoreAcceptor} (and the stores
+ * under it), and the `cause` of a proposal that failed because of it.
  */
 export class StorageFullError extends CASPaxosError {
   /** The acceptors whose storage refused the write, by address (empty when unknown). */
@@ -324,7 +341,8 @@ export class StorageFailedError extends CASPaxosError {
 
 /**
  * A step of a multi-step operation (growing or shrinking the cluster, garbage collection) failed.
- * `operation` and `step` say where; `cause` says why; `retryable` is the cause's.
+ * `operation` and `step` say where; `cause` says why; `retryable` is the cause's. Thrown by {@link growCluster},
+ * {@link shrinkCluster} and {@link garbageCollect}.
  */
 export class StepFailedError extends CASPaxosError {
   constructor(

@@ -24,8 +24,6 @@
  *   an error whose `code` says no room (`ENOSPC`, `EDQUOT`, `EFBIG`, `MDB_MAP_FULL`) into
  *   `StorageFullError` (HTTP 507) and any other into `StorageFailedError` (503). A store with a
  *   limit of its own (a quota below the disk) reports it through `capacity`.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';

@@ -4,8 +4,6 @@
  * char per byte): strings are immutable and live on the JS heap, so the copy costs a fraction of a
  * `Uint8Array`'s memory (a 16-byte state: 32 bytes instead of about 210) and of garbage
  * collection time. Larger states are kept as `Uint8Array` copies.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { State } from '../core/messages.js';
 

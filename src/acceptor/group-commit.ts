@@ -12,8 +12,6 @@
  *
  * Window: a group is written when the turn that started it ends (`afterTurn`), or at once when it
  * reaches `MAX_GROUP` records, so a lone write waits a few microseconds at most.
- *
- * Pure module: no I/O of its own.
  */
 import type { KeyRecord } from '../core/acceptor-rules.js';
 import { afterTurn } from '../internal/after-turn.js';

@@ -21,8 +21,6 @@
  * acceptor whose `prepare` or `accept` is overridden (a subclass or wrapper that counts, delays
  * or breaks requests) does not offer the path: it must see every request.
  * `MemoryProposerOptions.inProcess: false` turns the path off for a proposer.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import * as rules from '../core/acceptor-rules.js';
 import type { KeyRecord } from '../core/acceptor-rules.js';

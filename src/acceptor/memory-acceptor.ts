@@ -35,16 +35,19 @@ export interface MemoryAcceptorOptions {
 }
 
 /**
- * A snapshot of what an acceptor holds for one key, as returned by `inspect`.
- * @deprecated Use `KeyRecord`: one name for the per-key record everywhere.
+ * A snapshot of what an acceptor holds for one key, as returned by {@link MemoryAcceptor.inspect}.
+ * @deprecated Use {@link KeyRecord}: one name for the per-key record everywhere.
  */
 export type AcceptorRecord = KeyRecord;
 
 /**
- * An `Acceptor` whose records live in a `Map`: each request runs the acceptor rules synchronously,
- * so check-and-write is atomic per key, and states are copied in and out. Not durable: it forgets
- * everything, promises included, when the process ends. For tests, simulations and single-process
- * clusters; deploy `StoreAcceptor` over a durable `AcceptorStore` instead.
+ * An {@link Acceptor} whose records live in a `Map`: each request runs the acceptor rules
+ * ({@link acceptorRules}) synchronously, so check-and-write is atomic per key, and states are
+ * copied in and out. Not durable: it forgets everything, promises included, when the process ends.
+ * For tests, simulations and single-process clusters; deploy {@link StoreAcceptor} over a durable
+ * {@link AcceptorStore} instead (`LmdbStore` from `caspaxos/lmdb`), or `RedisAcceptor` from
+ * `caspaxos/redis`. A {@link MemoryProposer} in the same process calls it through a trusted path
+ * (see {@link MemoryProposerOptions.inProcess}) with the same rules and replies.
  * @example
  * ```ts
  * import { MemoryAcceptor, MemoryProposer } from 'caspaxos';
@@ -62,6 +65,7 @@ export class MemoryAcceptor implements Acceptor {
 
   /**
    * @param address unique among the acceptors of a cluster; proposers identify acceptors by it.
+   * @throws {@link InvalidArgumentError} for an empty address.
    */
   constructor(address: string, options: MemoryAcceptorOptions = {}) {
     if (typeof address !== 'string' || address === '') throw new InvalidArgumentError('an acceptor address must be a non-empty string');
@@ -69,18 +73,39 @@ export class MemoryAcceptor implements Acceptor {
     this.#table = new RecordTable(address, new DebugGate(options.logger));
   }
 
+  /**
+   * Phase 1 (paper §2.2): promises `ballot` if it is above both the key's promise and its accepted
+   * ballot, and answers with the accepted state; otherwise a conflict naming the higher ballot, or
+   * an age rejection for a proposer left out of a garbage collection. Protocol outcomes are reply
+   * values, never errors.
+   * @throws {@link InvalidArgumentError} for a malformed key, age or ballot (nothing changes).
+   * @throws `signal.reason` when the signal has aborted.
+   */
   async prepare(key: string, age: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply> {
     opts?.signal?.throwIfAborted();
     checkPrepareRequest(key, age, ballot);
     return this.#table.prepare(key, age, ballot, undefined);
   }
 
+  /**
+   * Phase 2 (paper §2.2): stores `state` under `ballot` if the ballot is at least the key's promise
+   * and above its accepted ballot; with {@link AcceptOptions.next}, also promises that ballot (one
+   * round trip, paper §2.2.1). Otherwise a conflict or an age rejection, as reply values.
+   * @throws {@link InvalidArgumentError} for a malformed key, age, ballot, state or option
+   *   (nothing changes).
+   * @throws `signal.reason` when the signal has aborted.
+   */
   async accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
     opts?.signal?.throwIfAborted();
     const ancestry = checkAcceptRequest(key, age, ballot, state, opts);
     return this.#table.acceptCopy(key, age, ballot, state, opts?.next, ancestry);
   }
 
+  /**
+   * Garbage collection step c (paper §3.1): raises the minimum age required of each proposer named
+   * (never lowers one), so messages sent before step b are rejected.
+   * @throws {@link InvalidArgumentError} for a malformed age.
+   */
   async rejectByAge(ages: readonly Age[], opts?: CallOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
     checkAges(ages);
@@ -90,6 +115,11 @@ export class MemoryAcceptor implements Acceptor {
     table.debug.get()?.debug({ acceptor: this.address, method: 'rejectByAge', n: ages.length, raised: raised.length });
   }
 
+  /**
+   * Garbage collection step d (paper §3.1): removes the key's record if its accepted ballot is the
+   * tombstone's, and raises the tombstone floor to the record's promise; see {@link garbageCollect}.
+   * @throws {@link InvalidArgumentError} for a malformed key or tombstone.
+   */
   async removeIfEqual(key: string, tombstone: Tombstone, opts?: CallOptions): Promise<RemoveReply> {
     opts?.signal?.throwIfAborted();
     checkRemoveRequest(key, tombstone);
@@ -105,6 +135,11 @@ export class MemoryAcceptor implements Acceptor {
     return reply;
   }
 
+  /**
+   * The key's accepted state now, then every state it accepts. A slow consumer skips the oldest
+   * waiting states ({@link WatchOptions.bufferSize}) and never holds up the acceptor.
+   * @throws {@link InvalidArgumentError} for a malformed key.
+   */
   watch(key: string, opts: WatchOptions = {}): AsyncIterable<AcceptedState> {
     assertKey(key);
     const { records, watchers } = this.#table;
@@ -116,6 +151,7 @@ export class MemoryAcceptor implements Acceptor {
     });
   }
 
+  /** The keys holding an accepted state, as a snapshot taken when the listing starts. */
   async *listKeys(opts?: CallOptions): AsyncIterable<string> {
     const signal = opts?.signal;
     signal?.throwIfAborted();

@@ -2,8 +2,6 @@
  * An `AcceptorStore` in this process's memory. It outlives the acceptors opened over it, so a test
  * can "crash" an acceptor (drop it without closing) and open a new `StoreAcceptor` over the same
  * store, as a restarted process would over its data directory. Not durable across processes.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Age } from '../core/age.js';
 import { type Ballot, ZERO_BALLOT, maxBallot } from '../core/ballot.js';

@@ -12,7 +12,7 @@
  *   while the store reports itself full (a quota below the disk, as etcd's
  *   `--quota-backend-bytes`), and logs each change of state once, not once per request.
  *
- * Pure module: no I/O of its own (the clock is `Date.now`, for the `since` of a state).
+ * The store does the I/O; the clock (`Date.now`) only stamps the `since` of a state.
  */
 import { CASPaxosError, StorageFailedError, StorageFullError } from '../errors.js';
 import type { Logger } from '../logger.js';

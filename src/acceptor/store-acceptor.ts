@@ -23,7 +23,7 @@
  * (`AcceptorStore.capacity`), writes that would grow the data (new values, longer ones) are refused
  * before they are tried; the others go through, so reads work and deletes and garbage collection
  * can free space. Writes resume by
- * themselves once there is room. Pure module: no I/O of its own.
+ * themselves once there is room. The store does the I/O; this module decides and orders it.
  */
 import type { Closeable } from '../internal/async-dispose.js';
 import * as rules from '../core/acceptor-rules.js';

@@ -2,7 +2,7 @@
  * A fixed-size set of small integers, one bit each, with a 64-bit Zobrist fingerprint kept up to
  * date as bits are set and cleared (so hashing a set costs nothing per search step).
  *
- * Used by the linearizability search to remember which operations are linearized. Pure module.
+ * Used by the linearizability search to remember which operations are linearized.
  */
 
 /** Deterministic 32-bit generator (mulberry32): the fingerprints must not depend on `Math.random`. */

@@ -2,8 +2,6 @@
  * The chain checker's checks of one key's chain (steps 3 to 7, see `chain.ts`): forks, double
  * applies, who wrote each value, reads from the future, and real-time order. Each reports what it
  * finds; none changes the graph.
- *
- * Pure module.
  */
 import { type ChainGraph, nodeOps, type Observation, type Report } from './chain-graph.js';
 import type { ChainNode } from './chain-node.js';

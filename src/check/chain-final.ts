@@ -2,8 +2,6 @@
  * The chain checker's last steps on one key (8 and 9, see `chain.ts`): the final chain, traced down
  * from the newest value (a completed write off it was lost), and the versions nobody observed,
  * which decide what became of the unknown writes.
- *
- * Pure module.
  */
 import { type ChainGraph, type KeyOutputs, nodeOps, type Report } from './chain-graph.js';
 import type { ChainNode } from './chain-node.js';

@@ -4,8 +4,6 @@
  * `predecessor` links it to the writer's node one version below, made up (implied) when nobody
  * observed that value. Wrong versions and unreadable outputs are reported on the way; the later
  * checks (`chain-checks.ts`, `chain-final.ts`) work on the graph.
- *
- * Pure module.
  */
 import type { ChainNode } from './chain-node.js';
 import { describeNode, evidence, opName } from './chain-text.js';

@@ -1,7 +1,5 @@
 /**
  * How the chain checker names operations and chain nodes in its messages.
- *
- * Pure module.
  */
 import type { ChainNode } from './chain-node.js';
 import type { Operation } from './history.js';

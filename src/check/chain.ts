@@ -43,8 +43,6 @@
  * (`chain-checks.ts`: `fork`, `double-apply`, `phantom` and `failed-op-took-effect` writers,
  * `read-from-future`, `stale-read` and `real-time-order`); the final chain and the versions nobody
  * saw (`chain-final.ts`: `lost-update`, `phantom` versions, and the unknown writes resolved).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { checkDoubleApply, checkForks, checkReadsFromFuture, checkRealTimeOrder, checkWriters } from './chain-checks.js';
 import { checkLostUpdates, resolveUnknownWrites, traceFinalChain } from './chain-final.js';

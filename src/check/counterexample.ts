@@ -2,8 +2,6 @@
  * Why a key's history is not linearizable: the counterexample the WGL checker reports, built from
  * where its search got furthest (`Refutation`): the longest linearizable prefix, and every operation
  * real time allows next with why it cannot be. `wgl-report.ts` turns it into text.
- *
- * Pure module.
  */
 import { outcomeUnknown, type Operation } from './history.js';
 import type { Model } from './models.js';

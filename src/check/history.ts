@@ -11,8 +11,6 @@
  *  - `unknown: true` with `return: null`: the outcome is unknown; the operation may take effect at
  *    any time after its call, or never.
  * Fault events (partitions, crashes, ...) go to a separate annotations array.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 
 /**

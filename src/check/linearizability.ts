@@ -32,8 +32,6 @@
  *
  * Budgets: `maxStates` bounds the search steps per key (deterministic), `timeMs` the wall-clock time
  * of the whole check. A key whose search runs out is reported `'unknown'`, never as a pass.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { buildCounterexample, type KeyCheck, involvedOperations } from './counterexample.js';
 import { outcomeUnknown, type History, type Operation } from './history.js';

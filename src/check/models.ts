@@ -14,8 +14,6 @@
  * Missing value fields read as `null` (the absent value): a write without `arg` writes `null`, a cas
  * without `expected` compares with `null`, a completed read without `output` read `null`. The one
  * exception is `add`, whose `output` is optional (see `counterModel`).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { outcomeUnknown, type Operation, type Value } from './history.js';
 import { formatValue } from './operation-text.js';

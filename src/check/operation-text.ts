@@ -1,7 +1,5 @@
 /**
  * Operations and values as short, readable text for reports and counterexamples.
- *
- * Pure module.
  */
 import { outcomeUnknown, type Operation, type Value } from './history.js';
 

@@ -1,8 +1,6 @@
 /**
  * What every checker returns: whether the history passed, and if not, what is wrong with which
  * operations, in words a person can act on.
- *
- * Pure module: types only.
  */
 
 /** One thing wrong with a history. */

@@ -21,8 +21,6 @@
  * Encoding is canonical: `version`, `writer`, `predecessor`, then `deleted` when set, then the
  * payload's fields in sorted order (nested objects sorted too), so two encodings of equal values are
  * equal strings.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 
 /** A decoded versioned value. Payload fields sit next to the four reserved ones. */

@@ -6,8 +6,6 @@
  * no return), so having placed more of them only removes options, and that configuration was, or
  * is being, explored with more options. (This subsumes Lowe's exact match, and the case of an
  * unknown operation overwritten later.)
- *
- * Pure module.
  */
 import { Bitset } from './bitset.js';
 

@@ -6,8 +6,6 @@
  * time, a call before a return at the same time (operations that touch at an instant count as
  * concurrent), then by history order. An operation may take effect next iff its call's position is
  * before the first return still pending.
- *
- * Pure module.
  */
 import { outcomeUnknown, type Operation } from './history.js';
 import type { Model } from './models.js';

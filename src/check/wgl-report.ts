@@ -1,7 +1,5 @@
 /**
  * The WGL checker's text: a counterexample as a person reads it, and the check's report.
- *
- * Pure module.
  */
 import type { Counterexample, CounterexampleStep, KeyCheck } from './counterexample.js';
 import { describeOperation } from './operation-text.js';

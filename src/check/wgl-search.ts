@@ -17,8 +17,6 @@
  *  1. completed operations that change it (phases 0 and 1 walk the main list, at `#node`),
  *  2. unknown operations that change it (the configuration's `successors`, at `#index`),
  *  3. none left: backtrack.
- *
- * Pure module.
  */
 import type { Operation } from './history.js';
 import type { Model } from './models.js';

@@ -4,8 +4,6 @@
  * A shell (`MemoryAcceptor`, later a durable store) looks the record up, calls a rule, stores
  * `next` when there is one — durably, where the store is durable — and only then sends `reply`.
  * Rules never mutate their inputs, so a shell can apply them inside any atomic section.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Age } from './age.js';
 import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots, maxBallot } from './ballot.js';

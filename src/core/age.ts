@@ -5,8 +5,6 @@
  * beginning, and the GC process is responsible for updating it. Proposers should include their age
  * as part of each message they send." Acceptors reject messages whose age is younger than the
  * minimum recorded for that proposer, so a message sent before a key was deleted cannot land after.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 
 /** The age of proposer `id`. Starts at 0; each garbage collection increments it. */

@@ -5,8 +5,6 @@
  * promise; the proposer builds the ancestry of each state it sends (`ancestryOf`) and, after an
  * unknown outcome, reads its next prepare quorum's to decide whether its change took effect
  * (`recoveryDecision`).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { type Ballot, ballotEquals, compareBallots } from './ballot.js';
 

@@ -20,8 +20,6 @@
  *  7. `finalFailure` when the retry policy runs out.
  *
  * Decisions are data (`PrepareVerdict`, ...): core builds no errors, the driver does.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Age } from './age.js';
 import { NO_ANCESTRY, ancestryOf, recoveryDecision } from './ancestry.js';

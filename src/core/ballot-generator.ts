@@ -5,8 +5,6 @@
  * number's counter." rystsov (quoted by the seed): "I proved correctness for the case when each
  * *attempt* has a unique ballot number." So every call to `next` increments, also after an attempt
  * that failed, and fast-forwarding only ever moves the counter up.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Ballot } from './ballot.js';
 

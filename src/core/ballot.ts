@@ -4,8 +4,6 @@
  * Paper §2.1: "It's convenient to use tuples as ballot numbers. To generate it a proposer combines
  * its numerical ID with a local increasing counter: (counter, ID). To compare ballot tuples, we
  * should compare the first component of the tuples and use ID only as a tiebreaker."
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 
 /** A ballot number `(counter, id)`. `id` is the id of the proposer that generated it. */

@@ -6,8 +6,6 @@
  * quorum meets that majority and sees it (paper §2.2: the proposer "picks the value of the tuple
  * with the highest ballot number"), so every state accepted later descends from it. A state only
  * some accepters report may never be chosen, and is not reported until a majority do.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { type Ballot, compareBallots, formatBallot, isZeroBallot } from './ballot.js';
 import type { AcceptedState } from './messages.js';

@@ -2,8 +2,6 @@
  * What acceptors answer. Outcomes of the protocol (a promise, a conflict, a stale age) are reply
  * values; a rejected promise from an acceptor call means the acceptor could not be reached or
  * refused malformed input, never that the protocol said no.
- *
- * Pure module: types only.
  */
 import type { Age } from './age.js';
 import type { Ballot } from './ballot.js';

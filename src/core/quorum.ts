@@ -5,8 +5,6 @@
  * change the prepare and accept sets differ in size (2F+1 and 2F+2, paper §2.3), and each phase
  * needs a majority of its own set: F+1 of 2F+1 and F+2 of 2F+2 still intersect. A majority of an
  * empty set does not exist: an empty list of acceptors is a configuration error, never a quorum.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 
 /**

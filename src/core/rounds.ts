@@ -12,8 +12,6 @@
  *
  * The rounds decide as soon as the outcome is known; a reply after that is late: it is counted,
  * but a late promise never changes the state the change function already saw.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Age } from './age.js';
 import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots } from './ballot.js';

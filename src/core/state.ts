@@ -1,7 +1,5 @@
 /**
  * Helpers for register states (`Uint8Array | null`).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { State } from './messages.js';
 

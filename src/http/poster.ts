@@ -7,8 +7,6 @@
  *   `node-fetch.ts`): no WHATWG `Request`/`Response`/`Headers` per request, no `AbortSignal`;
  *   the request is cut with `cancel`. `HttpAcceptor` uses it whenever its `fetch` has one.
  * Either way the caller runs one timer per request (see `HttpAcceptor`), not a signal per call.
- *
- * Pure module: no I/O of its own, safe in browsers.
  */
 import { CLUSTER_HEADER, INCARNATION_HEADER } from './wire.js';
 

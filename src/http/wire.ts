@@ -71,8 +71,6 @@
  * Every ballot a request carries (prepare, accept, `next`, the ancestry, a tombstone) has a
  * counter of at most `MAX_BALLOT_COUNTER` (2^48); a higher one is refused (400): one request must
  * not push a key's promise to where counters cannot grow.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { ANCESTRY_LIMIT } from '../core/ancestry.js';
 import type { Age } from '../core/age.js';

@@ -8,8 +8,6 @@
  * codec's round trip (`encode(decode(s)) === s`) a property tests can rely on, and rejects
  * corrupted input instead of guessing. Written out by hand because `Buffer` is Node-only and
  * `Uint8Array.fromBase64` is not in Node 20.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';

@@ -14,7 +14,8 @@
  *    attempts ran out: logged as a warning, the tombstone stays for the next sweep;
  *  - `abandoned`: the collector was closed first; the tombstone stays for the next sweep.
  *
- * Pure module: time goes through the injected `sleep`, randomness through `random`.
+ * Time goes through the injected `sleep` and randomness through `random`, so tests and the
+ * simulator run collections on virtual time.
  */
 import { garbageCollect } from '../cluster/garbage-collect.js';
 import { InvalidArgumentError, NotTombstoneError, StepFailedError, isRetryable } from '../errors.js';

@@ -6,8 +6,6 @@
  * `StateFormatError` naming the key, with the codec's error as `cause`. `encode` may throw on a
  * value it cannot represent: the store reports that as an `InvalidArgumentError`, and nothing is
  * written.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 
 /** Turns values of type `T` into bytes and back. `decode(encode(v))` must give a value equal to `v`. */

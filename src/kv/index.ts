@@ -1,7 +1,5 @@
 /**
  * The typed key-value store: `KeyValueStore` over any `Proposer`, its codecs and version helpers.
- *
- * Pure module: no Node built-ins, safe in browsers and notebooks.
  */
 export {
   DEFAULT_EPOCH_KEY,

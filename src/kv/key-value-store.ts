@@ -94,7 +94,7 @@
  * proposal). `sweep()` collects every tombstone and old creation marker the cluster holds whose
  * collection is not already running in this store.
  *
- * Pure module: no Node built-ins; time and randomness are injectable.
+ * Time and randomness are injectable, so tests and the simulator run the store on virtual time.
  */
 import type { Closeable } from '../internal/async-dispose.js';
 import { AcceptFailedError, InvalidArgumentError, PrepareFailedError, StateFormatError, UnavailableError } from '../errors.js';
@@ -227,12 +227,15 @@ const DELETE: Decision = Object.freeze({ kind: 'delete' });
 const identity: ChangeFunc = (state) => state;
 
 /**
- * A typed key-value store over any `Proposer`: `get`, `set`, `update`, `compareAndSet`, `delete`
- * and `watch`, each value with a version (a `bigint`) that strictly increases over the key's whole
- * history, across deletes and garbage collection, so it can serve as a fencing token. Every
- * operation is one proposal on the key's register; reads are proposals too (the identity
- * change, paper §2.2), hence linearizable. Values are JSON by default (`codec`); with `gc`, deleted
- * keys are collected in the background (paper §3.1).
+ * A typed key-value store over any {@link Proposer} (a {@link MemoryProposer}, or a remote one):
+ * {@link KeyValueStore.get}, {@link KeyValueStore.set}, {@link KeyValueStore.update},
+ * {@link KeyValueStore.compareAndSet}, {@link KeyValueStore.delete} and {@link KeyValueStore.watch},
+ * each value with a version (a `bigint`) that strictly increases over the key's whole history,
+ * across deletes and garbage collection, so it can serve as a fencing token. Every operation is one
+ * or a few proposals on the key's register; reads are proposals too (the identity change, paper
+ * §2.2), hence linearizable. Values are JSON by default ({@link KeyValueStoreOptions.codec}); with
+ * {@link KeyValueStoreOptions.gc}, deleted keys are collected in the background
+ * ({@link garbageCollect}, paper §3.1).
  * @example
  * ```ts
  * import { KeyValueStore, MemoryAcceptor, MemoryProposer } from 'caspaxos';
@@ -328,6 +331,11 @@ export class KeyValueStore<T> implements Closeable {
    * identity proposal whose outcome is unknown (`AcceptFailedError`, for instance when a garbage
    * collection fenced the proposer mid-round) is read again, up to `maxRounds` times: applying
    * the identity twice changes nothing, so the retry is always safe.
+   * @throws the proposer's errors: {@link PrepareFailedError} (retryable, nothing written),
+   *   {@link AcceptFailedError} (outcome unknown), {@link StorageFullError} as their `cause`.
+   * @throws {@link StateFormatError} when the key holds a state this store did not write.
+   * @throws {@link UnavailableError} once the store is closed; {@link InvalidArgumentError} for a
+   *   malformed key.
    */
   async get(key: string, opts?: CallOptions): Promise<Entry<T> | undefined> {
     this.#assertOpen();
@@ -342,7 +350,14 @@ export class KeyValueStore<T> implements Closeable {
     }
   }
 
-  /** Writes `value`; resolves with its version. One proposal, whether the key exists or not. */
+  /**
+   * Writes `value`; resolves with its version. One proposal, whether the key exists or not.
+   * @throws the proposer's errors: {@link PrepareFailedError} (retryable, nothing written),
+   *   {@link AcceptFailedError} (outcome unknown), {@link StorageFullError} as their `cause`.
+   * @throws {@link StateFormatError} when the key holds a state this store did not write.
+   * @throws {@link UnavailableError} once the store is closed; {@link InvalidArgumentError} for a
+   *   malformed key.
+   */
   async set(key: string, value: T, opts?: CallOptions): Promise<bigint> {
     this.#assertOpen();
     this.#assertKey(key);
@@ -359,6 +374,11 @@ export class KeyValueStore<T> implements Closeable {
    * garbage collection) and resolves with `undefined`; for an absent key it writes nothing. A value
    * is written (with a new version) even when it equals the current one. `fn` throwing rejects the
    * call with its error, and nothing is written.
+   * @throws the proposer's errors: {@link PrepareFailedError} (retryable, nothing written),
+   *   {@link AcceptFailedError} (outcome unknown), {@link StorageFullError} as their `cause`.
+   * @throws {@link StateFormatError} when the key holds a state this store did not write.
+   * @throws {@link UnavailableError} once the store is closed; {@link InvalidArgumentError} for a
+   *   malformed key.
    */
   async update(key: string, fn: (current: T | undefined) => T | undefined, opts?: CallOptions): Promise<Entry<T> | undefined> {
     this.#assertOpen();
@@ -381,6 +401,11 @@ export class KeyValueStore<T> implements Closeable {
    * with `{ ok: true, version }`; else writes nothing and resolves with `{ ok: false, current }`.
    * Safe to retry after an unknown outcome in the sense that it never applies twice: a retry finds
    * the version moved on (and reports `ok: false`, even if the first attempt was the one that moved it).
+   * @throws the proposer's errors: {@link PrepareFailedError} (retryable, nothing written),
+   *   {@link AcceptFailedError} (outcome unknown), {@link StorageFullError} as their `cause`.
+   * @throws {@link StateFormatError} when the key holds a state this store did not write.
+   * @throws {@link UnavailableError} once the store is closed; {@link InvalidArgumentError} for a
+   *   malformed key.
    */
   async compareAndSet(key: string, expected: bigint | null, value: T, opts?: CallOptions): Promise<CompareAndSetResult<T>> {
     this.#assertOpen();
@@ -398,6 +423,11 @@ export class KeyValueStore<T> implements Closeable {
    * Deletes the key: writes the tombstone (resolving once it is committed), then, with `gc` options,
    * collects it in the background, retried with backoff until done (see `background-collector.ts`).
    * Deleting an absent key writes a tombstone too (and collects it).
+   * @throws the proposer's errors: {@link PrepareFailedError} (retryable, nothing written),
+   *   {@link AcceptFailedError} (outcome unknown), {@link StorageFullError} as their `cause`.
+   * @throws {@link StateFormatError} when the key holds a state this store did not write.
+   * @throws {@link UnavailableError} once the store is closed; {@link InvalidArgumentError} for a
+   *   malformed key.
    */
   async delete(key: string, opts?: CallOptions): Promise<void> {
     this.#assertOpen();
@@ -409,8 +439,9 @@ export class KeyValueStore<T> implements Closeable {
   /**
    * Yields the key's entry (`undefined` while absent) now, then on each change (each new version, or
    * a change between present and absent), as `proposer.watch` reports them: a slow consumer skips
-   * intermediate versions. Ends when the signal aborts, the loop breaks, or the store closes; throws
-   * `StateFormatError` if the key comes to hold a state this store cannot read.
+   * intermediate versions. Ends when the signal aborts, the loop breaks, or the store closes.
+   * @throws {@link StateFormatError} (while iterating) if the key comes to hold a state this store
+   *   cannot read; the errors of {@link MemoryProposer.watch}.
    */
   watch(key: string, opts: WatchOptions = {}): AsyncIterable<Entry<T> | undefined> {
     this.#assertOpen();
@@ -423,8 +454,9 @@ export class KeyValueStore<T> implements Closeable {
    * collects tombstones (the durable trace of a delete whose collection never ran: the process died
    * before it, or it gave up), and turns creation markers (left by the previous release) into
    * tombstones and collects them. Keys whose collection this store is running are left to it.
-   * States in another format are left alone. Sweeps run one at a time. Needs `gc` options
-   * (`InvalidArgumentError` without).
+   * States in another format are left alone. Sweeps run one at a time.
+   * @throws {@link InvalidArgumentError} without {@link KeyValueStoreOptions.gc}.
+   * @throws {@link UnavailableError} once the store is closed, or when too few acceptors list keys.
    */
   sweep(opts?: CallOptions): Promise<SweepReport> {
     if (this.#close.signal.aborted) return Promise.reject(new UnavailableError('the key-value store is closed'));

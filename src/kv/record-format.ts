@@ -23,8 +23,6 @@
  *
  * A version is `epoch * 2^32 + sequence` as a `bigint`: ordering versions as numbers orders them by
  * epoch, then sequence. `formatVersion` / `parseVersion` render it as a decimal string for JSON.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { State } from '../core/messages.js';
 import { InvalidArgumentError, StateFormatError } from '../errors.js';

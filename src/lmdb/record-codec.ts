@@ -30,7 +30,8 @@
  * that are not well-formed) then the bytes, so every JS string, the empty one included, maps to a
  * distinct non-empty byte string.
  *
- * Pure module: no I/O, no Buffer; safe in browsers and notebooks.
+ * Bytes are `Uint8Array`s, not `Buffer`s, so a store of any kind (and a browser tool reading a
+ * dump) can use the codec.
  */
 import type { Age } from '../core/age.js';
 import { isAge } from '../core/age.js';

@@ -145,13 +145,17 @@ export interface ProposerSnapshot {
 const identity: ChangeFunc = (state) => state;
 
 /**
- * A `Proposer` that talks to its acceptors through their methods: `MemoryAcceptor`s in one process,
- * or remote ones behind any transport (`HttpAcceptor`, `RedisAcceptor`). Proposals to one key queue
- * up and run in arrival order, in batches (one round for up to `maxBatch` changes); different keys
- * run in parallel. An attempt that certainly had no effect (a lost prepare phase, an accept every
- * accepter rejected) is retried under a new ballot after a jittered backoff; with `oneRoundTrip`, a
- * change may skip the prepare phase (paper §2.2.1). Any number of proposers may serve one cluster,
- * each under its own id.
+ * A {@link Proposer} that talks to its acceptors through their methods: {@link MemoryAcceptor}s in
+ * one process, or remote ones behind any transport (`HttpAcceptor` from `caspaxos/http`,
+ * `RedisAcceptor` from `caspaxos/redis`, a {@link StoreAcceptor} over a durable store). Proposals
+ * to one key queue up and run in arrival order, in batches (one round for up to
+ * {@link MemoryProposerOptions.maxBatch} changes); different keys run in parallel. An attempt that
+ * certainly had no effect (a lost prepare phase, an accept every accepter rejected) is retried under
+ * a new ballot after a jittered backoff ({@link MemoryProposerOptions.retry}); with
+ * {@link MemoryProposerOptions.oneRoundTrip}, a change may skip the prepare phase (paper §2.2.1).
+ * Any number of proposers may serve one cluster, each under its own id. Membership changes and
+ * garbage collection go through {@link growCluster}, {@link shrinkCluster} and
+ * {@link garbageCollect}, which must be given every proposer of the cluster.
  * @example
  * ```ts
  * import { MemoryAcceptor, MemoryProposer } from 'caspaxos';
@@ -195,6 +199,9 @@ export class MemoryProposer implements Proposer {
    *   restarts without its ballot counter (use a new incarnation id such as `p1#2`): two attempts
    *   with one ballot break linearizability.
    * @param acceptors the initial acceptors, used for both phases. At least one, addresses unique.
+   * @throws {@link InvalidArgumentError} for an empty or reserved id, no acceptor, or an option out
+   *   of range.
+   * @throws {@link DuplicateError} when two acceptors share an address.
    */
   constructor(id: string, acceptors: Iterable<Acceptor>, options: MemoryProposerOptions = {}) {
     if (typeof id !== 'string' || id === '') throw new InvalidArgumentError('a proposer id must be a non-empty string');
@@ -257,25 +264,39 @@ export class MemoryProposer implements Proposer {
    * Paper §2.2: "A client submits the change function to a proposer." Runs `change` on the current
    * state of `key` and resolves with the new state once a quorum accepted it.
    *
-   * Rejects with: the change function's own error if it throws (nothing is accepted, the state is
-   * unchanged); `PrepareFailedError` when every attempt the retry policy allows ended without
-   * effect (lost its prepare phase, or had its accept rejected by every accepter);
-   * `AcceptFailedError` when the accept phase failed otherwise (outcome unknown);
-   * `AgeError` when this proposer was left out of a garbage collection; `signal.reason` on abort.
-   * An abort after the accept phase began leaves the outcome unknown too.
+   * An abort after the accept phase began leaves the outcome unknown.
+   * @param change runs on the current state and returns the next; it must be free of side effects
+   *   and must not modify or keep its argument (see {@link ChangeFunc}).
+   * @throws the change function's own error if it throws: nothing is accepted, the state is
+   *   unchanged.
+   * @throws {@link PrepareFailedError} when every attempt the retry policy allows ended without
+   *   effect (lost its prepare phase, or had its accept rejected by every accepter); retryable.
+   * @throws {@link AcceptFailedError} when the accept phase failed otherwise: the outcome is
+   *   unknown, the state may still win. Retry only a change that is safe to apply twice.
+   * @throws {@link AgeError} when this proposer was left out of a garbage collection.
+   * @throws {@link StorageFullError} or {@link StorageFailedError} (as the `cause`) when the
+   *   acceptors' storage refused the write.
+   * @throws {@link InvalidArgumentError} for a malformed key or a change that returned something
+   *   other than a `Uint8Array` or `null`.
+   * @throws `signal.reason` when the signal aborts.
    */
   propose(key: string, change: ChangeFunc, opts?: CallOptions): Promise<ProposeResult> {
     return this.#submit(key, change, 'majority', opts?.signal);
   }
 
-  /** A proposal with the identity change function: reads the current state (by re-writing it). */
+  /**
+   * A proposal with the identity change function: reads the current state by re-writing it, which
+   * is what makes the read linearizable. Rejects as {@link MemoryProposer.propose} does.
+   */
   identityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
     return this.#submit(key, identity, 'majority', opts?.signal);
   }
 
   /**
    * An identity read whose accept phase needs every accepter (paper §3.1 step a: "executing the
-   * identity transform with max quorum size"). Fails if any accepter is unreachable.
+   * identity transform with max quorum size"). Used by {@link garbageCollect}.
+   * @throws {@link AcceptFailedError} or {@link PrepareFailedError} when any accepter is unreachable
+   *   or refuses, as {@link MemoryProposer.propose} does.
    */
   fullIdentityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
     return this.#submit(key, identity, 'all', opts?.signal);
@@ -284,7 +305,7 @@ export class MemoryProposer implements Proposer {
   /**
    * Paper §3.1 step b: "invalidates its cache associated with the removing key, ... fast-forwards
    * its counter to guarantee that new ballot numbers are greater than the tombstone's ballot, and
-   * increments proposer's age". Resolves with the new age.
+   * increments proposer's age". Resolves with the new age. Used by {@link garbageCollect}.
    *
    * While a round of `key` runs, this waits for it to end, and applies between that round and the
    * next: a round of a key never straddles a collection of that key. Otherwise the collection's
@@ -295,6 +316,7 @@ export class MemoryProposer implements Proposer {
    * fault. Waiting is safe: the collection goes on to step c only with every proposer's answer,
    * and until the answer the proposer runs as if the collection had not begun. The round ends
    * within its retry policy, so the wait is bounded.
+   * @throws {@link InvalidArgumentError} for a malformed key or ballot.
    */
   fastForwardIncrement(key: string, ballot: Ballot, opts?: CallOptions): Promise<Age> {
     const signal = opts?.signal;
@@ -332,7 +354,9 @@ export class MemoryProposer implements Proposer {
   /**
    * Grow step 1 (paper §2.3): accepts go to `target` too, and need a majority of the larger set.
    * The change applies at once; the returned promise resolves when no attempt still runs under the
-   * previous configuration (aborting stops that wait, not the change).
+   * previous configuration (aborting stops that wait, not the change). Used by
+   * {@link growCluster}.
+   * @throws {@link DuplicateError} when `target` already receives accepts.
    */
   async addAccepter(target: Acceptor, opts?: CallOptions): Promise<void> {
     assertAcceptor(target);
@@ -341,7 +365,11 @@ export class MemoryProposer implements Proposer {
     await this.#reconfigure(this.#config.with({ accepters: [...accepters, target] }), opts?.signal);
   }
 
-  /** Grow step 3: prepares go to `target` too. See `addAccepter` for when it resolves. */
+  /**
+   * Grow step 3: prepares go to `target` too. See {@link MemoryProposer.addAccepter} for when it
+   * resolves.
+   * @throws {@link DuplicateError} when `target` already receives prepares.
+   */
   async addPreparer(target: Acceptor, opts?: CallOptions): Promise<void> {
     assertAcceptor(target);
     const { preparers } = this.#config;
@@ -349,25 +377,48 @@ export class MemoryProposer implements Proposer {
     await this.#reconfigure(this.#config.with({ preparers: [...preparers, target] }), opts?.signal);
   }
 
-  /** Shrink step 3: prepares no longer go to `target`. See `addAccepter` for when it resolves. */
+  /**
+   * Shrink step 3: prepares no longer go to `target`. See {@link MemoryProposer.addAccepter} for
+   * when it resolves. Used by {@link shrinkCluster}.
+   * @throws {@link NotFoundError} when `target` receives no prepares.
+   * @throws {@link InvalidArgumentError} when it would leave no preparer.
+   */
   async removePreparer(target: Addresser, opts?: CallOptions): Promise<void> {
     assertAddress(target, 'target');
     const preparers = without(this.#config.preparers, target.address, 'prepare');
     await this.#reconfigure(this.#config.with({ preparers }), opts?.signal);
   }
 
-  /** Shrink step 1: accepts no longer go to `target`. See `addAccepter` for when it resolves. */
+  /**
+   * Shrink step 1: accepts no longer go to `target`. See {@link MemoryProposer.addAccepter} for
+   * when it resolves.
+   * @throws {@link NotFoundError} when `target` receives no accepts.
+   * @throws {@link InvalidArgumentError} when it would leave no accepter.
+   */
   async removeAccepter(target: Addresser, opts?: CallOptions): Promise<void> {
     assertAddress(target, 'target');
     const accepters = without(this.#config.accepters, target.address, 'accept');
     await this.#reconfigure(this.#config.with({ accepters }), opts?.signal);
   }
 
+  /**
+   * The addresses of the acceptors prepares go to now, sorted: the prepare set that
+   * {@link MemoryProposer.addPreparer} and {@link MemoryProposer.removePreparer} change. Answered
+   * from this proposer's configuration, without asking the acceptors.
+   * @throws `signal.reason` when the signal has aborted.
+   */
   async listPreparers(opts?: CallOptions): Promise<string[]> {
     opts?.signal?.throwIfAborted();
     return sortedAddresses(this.#config.preparers);
   }
 
+  /**
+   * The addresses of the acceptors accepts go to now, sorted: the accept set that
+   * {@link MemoryProposer.addAccepter} and {@link MemoryProposer.removeAccepter} change. During a
+   * grow or a shrink it differs from {@link MemoryProposer.listPreparers} by one acceptor.
+   * Answered from this proposer's configuration, without asking the acceptors.
+   * @throws `signal.reason` when the signal has aborted.
+   */
   async listAccepters(opts?: CallOptions): Promise<string[]> {
     opts?.signal?.throwIfAborted();
     return sortedAddresses(this.#config.accepters);
@@ -377,6 +428,7 @@ export class MemoryProposer implements Proposer {
    * The union, sorted, of the keys listed by the accepters. Needs a majority of them to answer: a
    * committed state is held by a majority of the accept set it was written under, and every
    * majority of the current accept set (one acceptor more or less) meets every such majority.
+   * @throws {@link UnavailableError} when fewer than a majority of the accepters listed their keys.
    */
   async *listKeys(opts?: CallOptions): AsyncIterable<string> {
     const signal = opts?.signal;
@@ -404,6 +456,8 @@ export class MemoryProposer implements Proposer {
    * Ends when the signal aborts or the consumer stops; fails if the read fails or too many
    * accepters stop answering. A slow consumer skips intermediate states (see `bufferSize`). The
    * accepters are those configured when iteration starts.
+   * @throws {@link UnavailableError} (while iterating) when too few accepters keep answering; the
+   *   read's errors as {@link MemoryProposer.identityRead}'s.
    */
   watch(key: string, opts: WatchOptions = {}): AsyncIterable<State> {
     assertKey(key);

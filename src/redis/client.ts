@@ -4,8 +4,9 @@
  * `fromNodeRedis` adapt the two common clients; both are typed structurally, so this subpath
  * imports neither package (and loads without either installed).
  *
- * Pure module: no `node:` imports. The adapters hand the clients `Buffer`s, which both require for
- * binary arguments; they find `Buffer` on `globalThis`, where it is wherever those clients run.
+ * The adapters hand the clients `Buffer`s, which both require for binary arguments; they find
+ * `Buffer` on `globalThis` rather than importing `node:buffer`, so this entry still bundles for a
+ * browser, and `Buffer` is there wherever those clients run.
  */
 
 /** A key or an argument of a script: text, or raw bytes. */

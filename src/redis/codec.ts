@@ -16,8 +16,6 @@
  * Counters travel as decimal strings: exact for every safe integer in both directions (Lua parses
  * them into doubles, which hold every integer up to 2^53 exactly; Lua never prints them back, as
  * its `tostring` keeps 14 digits only).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { ANCESTRY_LIMIT, NO_ANCESTRY } from '../core/ancestry.js';
 import { type Ballot, ZERO_BALLOT, isBallot } from '../core/ballot.js';

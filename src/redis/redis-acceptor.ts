@@ -18,7 +18,7 @@
  * refuses every command that may grow memory, promises and removals included; give it room
  * (`CONFIG SET maxmemory`, or free disk space) and writes resume by themselves.
  *
- * Pure module: no `node:` imports; time (the watch poll) comes from an injectable `sleep`.
+ * Time (the watch poll) comes from an injectable `sleep`, so tests can drive the poll.
  */
 import { abortable } from '../internal/abort.js';
 import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from '../acceptor/request-checks.js';

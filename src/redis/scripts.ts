@@ -17,8 +17,6 @@ and `P l:<key>` a stream logging each change of a watched key (see `WATCH`).
  * Counters are decimal strings, compared with `tonumber` (exact up to 2^53) and stored as given
  * (never re-printed: Lua's `tostring` keeps 14 digits). Ids are UTF-16BE, compared byte by byte
  * here (`cmpid`), never with Lua's `<`, which goes through the server's locale (`strcoll`).
- *
- * Pure module: strings only.
  */
 import { LuaScript } from './client.js';
 

@@ -5,8 +5,6 @@
  * after (the state changed, the reply is lost). It restarts with exactly what its store persisted;
  * a `MemoryAcceptor` persists every write before it replies, so that is its whole state. An
  * amnesiac restart (a fresh, empty acceptor) exists only as a negative control.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Age } from '../core/age.js';
 import { type Ballot, formatBallot } from '../core/ballot.js';

@@ -5,8 +5,6 @@
  * out after `timeoutMs` of the node's (skewed) virtual time and then rejects like a real transport
  * would; a reply that comes later is ignored. When the node crashes, its endpoint goes dead: its
  * pending calls never settle, and it sends nothing more.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Age } from '../core/age.js';
 import { type Ballot, formatBallot } from '../core/ballot.js';

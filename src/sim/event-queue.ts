@@ -1,8 +1,6 @@
 /**
  * The simulation's agenda: events ordered by virtual time, ties broken by insertion order, so the
  * order of events is a pure function of the order they were scheduled in.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 
 /** One scheduled item. */

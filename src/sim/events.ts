@@ -3,8 +3,6 @@
  * ran (a message delivery and its fate, a request timeout, the end of a sleep, a scripted action),
  * so a caller that narrates a run (the teaching cluster, a notebook) reads fields instead of parsing
  * the trace's text back. The trace lines stay the human rendering of the same events.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { SimMessage } from './message.js';
 

@@ -2,8 +2,6 @@
  * A message on the simulated network, as data: what `SimNetwork` carries and what the agenda's
  * events (`events.ts`) name. Apart from the network so that the events can name messages without
  * importing the network that sends them.
- *
- * Pure module: types only.
  */
 
 /** A request, its reply, or a watch event pushed by an acceptor. */

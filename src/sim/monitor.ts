@@ -9,8 +9,6 @@
  *  - the readable ballot only moves forward: the highest ballot every quorum of the members can
  *    see (the m-th highest accepted ballot, m = n - quorum + 1) never decreases. Checked only while
  *    the membership is stable.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { type Ballot, ZERO_BALLOT, compareBallots, formatBallot } from '../core/ballot.js';
 import type { State } from '../core/messages.js';

@@ -4,8 +4,6 @@
  * messages overtake each other: reordering), all decided by the seeded random source when it is
  * sent. Partitions block directed links and are checked when a message would be delivered, so a
  * partition also swallows messages already in flight.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { DeliveryEvent, UpcomingEvent } from './events.js';
 import type { SimMessage } from './message.js';

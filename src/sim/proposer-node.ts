@@ -9,8 +9,6 @@
  * already sent may still arrive) and restart: as the docs require of a proposer that lost its
  * ballot counter, it comes back under a new incarnation id (`p1#2`) with its counter at 0, and with
  * the acceptor configuration it had.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';

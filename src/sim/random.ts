@@ -2,8 +2,6 @@
  * A seeded pseudo-random number generator: the only source of randomness in a simulation, so a
  * seed replays a run exactly. sfc32 (Chris Doty-Humphrey's Small Fast Counter), seeded through
  * splitmix32; fast, with a period far beyond any simulation, and identical on every JS engine.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 
 function splitmix32(seed: number): () => number {

@@ -7,8 +7,8 @@
  * Drive it by hand (`step`, `deliver`, `drop`, `partition`, `crashAcceptor`, ...) as a test or a
  * notebook would, or let `run` take events off the agenda until a condition holds.
  *
- * Pure module: no I/O, safe in browsers and notebooks (between events it yields one turn of the
- * host's event loop so promise callbacks settle; see `settle`).
+ * Between events it yields one turn of the host's event loop so that promise callbacks settle
+ * (see `settle`); that is the only thing it asks of the host.
  */
 import { majority } from '../core/quorum.js';
 import { HistoryRecorder } from '../check/history.js';

@@ -3,8 +3,6 @@
  * register and counter workloads, the exact chain checker for chain workloads), the acceptor
  * monitor's findings, liveness (every operation answered within a bound once faults healed), and
  * quorum safety (no operation succeeded while its proposer could not reach a quorum).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { checkChain } from '../check/chain.js';
 import type { History } from '../check/history.js';

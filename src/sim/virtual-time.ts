@@ -5,7 +5,7 @@
  *
  * Time is in integer microseconds, so arithmetic is exact and traces are byte-identical.
  *
- * Pure module: no real timers, safe in browsers and notebooks.
+ * Time moves only when the agenda runs an event, never with a real timer: a seed replays a run.
  */
 import { EventQueue } from './event-queue.js';
 import type { AgendaEvent, TimeoutEvent, UpcomingEvent, WakeEvent } from './events.js';

@@ -11,8 +11,6 @@
  * Outcomes: a proposal that resolved is completed; one that certainly had no effect
  * (`PrepareFailedError`, a change function that threw, a proposer that was down) is `fail`;
  * anything else (`AcceptFailedError`, a crash, an abort) is `unknown`.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Completion, Invocation, Value } from '../check/history.js';
 import { nextVersioned } from '../check/versioned.js';

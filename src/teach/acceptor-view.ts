@@ -2,8 +2,6 @@
  * What a teaching cluster's acceptors hold, as plain frozen records (`TeachingCluster.acceptors()`):
  * per key the promise, the accepted ballot and the value, and what garbage collection left behind
  * (minimum proposer ages, the tombstone floor). Tables, notebooks and the playground render these.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { MemoryAcceptor } from '../acceptor/memory-acceptor.js';
 import { formatBallot, isZeroBallot } from '../core/ballot.js';

@@ -5,8 +5,6 @@
  *
  * Each helper carries a label, which names the operation in `state()` and in narration:
  * `set "hello"`, `increment`, `read`, `delete`.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { State } from '../core/messages.js';
 import { InvalidArgumentError } from '../errors.js';

@@ -10,8 +10,6 @@
  * value its change function last ran on to the value it produced, which is exact for a completed
  * change (its last run is the one that committed). A failure that certainly had no effect is
  * dropped; any other failure leaves the outcome unknown, as it is.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { History, Operation, Value } from '../check/history.js';
 import { type LinearizabilityResult, checkLinearizability } from '../check/linearizability.js';

@@ -4,8 +4,6 @@
  * broken variants live here, beside the real protocol, which they never touch: a proposer wrapped
  * through the simulator's `ProposerFactory`, a membership change of its own, or the simulator's
  * amnesiac restart. Run each scenario broken and intact to compare (`Counterexample.start`).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Ballot } from '../core/ballot.js';
 import type { State } from '../core/messages.js';

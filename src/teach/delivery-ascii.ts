@@ -12,8 +12,6 @@
  * `-->` a request or a reply, `~~>` a refusal, `==>` a reply that formed a quorum, `..>` a late
  * one, `x` where a dropped or lost message died, `…` a message still in flight. Lines carry no
  * trailing spaces.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { blank, finish, put, textWidth } from '../trace/layout.js';
 import type { ArrivalRow, DeliveryModel } from './delivery-model.js';

@@ -2,8 +2,6 @@
  * A teaching cluster's delivery diagram that displays itself: ASCII in a terminal or REPL, SVG
  * (with Mermaid and the ASCII as fallbacks) in a notebook. Built once from a snapshot of the
  * cluster's story; each format is rendered on first use.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { assertKey } from '../internal/validate.js';

@@ -3,8 +3,6 @@
  * message is drawn where it arrived (the row that sent it says so: `sends #4 #5`); a dropped or
  * lost message ends in a cross (`-x`), a refusal is dotted (`--x`), a message still in flight is a
  * note. Notes carry quorums, commits, retries and faults. Times lead each line, in brackets.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { escapeMermaid } from '../trace/mermaid.js';
 import { ordinal } from './delivery-ascii.js';

@@ -5,8 +5,6 @@
  * delivered. Replies are marked by what they did: formed a quorum, counted, came late, refused.
  * Requests carry the order in which their acceptor processed them. The SVG, ASCII and Mermaid
  * renderers (`delivery-svg`, `delivery-ascii`, `delivery-mermaid`) all draw this model.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Participant } from '../trace/diagram.js';
 import { displayName } from '../trace/text.js';

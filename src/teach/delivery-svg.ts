@@ -13,7 +13,7 @@
  * Rows have a fixed height and the lifelines a fixed spacing: a long run grows downwards and is
  * scrolled, never scaled down to illegibility.
  *
- * Pure module: no I/O, no DOM, safe in browsers and notebooks.
+ * The SVG is built as text, without a DOM, so it renders the same in Node, a browser and a notebook.
  */
 import { textWidth } from '../trace/layout.js';
 import { escapeXml } from '../trace/svg.js';

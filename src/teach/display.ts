@@ -6,8 +6,6 @@
  *   front end picks the richest type it can render (HTML, then Markdown, SVG, plain text).
  * - Node's `console.log` and REPL call `[Symbol.for('nodejs.util.inspect.custom')]()`; a symbol
  *   registered with `Symbol.for` needs no `node:util` import, so this module stays browser-safe.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { escapeXml } from '../trace/svg.js';
 

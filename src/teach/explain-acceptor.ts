@@ -6,8 +6,6 @@
  * The comparisons are those of `core/acceptor-rules` (quoted there from the paper, §2.2 and
  * §3.1), read off the record the acceptor held before the request (`RequestObservation.before`);
  * the verdict is the acceptor's own reply, never recomputed here.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots, isZeroBallot } from '../core/ballot.js';
 import { ageText, ballotText, displayName, previewState } from '../trace/text.js';

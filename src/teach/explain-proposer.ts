@@ -7,8 +7,6 @@
  * The tallies are kept by the protocol's own round machines (`PrepareRound`, `AcceptRound` of
  * `core/rounds`), fed the replies the trace reports, in the order the proposer saw them: the state
  * adopted and the moment a quorum was reached are the library's decisions, not a re-implementation.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { type Ballot, ZERO_BALLOT, ballotEquals, isZeroBallot } from '../core/ballot.js';
 import { majority } from '../core/quorum.js';

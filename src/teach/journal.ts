@@ -7,8 +7,6 @@
  * What explains an event: the rule the receiving acceptor applied (`explain-acceptor`, from the
  * acceptor's own report of the request) and the proposer's reactions (`explain-proposer`, from its
  * trace events), both collected while the event runs.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { SimMessage } from '../sim/network.js';
 import type { TraceEvent } from '../tracer.js';

@@ -2,8 +2,6 @@
  * Messages in flight as a learner reads them: `#4 p1 → a2 prepare(x, 1/p1)`,
  * `#9 a2 → p1 promised(ø, ∅)`. The labels follow the sequence diagrams of `caspaxos/trace`, so a
  * message seen here is drawn the same way once its reply reaches the proposer.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';

@@ -3,8 +3,6 @@
  * 1/p1)`, `blocked by a partition: ...`, `timeout: p1 gives up waiting for a3's reply to ...`,
  * `p1 wakes up (its retry backoff is over)`. Built from the simulator's events as data
  * (`SimStep`), never from its trace text.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { DeliveryEvent, ScheduledEvent, SimStep, TimeoutEvent } from '../sim/events.js';
 import { type CallLog, type MessageView, viewMessage } from './messages.js';

@@ -9,7 +9,7 @@
  *   `show(x, tslab.display)` hands the richest format of the object's MIME bundle to tslab's own
  *   display API (HTML, else SVG, else Markdown, else text), which is all that API can take per call.
  *
- * Pure module: no I/O of its own, no import of either kernel; safe in browsers and notebooks.
+ * It imports neither kernel: it uses the display function it is handed, or the symbol Deno reads.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { type Displayable, JUPYTER_DISPLAY, type MimeBundle } from './display.js';

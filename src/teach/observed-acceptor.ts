@@ -6,8 +6,6 @@
  *
  * `MemoryAcceptor` applies a request synchronously, inside the call, so the record read just before
  * the call is exactly the one the rule saw.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { KeyRecord } from '../core/acceptor-rules.js';
 import type { Age } from '../core/age.js';

@@ -3,8 +3,6 @@
  * collection. It is not a promise on purpose: nothing happens on a simulated cluster until it is
  * driven (`step`, `deliver`, `runUntilSettled`), so awaiting the operation itself would wait
  * forever. Its fields change as the cluster runs.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { formatBallot } from '../core/ballot.js';
 import type { ProposeResult } from '../roles.js';

@@ -1,8 +1,6 @@
 /**
  * The options of a teaching cluster (`createCluster`) and of its `run*` methods, and their
  * checks: a bad option throws `InvalidArgumentError` naming it, before anything is built.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { integerOption } from '../internal/validate.js';

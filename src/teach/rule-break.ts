@@ -3,8 +3,6 @@
  * the real code (a proposer wrapped through the simulator's `ProposerFactory`, or a membership
  * change of its own), never a flag inside it. A teaching cluster built with `breaks` runs it; its
  * `check()` then finds the violation with the library's own checkers.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { MembershipOptions } from '../cluster/options.js';
 import type { Acceptor, ConfigurationChanger } from '../roles.js';

@@ -2,8 +2,6 @@
  * A recorded trace as a sequence diagram that displays itself: ASCII in a terminal or REPL, SVG
  * (with Mermaid text and the ASCII as fallbacks) in a notebook. Rendered once, on first use of each
  * format, from a snapshot of the events: recording more later does not change it.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { assertKey } from '../internal/validate.js';

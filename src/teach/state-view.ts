@@ -3,8 +3,6 @@
  * (which values are chosen, which held by a minority only), garbage-collection fences, the messages
  * in flight with when each is due, what happens next, the operations and any monitor violation; as
  * aligned text (`state()`, the REPL) or as a Jupyter MIME bundle (HTML, Markdown, text).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { MonitorViolation } from '../sim/monitor.js';
 import { escapeXml } from '../trace/svg.js';

@@ -15,8 +15,6 @@
  *
  * Nothing here reads `Math.random`, `Date` or real timers: the same seed and the same calls give
  * the same messages, explanations, diagrams and tables, byte for byte.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { Closeable } from '../internal/async-dispose.js';
 import { garbageCollect } from '../cluster/garbage-collect.js';

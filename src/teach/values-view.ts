@@ -4,8 +4,6 @@
  * holders, and adopts it or a state built on it); one held by a minority only may still be adopted
  * by a later round, or be overwritten and vanish. The acceptor table shows each acceptor's record;
  * this shows what the records add up to.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { majority } from '../core/quorum.js';
 import { displayName } from '../trace/text.js';

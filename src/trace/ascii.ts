@@ -12,8 +12,6 @@
  * garbage-collection and membership steps run across every lifeline between `==` marks. Lines
  * carry no trailing spaces. Columns assume one cell per code point: wide characters (CJK, emoji)
  * in keys or states shift the rest of their line.
- *
- * Pure module: no I/O, safe in browsers.
  */
 import { type Diagram, type DiagramOptions, toDiagram } from './diagram.js';
 import { blank, columnPositions, finish, put, textWidth } from './layout.js';

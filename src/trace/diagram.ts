@@ -7,8 +7,6 @@
  * The ASCII, Mermaid and SVG renderers all draw this model, so they show the same rows with the
  * same labels. Labels are plain text made safe by `./text.ts`; each renderer escapes them for its
  * own format.
- *
- * Pure module: no I/O, safe in browsers.
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { GarbageCollectStep, MembershipStep, TraceEvent } from '../tracer.js';

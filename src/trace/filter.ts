@@ -5,8 +5,6 @@
  * Events that carry no key (membership steps) never match `byKey`, and events that carry no
  * proposer (garbage-collection and membership steps) never match `byProposer`; keep them with
  * `anyOf(byKey('k'), byType('gc-step', 'membership-step'))`.
- *
- * Pure module: no I/O, safe in browsers.
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { TraceEventType } from '../tracer.js';

@@ -1,8 +1,6 @@
 /**
  * Horizontal layout shared by the ASCII and SVG renderers: where each lifeline goes so that every
  * arrow's label fits between its two ends; and the character grid a text diagram is drawn on.
- *
- * Pure module: no I/O, safe in browsers.
  */
 import type { Diagram } from './diagram.js';
 

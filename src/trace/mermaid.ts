@@ -8,8 +8,6 @@
  * `Note over`. Text is escaped with Mermaid's entity codes: `#` (which would start a comment), `;`
  * (which would end the statement), `<`, `>`, `&` (read as markup), `%`, `\` and `:` in aliases are written as
  * `#35;`, `#59;`, `#lt;` and so on, so keys and states print as they are and never as markup.
- *
- * Pure module: no I/O, safe in browsers.
  */
 import { type Diagram, type DiagramOptions, toDiagram } from './diagram.js';
 import type { RecordedEvent } from './recorder.js';

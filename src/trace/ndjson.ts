@@ -7,8 +7,6 @@
  * base64 (or hex) strings with `null` for the empty state, errors as `{ name, message, code? }`
  * (their causes nested, no stack traces). Bigints become decimal strings, `undefined` fields are
  * left out, and anything else is converted so that no event can make the line invalid JSON.
- *
- * Pure module: no I/O, no Buffer, safe in browsers.
  */
 import { encodeBase64 } from '../internal/base64.js';
 import type { Age } from '../core/age.js';

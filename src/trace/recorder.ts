@@ -5,8 +5,6 @@
  * Time comes from an injected clock. The default is a logical counter (0, 1, 2, ...), so a trace
  * of a deterministic run renders byte-identically; pass `() => sim.now` to stamp events with a
  * simulation's virtual time, or `() => performance.now()` for wall-clock time.
- *
- * Pure module: no I/O, no timers, safe in browsers.
  */
 import { copyState } from '../core/state.js';
 import { InvalidArgumentError } from '../errors.js';

@@ -9,7 +9,7 @@
  * replies grey with a cross; late replies are faded. Notes are boxes next to the proposer's
  * lifeline; operator steps (garbage collection, membership) span every lifeline.
  *
- * Pure module: no I/O, no DOM, safe in browsers.
+ * The SVG is built as text, without a DOM, so it renders the same in Node and in a browser.
  */
 import { type ArrowStyle, type Diagram, type DiagramOptions, type NoteTone, toDiagram } from './diagram.js';
 import { columnPositions, textWidth } from './layout.js';

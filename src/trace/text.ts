@@ -4,8 +4,6 @@
  * Every string produced here is a single line with no control characters, no line or paragraph
  * separators and no bidirectional overrides (which could make a rendered key read as another), so
  * each renderer only has to apply its own format's escaping (Mermaid codes, XML entities) on top.
- *
- * Pure module: no I/O, safe in browsers.
  */
 import { formatAge, type Age } from '../core/age.js';
 import { formatBallot, type Ballot } from '../core/ballot.js';

@@ -1,7 +1,5 @@
 /**
  * Lesson 1: one CASPaxos round, message by message (paper §2.2).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { read, set } from '../changes.js';
 import type { OperationHandle } from '../operation-handle.js';

@@ -1,7 +1,5 @@
 /**
  * Lesson 2: conflicts and fast-forward (paper §2.2).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { append, set } from '../changes.js';
 import type { OperationHandle } from '../operation-handle.js';

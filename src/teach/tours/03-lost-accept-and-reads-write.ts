@@ -1,7 +1,5 @@
 /**
  * Lesson 3: a lost accept, and why a read must write (paper §2.2).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { read, set } from '../changes.js';
 import type { OperationHandle } from '../operation-handle.js';

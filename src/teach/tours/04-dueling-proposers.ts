@@ -1,7 +1,5 @@
 /**
  * Lesson 4: dueling proposers, and how randomised backoff ends the duel.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { increment } from '../changes.js';
 import type { OperationHandle } from '../operation-handle.js';

@@ -1,7 +1,5 @@
 /**
  * Lesson 5: growing the cluster from 3 to 4 and 5 acceptors, safely (paper §2.3).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { read, set } from '../changes.js';
 import type { OperationHandle } from '../operation-handle.js';

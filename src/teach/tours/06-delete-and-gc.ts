@@ -1,7 +1,5 @@
 /**
  * Lesson 6: deleting a key for good (paper §3.1).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { remove, set } from '../changes.js';
 import type { OperationHandle } from '../operation-handle.js';

@@ -1,8 +1,6 @@
 /**
  * Small facts about a cluster that tour checkpoints state: what an acceptor holds, which value of
  * a key is chosen, how an operation ended.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { AcceptorRecordView } from '../acceptor-view.js';
 import type { OperationHandle } from '../operation-handle.js';

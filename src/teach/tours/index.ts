@@ -1,8 +1,6 @@
 /**
  * The six lessons as guided tours (see `tour.ts`): printed by examples/lessons, run step by step
  * in the playground and in notebooks.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { basicRound } from './01-basic-round.js';
 import { conflictAndFastForward } from './02-conflict-and-fast-forward.js';

@@ -7,8 +7,6 @@
  * A tour is started afresh each time (`start`), on clusters built from fixed seeds, so a step
  * shows the same thing every time. Started with `breaks`, the same steps run on a cluster with a
  * rule of the protocol broken: the checkpoints that no longer hold show what the rule was for.
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import type { ClusterOptions } from '../options.js';
 import type { RuleBreak } from '../rule-break.js';
