@@ -79,6 +79,8 @@ export async function runAcceptor(args: readonly string[]): Promise<Running | un
   const maxKeyBytes = optionalPositive(values['max-key-bytes'], '--max-key-bytes', ACCEPTOR_USAGE);
   const requestTimeoutMs = optionalPositive(values['receive-timeout-ms'], '--receive-timeout-ms', ACCEPTOR_USAGE);
   const durable = values['unsafe-no-sync'] !== true;
+  // Before the directory is touched: a secret that could never authenticate is a usage error.
+  const secret = readSecret(values['secret-file']);
   const data = values.data;
   // Loaded here: `lmdb` is an optional peer dependency, and `caspaxos node` runs without it: say
   // what to install.
@@ -121,7 +123,7 @@ export async function runAcceptor(args: readonly string[]): Promise<Running | un
     throw error;
   }
   const server = createAcceptorServer(acceptor, {
-    secret: readSecret(values['secret-file']),
+    secret,
     logger,
     identity,
     ...limits,

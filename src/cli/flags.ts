@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { isClusterId } from '../http/wire.js';
+import { checkSecret, isClusterId } from '../http/wire.js';
 
 /** A command-line mistake: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {}
@@ -71,7 +71,12 @@ export function list(text: string | undefined): string[] {
 
 export function readSecret(file: string | undefined): string | undefined {
   const secret = file === undefined ? process.env.CASPAXOS_SECRET : readFileSync(file, 'utf8').trim();
-  return secret === undefined || secret === '' ? undefined : secret;
+  if (secret === undefined || secret === '') return undefined;
+  try {
+    return checkSecret(secret);
+  } catch (error) {
+    throw new UsageError(`${file === undefined ? 'CASPAXOS_SECRET' : `the secret in ${file}`}: ${(error as Error).message}`);
+  }
 }
 
 /** The cluster id from `--cluster-id`, else `CASPAXOS_CLUSTER_ID`; `undefined` when neither is set. */

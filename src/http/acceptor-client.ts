@@ -92,6 +92,7 @@ import {
   decodeListKeysPage,
   decodePrepareReply,
   decodeRemoveReply,
+  checkSecret,
   decodeWatchLine,
   decodeWireError,
   decodeIdentityReply,
@@ -299,9 +300,7 @@ export class HttpAcceptor implements Acceptor {
    */
   constructor(url: string, options: HttpAcceptorOptions = {}) {
     const { base, fragment } = normalizeBaseUrl(url);
-    if (options.secret !== undefined && (typeof options.secret !== 'string' || options.secret === '')) {
-      throw new InvalidArgumentError('secret must be a non-empty string');
-    }
+    if (options.secret !== undefined) checkSecret(options.secret);
     if (options.clusterId !== undefined && !isClusterId(options.clusterId)) throw new InvalidArgumentError(`clusterId ${JSON.stringify(options.clusterId)} is not a valid cluster id`);
     if (options.incarnation !== undefined && fragment !== undefined && options.incarnation !== fragment) {
       throw new InvalidArgumentError(`the url names incarnation ${fragment}, the options ${options.incarnation}`);

@@ -4,7 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
-import { InvalidArgumentError } from '../errors.js';
+import { checkSecret } from './wire.js';
 import { readBody } from './request-body.js';
 
 export type JsonBodyResult =
@@ -61,8 +61,7 @@ export type SecretCheck = (authorization: string | undefined) => boolean;
  */
 export function secretCheck(secret: string | undefined): SecretCheck {
   if (secret === undefined) return () => true;
-  if (typeof secret !== 'string' || secret === '') throw new InvalidArgumentError('secret must be a non-empty string');
-  const expected = sha256(secret);
+  const expected = sha256(checkSecret(secret));
   return (authorization) => {
     if (authorization === undefined) return false;
     // RFC 6750: `Bearer` (case-insensitive) and the token, separated by one or more spaces.

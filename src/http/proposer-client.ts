@@ -6,7 +6,7 @@
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
 import { CASPaxosError, InvalidArgumentError, UnavailableError, isErrorCode } from '../errors.js';
-import { CLUSTER_HEADER, decodeState } from './wire.js';
+import { CLUSTER_HEADER, checkSecret, decodeState } from './wire.js';
 import type { Acceptor, Addresser, CallOptions, ConfigurationChanger, FastForwarder, ProposeResult } from '../roles.js';
 
 /** Options of `RemoteProposer`. */
@@ -52,7 +52,7 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
 
   constructor(url: string, options: RemoteProposerOptions = {}) {
     this.address = url.replace(/\/+$/, '');
-    this.#secret = options.secret;
+    this.#secret = options.secret === undefined ? undefined : checkSecret(options.secret);
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#clusterId = options.clusterId;
     this.#fetchFn = options.fetch ?? fetch;

@@ -121,6 +121,18 @@ export interface IdentityReply {
   readonly maxKeyBytes: number;
 }
 
+/**
+ * Checks a shared secret, for servers and clients alike: a non-empty string of visible ASCII
+ * (`!` to `~`). It travels as `Authorization: Bearer <secret>` (RFC 6750), where whitespace ends
+ * the token and characters beyond Latin-1 cannot be sent at all: a secret with either was accepted
+ * by the server and then refused every request, so it is refused when given.
+ */
+export function checkSecret(secret: unknown): string {
+  if (typeof secret !== 'string' || secret === '') throw new InvalidArgumentError('secret must be a non-empty string');
+  if (!/^[\x21-\x7e]+$/.test(secret)) throw new InvalidArgumentError('secret must be visible ASCII characters (no spaces, no control characters): it is sent as an HTTP bearer token');
+  return secret;
+}
+
 /** True for a valid cluster id: 1 to 64 letters, digits, `.`, `_` or `-`, starting with a letter or digit. */
 export function isClusterId(value: unknown): value is string {
   return typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value);

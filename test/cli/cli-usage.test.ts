@@ -45,4 +45,15 @@ describe('caspaxos --help', () => {
     expect(stderr).toMatch(message as RegExp);
     expect(stderr).toContain('Usage: caspaxos');
   });
+
+  it.each(['acceptor', 'node'])('%s refuses a secret that could never authenticate (whitespace), naming where it came from', (command) => {
+    const args = command === 'node' ? ['--acceptors', 'http://127.0.0.1:1'] : [];
+    const { status, stderr } = spawnSync(process.execPath, [CLI, command, '--data', '/tmp/caspaxos-no-such-dir', '--cluster-id', 'c1', ...args], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, CASPAXOS_SECRET: 'two words' },
+    });
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/CASPAXOS_SECRET: secret must be visible ASCII characters/);
+  });
 });

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, KeyValueStore, MemoryAcceptor, MemoryProposer, UnavailableError } from '../../src/index.js';
+import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { nodeFetch } from '../../src/http/node-fetch.js';
 import { RemoteProposer } from '../../src/http/proposer-client.js';
 import { type NodeServer, createNodeServer } from '../../src/http/proposer-server.js';
@@ -64,5 +65,23 @@ describe.each([
     await server?.close();
     server = undefined;
     await expect(new RemoteProposer(url, { secret: SECRET, clusterId: 'c1', fetch }).identityRead('k')).rejects.toBeInstanceOf(UnavailableError);
+  });
+});
+
+describe('secrets', () => {
+  it.each(['two words', 'tab\there', 'ünïcode', ''])('%j is refused by the server and by both clients, before anything is sent', async (secret) => {
+    const proposer = new MemoryProposer('n1', [new MemoryAcceptor('a1')]);
+    const context = { proposer, kv: new KeyValueStore<unknown>({ proposer }), acceptorAt: (address: string) => new MemoryAcceptor(address), operations: { grow: async () => {}, shrink: async () => {}, collect: async () => {} } };
+    expect(() => createNodeServer(context, { secret })).toThrow(InvalidArgumentError);
+    expect(() => new RemoteProposer('http://127.0.0.1:1', { secret })).toThrow(InvalidArgumentError);
+    expect(() => new HttpAcceptor('http://127.0.0.1:1', { secret })).toThrow(InvalidArgumentError);
+  });
+
+  it('visible ASCII beyond the base64 alphabet authenticates', async () => {
+    const secret = 'p@ss!word#$%&*()[]{}<>?';
+    const proposer = new MemoryProposer('n1', [new MemoryAcceptor('a1')]);
+    server = createNodeServer({ proposer, kv: new KeyValueStore<unknown>({ proposer }), acceptorAt: (address) => new MemoryAcceptor(address), operations: { grow: async () => {}, shrink: async () => {}, collect: async () => {} } }, { secret });
+    const url = await server.listen();
+    expect((await new RemoteProposer(url, { secret }).identityRead('k')).state).toBeNull();
   });
 });
