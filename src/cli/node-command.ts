@@ -38,6 +38,8 @@ Runs a proposer and serves:
                                               if absent); 409 with the current value on mismatch
   POST   /v1/kv/{key}/increment  { by }       add to an integer value (absent counts as 0)
   DELETE /v1/kv/{key}                         delete; the tombstone is garbage-collected in the background
+  GET    /v1/kv/{key}/watch                   the key's changes as server-sent events (text/event-stream);
+                                              Last-Event-ID or ?since=<id> resumes after an event
   GET    /v1/admin/acceptors                  the members prepares and accepts go to
   POST   /v1/admin/grow          { acceptor } add an acceptor (URL) to the cluster, every node included
   POST   /v1/admin/shrink        { acceptor } remove an acceptor (URL, or member address) from the cluster
@@ -76,6 +78,8 @@ ${COMMON_USAGE}
   --max-body-bytes <n>    Largest request body accepted. Default 1048576.
   --timeout-ms <n>        Per-call timeout towards acceptors. Default 5000.
   --sweep-interval-ms <n> Sweep for uncollected tombstones every n ms. Default 60000; 0 disables.
+  --max-watches <n>       Watch streams open at once; more get 503. Each holds a connection to every
+                          acceptor. Default 256.
 
 The cluster id (--cluster-id or CASPAXOS_CLUSTER_ID) is required to bootstrap, and checked
 against the membership file afterwards.
@@ -101,6 +105,7 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
       'timeout-ms': { type: 'string' },
       'sweep-interval-ms': { type: 'string' },
       'max-body-bytes': { type: 'string' },
+      'max-watches': { type: 'string' },
     },
     NODE_USAGE,
   );
@@ -116,6 +121,7 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
   const sweepIntervalMs = integer(values['sweep-interval-ms'] ?? '60000', '--sweep-interval-ms', NODE_USAGE);
   const port = integer(values.port ?? '8080', '--port', NODE_USAGE);
   const maxBodyBytes = optionalPositive(values['max-body-bytes'], '--max-body-bytes', NODE_USAGE);
+  const maxWatches = optionalPositive(values['max-watches'], '--max-watches', NODE_USAGE);
   const receiveTimeoutMs = optionalPositive(values['receive-timeout-ms'], '--receive-timeout-ms', NODE_USAGE);
   const flagCluster = readClusterId(values['cluster-id'], NODE_USAGE);
   const limits = serverLimits(values, NODE_USAGE);
@@ -254,6 +260,7 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
         maxValueBytes: (key) => members.maxValueBytes(current, key),
         ...limits,
         ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
+        ...(maxWatches === undefined ? {} : { maxWatches }),
         ...(receiveTimeoutMs === undefined ? {} : { receiveTimeoutMs }),
       },
     );

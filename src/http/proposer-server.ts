@@ -10,6 +10,8 @@
  *                                       -> 200 { key, version } | 409 { code, current }
  *   POST   /v1/kv/{key}/increment { by? }        -> 200 { key, value, version }
  *   DELETE /v1/kv/{key}                 -> 200 { key, deleted: true }  (collection in the background)
+ *   GET    /v1/kv/{key}/watch           -> 200 text/event-stream: the key's changes (`key-watch.ts`);
+ *                                          `Last-Event-ID` or `?since=` resumes; 503 past `maxWatches`
  * Operator API:
  *   GET    /v1/admin/acceptors          -> { preparers, accepters }
  *   POST   /v1/admin/grow   { acceptor } -> paper §2.3, every node of the cluster included
@@ -46,6 +48,7 @@ import { formatVersion, parseVersion } from '../kv/record-format.js';
 import type { Logger } from '../logger.js';
 import type { Acceptor, Proposer } from '../roles.js';
 import { integerOption } from '../internal/validate.js';
+import { parseWatchId, serveKeyWatch } from './key-watch.js';
 import { type SecretCheck, drained, readJsonBody, secretCheck, sendJson, timeoutOptions } from './json.js';
 
 /** What `GET /v1/ready` reports of one set of acceptors (the preparers, or the accepters). */
@@ -165,6 +168,18 @@ export interface NodeServerOptions {
    * @default undefined (no check)
    */
   readonly clusterId?: string | undefined;
+  /**
+   * The most watch streams (`GET /v1/kv/{key}/watch`) open at once; more get 503
+   * `ERR_TOO_MANY_WATCHES` (retryable). Each stream holds a watch on every accepter (over HTTP, a
+   * connection to each acceptor), so keep it well below the acceptors' connection limit.
+   * @default 256
+   */
+  readonly maxWatches?: number | undefined;
+  /**
+   * How often an idle watch stream gets a heartbeat comment, so that proxies keep it open.
+   * @default 15000
+   */
+  readonly watchHeartbeatMs?: number | undefined;
 }
 
 /** A proposer node's HTTP server, made by `createNodeServer`: not listening until `listen`. */
@@ -173,8 +188,10 @@ export interface NodeServer {
   readonly server: Server;
   /** Starts listening; port 0 picks a free port. Resolves with the base URL. */
   listen(port?: number, host?: string): Promise<string>;
-  /** Stops accepting, lets requests in flight finish (up to 10 s), then closes every connection. */
+  /** Stops accepting, ends the watch streams, lets requests in flight finish (up to 10 s), then closes every connection. */
   close(): Promise<void>;
+  /** How many watch streams are open now. */
+  activeWatches(): number;
 }
 
 /** An answer other than 200, with the error body. */
@@ -192,7 +209,7 @@ class HttpError extends Error {
 /** Thrown by an increment's change function on a value it cannot increment. */
 class NotAnInteger extends Error {}
 
-const KV_PATH = /^\/v1\/kv\/([^/]+)(\/cas|\/increment)?$/;
+const KV_PATH = /^\/v1\/kv\/([^/]+)(\/cas|\/increment|\/watch)?$/;
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /**
@@ -212,6 +229,11 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
   const maxConnections = integerOption(options.maxConnections, 'maxConnections', 1, 1024);
   const maxValueBytes = options.maxValueBytes;
   const clusterId = options.clusterId;
+  const maxWatches = integerOption(options.maxWatches, 'maxWatches', 1, 256);
+  const watchHeartbeatMs = integerOption(options.watchHeartbeatMs, 'watchHeartbeatMs', 1, 15_000);
+  /** Aborted by `close`: ends every watch stream. */
+  const closingWatches = new AbortController();
+  let watchCount = 0;
   const authorized: SecretCheck = secretCheck(options.secret);
   const logger = options.logger;
   const inFlight = new Set<Promise<void>>();
@@ -252,6 +274,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       }
       if (!authorized(req.headers.authorization)) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'missing or wrong bearer token');
       const kv = KV_PATH.exec(url.pathname);
+      if (kv !== null && kv[2] === '/watch') return await watchApi(req, res, method, decodeKey(kv[1] as string), url);
       if (kv !== null) return await userApi(req, res, method, decodeKey(kv[1] as string), kv[2], signal);
       if (url.pathname.startsWith('/v1/admin/')) return await operatorApi(req, res, method, url.pathname.slice('/v1/admin/'.length), signal);
       if (url.pathname.startsWith('/v1/proposer/')) {
@@ -340,6 +363,38 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       return sendJson(res, 200, { key, value: entry.value, version: formatVersion(entry.version) });
     }
     throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
+  }
+
+  /** `GET /v1/kv/{key}/watch` (see `key-watch.ts`): checked and counted here, streamed there. */
+  async function watchApi(req: IncomingMessage, res: ServerResponse, method: string, key: string, url: URL): Promise<void> {
+    if (method !== 'GET') throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
+    const accept = req.headers.accept;
+    if (accept !== undefined && !/text\/event-stream|text\/\*|\*\/\*/.test(accept)) throw new HttpError(406, 'ERR_NOT_ACCEPTABLE', 'a watch answers text/event-stream only');
+    const header = req.headers['last-event-id'];
+    const resumeFrom = typeof header === 'string' && header !== '' ? header : url.searchParams.get('since');
+    const since = resumeFrom === null ? undefined : parseWatchId(resumeFrom);
+    if (resumeFrom !== null && since === undefined) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `${JSON.stringify(resumeFrom)} is not a watch event id (a version, or <version>-deleted)`);
+    if (watchCount >= maxWatches) {
+      res.setHeader('retry-after', '5');
+      throw new HttpError(503, 'ERR_TOO_MANY_WATCHES', `this node serves at most ${maxWatches} watch streams at once`);
+    }
+    watchCount++;
+    try {
+      await serveKeyWatch(res, {
+        kv: context.kv,
+        key,
+        since,
+        heartbeatMs: watchHeartbeatMs,
+        closing: closingWatches.signal,
+        logger,
+        describe: (error) => {
+          const failure = toHttpError(error, closingWatches.signal);
+          return { code: failure.code, message: failure.message, retryable: failure.status === 503 };
+        },
+      });
+    } finally {
+      watchCount--;
+    }
   }
 
   /**
@@ -474,8 +529,10 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
         });
       });
     },
+    activeWatches: () => watchCount,
     async close() {
       closing = true;
+      closingWatches.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());

@@ -21,7 +21,7 @@ describe('caspaxos --help', () => {
 
   it.each([
     ['acceptor', ['--data', '--init', '--adopt', '--cluster-id', '--port', '--host', '--secret-file', '--max-body-bytes', '--max-key-bytes', '--log-level', '--unsafe-no-sync', '--headers-timeout-ms', '--receive-timeout-ms', '--keep-alive-timeout-ms', '--max-connections']],
-    ['node', ['--data', '--acceptors', '--peers', '--cluster-id', '--id', '--port', '--host', '--secret-file', '--timeout-ms', '--sweep-interval-ms', '--log-level', '--max-body-bytes', '--headers-timeout-ms', '--receive-timeout-ms', '--keep-alive-timeout-ms', '--max-connections', '/v1/ready', '/v1/health']],
+    ['node', ['--data', '--acceptors', '--peers', '--cluster-id', '--id', '--port', '--host', '--secret-file', '--timeout-ms', '--sweep-interval-ms', '--log-level', '--max-body-bytes', '--headers-timeout-ms', '--receive-timeout-ms', '--keep-alive-timeout-ms', '--max-connections', '--max-watches', '/v1/ready', '/v1/health', '/v1/kv/{key}/watch']],
   ])('%s --help explains every flag it accepts', (command, flags) => {
     const { status, stdout } = run(command as string, '--help');
     expect(status).toBe(0);
