@@ -151,7 +151,9 @@ function openStream(url: string, path: string, headers: Record<string, string> =
       }
       return text;
     },
-    close: () => req.destroy(),
+    close: (): void => {
+      req.destroy();
+    },
   };
 }
 
