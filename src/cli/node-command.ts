@@ -14,6 +14,7 @@ import { KeyValueStore } from '../kv/key-value-store.js';
 import { MemoryProposer } from '../proposer/memory-proposer.js';
 import { UnavailableError, isRetryable } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { OrchestrationOptions } from '../cluster/options.js';
 import { retryWhile } from '../retry.js';
 import type { Acceptor, FastForwarder, Proposer } from '../roles.js';
 import { nodeFetch } from '../http/node-fetch.js';
@@ -45,6 +46,11 @@ Runs a proposer and serves:
   POST   /v1/admin/shrink        { acceptor } remove an acceptor (URL, or member address) from the cluster
   POST   /v1/admin/gc            { key }      garbage-collect a deleted key now
   POST   /v1/admin/sweep                      collect tombstones left by crashed nodes
+  GET    /v1/admin/operations                 grow, shrink, gc and sweep: running and recent, with their
+                                              step and keys done / total (also logged every 5 s)
+  DELETE /v1/admin/operations/{id}            cancel one (a grow or shrink undoes its completed steps)
+                                              (the POSTs above wait for the end; with the header
+                                              'Prefer: respond-async' they answer 202 and a Location)
   GET    /v1/health                           liveness: the process serves (no authentication)
   GET    /v1/ready                            readiness: 200 when a quorum of the preparers and of the
                                               accepters answers now, else 503 (no authentication)
@@ -243,14 +249,14 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
         acceptorAt: members.acceptorAt,
         probe: members.probe,
         operations: {
-          grow: async (acceptor, signal) => {
+          grow: async (acceptor, signal, onProgress) => {
             const member = members.acceptorAt(await members.resolve(acceptor.address, signal));
-            await growCluster(member, proposers, { signal, logger });
+            await growCluster(member, proposers, { signal, logger, onProgress });
           },
-          shrink: async (acceptor, signal) => {
-            await shrinkCluster(members.acceptorAt(memberAt(acceptor.address, current)), proposers, { signal, logger });
+          shrink: async (acceptor, signal, onProgress) => {
+            await shrinkCluster(members.acceptorAt(memberAt(acceptor.address, current)), proposers, { signal, logger, onProgress });
           },
-          collect: (key, signal) => collectWithRetries(key, proposers, gcAcceptors, signal, logger),
+          collect: (key, signal, onProgress) => collectWithRetries(key, proposers, gcAcceptors, { signal, logger, onProgress }),
         },
       },
       {
@@ -328,6 +334,6 @@ async function checkPeers(peers: readonly string[], state: MembershipState, opts
  * key-value store started in the background for the same key fences this one's proposers, and
  * the next attempt then runs with their new ages.
  */
-function collectWithRetries(key: string, proposers: readonly FastForwarder[], acceptors: readonly Acceptor[], signal: AbortSignal, logger: Logger): Promise<void> {
-  return retryWhile(() => garbageCollect(key, proposers, acceptors, { signal, logger }), isRetryable, { signal });
+function collectWithRetries(key: string, proposers: readonly FastForwarder[], acceptors: readonly Acceptor[], opts: OrchestrationOptions & { readonly signal: AbortSignal }): Promise<void> {
+  return retryWhile(() => garbageCollect(key, proposers, acceptors, opts), isRetryable, { signal: opts.signal });
 }

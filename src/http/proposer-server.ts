@@ -18,6 +18,10 @@
  *   POST   /v1/admin/shrink { acceptor }
  *   POST   /v1/admin/gc     { key }      -> paper §3.1, now (deletes also schedule it)
  *   POST   /v1/admin/sweep               -> collect tombstones left behind
+ *   GET    /v1/admin/operations         -> { operations }: grow, shrink, gc and sweep, running and
+ *                                          recent, with their progress (`admin-operations.ts`)
+ *   GET    /v1/admin/operations/{id}    DELETE /v1/admin/operations/{id} (cancel)
+ *   (the four POSTs wait for the end unless sent with `Prefer: respond-async`: 202 and `Location`)
  * Proposer API (for other nodes): POST /v1/proposer/{identity-read, full-identity-read,
  * fast-forward-increment, add-accepter, add-preparer, remove-preparer, remove-accepter},
  * GET /v1/proposer/keys (NDJSON); with a `clusterId`, these require `Caspaxos-Cluster` naming it
@@ -49,6 +53,8 @@ import type { Logger } from '../logger.js';
 import type { Acceptor, Proposer } from '../roles.js';
 import { integerOption } from '../internal/validate.js';
 import { parseWatchId, serveKeyWatch } from './key-watch.js';
+import { AdminOperations } from './admin-operations.js';
+import type { ProgressListener } from '../cluster/options.js';
 import { type SecretCheck, drained, readJsonBody, secretCheck, sendJson, timeoutOptions } from './json.js';
 
 /** What `GET /v1/ready` reports of one set of acceptors (the preparers, or the accepters). */
@@ -96,14 +102,18 @@ export interface NodeServerContext {
   readonly probe?: ((address: string, signal: AbortSignal) => Promise<void>) | undefined;
 }
 
-/** The cluster-wide operations the operator API triggers; run with every node's proposer. */
+/**
+ * The cluster-wide operations the operator API triggers; run with every node's proposer. Each gets
+ * a listener for its progress (pass it as `onProgress` to `growCluster`, `shrinkCluster`,
+ * `garbageCollect`): `GET /v1/admin/operations` and the log show it.
+ */
 export interface ClusterOperations {
   /** Adds `acceptor` to the cluster (`growCluster` over every node's proposer). */
-  grow(acceptor: Acceptor, signal: AbortSignal): Promise<void>;
+  grow(acceptor: Acceptor, signal: AbortSignal, progress?: ProgressListener): Promise<void>;
   /** Removes `acceptor` from the cluster (`shrinkCluster` over every node's proposer). */
-  shrink(acceptor: Acceptor, signal: AbortSignal): Promise<void>;
+  shrink(acceptor: Acceptor, signal: AbortSignal, progress?: ProgressListener): Promise<void>;
   /** Deletes `key` for good (`garbageCollect` over every proposer and acceptor). */
-  collect(key: string, signal: AbortSignal): Promise<void>;
+  collect(key: string, signal: AbortSignal, progress?: ProgressListener): Promise<void>;
 }
 
 /** Options of `createNodeServer`. */
@@ -180,6 +190,12 @@ export interface NodeServerOptions {
    * @default 15000
    */
   readonly watchHeartbeatMs?: number | undefined;
+  /**
+   * The shortest time between two progress lines of one operator operation (grow, shrink, gc,
+   * sweep) in the log; each step's start is logged regardless.
+   * @default 5000
+   */
+  readonly progressLogMs?: number | undefined;
 }
 
 /** A proposer node's HTTP server, made by `createNodeServer`: not listening until `listen`. */
@@ -236,6 +252,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
   let watchCount = 0;
   const authorized: SecretCheck = secretCheck(options.secret);
   const logger = options.logger;
+  const operations = new AdminOperations({ logger, logIntervalMs: integerOption(options.progressLogMs, 'progressLogMs', 1, 5000) });
   const inFlight = new Set<Promise<void>>();
   const sockets = new Set<Socket>();
   let closing = false;
@@ -448,26 +465,65 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       const [preparers, accepters] = await Promise.all([context.proposer.listPreparers({ signal }), context.proposer.listAccepters({ signal })]);
       return sendJson(res, 200, { preparers, accepters });
     }
+    if (action === 'operations' && method === 'GET') return sendJson(res, 200, { operations: operations.list() });
+    if (action.startsWith('operations/')) {
+      const id = action.slice('operations/'.length);
+      if (method === 'DELETE' && !operations.cancel(id) && operations.get(id) !== undefined) throw new HttpError(409, 'ERR_NOT_RUNNING', `operation ${JSON.stringify(id)} is not running`);
+      if (method !== 'GET' && method !== 'DELETE') throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
+      const record = operations.get(id);
+      if (record === undefined) throw new HttpError(404, 'ERR_NOT_FOUND', `no operation ${JSON.stringify(id)} (only the last finished ones are kept)`);
+      return sendJson(res, 200, record);
+    }
     if (method !== 'POST') throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
     const request = await body(req);
+    // Each runs as an operation (`admin-operations.ts`): not bound by this request's timeout, and
+    // followed through GET /v1/admin/operations.
+    let started: { readonly id: string; readonly outcome: Promise<Record<string, unknown>> };
     switch (action) {
       case 'grow':
       case 'shrink': {
-        const acceptor = context.acceptorAt(stringField(request, 'acceptor'));
-        await (action === 'grow' ? context.operations.grow(acceptor, signal) : context.operations.shrink(acceptor, signal));
-        const [preparers, accepters] = await Promise.all([context.proposer.listPreparers(), context.proposer.listAccepters()]);
-        return sendJson(res, 200, { preparers, accepters });
+        const address = stringField(request, 'acceptor');
+        const acceptor = context.acceptorAt(address);
+        started = operations.start(action, address, async (signal, progress) => {
+          await (action === 'grow' ? context.operations.grow(acceptor, signal, progress) : context.operations.shrink(acceptor, signal, progress));
+          const [preparers, accepters] = await Promise.all([context.proposer.listPreparers(), context.proposer.listAccepters()]);
+          return { preparers, accepters };
+        });
+        break;
       }
       case 'gc': {
         const key = stringField(request, 'key');
-        await context.operations.collect(key, signal);
-        return sendJson(res, 200, { key, collected: true });
+        started = operations.start('gc', key, async (signal, progress) => {
+          await context.operations.collect(key, signal, progress);
+          return { key, collected: true };
+        });
+        break;
       }
       case 'sweep':
-        return sendJson(res, 200, await context.kv.sweep({ signal }));
+        started = operations.start('sweep', undefined, async (signal, onProgress) => ({ ...(await context.kv.sweep({ signal, onProgress })) }));
+        break;
       default:
         throw new HttpError(404, 'ERR_NO_ROUTE', `no operator endpoint ${JSON.stringify(action)}`);
     }
+    const { id, outcome } = started;
+    if (/\brespond-async\b/i.test(String(req.headers.prefer ?? ''))) {
+      res.setHeader('location', `/v1/admin/operations/${id}`);
+      return sendJson(res, 202, { operation: operations.get(id) });
+    }
+    let result: Record<string, unknown>;
+    try {
+      result = await outcome;
+    } catch (error) {
+      const record = operations.get(id);
+      const failure =
+        record?.state === 'cancelled'
+          ? closing
+            ? new HttpError(503, 'ERR_SHUTTING_DOWN', `the node is shutting down: ${action} stopped (completed steps undone)`)
+            : new HttpError(409, 'ERR_CANCELLED', `${action} was cancelled (completed steps undone)`)
+          : toHttpError(error, signal);
+      throw new HttpError(failure.status, failure.code, failure.message, { ...failure.extra, operation: record });
+    }
+    return sendJson(res, 200, { ...result, operation: operations.get(id) });
   }
 
   async function proposerApi(req: IncomingMessage, res: ServerResponse, method: string, url: URL, signal: AbortSignal): Promise<void> {
@@ -533,6 +589,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
     async close() {
       closing = true;
       closingWatches.abort();
+      operations.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());

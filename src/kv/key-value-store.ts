@@ -76,6 +76,7 @@ import { DebugGate, type Logger } from '../logger.js';
 import { type Sleep, timerSleep } from '../retry.js';
 import type { CallOptions, ChangeFunc, Proposer, WatchOptions } from '../roles.js';
 import { assertFunction, assertKey, integerOption } from '../internal/validate.js';
+import type { ProgressListener } from '../cluster/options.js';
 import { BackgroundCollector, type CollectionOutcome, type GarbageCollectionOptions } from './background-collector.js';
 import { type Codec, isCodec, jsonCodec } from './codec.js';
 import {
@@ -174,6 +175,16 @@ export type CompareAndSetResult<T> =
       /** What the key holds (`undefined`: absent). */
       readonly current: Entry<T> | undefined;
     };
+
+/** Options of `KeyValueStore.sweep`. */
+export interface SweepOptions extends CallOptions {
+  /**
+   * Receives the sweep's progress (step `sweep`, in keys): once the keys are listed, then after
+   * each key.
+   * @default undefined (no progress reports)
+   */
+  readonly onProgress?: ProgressListener | undefined;
+}
 
 /** What `sweep` found and did. */
 export interface SweepReport {
@@ -402,11 +413,11 @@ export class KeyValueStore<T> implements Closeable {
    * creator is gone) into tombstones and collects them. States in another format are left alone.
    * Sweeps run one at a time. Needs `gc` options (`InvalidArgumentError` without).
    */
-  sweep(opts?: CallOptions): Promise<SweepReport> {
+  sweep(opts?: SweepOptions): Promise<SweepReport> {
     if (this.#close.signal.aborted) return Promise.reject(new UnavailableError('the key-value store is closed'));
     const collector = this.#collector;
     if (collector === undefined) return Promise.reject(new InvalidArgumentError('sweep needs the gc options (proposers and acceptors to collect with)'));
-    const run = this.#sweeps.then(() => this.#sweepOnce(collector, opts?.signal));
+    const run = this.#sweeps.then(() => this.#sweepOnce(collector, opts?.signal, opts?.onProgress));
     this.#sweeps = run.catch(() => {});
     return run;
   }
@@ -520,7 +531,7 @@ export class KeyValueStore<T> implements Closeable {
     void collector.collect(key);
   }
 
-  async #sweepOnce(collector: BackgroundCollector, signal: AbortSignal | undefined): Promise<SweepReport> {
+  async #sweepOnce(collector: BackgroundCollector, signal: AbortSignal | undefined, onProgress: ProgressListener | undefined): Promise<SweepReport> {
     const stop = signal === undefined ? this.#close.signal : AbortSignal.any([signal, this.#close.signal]);
     const callOptions = { signal: stop };
     const counts = { keys: 0, tombstones: 0, collected: 0, staleMarkers: 0, foreign: 0, failed: 0 };
@@ -529,8 +540,13 @@ export class KeyValueStore<T> implements Closeable {
       if (outcome === 'collected') counts.collected++;
       else if (outcome !== 'alive') counts.failed++;
     };
-    for await (const key of this.#proposer.listKeys(callOptions)) {
-      if (key === this.#epochKey) continue;
+    // Listed first (the proposer's listing is held in memory either way), so progress has a total.
+    const keys: string[] = [];
+    for await (const key of this.#proposer.listKeys(callOptions)) if (key !== this.#epochKey) keys.push(key);
+    const progress = (done: number): void => onProgress?.({ step: 'sweep', unit: 'keys', done, total: keys.length });
+    progress(0);
+    for (const key of keys) {
+      if (counts.keys > 0) progress(counts.keys);
       counts.keys++;
       let stored: RegisterContent;
       try {
@@ -578,6 +594,7 @@ export class KeyValueStore<T> implements Closeable {
       tally(await collector.collect(key));
       if (stop.aborted) throw stop.reason;
     }
+    progress(counts.keys);
     this.#markersSeen = markers;
     this.#debug.get()?.debug({ ...counts }, 'kv: sweep done');
     return counts;
