@@ -133,7 +133,9 @@ function decodeResult(json: unknown): ProposeResult {
 /** What `watchNodeKey` yields: the key's value at a version, or its deletion. */
 export type NodeWatchEvent =
   | {
+      /** The key holds a value. */
       readonly type: 'value';
+      /** The key watched. */
       readonly key: string;
       /** The value (JSON). */
       readonly value: unknown;
@@ -145,6 +147,7 @@ export type NodeWatchEvent =
   | {
       /** The key is absent (deleted, or never written). */
       readonly type: 'deleted';
+      /** The key watched. */
       readonly key: string;
       /** The event id: pass it as `since` to resume after this event. */
       readonly id: string;
