@@ -118,10 +118,7 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
       throw new UnavailableError(`proposer ${this.address} unreachable: ${(error as Error).message}`, { cause: error });
     }
     if (response.ok) return response;
-    const failure = (await response.json().catch(() => ({}))) as { code?: unknown; message?: unknown; retryable?: unknown };
-    const message = `proposer ${this.address}: ${typeof failure.message === 'string' ? failure.message : `HTTP ${response.status}`}`;
-    if (isErrorCode(failure.code)) throw new CASPaxosError(failure.code, message, failure.retryable === true);
-    throw new UnavailableError(message);
+    throw errorFromBody(`proposer ${this.address}`, response.status, await response.json().catch(() => ({})));
   }
 }
 
@@ -234,7 +231,7 @@ export async function* watchNodeKey(url: string, key: string, options: WatchNode
       }
       if (response !== undefined && !response.ok && response.status !== 503) {
         const failure = (await response.json().catch(() => ({}))) as { code?: unknown; message?: unknown; retryable?: unknown };
-        throw nodeError(base, response.status, failure);
+        throw errorFromBody(`node ${base}`, response.status, failure);
       }
       if (response?.ok === true && response.body !== null) {
         const reader = new EventStreamReader(lastId);
@@ -244,7 +241,7 @@ export async function* watchNodeKey(url: string, key: string, options: WatchNode
             for (const event of reader.push(decoder.decode(chunk, { stream: true }))) {
               if (event.event === 'error') {
                 const failure = parseJson(event.data);
-                if (failure.retryable !== true) throw nodeError(base, 200, failure);
+                if (failure.retryable !== true) throw errorFromBody(`node ${base}`, 200, failure);
                 continue;
               }
               const parsed = toWatchEvent(key, event);
@@ -292,8 +289,10 @@ function parseJson(text: string): { code?: unknown; message?: unknown; retryable
   }
 }
 
-function nodeError(base: string, status: number, failure: { code?: unknown; message?: unknown; retryable?: unknown }): CASPaxosError {
-  const message = `node ${base}: ${typeof failure.message === 'string' ? failure.message : `HTTP ${status}`}`;
+/** A node's error body (`{ code, message, retryable }`) as the `CASPaxosError` of its code, or an `UnavailableError`. */
+function errorFromBody(who: string, status: number, body: unknown): CASPaxosError {
+  const failure = (typeof body === 'object' && body !== null ? body : {}) as { code?: unknown; message?: unknown; retryable?: unknown };
+  const message = `${who}: ${typeof failure.message === 'string' ? failure.message : `HTTP ${status}`}`;
   if (isErrorCode(failure.code)) return new CASPaxosError(failure.code, message, failure.retryable === true);
   return new UnavailableError(message);
 }
