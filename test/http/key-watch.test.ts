@@ -369,6 +369,31 @@ describe('watchNodeKey', () => {
     void again;
   });
 
+  it('retries a 503 (the node serves its most streams) until a slot frees, then streams', async () => {
+    const { url, node } = await cluster({ maxWatches: 1 });
+    await put(url, 'k', 'v');
+    const holder = openStream(url, '/v1/kv/other/watch');
+    await holder.until((t) => t.includes(': watching'));
+    let requests = 0;
+    const counting: typeof fetch = (input, init) => {
+      requests++;
+      return fetch(input, init);
+    };
+    const controller = new AbortController();
+    const events: NodeWatchEvent[] = [];
+    const done = (async () => {
+      for await (const event of watchNodeKey(url, 'k', { signal: controller.signal, fetch: counting, reconnectDelayMs: 20, maxReconnectDelayMs: 40 })) events.push(event);
+    })();
+    await eventually(() => requests >= 3, 'a few refused attempts');
+    expect(events).toEqual([]);
+    holder.close();
+    await eventually(() => events.length === 1, 'the stream once a slot is free');
+    expect(events[0]).toMatchObject({ type: 'value', value: 'v' });
+    controller.abort();
+    await done;
+    await eventually(() => node.activeWatches() === 0, 'the stream released after abort');
+  });
+
   it('rejects with the node error when retrying cannot help (a wrong secret)', async () => {
     const { url } = await cluster({ secret: 's3cret' });
     const iterate = async () => {
