@@ -84,6 +84,7 @@ export {
   type Entry,
   type GarbageCollectionOptions,
   type KeyValueStoreOptions,
+  type SweepOptions,
   type SweepReport,
 } from './kv/index.js';
 export { DEFAULT_RETRY_POLICY, type Random, type RetryPolicy, type Sleep, retryDelay, timerSleep } from './retry.js';
@@ -92,7 +93,7 @@ export { DEFAULT_RETRY_POLICY, type Random, type RetryPolicy, type Sleep, retryD
 export { growCluster } from './cluster/grow-cluster.js';
 export { shrinkCluster } from './cluster/shrink-cluster.js';
 export { garbageCollect } from './cluster/garbage-collect.js';
-export type { MembershipOptions, OrchestrationOptions } from './cluster/options.js';
+export type { MembershipOptions, OperationProgress, OrchestrationOptions, ProgressListener } from './cluster/options.js';
 
 // Errors, logging, tracing.
 export {

@@ -1,7 +1,8 @@
 /**
  * The `caspaxos` command: `caspaxos acceptor` creates and runs a durable acceptor (an LMDB data
  * directory behind the HTTP acceptor server); `caspaxos node` runs a proposer with the HTTP user
- * and operator API of `createNodeServer`. Logs are pino's JSON lines on stdout; the first
+ * and operator API of `createNodeServer`; `caspaxos inspect` reads an acceptor's data directory
+ * without changing it. Logs are pino's JSON lines on stdout; the first
  * `listening` record carries the URL. SIGINT and SIGTERM shut down gracefully (and so does the
  * loss of the npx process that started it: `launcher.ts`); a refusal to run
  * (a data directory that must not be served, another process on it) exits with a code that says
@@ -11,6 +12,7 @@
 import { runAcceptor } from './acceptor-command.js';
 import { type Running, UsageError } from './flags.js';
 import { runNode } from './node-command.js';
+import { runInspect } from './inspect-command.js';
 import { whenLauncherGone } from './launcher.js';
 import { EXIT, Refusal } from './refusal.js';
 import { MissingPackageError } from '../internal/optional-package.js';
@@ -20,6 +22,7 @@ const USAGE = `Usage: caspaxos <command> [flags]
 Commands:
   acceptor   Create (--init) or run a durable acceptor: records in an LMDB data directory, served over HTTP.
   node       Run a proposer node: the HTTP key-value API over a set of acceptors.
+  inspect    Read an acceptor's data directory without changing it: summary, keys, or an export.
 
 Run 'caspaxos <command> --help' for the flags of a command.
 
@@ -41,6 +44,7 @@ export async function main(argv: readonly string[]): Promise<Running | undefined
   }
   if (command === 'acceptor') return runAcceptor(rest);
   if (command === 'node') return runNode(rest);
+  if (command === 'inspect') return runInspect(rest);
   throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
 }
 

@@ -14,6 +14,7 @@ import { KeyValueStore } from '../kv/key-value-store.js';
 import { MemoryProposer } from '../proposer/memory-proposer.js';
 import { UnavailableError, isRetryable } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { OrchestrationOptions } from '../cluster/options.js';
 import { retryWhile } from '../retry.js';
 import type { Acceptor, FastForwarder, Proposer } from '../roles.js';
 import { nodeFetch } from '../http/node-fetch.js';
@@ -38,11 +39,18 @@ Runs a proposer and serves:
                                               if absent); 409 with the current value on mismatch
   POST   /v1/kv/{key}/increment  { by }       add to an integer value (absent counts as 0)
   DELETE /v1/kv/{key}                         delete; the tombstone is garbage-collected in the background
+  GET    /v1/kv/{key}/watch                   the key's changes as server-sent events (text/event-stream);
+                                              Last-Event-ID or ?since=<id> resumes after an event
   GET    /v1/admin/acceptors                  the members prepares and accepts go to
   POST   /v1/admin/grow          { acceptor } add an acceptor (URL) to the cluster, every node included
   POST   /v1/admin/shrink        { acceptor } remove an acceptor (URL, or member address) from the cluster
   POST   /v1/admin/gc            { key }      garbage-collect a deleted key now
   POST   /v1/admin/sweep                      collect tombstones left by crashed nodes
+  GET    /v1/admin/operations                 grow, shrink, gc and sweep: running and recent, with their
+                                              step and keys done / total (also logged every 5 s)
+  DELETE /v1/admin/operations/{id}            cancel one (a grow or shrink undoes its completed steps)
+                                              (the POSTs above wait for the end; with the header
+                                              'Prefer: respond-async' they answer 202 and a Location)
   GET    /v1/health                           liveness: the process serves (no authentication)
   GET    /v1/ready                            readiness: 200 when a quorum of the preparers and of the
                                               accepters answers now, else 503 (no authentication)
@@ -76,6 +84,8 @@ ${COMMON_USAGE}
   --max-body-bytes <n>    Largest request body accepted. Default 1048576.
   --timeout-ms <n>        Per-call timeout towards acceptors. Default 5000.
   --sweep-interval-ms <n> Sweep for uncollected tombstones every n ms. Default 60000; 0 disables.
+  --max-watches <n>       Watch streams open at once; more get 503. Each holds a connection to every
+                          acceptor. Default 256.
 
 The cluster id (--cluster-id or CASPAXOS_CLUSTER_ID) is required to bootstrap, and checked
 against the membership file afterwards.
@@ -101,6 +111,7 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
       'timeout-ms': { type: 'string' },
       'sweep-interval-ms': { type: 'string' },
       'max-body-bytes': { type: 'string' },
+      'max-watches': { type: 'string' },
     },
     NODE_USAGE,
   );
@@ -116,6 +127,7 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
   const sweepIntervalMs = integer(values['sweep-interval-ms'] ?? '60000', '--sweep-interval-ms', NODE_USAGE);
   const port = integer(values.port ?? '8080', '--port', NODE_USAGE);
   const maxBodyBytes = optionalPositive(values['max-body-bytes'], '--max-body-bytes', NODE_USAGE);
+  const maxWatches = optionalPositive(values['max-watches'], '--max-watches', NODE_USAGE);
   const receiveTimeoutMs = optionalPositive(values['receive-timeout-ms'], '--receive-timeout-ms', NODE_USAGE);
   const flagCluster = readClusterId(values['cluster-id'], NODE_USAGE);
   const limits = serverLimits(values, NODE_USAGE);
@@ -237,14 +249,14 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
         acceptorAt: members.acceptorAt,
         probe: members.probe,
         operations: {
-          grow: async (acceptor, signal) => {
+          grow: async (acceptor, signal, onProgress) => {
             const member = members.acceptorAt(await members.resolve(acceptor.address, signal));
-            await growCluster(member, proposers, { signal, logger });
+            await growCluster(member, proposers, { signal, logger, onProgress });
           },
-          shrink: async (acceptor, signal) => {
-            await shrinkCluster(members.acceptorAt(memberAt(acceptor.address, current)), proposers, { signal, logger });
+          shrink: async (acceptor, signal, onProgress) => {
+            await shrinkCluster(members.acceptorAt(memberAt(acceptor.address, current)), proposers, { signal, logger, onProgress });
           },
-          collect: (key, signal) => collectWithRetries(key, proposers, gcAcceptors, signal, logger),
+          collect: (key, signal, onProgress) => collectWithRetries(key, proposers, gcAcceptors, { signal, logger, onProgress }),
         },
       },
       {
@@ -254,6 +266,7 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
         maxValueBytes: (key) => members.maxValueBytes(current, key),
         ...limits,
         ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
+        ...(maxWatches === undefined ? {} : { maxWatches }),
         ...(receiveTimeoutMs === undefined ? {} : { receiveTimeoutMs }),
       },
     );
@@ -321,6 +334,6 @@ async function checkPeers(peers: readonly string[], state: MembershipState, opts
  * key-value store started in the background for the same key fences this one's proposers, and
  * the next attempt then runs with their new ages.
  */
-function collectWithRetries(key: string, proposers: readonly FastForwarder[], acceptors: readonly Acceptor[], signal: AbortSignal, logger: Logger): Promise<void> {
-  return retryWhile(() => garbageCollect(key, proposers, acceptors, { signal, logger }), isRetryable, { signal });
+function collectWithRetries(key: string, proposers: readonly FastForwarder[], acceptors: readonly Acceptor[], opts: OrchestrationOptions & { readonly signal: AbortSignal }): Promise<void> {
+  return retryWhile(() => garbageCollect(key, proposers, acceptors, opts), isRetryable, { signal: opts.signal });
 }

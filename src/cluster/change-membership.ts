@@ -11,21 +11,26 @@ import { integerOption } from '../internal/validate.js';
 
 /**
  * Re-writes every key the proposer's accepters hold by an identity read, `concurrency` at a time,
- * so each committed state ends up on a quorum of the current accept set. Stops at the first failure.
+ * so each committed state ends up on a quorum of the current accept set. Stops at the first
+ * failure. The keys are listed first (the proposer's listing is a merge of the accepters' lists,
+ * held in memory either way), so progress reports know the total.
  */
-export async function identityPass(proposer: ConfigurationChanger, opts: MembershipOptions): Promise<number> {
-  const { signal } = opts;
+export async function identityPass(proposer: ConfigurationChanger, opts: MembershipOptions, step = '2 (identity pass)'): Promise<number> {
+  const { signal, onProgress } = opts;
   const concurrency = integerOption(opts.concurrency, 'concurrency', 1, 16);
   const callOptions = signal === undefined ? {} : { signal };
-  const keys = proposer.listKeys(callOptions)[Symbol.asyncIterator]();
-  let count = 0;
+  const keys: string[] = [];
+  for await (const key of proposer.listKeys(callOptions)) keys.push(key);
+  const total = keys.length;
+  let next = 0;
+  let done = 0;
+  onProgress?.({ step, unit: 'keys', done, total });
   let failure: { readonly error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (failure === undefined) {
-      const next = await keys.next();
-      if (next.done === true) return;
-      await proposer.identityRead(next.value, callOptions);
-      count++;
+    while (failure === undefined && next < total) {
+      await proposer.identityRead(keys[next++] as string, callOptions);
+      done++;
+      onProgress?.({ step, unit: 'keys', done, total });
     }
   };
   const workers = Array.from({ length: concurrency }, () =>
@@ -34,11 +39,8 @@ export async function identityPass(proposer: ConfigurationChanger, opts: Members
     }),
   );
   await Promise.all(workers);
-  if (failure !== undefined) {
-    await keys.return?.();
-    throw failure.error;
-  }
-  return count;
+  if (failure !== undefined) throw failure.error;
+  return done;
 }
 
 /** One configuration step of a membership change: what to do on each proposer, and its inverse. */
@@ -71,8 +73,9 @@ export async function changeMembership(
   const { signal } = opts;
   const callOptions = signal === undefined ? {} : { signal };
   const undo = new UndoStack();
-  const onEveryProposer = async ({ apply, revert }: ConfigurationStep): Promise<void> => {
-    for (const proposer of proposers) {
+  const onEveryProposer = async ({ apply, revert, label }: ConfigurationStep): Promise<void> => {
+    for (const [done, proposer] of proposers.entries()) {
+      opts.onProgress?.({ step: label, unit: 'proposers', done, total: proposers.length });
       try {
         await apply(proposer, callOptions);
       } catch (error) {
@@ -81,6 +84,7 @@ export async function changeMembership(
       }
       undo.push(() => revert(proposer));
     }
+    opts.onProgress?.({ step: label, unit: 'proposers', done: proposers.length, total: proposers.length });
   };
   try {
     await runStep(op, first.step, first.label, opts, () => onEveryProposer(first));

@@ -49,22 +49,29 @@ export async function garbageCollect(
   }
   const op = { operation: 'gc', key } as const;
   const callOptions = opts.signal === undefined ? {} : { signal: opts.signal };
+  const steps = ['a (full identity read)', 'b (fast-forward proposers)', 'c (reject by age)', 'd (remove if equal)'] as const;
+  /** Reports step `index` as starting (`steps` done: the ones before it). */
+  const starting = (index: number): string => {
+    const step = steps[index] as string;
+    opts.onProgress?.({ step, unit: 'steps', done: index, total: steps.length });
+    return step;
+  };
 
-  const tombstone = await runStep(op, 'identity-read', 'a (full identity read)', opts, async () => {
+  const tombstone = await runStep(op, 'identity-read', starting(0), opts, async () => {
     const read = await pick(proposers, opts.random).fullIdentityRead(key, callOptions);
     if (read.state !== null) throw new NotTombstoneError(key, read.ballot);
     return { ballot: read.ballot, state: null };
   }, retryableUnlessFinal);
 
-  const ages: Age[] = await runStep(op, 'fast-forward', 'b (fast-forward proposers)', opts, () =>
+  const ages: Age[] = await runStep(op, 'fast-forward', starting(1), opts, () =>
     settleAll(proposers.map((proposer) => proposer.fastForwardIncrement(key, tombstone.ballot, callOptions))),
   retryableUnlessFinal);
 
-  await runStep(op, 'reject-by-age', 'c (reject by age)', opts, () =>
+  await runStep(op, 'reject-by-age', starting(2), opts, () =>
     settleAll(acceptors.map((acceptor) => acceptor.rejectByAge(ages, callOptions))),
   retryableUnlessFinal);
 
-  await runStep(op, 'remove', 'd (remove if equal)', opts, async () => {
+  await runStep(op, 'remove', starting(3), opts, async () => {
     const replies = await settleAll(acceptors.map((acceptor) => acceptor.removeIfEqual(key, tombstone, callOptions)));
     replies.forEach((reply, i) => {
       if (reply.type !== 'not-equal') return;
@@ -79,6 +86,7 @@ export async function garbageCollect(
       throw new NotEqualError(key, (acceptors[i] as Addresser).address, tombstone.ballot, reply.accepted, newer);
     });
   });
+  opts.onProgress?.({ step: steps[3], unit: 'steps', done: steps.length, total: steps.length });
 }
 
 /** Like `Promise.all`, but waits for every promise before rejecting with the first failure. */

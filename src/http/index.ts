@@ -11,4 +11,4 @@ export { HttpAcceptor, type HttpAcceptorOptions } from './acceptor-client.js';
 export { nodeFetch, type NodeFetchOptions } from './node-fetch.js';
 export { createNodeServer, type ClusterOperations, type NodeServer, type NodeServerContext, type NodeServerOptions, type Readiness, type ReadinessOfSet } from './proposer-server.js';
 export type { AcceptorIdentity, IdentityReply } from './wire.js';
-export { RemoteProposer, type RemoteProposerOptions } from './proposer-client.js';
+export { RemoteProposer, type RemoteProposerOptions, watchNodeKey, type NodeWatchEvent, type WatchNodeKeyOptions } from './proposer-client.js';

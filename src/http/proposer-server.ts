@@ -10,12 +10,18 @@
  *                                       -> 200 { key, version } | 409 { code, current }
  *   POST   /v1/kv/{key}/increment { by? }        -> 200 { key, value, version }
  *   DELETE /v1/kv/{key}                 -> 200 { key, deleted: true }  (collection in the background)
+ *   GET    /v1/kv/{key}/watch           -> 200 text/event-stream: the key's changes (`key-watch.ts`);
+ *                                          `Last-Event-ID` or `?since=` resumes; 503 past `maxWatches`
  * Operator API:
  *   GET    /v1/admin/acceptors          -> { preparers, accepters }
  *   POST   /v1/admin/grow   { acceptor } -> paper §2.3, every node of the cluster included
  *   POST   /v1/admin/shrink { acceptor }
  *   POST   /v1/admin/gc     { key }      -> paper §3.1, now (deletes also schedule it)
  *   POST   /v1/admin/sweep               -> collect tombstones left behind
+ *   GET    /v1/admin/operations         -> { operations }: grow, shrink, gc and sweep, running and
+ *                                          recent, with their progress (`admin-operations.ts`)
+ *   GET    /v1/admin/operations/{id}    DELETE /v1/admin/operations/{id} (cancel)
+ *   (the four POSTs wait for the end unless sent with `Prefer: respond-async`: 202 and `Location`)
  * Proposer API (for other nodes): POST /v1/proposer/{identity-read, full-identity-read,
  * fast-forward-increment, add-accepter, add-preparer, remove-preparer, remove-accepter},
  * GET /v1/proposer/keys (NDJSON); with a `clusterId`, these require `Caspaxos-Cluster` naming it
@@ -47,6 +53,9 @@ import { formatVersion, parseVersion } from '../kv/record-format.js';
 import type { Logger } from '../logger.js';
 import type { Acceptor, Proposer } from '../roles.js';
 import { integerOption } from '../internal/validate.js';
+import { parseWatchId, serveKeyWatch } from './key-watch.js';
+import { AdminOperations } from './admin-operations.js';
+import type { ProgressListener } from '../cluster/options.js';
 import { type SecretCheck, drained, readJsonBody, secretCheck, sendJson, timeoutOptions } from './json.js';
 
 /** What `GET /v1/ready` reports of one set of acceptors (the preparers, or the accepters). */
@@ -94,14 +103,18 @@ export interface NodeServerContext {
   readonly probe?: ((address: string, signal: AbortSignal) => Promise<void>) | undefined;
 }
 
-/** The cluster-wide operations the operator API triggers; run with every node's proposer. */
+/**
+ * The cluster-wide operations the operator API triggers; run with every node's proposer. Each gets
+ * a listener for its progress (pass it as `onProgress` to `growCluster`, `shrinkCluster`,
+ * `garbageCollect`): `GET /v1/admin/operations` and the log show it.
+ */
 export interface ClusterOperations {
   /** Adds `acceptor` to the cluster (`growCluster` over every node's proposer). */
-  grow(acceptor: Acceptor, signal: AbortSignal): Promise<void>;
+  grow(acceptor: Acceptor, signal: AbortSignal, progress?: ProgressListener): Promise<void>;
   /** Removes `acceptor` from the cluster (`shrinkCluster` over every node's proposer). */
-  shrink(acceptor: Acceptor, signal: AbortSignal): Promise<void>;
+  shrink(acceptor: Acceptor, signal: AbortSignal, progress?: ProgressListener): Promise<void>;
   /** Deletes `key` for good (`garbageCollect` over every proposer and acceptor). */
-  collect(key: string, signal: AbortSignal): Promise<void>;
+  collect(key: string, signal: AbortSignal, progress?: ProgressListener): Promise<void>;
 }
 
 /** Options of `createNodeServer`. */
@@ -166,6 +179,24 @@ export interface NodeServerOptions {
    * @default undefined (no check)
    */
   readonly clusterId?: string | undefined;
+  /**
+   * The most watch streams (`GET /v1/kv/{key}/watch`) open at once; more get 503
+   * `ERR_TOO_MANY_WATCHES` (retryable). Each stream holds a watch on every accepter (over HTTP, a
+   * connection to each acceptor), so keep it well below the acceptors' connection limit.
+   * @default 256
+   */
+  readonly maxWatches?: number | undefined;
+  /**
+   * How often an idle watch stream gets a heartbeat comment, so that proxies keep it open.
+   * @default 15000
+   */
+  readonly watchHeartbeatMs?: number | undefined;
+  /**
+   * The shortest time between two progress lines of one operator operation (grow, shrink, gc,
+   * sweep) in the log; each step's start is logged regardless.
+   * @default 5000
+   */
+  readonly progressLogMs?: number | undefined;
 }
 
 /** A proposer node's HTTP server, made by `createNodeServer`: not listening until `listen`. */
@@ -174,8 +205,10 @@ export interface NodeServer {
   readonly server: Server;
   /** Starts listening; port 0 picks a free port. Resolves with the base URL. */
   listen(port?: number, host?: string): Promise<string>;
-  /** Stops accepting, lets requests in flight finish (up to 10 s), then closes every connection. */
+  /** Stops accepting, ends the watch streams, lets requests in flight finish (up to 10 s), then closes every connection. */
   close(): Promise<void>;
+  /** How many watch streams are open now. */
+  activeWatches(): number;
 }
 
 /** An answer other than 200, with the error body. */
@@ -193,7 +226,7 @@ class HttpError extends Error {
 /** Thrown by an increment's change function on a value it cannot increment. */
 class NotAnInteger extends Error {}
 
-const KV_PATH = /^\/v1\/kv\/([^/]+)(\/cas|\/increment)?$/;
+const KV_PATH = /^\/v1\/kv\/([^/]+)(\/cas|\/increment|\/watch)?$/;
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /**
@@ -213,8 +246,14 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
   const maxConnections = integerOption(options.maxConnections, 'maxConnections', 1, 1024);
   const maxValueBytes = options.maxValueBytes;
   const clusterId = options.clusterId;
+  const maxWatches = integerOption(options.maxWatches, 'maxWatches', 1, 256);
+  const watchHeartbeatMs = integerOption(options.watchHeartbeatMs, 'watchHeartbeatMs', 1, 15_000);
+  /** Aborted by `close`: ends every watch stream. */
+  const closingWatches = new AbortController();
+  let watchCount = 0;
   const authorized: SecretCheck = secretCheck(options.secret);
   const logger = options.logger;
+  const operations = new AdminOperations({ logger, logIntervalMs: integerOption(options.progressLogMs, 'progressLogMs', 1, 5000) });
   const inFlight = new Set<Promise<void>>();
   const sockets = new Set<Socket>();
   let closing = false;
@@ -258,6 +297,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       }
       if (!authorized(req.headers.authorization)) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'missing or wrong bearer token');
       const kv = KV_PATH.exec(url.pathname);
+      if (kv !== null && kv[2] === '/watch') return await watchApi(req, res, method, decodeKey(kv[1] as string), url);
       if (kv !== null) return await userApi(req, res, method, decodeKey(kv[1] as string), kv[2], signal);
       if (url.pathname.startsWith('/v1/admin/')) return await operatorApi(req, res, method, url.pathname.slice('/v1/admin/'.length), signal);
       if (url.pathname.startsWith('/v1/proposer/')) {
@@ -348,6 +388,38 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
     throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
   }
 
+  /** `GET /v1/kv/{key}/watch` (see `key-watch.ts`): checked and counted here, streamed there. */
+  async function watchApi(req: IncomingMessage, res: ServerResponse, method: string, key: string, url: URL): Promise<void> {
+    if (method !== 'GET') throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
+    const accept = req.headers.accept;
+    if (accept !== undefined && !/text\/event-stream|text\/\*|\*\/\*/.test(accept)) throw new HttpError(406, 'ERR_NOT_ACCEPTABLE', 'a watch answers text/event-stream only');
+    const header = req.headers['last-event-id'];
+    const resumeFrom = typeof header === 'string' && header !== '' ? header : url.searchParams.get('since');
+    const since = resumeFrom === null ? undefined : parseWatchId(resumeFrom);
+    if (resumeFrom !== null && since === undefined) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `${JSON.stringify(resumeFrom)} is not a watch event id (a version, or <version>-deleted)`);
+    if (watchCount >= maxWatches) {
+      res.setHeader('retry-after', '5');
+      throw new HttpError(503, 'ERR_TOO_MANY_WATCHES', `this node serves at most ${maxWatches} watch streams at once`);
+    }
+    watchCount++;
+    try {
+      await serveKeyWatch(res, {
+        kv: context.kv,
+        key,
+        since,
+        heartbeatMs: watchHeartbeatMs,
+        closing: closingWatches.signal,
+        logger,
+        describe: (error) => {
+          const failure = toHttpError(error, closingWatches.signal);
+          return { code: failure.code, message: failure.message, retryable: failure.status === 503 };
+        },
+      });
+    } finally {
+      watchCount--;
+    }
+  }
+
   /**
    * 413 at once for a value the acceptors could not take (`maxValueBytes`): sent, it would be
    * refused by every acceptor and the proposer would retry until its deadline.
@@ -399,26 +471,65 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       const [preparers, accepters] = await Promise.all([context.proposer.listPreparers({ signal }), context.proposer.listAccepters({ signal })]);
       return sendJson(res, 200, { preparers, accepters });
     }
+    if (action === 'operations' && method === 'GET') return sendJson(res, 200, { operations: operations.list() });
+    if (action.startsWith('operations/')) {
+      const id = action.slice('operations/'.length);
+      if (method === 'DELETE' && !operations.cancel(id) && operations.get(id) !== undefined) throw new HttpError(409, 'ERR_NOT_RUNNING', `operation ${JSON.stringify(id)} is not running`);
+      if (method !== 'GET' && method !== 'DELETE') throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
+      const record = operations.get(id);
+      if (record === undefined) throw new HttpError(404, 'ERR_NOT_FOUND', `no operation ${JSON.stringify(id)} (only the last finished ones are kept)`);
+      return sendJson(res, 200, record);
+    }
     if (method !== 'POST') throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
     const request = await body(req);
+    // Each runs as an operation (`admin-operations.ts`): not bound by this request's timeout, and
+    // followed through GET /v1/admin/operations.
+    let started: { readonly id: string; readonly outcome: Promise<Record<string, unknown>> };
     switch (action) {
       case 'grow':
       case 'shrink': {
-        const acceptor = context.acceptorAt(stringField(request, 'acceptor'));
-        await (action === 'grow' ? context.operations.grow(acceptor, signal) : context.operations.shrink(acceptor, signal));
-        const [preparers, accepters] = await Promise.all([context.proposer.listPreparers(), context.proposer.listAccepters()]);
-        return sendJson(res, 200, { preparers, accepters });
+        const address = stringField(request, 'acceptor');
+        const acceptor = context.acceptorAt(address);
+        started = operations.start(action, address, async (signal, progress) => {
+          await (action === 'grow' ? context.operations.grow(acceptor, signal, progress) : context.operations.shrink(acceptor, signal, progress));
+          const [preparers, accepters] = await Promise.all([context.proposer.listPreparers(), context.proposer.listAccepters()]);
+          return { preparers, accepters };
+        });
+        break;
       }
       case 'gc': {
         const key = stringField(request, 'key');
-        await context.operations.collect(key, signal);
-        return sendJson(res, 200, { key, collected: true });
+        started = operations.start('gc', key, async (signal, progress) => {
+          await context.operations.collect(key, signal, progress);
+          return { key, collected: true };
+        });
+        break;
       }
       case 'sweep':
-        return sendJson(res, 200, await context.kv.sweep({ signal }));
+        started = operations.start('sweep', undefined, async (signal, onProgress) => ({ ...(await context.kv.sweep({ signal, onProgress })) }));
+        break;
       default:
         throw new HttpError(404, 'ERR_NO_ROUTE', `no operator endpoint ${JSON.stringify(action)}`);
     }
+    const { id, outcome } = started;
+    if (/\brespond-async\b/i.test(String(req.headers.prefer ?? ''))) {
+      res.setHeader('location', `/v1/admin/operations/${id}`);
+      return sendJson(res, 202, { operation: operations.get(id) });
+    }
+    let result: Record<string, unknown>;
+    try {
+      result = await outcome;
+    } catch (error) {
+      const record = operations.get(id);
+      const failure =
+        record?.state === 'cancelled'
+          ? closing
+            ? new HttpError(503, 'ERR_SHUTTING_DOWN', `the node is shutting down: ${action} stopped (completed steps undone)`)
+            : new HttpError(409, 'ERR_CANCELLED', `${action} was cancelled (completed steps undone)`)
+          : toHttpError(error, signal);
+      throw new HttpError(failure.status, failure.code, failure.message, { ...failure.extra, operation: record });
+    }
+    return sendJson(res, 200, { ...result, operation: operations.get(id) });
   }
 
   async function proposerApi(req: IncomingMessage, res: ServerResponse, method: string, url: URL, signal: AbortSignal): Promise<void> {
@@ -480,8 +591,11 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
         });
       });
     },
+    activeWatches: () => watchCount,
     async close() {
       closing = true;
+      closingWatches.abort();
+      operations.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());

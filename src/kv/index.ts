@@ -7,6 +7,7 @@ export {
   type CompareAndSetResult,
   type Entry,
   type KeyValueStoreOptions,
+  type SweepOptions,
   type SweepReport,
 } from './key-value-store.js';
 export { bytesCodec, jsonCodec, textCodec, type Codec } from './codec.js';

@@ -104,6 +104,7 @@ import { DebugGate, type Logger } from '../logger.js';
 import { type Sleep, timerSleep } from '../retry.js';
 import type { CallOptions, ChangeFunc, Proposer, WatchOptions } from '../roles.js';
 import { assertFunction, assertKey, integerOption } from '../internal/validate.js';
+import type { ProgressListener } from '../cluster/options.js';
 import { BackgroundCollector, type CollectionOutcome, type CollectionStats, type GarbageCollectionOptions } from './background-collector.js';
 import { type Codec, isCodec, jsonCodec } from './codec.js';
 import { MAX_SEQUENCE, type RegisterContent, type ValueRecord, composeVersion, encodeValueRecord, parseEpochCounter, parseState } from './record-format.js';
@@ -189,6 +190,16 @@ export type CompareAndSetResult<T> =
       /** What the key holds (`undefined`: absent). */
       readonly current: Entry<T> | undefined;
     };
+
+/** Options of `KeyValueStore.sweep`. */
+export interface SweepOptions extends CallOptions {
+  /**
+   * Receives the sweep's progress (step `sweep`, in keys): once the keys are listed, then after
+   * each key.
+   * @default undefined (no progress reports)
+   */
+  readonly onProgress?: ProgressListener | undefined;
+}
 
 /** What `sweep` found and did. */
 export interface SweepReport {
@@ -458,11 +469,11 @@ export class KeyValueStore<T> implements Closeable {
    * @throws {@link InvalidArgumentError} without {@link KeyValueStoreOptions.gc}.
    * @throws {@link UnavailableError} once the store is closed, or when too few acceptors list keys.
    */
-  sweep(opts?: CallOptions): Promise<SweepReport> {
+  sweep(opts?: SweepOptions): Promise<SweepReport> {
     if (this.#close.signal.aborted) return Promise.reject(new UnavailableError('the key-value store is closed'));
     const collector = this.#collector;
     if (collector === undefined) return Promise.reject(new InvalidArgumentError('sweep needs the gc options (proposers and acceptors to collect with)'));
-    const run = this.#sweeps.then(() => this.#sweepOnce(collector, opts?.signal));
+    const run = this.#sweeps.then(() => this.#sweepOnce(collector, opts?.signal, opts?.onProgress));
     this.#sweeps = run.catch(() => {});
     return run;
   }
@@ -575,7 +586,7 @@ export class KeyValueStore<T> implements Closeable {
     void collector.collect(key);
   }
 
-  async #sweepOnce(collector: BackgroundCollector, signal: AbortSignal | undefined): Promise<SweepReport> {
+  async #sweepOnce(collector: BackgroundCollector, signal: AbortSignal | undefined, onProgress: ProgressListener | undefined): Promise<SweepReport> {
     const stop = signal === undefined ? this.#close.signal : AbortSignal.any([signal, this.#close.signal]);
     const callOptions = { signal: stop };
     const counts = { keys: 0, tombstones: 0, collected: 0, staleMarkers: 0, foreign: 0, failed: 0 };
@@ -583,8 +594,13 @@ export class KeyValueStore<T> implements Closeable {
       if (outcome === 'collected') counts.collected++;
       else if (outcome !== 'alive') counts.failed++;
     };
-    for await (const key of this.#proposer.listKeys(callOptions)) {
-      if (key === this.#epochKey) continue;
+    // Listed first (the proposer's listing is held in memory either way), so progress has a total.
+    const keys: string[] = [];
+    for await (const key of this.#proposer.listKeys(callOptions)) if (key !== this.#epochKey) keys.push(key);
+    const progress = (done: number): void => onProgress?.({ step: 'sweep', unit: 'keys', done, total: keys.length });
+    progress(0);
+    for (const key of keys) {
+      if (counts.keys > 0) progress(counts.keys);
       counts.keys++;
       // Its collection is running here (a delete scheduled it): one collection per tombstone.
       if (collector.isCollecting(key)) continue;
@@ -627,6 +643,7 @@ export class KeyValueStore<T> implements Closeable {
       tally(await collector.collect(key));
       if (stop.aborted) throw stop.reason;
     }
+    progress(counts.keys);
     this.#debug.get()?.debug({ ...counts }, 'kv: sweep done');
     return counts;
   }

@@ -173,37 +173,9 @@ export async function openDataDirectory(
   const lock = await takeLock(path, options.onLockLost);
   let store: LmdbStore | undefined;
   try {
-    const present = dataEntries(path);
-    if (present.length === 0) {
-      throw new DataDirectoryError(
-        'empty',
-        path,
-        `${path} is empty: this acceptor has no data (lost, wiped, or never initialised). If it served before, it has forgotten its promises and must not come back as itself: ` +
-          `initialise it anew (--init) and replace the old member through the membership procedure (shrink the old, grow the new)`,
-      );
-    }
-    const identity = readIdentityFile(path);
-    if (identity !== undefined && options.clusterId !== undefined && identity.clusterId !== options.clusterId) {
-      throw new DataDirectoryError('foreign', path, `${path} belongs to cluster ${JSON.stringify(identity.clusterId)}, not ${JSON.stringify(options.clusterId)}`);
-    }
-    if (!existsSync(join(path, 'data.mdb'))) {
-      if (identity === undefined) throw damaged(path, `neither ${IDENTITY_FILE} nor data.mdb is here (${present.slice(0, 3).join(', ')}): not an acceptor's data directory`);
-      throw damaged(path, `data.mdb is missing: this acceptor lost its database and with it its promises`);
-    }
-    checkDataFile(path);
+    const identity = checkDirectoryFiles(path, options.clusterId);
     store = await openStore(path, options);
-    const entry = readIdentityEntry(store);
-    if (identity === undefined) {
-      if (entry !== undefined) throw damaged(path, `${IDENTITY_FILE} is missing, but the database records the identity ${describeEntry(entry)}`);
-      throw new DataDirectoryError(
-        'unadopted',
-        path,
-        `${path} was written by a release without acceptor identities (no ${IDENTITY_FILE}): adopt it once with 'caspaxos acceptor --adopt --cluster-id <id> --data ${path}'`,
-      );
-    }
-    if (entry === undefined || !sameBytes(entry, entryBytes(identity))) {
-      throw damaged(path, `data.mdb does not belong to this directory's identity (${identity.clusterId}/${identity.incarnation}): it records ${entry === undefined ? 'no identity' : describeEntry(entry)} (replaced, or recreated empty)`);
-    }
+    checkIdentityEntry(path, identity, readIdentityEntry(store));
     const records = await verifyRecords(path, store);
     writeFileSync(join(path, PID_FILE), `${process.pid}\n`);
     const opened = store;
@@ -223,6 +195,49 @@ export async function openDataDirectory(
   }
 }
 
+/**
+ * The checks of a directory before its database is opened (see the module comment): not empty,
+ * `identity.json` sound and of `clusterId` (when given), `data.mdb` present and not truncated.
+ * Resolves with the identity, `undefined` for a directory written before identities (the database
+ * then decides between `unadopted` and `damaged`: `checkIdentityEntry`). Reads only.
+ */
+export function checkDirectoryFiles(path: string, clusterId: string | undefined): AcceptorIdentity | undefined {
+  const present = dataEntries(path);
+  if (present.length === 0) {
+    throw new DataDirectoryError(
+      'empty',
+      path,
+      `${path} is empty: this acceptor has no data (lost, wiped, or never initialised). If it served before, it has forgotten its promises and must not come back as itself: ` +
+        `initialise it anew (--init) and replace the old member through the membership procedure (shrink the old, grow the new)`,
+    );
+  }
+  const identity = readIdentityFile(path);
+  if (identity !== undefined && clusterId !== undefined && identity.clusterId !== clusterId) {
+    throw new DataDirectoryError('foreign', path, `${path} belongs to cluster ${JSON.stringify(identity.clusterId)}, not ${JSON.stringify(clusterId)}`);
+  }
+  if (!existsSync(join(path, 'data.mdb'))) {
+    if (identity === undefined) throw damaged(path, `neither ${IDENTITY_FILE} nor data.mdb is here (${present.slice(0, 3).join(', ')}): not an acceptor's data directory`);
+    throw damaged(path, `data.mdb is missing: this acceptor lost its database and with it its promises`);
+  }
+  checkDataFile(path);
+  return identity;
+}
+
+/** The check of the database's identity entry (`entry`) against `identity.json`'s (`identity`). */
+export function checkIdentityEntry(path: string, identity: AcceptorIdentity | undefined, entry: Uint8Array | undefined): asserts identity is AcceptorIdentity {
+  if (identity === undefined) {
+    if (entry !== undefined) throw damaged(path, `${IDENTITY_FILE} is missing, but the database records the identity ${describeEntry(entry)}`);
+    throw new DataDirectoryError(
+      'unadopted',
+      path,
+      `${path} was written by a release without acceptor identities (no ${IDENTITY_FILE}): adopt it once with 'caspaxos acceptor --adopt --cluster-id <id> --data ${path}'`,
+    );
+  }
+  if (entry === undefined || !sameBytes(entry, entryBytes(identity))) {
+    throw damaged(path, `data.mdb does not belong to this directory's identity (${identity.clusterId}/${identity.incarnation}): it records ${entry === undefined ? 'no identity' : describeEntry(entry)} (replaced, or recreated empty)`);
+  }
+}
+
 /** A fresh incarnation: 96 random bits, base64url. */
 export function newIncarnation(): string {
   return randomBytes(12).toString('base64url');
@@ -237,7 +252,7 @@ async function takeLock(path: string, onLost?: (reason: string) => void): Promis
   }
 }
 
-function checkExists(path: string): void {
+export function checkExists(path: string): void {
   let isDirectory: boolean;
   try {
     isDirectory = statSync(path).isDirectory();
@@ -289,7 +304,7 @@ async function verifyRecords(path: string, store: LmdbStore): Promise<number> {
   }
 }
 
-function damaged(path: string, what: string, cause?: unknown): DataDirectoryError {
+export function damaged(path: string, what: string, cause?: unknown): DataDirectoryError {
   return new DataDirectoryError('damaged', path, `${path} is damaged: ${what}. Do not serve it: if the data cannot be restored, replace this acceptor (--init in an empty directory, then shrink the old, grow the new)`, cause === undefined ? undefined : { cause });
 }
 

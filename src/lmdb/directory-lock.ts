@@ -122,6 +122,23 @@ export async function lockDirectory(dir: string, options: LockOptions = {}): Pro
   };
 }
 
+/**
+ * Whether a live process holds the lock of `dir`, and its pid when it said: a connection to the
+ * lock's socket, which writes nothing (for `caspaxos inspect`, which reads beside a running acceptor).
+ */
+export async function lockHolder(dir: string): Promise<{ readonly live: boolean; readonly pid?: number | undefined }> {
+  const path = socketPath(dir);
+  if (process.platform !== 'win32') {
+    try {
+      if (!lstatSync(path).isSocket()) return { live: false };
+    } catch {
+      return { live: false };
+    }
+  }
+  const { live, pid } = await probe(path);
+  return { live, pid };
+}
+
 /** The socket path for `dir`: inside it on Unix, a named pipe keyed by its real path on Windows. */
 export function socketPath(dir: string): string {
   if (process.platform === 'win32') return `\\\\.\\pipe\\caspaxos-${createHash('sha256').update(realpathSync(dir).toLowerCase()).digest('hex').slice(0, 32)}`;

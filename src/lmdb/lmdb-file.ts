@@ -37,6 +37,8 @@ export interface LmdbFileFacts {
   /** Bytes the meta pages say are in use: (last page + 1) * page size. */
   readonly usedBytes: number;
   readonly fileBytes: number;
+  /** The id of the last committed transaction (the higher of the two meta pages'): a commit changes it. */
+  readonly txnid: bigint;
 }
 
 /** True where the layout above can be read (little-endian, 64-bit). */
@@ -62,7 +64,7 @@ export function checkLmdbFile(file: string): LmdbFileFacts {
     if (fileBytes < usedBytes) {
       throw new Error(`data.mdb is truncated: ${fileBytes} bytes, but its meta pages say ${usedBytes} bytes (${lastPage + 1n} pages of ${first.pageSize}) are in use`);
     }
-    return { pageSize: first.pageSize, usedBytes, fileBytes };
+    return { pageSize: first.pageSize, usedBytes, fileBytes, txnid: first.txnid > second.txnid ? first.txnid : second.txnid };
   } finally {
     closeSync(fd);
   }
@@ -71,6 +73,7 @@ export function checkLmdbFile(file: string): LmdbFileFacts {
 interface Meta {
   readonly pageSize: number;
   readonly lastPage: bigint;
+  readonly txnid: bigint;
 }
 
 function readMeta(fd: number, offset: number, fileBytes: number, index: number): Meta {
@@ -91,5 +94,5 @@ function readMeta(fd: number, offset: number, fileBytes: number, index: number):
     const root = view.getBigUint64(at, true);
     if (root !== P_INVALID && (root < 2n || root > lastPage)) throw new Error(`${what}: the ${db} tree's root page ${root} is outside pages 2..${lastPage}: damaged`);
   }
-  return { pageSize, lastPage };
+  return { pageSize, lastPage, txnid: view.getBigUint64(HEADER + 128, true) };
 }

@@ -174,10 +174,10 @@ type Quota = { readonly bytes: number } | { readonly percent: number };
 const DEFAULT_MAX_KEY_BYTES = 1978;
 
 /** The key of the meta entry; record keys start with byte 1 or 2 (`encodeKey`). */
-const META_KEY = new Uint8Array([0]);
+export const META_KEY = new Uint8Array([0]);
 /** Bounds of the record keys in LMDB's bytewise order: [1, 3). */
-const RECORDS_START = new Uint8Array([1]);
-const RECORDS_END = new Uint8Array([3]);
+export const RECORDS_START = new Uint8Array([1]);
+export const RECORDS_END = new Uint8Array([3]);
 
 const EMPTY_META: StoreMeta = Object.freeze({ floor: ZERO_BALLOT, ages: Object.freeze([]) });
 
@@ -190,7 +190,7 @@ const openEnvironments = new Map<string, { readonly settings: string; handles: n
  * The key of the data directory's identity entry (see `data-directory.ts`), outside the records'
  * range [1, 3) and apart from the meta entry: `scan` never sees it.
  */
-const IDENTITY_KEY = new Uint8Array([3]);
+export const IDENTITY_KEY = new Uint8Array([3]);
 
 /** Each store's database, for the identity entry's functions below (not part of the class's API). */
 const databases = new WeakMap<LmdbStore, Db>();
@@ -542,9 +542,7 @@ export class LmdbStore implements AcceptorStore, Closeable {
     const stats = this.#db.getStats() as unknown as LmdbStats;
     this.#depth = Math.max(1, (stats.root ?? stats).treeDepth ?? this.#depth);
     this.#pageSize = stats.pageSize;
-    const pages = (tree: LmdbTreeStats | undefined): number => (tree === undefined ? 0 : tree.treeBranchPageCount + tree.treeLeafPageCount + tree.overflowPages);
-    // Two meta pages, the records' tree, the free list's tree.
-    const usedBytes = (2 + pages(stats.root ?? stats) + pages(stats.free)) * stats.pageSize;
+    const usedBytes = bytesInUse(stats);
     // Unknown (statfs failed): only a byte quota applies.
     const filesystem = filesystemOf(this.path);
     const availableBytes = filesystem?.available;
@@ -670,6 +668,12 @@ export class LmdbStore implements AcceptorStore, Closeable {
   }
 }
 
+/** The bytes of the pages in use: two meta pages, the records' tree, the free list's tree. */
+export function bytesInUse(stats: LmdbStats): number {
+  const pages = (tree: LmdbTreeStats | undefined): number => (tree === undefined ? 0 : tree.treeBranchPageCount + tree.treeLeafPageCount + tree.overflowPages);
+  return (2 + pages(stats.root ?? stats) + pages(stats.free)) * stats.pageSize;
+}
+
 /** What `getStats()` reports (lmdb 3.x), as far as `capacity` reads it. */
 interface LmdbTreeStats {
   readonly treeDepth?: number;
@@ -677,7 +681,7 @@ interface LmdbTreeStats {
   readonly treeLeafPageCount: number;
   readonly overflowPages: number;
 }
-interface LmdbStats extends LmdbTreeStats {
+export interface LmdbStats extends LmdbTreeStats {
   readonly pageSize: number;
   /** The last page of the data file (its size is the page after it). */
   readonly lastPageNumber?: number;

@@ -79,7 +79,7 @@ describe('caspaxos acceptor + caspaxos node, as the README runs them', () => {
     expect((await call(n2, 'GET', '/v1/kv/greeting')).status).toBe(404);
     // A garbage collection now (deletes also schedule one in the background): both nodes fenced.
     const gc = await call(n2, 'POST', '/v1/admin/gc', { key: 'greeting' });
-    expect(gc.body).toEqual({ key: 'greeting', collected: true });
+    expect(gc.body).toMatchObject({ key: 'greeting', collected: true, operation: { operation: 'gc', target: 'greeting', state: 'completed' } });
     const again = await call(n1, 'PUT', '/v1/kv/greeting', { value: 'again' });
     expect(again.status, JSON.stringify(again.body)).toBe(200);
     expect(BigInt(again.body.version as string)).toBeGreaterThan(BigInt(cas.body.version as string));

@@ -17,11 +17,13 @@ describe('caspaxos --help', () => {
     expect(stdout).toMatch(/acceptor\s+Create \(--init\) or run a durable acceptor/);
     expect(stdout).toMatch(/Exit codes: 0 stopped cleanly/);
     expect(stdout).toMatch(/node\s+Run a proposer node/);
+    expect(stdout).toMatch(/inspect\s+Read an acceptor's data directory without changing it/);
   });
 
   it.each([
     ['acceptor', ['--data', '--init', '--adopt', '--cluster-id', '--port', '--host', '--secret-file', '--max-body-bytes', '--max-key-bytes', '--log-level', '--unsafe-no-sync', '--headers-timeout-ms', '--receive-timeout-ms', '--keep-alive-timeout-ms', '--max-connections']],
-    ['node', ['--data', '--acceptors', '--peers', '--cluster-id', '--id', '--port', '--host', '--secret-file', '--timeout-ms', '--sweep-interval-ms', '--log-level', '--max-body-bytes', '--headers-timeout-ms', '--receive-timeout-ms', '--keep-alive-timeout-ms', '--max-connections', '/v1/ready', '/v1/health']],
+    ['node', ['--data', '--acceptors', '--peers', '--cluster-id', '--id', '--port', '--host', '--secret-file', '--timeout-ms', '--sweep-interval-ms', '--log-level', '--max-body-bytes', '--headers-timeout-ms', '--receive-timeout-ms', '--keep-alive-timeout-ms', '--max-connections', '--max-watches', '/v1/ready', '/v1/health', '/v1/kv/{key}/watch', '/v1/admin/operations']],
+    ['inspect', ['--keys', '--export', '--json', '--cluster-id']],
   ])('%s --help explains every flag it accepts', (command, flags) => {
     const { status, stdout } = run(command as string, '--help');
     expect(status).toBe(0);
@@ -39,6 +41,8 @@ describe('caspaxos --help', () => {
     [['node', '--data', '/tmp/x', '--acceptors', 'http://127.0.0.1:1', '--nope'], /Unknown option '--nope'/],
     [['node', '--data', '/tmp/x', '--acceptors', 'http://127.0.0.1:1', '--log-level', 'loud'], /--log-level must be one of/],
     [['node', '--data', '/tmp/x', '--max-connections', '0'], /--max-connections must be at least 1/],
+    [['inspect'], /name one data directory/],
+    [['inspect', '/tmp/x', '--keys', '--export', '-'], /--keys and --export exclude each other/],
   ])('refuses %j with exit code 2 and the usage', (args, message) => {
     const { status, stderr } = run(...(args as string[]));
     expect(status).toBe(2);
