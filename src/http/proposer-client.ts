@@ -27,6 +27,12 @@ export interface RemoteProposerOptions {
    * @default undefined (no header)
    */
   readonly clusterId?: string | undefined;
+  /**
+   * The `fetch` to call the node with: `nodeFetch({ ca })` to reach `https://` nodes whose
+   * certificates a private CA signed.
+   * @default globalThis.fetch
+   */
+  readonly fetch?: typeof fetch | undefined;
 }
 
 /**
@@ -41,12 +47,14 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
   readonly #secret: string | undefined;
   readonly #timeoutMs: number;
   readonly #clusterId: string | undefined;
+  readonly #fetchImpl: typeof fetch | undefined;
 
   constructor(url: string, options: RemoteProposerOptions = {}) {
     this.address = url.replace(/\/+$/, '');
     this.#secret = options.secret;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#clusterId = options.clusterId;
+    this.#fetchImpl = options.fetch;
   }
 
   async identityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
@@ -105,7 +113,7 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
     if (this.#clusterId !== undefined) headers[CLUSTER_HEADER] = this.#clusterId;
     let response: Response;
     try {
-      response = await fetch(`${this.address}/v1/proposer/${action}`, {
+      response = await (this.#fetchImpl ?? fetch)(`${this.address}/v1/proposer/${action}`, {
         method: body === undefined ? 'GET' : 'POST',
         headers,
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),

@@ -116,9 +116,27 @@ abstract class Metric<S> {
   }
 }
 
-/** A count that only goes up (restarts at 0 with the process). */
+/** Reads a metric's current values at each scrape: calls `set` once per series. */
+export type Collect = (set: (value: number, labels?: Labels) => void) => void;
+
+/** A count that only goes up (restarts at 0 with the process); optionally read at each scrape from `collect`. */
 export class Counter extends Metric<{ value: number }> {
   readonly type = 'counter';
+  readonly #collect: Collect | undefined;
+
+  constructor(name: string, help: string, labelNames: readonly string[], collect?: Collect) {
+    super(name, help, labelNames);
+    this.#collect = collect;
+  }
+
+  override render(): string[] {
+    collectInto(this.#collect, (value, labels) => {
+      const series = this.series(labels);
+      // A count read from elsewhere (the process's CPU time) never goes back.
+      series.value = Math.max(series.value, value);
+    });
+    return super.render();
+  }
 
   protected fresh(): { value: number } {
     return { value: 0 };
@@ -143,9 +161,9 @@ export class Counter extends Metric<{ value: number }> {
 /** A value that goes up and down; optionally read at each scrape from `collect`. */
 export class Gauge extends Metric<{ value: number }> {
   readonly type = 'gauge';
-  readonly #collect: ((set: (value: number, labels?: Labels) => void) => void) | undefined;
+  readonly #collect: Collect | undefined;
 
-  constructor(name: string, help: string, labelNames: readonly string[], collect?: (set: (value: number, labels?: Labels) => void) => void) {
+  constructor(name: string, help: string, labelNames: readonly string[], collect?: Collect) {
     super(name, help, labelNames);
     this.#collect = collect;
   }
@@ -163,18 +181,21 @@ export class Gauge extends Metric<{ value: number }> {
   }
 
   override render(): string[] {
-    // A collector that throws must not break the scrape of every other metric: the gauge keeps
-    // its last values.
-    try {
-      this.#collect?.((value, labels) => this.set(value, labels));
-    } catch {
-      /* the previous values stand */
-    }
+    collectInto(this.#collect, (value, labels) => this.set(value, labels));
     return super.render();
   }
 
   protected samples(): string[] {
     return Array.from(this.all(), ({ values, state }) => `${this.name}${this.label(values)} ${formatValue(state.value)}`);
+  }
+}
+
+/** Runs `collect`; one that throws must not break the scrape of every other metric: the last values stand. */
+function collectInto(collect: Collect | undefined, set: (value: number, labels?: Labels) => void): void {
+  try {
+    collect?.(set);
+  } catch {
+    /* the previous values stand */
   }
 }
 
@@ -245,15 +266,18 @@ export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export class MetricsRegistry {
   readonly #metrics = new Map<string, Counter | Gauge | Histogram>();
 
-  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
+  /** A counter (its name ends in `_total`); with `collect`, its values are read at each scrape. */
+  counter(name: string, help: string, labelNames: readonly string[] = [], collect?: Collect): Counter {
     if (!name.endsWith('_total')) throw new InvalidArgumentError(`counter ${JSON.stringify(name)} must end in _total`);
-    return this.#register(name, labelNames, Counter, () => new Counter(name, help, labelNames));
+    return this.#register(name, labelNames, Counter, () => new Counter(name, help, labelNames, collect));
   }
 
-  gauge(name: string, help: string, labelNames: readonly string[] = [], collect?: (set: (value: number, labels?: Labels) => void) => void): Gauge {
+  /** A gauge; with `collect`, its values are read at each scrape. */
+  gauge(name: string, help: string, labelNames: readonly string[] = [], collect?: Collect): Gauge {
     return this.#register(name, labelNames, Gauge, () => new Gauge(name, help, labelNames, collect));
   }
 
+  /** A histogram with fixed `buckets` (upper bounds; `+Inf` is added). */
   histogram(name: string, help: string, labelNames: readonly string[] = [], buckets: readonly number[] = LATENCY_BUCKETS): Histogram {
     return this.#register(name, labelNames, Histogram, () => new Histogram(name, help, labelNames, buckets));
   }
