@@ -446,13 +446,14 @@ export class LmdbStore implements AcceptorStore, Closeable {
   }
 
   /**
-   * How many keys hold a record now, in constant time (LMDB's own entry count, less the meta and
-   * identity entries): cheap enough for every metrics scrape, unlike a scan.
+   * How many keys hold a record now: LMDB's own entry count (constant time), less the entries
+   * outside the records' range (the meta and identity entries, and any other; a handful, counted),
+   * so cheap enough for every metrics scrape, unlike a scan.
    */
   recordCount(): number {
     this.#checkOpen();
     const { entryCount } = this.#db.getStats() as unknown as { entryCount: number };
-    return entryCount - (this.#db.get(META_KEY) === undefined ? 0 : 1) - (this.#db.get(IDENTITY_KEY) === undefined ? 0 : 1);
+    return entryCount - this.#db.getKeysCount({ end: RECORDS_START }) - this.#db.getKeysCount({ start: RECORDS_END });
   }
 
   /** Waits for pending writes, then closes the environment. Idempotent; other calls reject after it. */

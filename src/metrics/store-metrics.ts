@@ -29,7 +29,7 @@ export function instrumentStore(store: AcceptorStore, registry: MetricsRegistry,
   const errors = registry.counter('caspaxos_store_write_errors_total', 'Store writes that failed (nothing was written), by op.', ['op']);
   const records = options.records;
   if (records !== undefined) {
-    registry.gauge('caspaxos_store_records', 'Keys holding a record in the store now.', [], (set) => set(records()));
+    registry.gauge('caspaxos_store_records', 'Keys holding a record in the store now (caspaxos node\'s key-value store keeps one of its own: its epoch counter).', [], (set) => set(records()));
   }
   const timed = async <T>(op: string, count: number, write: () => Promise<T>): Promise<T> => {
     const started = now();
