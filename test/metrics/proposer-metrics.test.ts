@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAcceptor } from '../../src/acceptor/memory-acceptor.js';
 import { MemoryStore } from '../../src/acceptor/memory-store.js';
+import type { AcceptorStore } from '../../src/acceptor/acceptor-store.js';
 import { StoreAcceptor } from '../../src/acceptor/store-acceptor.js';
 import { MemoryProposer } from '../../src/proposer/memory-proposer.js';
 import { garbageCollect } from '../../src/cluster/garbage-collect.js';
@@ -105,8 +106,8 @@ describe('instrumentStore', () => {
     const metrics = new MetricsRegistry();
     const store = new MemoryStore();
     const timed = instrumentStore(store, metrics, { records: () => 42 });
-    expect(typeof timed.putMany).toBe(typeof store.putMany);
-    expect(typeof timed.capacity).toBe(typeof store.capacity);
+    expect(typeof timed.putMany).toBe(typeof (store as AcceptorStore).putMany);
+    expect(typeof timed.capacity).toBe(typeof (store as AcceptorStore).capacity);
     const acceptor = await StoreAcceptor.open('s', timed);
     const proposer = new MemoryProposer('p1', [acceptor]);
     await proposer.propose('k', () => bytes('v'));
