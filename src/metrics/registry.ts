@@ -60,6 +60,44 @@ function labelText(names: readonly string[], values: readonly string[], extra?: 
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
+/** What every metric shows of itself. */
+export interface MetricInfo {
+  /** The metric's name, e.g. `caspaxos_proposer_rounds_total`. */
+  readonly name: string;
+  /** Its `# HELP` text. */
+  readonly help: string;
+  /** The names of its labels, in order; every update names exactly these. */
+  readonly labelNames: readonly string[];
+  /** Its `# TYPE`. */
+  readonly type: 'counter' | 'gauge' | 'histogram';
+}
+
+/** A count that only goes up (from 0 when the process starts), made by `MetricsRegistry.counter`. */
+export interface Counter extends MetricInfo {
+  /** Adds `by` (default 1, never negative) to the series of `labels`. */
+  inc(labels?: Labels, by?: number): void;
+  /** The current value of the series of `labels` (0 when never incremented). */
+  get(labels?: Labels): number;
+}
+
+/** A value that goes up and down, made by `MetricsRegistry.gauge`. */
+export interface Gauge extends MetricInfo {
+  /** Sets the series of `labels` to `value`. */
+  set(value: number, labels?: Labels): void;
+  /** The current value of the series of `labels` (0 when never set). */
+  get(labels?: Labels): number;
+}
+
+/** Observations counted into fixed buckets, made by `MetricsRegistry.histogram`. */
+export interface Histogram extends MetricInfo {
+  /** The buckets' upper bounds (inclusive), without `+Inf`. */
+  readonly buckets: readonly number[];
+  /** Counts `value` into the series of `labels`. */
+  observe(value: number, labels?: Labels): void;
+  /** How many observations the series of `labels` holds. */
+  count(labels?: Labels): number;
+}
+
 /** What every metric shares: its name, help, label names, and its series by label values. */
 abstract class Metric<S> {
   abstract readonly type: 'counter' | 'gauge' | 'histogram';
@@ -120,7 +158,7 @@ abstract class Metric<S> {
 export type Collect = (set: (value: number, labels?: Labels) => void) => void;
 
 /** A count that only goes up (restarts at 0 with the process); optionally read at each scrape from `collect`. */
-export class Counter extends Metric<{ value: number }> {
+class CounterMetric extends Metric<{ value: number }> implements Counter {
   readonly type = 'counter';
   readonly #collect: Collect | undefined;
 
@@ -159,7 +197,7 @@ export class Counter extends Metric<{ value: number }> {
 }
 
 /** A value that goes up and down; optionally read at each scrape from `collect`. */
-export class Gauge extends Metric<{ value: number }> {
+class GaugeMetric extends Metric<{ value: number }> implements Gauge {
   readonly type = 'gauge';
   readonly #collect: Collect | undefined;
 
@@ -200,7 +238,7 @@ function collectInto(collect: Collect | undefined, set: (value: number, labels?:
 }
 
 /** Observations counted into fixed buckets (upper bounds, inclusive), with their sum and count. */
-export class Histogram extends Metric<{ counts: number[]; sum: number; count: number }> {
+class HistogramMetric extends Metric<{ counts: number[]; sum: number; count: number }> implements Histogram {
   readonly type = 'histogram';
   readonly buckets: readonly number[];
 
@@ -264,22 +302,22 @@ export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
  * ```
  */
 export class MetricsRegistry {
-  readonly #metrics = new Map<string, Counter | Gauge | Histogram>();
+  readonly #metrics = new Map<string, CounterMetric | GaugeMetric | HistogramMetric>();
 
   /** A counter (its name ends in `_total`); with `collect`, its values are read at each scrape. */
   counter(name: string, help: string, labelNames: readonly string[] = [], collect?: Collect): Counter {
     if (!name.endsWith('_total')) throw new InvalidArgumentError(`counter ${JSON.stringify(name)} must end in _total`);
-    return this.#register(name, labelNames, Counter, () => new Counter(name, help, labelNames, collect));
+    return this.#register(name, labelNames, CounterMetric, () => new CounterMetric(name, help, labelNames, collect));
   }
 
   /** A gauge; with `collect`, its values are read at each scrape. */
   gauge(name: string, help: string, labelNames: readonly string[] = [], collect?: Collect): Gauge {
-    return this.#register(name, labelNames, Gauge, () => new Gauge(name, help, labelNames, collect));
+    return this.#register(name, labelNames, GaugeMetric, () => new GaugeMetric(name, help, labelNames, collect));
   }
 
   /** A histogram with fixed `buckets` (upper bounds; `+Inf` is added). */
   histogram(name: string, help: string, labelNames: readonly string[] = [], buckets: readonly number[] = LATENCY_BUCKETS): Histogram {
-    return this.#register(name, labelNames, Histogram, () => new Histogram(name, help, labelNames, buckets));
+    return this.#register(name, labelNames, HistogramMetric, () => new HistogramMetric(name, help, labelNames, buckets));
   }
 
   /** The metric registered under `name`, if any. */
@@ -294,7 +332,7 @@ export class MetricsRegistry {
     return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
   }
 
-  #register<M extends Counter | Gauge | Histogram>(name: string, labelNames: readonly string[], kind: abstract new (...args: never[]) => M, make: () => M): M {
+  #register<M extends CounterMetric | GaugeMetric | HistogramMetric>(name: string, labelNames: readonly string[], kind: abstract new (...args: never[]) => M, make: () => M): M {
     const existing = this.#metrics.get(name);
     if (existing !== undefined) {
       if (!(existing instanceof kind) || existing.labelNames.join(',') !== labelNames.join(',')) {
@@ -304,7 +342,7 @@ export class MetricsRegistry {
     }
     // A histogram's series are `name_bucket`, `name_sum` and `name_count`: no other metric may take those names.
     for (const other of this.#metrics.values()) {
-      if (other instanceof Histogram && [`${other.name}_bucket`, `${other.name}_sum`, `${other.name}_count`].includes(name)) {
+      if (other instanceof HistogramMetric && [`${other.name}_bucket`, `${other.name}_sum`, `${other.name}_count`].includes(name)) {
         throw new InvalidArgumentError(`metric name ${name} collides with histogram ${other.name}`);
       }
     }
