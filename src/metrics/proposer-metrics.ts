@@ -49,6 +49,18 @@ interface AttemptTimes {
   conflicted: boolean;
 }
 
+/** The labels of `caspaxos_proposer_replies_total` for each reply event. */
+const REPLIES = {
+  promised: { phase: 'prepare', reply: 'ok' },
+  accepted: { phase: 'accept', reply: 'ok' },
+  'prepare-conflict': { phase: 'prepare', reply: 'conflict' },
+  'accept-conflict': { phase: 'accept', reply: 'conflict' },
+  'prepare-age-rejected': { phase: 'prepare', reply: 'age_rejected' },
+  'accept-age-rejected': { phase: 'accept', reply: 'age_rejected' },
+  'prepare-unreachable': { phase: 'prepare', reply: 'unreachable' },
+  'accept-unreachable': { phase: 'accept', reply: 'unreachable' },
+} as const;
+
 /** Options of `proposerMetrics`. */
 export interface ProposerMetricsOptions {
   /** Milliseconds from an arbitrary origin. @default performance.now */
@@ -126,25 +138,21 @@ export function proposerMetrics(registry: MetricsRegistry, options: ProposerMetr
       }
       case 'promised':
       case 'accepted':
-        replies.inc({ phase: event.type === 'promised' ? 'prepare' : 'accept', reply: 'ok' });
+      case 'prepare-age-rejected':
+      case 'accept-age-rejected':
+      case 'prepare-unreachable':
+      case 'accept-unreachable':
+        replies.inc(REPLIES[event.type]);
         return;
       case 'prepare-conflict':
       case 'accept-conflict': {
-        const phase = event.type === 'prepare-conflict' ? 'prepare' : 'accept';
-        replies.inc({ phase, reply: 'conflict' });
-        conflicts.inc({ phase });
+        const labels = REPLIES[event.type];
+        replies.inc(labels);
+        conflicts.inc({ phase: labels.phase });
         const times = attempts.get(id(event));
         if (times !== undefined) times.conflicted = true;
         return;
       }
-      case 'prepare-age-rejected':
-      case 'accept-age-rejected':
-        replies.inc({ phase: event.type === 'prepare-age-rejected' ? 'prepare' : 'accept', reply: 'age_rejected' });
-        return;
-      case 'prepare-unreachable':
-      case 'accept-unreachable':
-        replies.inc({ phase: event.type === 'prepare-unreachable' ? 'prepare' : 'accept', reply: 'unreachable' });
-        return;
       case 'skip-prepare':
         skipped.inc();
         return;

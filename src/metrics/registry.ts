@@ -157,9 +157,11 @@ abstract class Metric<S> {
 /** Reads a metric's current values at each scrape: calls `set` once per series. */
 export type Collect = (set: (value: number, labels?: Labels) => void) => void;
 
-/** A count that only goes up (restarts at 0 with the process); optionally read at each scrape from `collect`. */
-class CounterMetric extends Metric<{ value: number }> implements Counter {
-  readonly type = 'counter';
+/**
+ * A metric of one number per series (a counter or a gauge), optionally read at each scrape from
+ * `collect`; `absorb` says how a collected value lands in its series.
+ */
+abstract class ValueMetric extends Metric<{ value: number }> {
   readonly #collect: Collect | undefined;
 
   constructor(name: string, help: string, labelNames: readonly string[], collect?: Collect) {
@@ -167,17 +169,38 @@ class CounterMetric extends Metric<{ value: number }> implements Counter {
     this.#collect = collect;
   }
 
+  /** @internal */
+  protected abstract absorb(series: { value: number }, value: number): void;
+
   override render(): string[] {
-    collectInto(this.#collect, (value, labels) => {
-      const series = this.series(labels);
-      // A count read from elsewhere (the process's CPU time) never goes back.
-      series.value = Math.max(series.value, value);
-    });
+    collectInto(this.#collect, (value, labels) => this.absorb(this.series(labels), value));
     return super.render();
   }
 
+  /** @internal */
   protected fresh(): { value: number } {
     return { value: 0 };
+  }
+
+  /** The current value of the series of `labels` (0 when never updated). */
+  get(labels?: Labels): number {
+    return this.series(labels).value;
+  }
+
+  /** @internal */
+  protected samples(): string[] {
+    return Array.from(this.all(), ({ values, state }) => `${this.name}${this.label(values)} ${formatValue(state.value)}`);
+  }
+}
+
+/** A count that only goes up (restarts at 0 with the process). */
+class CounterMetric extends ValueMetric implements Counter {
+  readonly type = 'counter';
+
+  /** @internal */
+  protected absorb(series: { value: number }, value: number): void {
+    // A count read from elsewhere (the process's CPU time) never goes back.
+    series.value = Math.max(series.value, value);
   }
 
   /** Adds `by` (default 1, never negative) to the series of `labels`. */
@@ -185,46 +208,20 @@ class CounterMetric extends Metric<{ value: number }> implements Counter {
     if (!(by >= 0)) throw new InvalidArgumentError(`${this.name}: a counter only goes up (got ${by})`);
     this.series(labels).value += by;
   }
-
-  /** The current value of the series of `labels` (0 when never incremented). */
-  get(labels?: Labels): number {
-    return this.series(labels).value;
-  }
-
-  protected samples(): string[] {
-    return Array.from(this.all(), ({ values, state }) => `${this.name}${this.label(values)} ${formatValue(state.value)}`);
-  }
 }
 
-/** A value that goes up and down; optionally read at each scrape from `collect`. */
-class GaugeMetric extends Metric<{ value: number }> implements Gauge {
+/** A value that goes up and down. */
+class GaugeMetric extends ValueMetric implements Gauge {
   readonly type = 'gauge';
-  readonly #collect: Collect | undefined;
 
-  constructor(name: string, help: string, labelNames: readonly string[], collect?: Collect) {
-    super(name, help, labelNames);
-    this.#collect = collect;
+  /** @internal */
+  protected absorb(series: { value: number }, value: number): void {
+    series.value = value;
   }
 
-  protected fresh(): { value: number } {
-    return { value: 0 };
-  }
-
+  /** Sets the series of `labels` to `value`. */
   set(value: number, labels?: Labels): void {
     this.series(labels).value = value;
-  }
-
-  get(labels?: Labels): number {
-    return this.series(labels).value;
-  }
-
-  override render(): string[] {
-    collectInto(this.#collect, (value, labels) => this.set(value, labels));
-    return super.render();
-  }
-
-  protected samples(): string[] {
-    return Array.from(this.all(), ({ values, state }) => `${this.name}${this.label(values)} ${formatValue(state.value)}`);
   }
 }
 
