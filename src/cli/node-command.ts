@@ -197,10 +197,15 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
             addresses.push(await members.resolve(url, AbortSignal.timeout(timeoutMs)));
             break;
           } catch (error) {
-            if (error instanceof UnavailableError && Date.now() < deadline) {
+            // A certificate that does not verify will not verify later: refuse now, saying why.
+            if (error instanceof UnavailableError && Date.now() < deadline && certificateProblem(error) === undefined) {
               if (attempt % 20 === 0) logger.warn({ acceptor: url, err: error.message }, 'waiting for the acceptor to answer, to record its identity');
               await new Promise((resolve) => setTimeout(resolve, 250));
               continue;
+            }
+            const certificate = certificateProblem(error);
+            if (certificate !== undefined) {
+              throw new Refusal(EXIT.membership, `cannot bootstrap: ${url}: its TLS certificate does not verify (${certificate}): name the authority that signed it with --tls-ca, or fix the certificate (it must name the URL's host)`, { cause: error });
             }
             throw new Refusal(
               EXIT.membership,
@@ -293,6 +298,18 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
     await cleanUp();
     throw error;
   }
+}
+
+/** OpenSSL's and Node's codes for a peer certificate that does not verify (not a network fault). */
+const CERTIFICATE_CODES = /^(ERR_TLS_CERT_ALTNAME_INVALID|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_\w+)$/;
+
+/** The certificate error code in `error`'s cause chain, if a certificate failed to verify. */
+function certificateProblem(error: unknown): string | undefined {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && CERTIFICATE_CODES.test(code)) return code;
+  }
+  return undefined;
 }
 
 /**

@@ -5,9 +5,10 @@
  * the secret, with figures that match what the test did; flags from environment variables; and
  * `--version`.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAcceptor, nodeFetch } from '../../src/http/index.js';
 import { type AcceptorProcess, type NodeProcess, TEST_CLUSTER, runCli, startAcceptorProcess, startNodeProcess } from '../support/cli-process.js';
@@ -86,6 +87,24 @@ describe.skipIf(!HAS_OPENSSL)('a cluster over TLS, with metrics (openssl makes t
     // Negative control: the same client with the CA gets in.
     const trusting = new HttpAcceptor((acceptors[0] as AcceptorProcess).url, { secret: SECRET, clusterId: TEST_CLUSTER, fetch: nodeFetch({ ca: certs.ca }), timeoutMs: 5000 });
     await expect(trusting.identify()).resolves.toMatchObject({ identity: { clusterId: TEST_CLUSTER } });
+  });
+
+  it('refuses to bootstrap a node that does not trust the acceptors\' CA: exit 8 at once, naming --tls-ca', async () => {
+    const started = Date.now();
+    const data = mkdtempSync(join(tmpdir(), 'caspaxos-node-'));
+    const result = await runCli(['node', '--data', data, '--port', '0', '--cluster-id', TEST_CLUSTER, '--acceptors', acceptors.map((a) => a.url).join(',')], env);
+    rmSync(data, { recursive: true, force: true });
+    expect(result.code, result.stderr).toBe(8);
+    expect(result.stderr).toMatch(/its TLS certificate does not verify \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\): name the authority that signed it with --tls-ca/);
+    // Not after the 60 s a bootstrapping node waits for acceptors that do not answer yet.
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 30_000);
+
+  it('refuses at start a key that does not belong to its certificate (exit 2, before anything listens)', async () => {
+    const result = await runCli(['acceptor', '--data', (acceptors[0] as AcceptorProcess).dir, '--port', '0', '--tls-cert', certs.caFile, '--tls-key', certs.keyFile]);
+    expect(result.code).toBe(2);
+    expect(result.listening).toBe(false);
+    expect(result.stderr).toMatch(/cannot serve TLS: .*key values mismatch/);
   });
 
   it('serves /metrics behind the secret, in the text format, with figures that match what happened', async () => {
