@@ -20,7 +20,12 @@
  * acceptor that reports its storage, as `StoreAcceptor` does); `/v1/health` stays 200 throughout:
  * the process is up and answering.
  *
- * Node-only (`node:http`, `node:crypto`).
+ * `GET /metrics` serves Prometheus metrics (text format 0.0.4: requests, batch sizes, replies,
+ * storage errors; see docs/operations/metrics.md), behind the secret like the protocol endpoints
+ * but without the cluster check (a scrape changes nothing). With `tls`, it serves HTTPS, the
+ * acceptor stream included.
+ *
+ * Node-only (`node:http`, `node:https`, `node:crypto`).
  */
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';

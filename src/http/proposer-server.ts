@@ -21,7 +21,8 @@
  * GET /v1/proposer/keys (NDJSON); with a `clusterId`, these require `Caspaxos-Cluster` naming it
  * (421 otherwise). And, without authentication, GET /v1/health (liveness: the process serves) and
  * GET /v1/ready (readiness: 200 when a majority of the preparers and of the accepters answer a
- * probe now, else 503).
+ * probe now, else 503). GET /metrics serves Prometheus metrics (behind the secret; see
+ * docs/operations/metrics.md). With `tls`, everything is served over HTTPS.
  *
  * A value larger than `maxValueBytes(key)` gets 413 before anything is proposed (the acceptors
  * would refuse it, and the proposer would retry until its deadline). Slow clients are cut
