@@ -5,7 +5,10 @@
 import { resolve } from 'node:path';
 import { StoreAcceptor } from '../acceptor/store-acceptor.js';
 import { createAcceptorServer } from '../http/acceptor-server.js';
-import { COMMON_USAGE, type Running, UsageError, common, integer, listenOrExplain, makeLogger, optionalPositive, parse, readClusterId, readSecret, serverLimits } from './flags.js';
+import { COMMON_USAGE, type Running, UsageError, common, environmentHelp, integer, listenOrExplain, makeLogger, optionalPositive, parse, readClusterId, readSecret, readTls, serverLimits } from './flags.js';
+import { MetricsRegistry } from '../metrics/registry.js';
+import { instrumentStore } from '../metrics/store-metrics.js';
+import { processMetrics } from './process-metrics.js';
 import { EXIT, Refusal, asRefusal } from './refusal.js';
 import { importOptional } from '../internal/optional-package.js';
 import { guardProcess, stopUntrusted } from './process-guard.js';
@@ -49,6 +52,9 @@ ${COMMON_USAGE}
   --unsafe-no-sync        Do not sync writes to disk (a machine crash can lose promises and break
                           consensus). Only for measuring what durability costs.
 
+GET /metrics serves Prometheus metrics (requests, batches, store commit latency, keys, storage
+errors), behind the secret when there is one; see docs/operations/metrics.md.
+
 The cluster id is required with --init and --adopt; when serving, it is optional and, if given,
 must be the directory's.
 
@@ -56,15 +62,23 @@ Example:
   caspaxos acceptor --init --cluster-id prod-1 --data ./data/a1
   caspaxos acceptor --port 7001 --data ./data/a1`;
 
+/** The flags of `caspaxos acceptor` (each also from its environment variable, see `flags.ts`). */
+export const ACCEPTOR_OPTIONS = {
+  ...common,
+  data: { type: 'string' },
+  init: { type: 'boolean' },
+  adopt: { type: 'boolean' },
+  'max-body-bytes': { type: 'string' },
+  'max-key-bytes': { type: 'string' },
+  'max-data-bytes': { type: 'string' },
+  'unsafe-no-sync': { type: 'boolean' },
+} as const;
+
 /** Runs `caspaxos acceptor`; resolves with the running acceptor, or `undefined` after a one-shot command. */
 export async function runAcceptor(args: readonly string[]): Promise<Running | undefined> {
-  const { values } = parse(
-    args,
-    { ...common, data: { type: 'string' }, init: { type: 'boolean' }, adopt: { type: 'boolean' }, 'max-body-bytes': { type: 'string' }, 'max-key-bytes': { type: 'string' }, 'max-data-bytes': { type: 'string' }, 'unsafe-no-sync': { type: 'boolean' } },
-    ACCEPTOR_USAGE,
-  );
+  const { values } = parse(args, ACCEPTOR_OPTIONS, ACCEPTOR_USAGE);
   if (values.help === true) {
-    console.log(ACCEPTOR_USAGE);
+    console.log(`${ACCEPTOR_USAGE}\n\n${environmentHelp(ACCEPTOR_OPTIONS)}`);
     return undefined;
   }
   if (values.data === undefined) throw new UsageError(`--data is required\n\n${ACCEPTOR_USAGE}`);
@@ -81,6 +95,7 @@ export async function runAcceptor(args: readonly string[]): Promise<Running | un
   const durable = values['unsafe-no-sync'] !== true;
   // Before the directory is touched: a secret that could never authenticate is a usage error.
   const secret = readSecret(values['secret-file']);
+  const tls = readTls(values, ACCEPTOR_USAGE);
   const data = values.data;
   // Loaded here: `lmdb` is an optional peer dependency, and `caspaxos node` runs without it: say
   // what to install.
@@ -114,9 +129,13 @@ export async function runAcceptor(args: readonly string[]): Promise<Running | un
     throw asRefusal(error);
   }
   const { identity, store, records, release } = opened;
+  const metrics = new MetricsRegistry();
+  processMetrics(metrics, 'acceptor');
   let acceptor: StoreAcceptor;
   try {
-    acceptor = await StoreAcceptor.open(`lmdb:${resolve(data)}`, store, { logger, onUntrusted: (error) => stopUntrusted(logger, error) });
+    // Every write's commit and sync timed, and the keys counted, for GET /metrics.
+    const timed = instrumentStore(store, metrics, { records: () => store.recordCount() });
+    acceptor = await StoreAcceptor.open(`lmdb:${resolve(data)}`, timed, { logger, onUntrusted: (error) => stopUntrusted(logger, error) });
   } catch (error) {
     await store.close();
     await release();
@@ -126,6 +145,8 @@ export async function runAcceptor(args: readonly string[]): Promise<Running | un
     secret,
     logger,
     identity,
+    tls,
+    metrics,
     ...limits,
     ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
     ...(maxKeyBytes === undefined ? {} : { maxKeyBytes }),
@@ -145,7 +166,7 @@ export async function runAcceptor(args: readonly string[]): Promise<Running | un
     await stop();
     throw error;
   }
-  logger.info({ url: listening.url, data, durable, maxDataBytes, cluster: identity.clusterId, incarnation: identity.incarnation, records }, 'listening');
+  logger.info({ url: listening.url, tls: tls !== undefined, data, durable, maxDataBytes, cluster: identity.clusterId, incarnation: identity.incarnation, records }, 'listening');
   return { stop, fatal };
 }
 

@@ -16,6 +16,7 @@ import { runInspect } from './inspect-command.js';
 import { whenLauncherGone } from './launcher.js';
 import { EXIT, Refusal } from './refusal.js';
 import { MissingPackageError } from '../internal/optional-package.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `Usage: caspaxos <command> [flags]
 
@@ -23,6 +24,7 @@ Commands:
   acceptor   Create (--init) or run a durable acceptor: records in an LMDB data directory, served over HTTP.
   node       Run a proposer node: the HTTP key-value API over a set of acceptors.
   inspect    Read an acceptor's data directory without changing it: summary, keys, or an export.
+  version    Print the version of caspaxos (also: caspaxos --version).
 
 Run 'caspaxos <command> --help' for the flags of a command.
 
@@ -40,6 +42,10 @@ export async function main(argv: readonly string[]): Promise<Running | undefined
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
     console.log(USAGE);
+    return undefined;
+  }
+  if (command === 'version' || command === '--version' || command === '-v') {
+    console.log(packageVersion());
     return undefined;
   }
   if (command === 'acceptor') return runAcceptor(rest);

@@ -22,7 +22,11 @@ import { createNodeServer } from '../http/proposer-server.js';
 import { RemoteProposer } from '../http/proposer-client.js';
 import { CLUSTER_HEADER } from '../http/wire.js';
 import { DirectoryLockedError, lockDirectory } from '../lmdb/directory-lock.js';
-import { COMMON_USAGE, type Running, UsageError, common, integer, list, listenOrExplain, makeLogger, optionalPositive, parse, readClusterId, readSecret, serverLimits } from './flags.js';
+import { COMMON_USAGE, type Running, UsageError, common, environmentHelp, integer, list, listenOrExplain, makeLogger, optionalPositive, parse, readClusterId, readPem, readSecret, readTls, serverLimits } from './flags.js';
+import { MetricsRegistry } from '../metrics/registry.js';
+import { proposerMetrics } from '../metrics/proposer-metrics.js';
+import type { Tracer } from '../tracer.js';
+import { processMetrics } from './process-metrics.js';
 import { type MembershipState, MEMBERSHIP_FILE, readMembership, sameMembers, urlOf, writeMembership } from './membership-state.js';
 import { Members } from './node-members.js';
 import { PersistedProposer } from './persisted-proposer.js';
@@ -86,6 +90,13 @@ ${COMMON_USAGE}
   --sweep-interval-ms <n> Sweep for uncollected tombstones every n ms. Default 60000; 0 disables.
   --max-watches <n>       Watch streams open at once; more get 503. Each holds a connection to every
                           acceptor. Default 256.
+  --tls-ca <file>         Certificate authorities (PEM) that https:// acceptors' and peers'
+                          certificates must chain to, instead of Node's bundled ones (a private CA).
+                          Certificates are always verified. Default Node's bundled authorities.
+
+GET /metrics serves Prometheus metrics (proposal rounds, phases and their latency, conflicts,
+retries, unknown outcomes, requests, garbage collection), behind the secret when there is one; see
+docs/operations/metrics.md.
 
 The cluster id (--cluster-id or CASPAXOS_CLUSTER_ID) is required to bootstrap, and checked
 against the membership file afterwards.
@@ -98,25 +109,25 @@ const PID_FILE = 'caspaxos.pid';
 /** How long a bootstrapping node waits for its acceptors to answer (they may be starting too). */
 const BOOTSTRAP_WAIT_MS = 60_000;
 
+/** The flags of `caspaxos node` (each also from its environment variable, see `flags.ts`). */
+export const NODE_OPTIONS = {
+  ...common,
+  data: { type: 'string' },
+  acceptors: { type: 'string' },
+  peers: { type: 'string' },
+  id: { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'sweep-interval-ms': { type: 'string' },
+  'max-body-bytes': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'max-watches': { type: 'string' },
+} as const;
+
 /** Runs `caspaxos node`; resolves with the running node, or `undefined` after printing help. */
 export async function runNode(args: readonly string[]): Promise<Running | undefined> {
-  const { values } = parse(
-    args,
-    {
-      ...common,
-      data: { type: 'string' },
-      acceptors: { type: 'string' },
-      peers: { type: 'string' },
-      id: { type: 'string' },
-      'timeout-ms': { type: 'string' },
-      'sweep-interval-ms': { type: 'string' },
-      'max-body-bytes': { type: 'string' },
-      'max-watches': { type: 'string' },
-    },
-    NODE_USAGE,
-  );
+  const { values } = parse(args, NODE_OPTIONS, NODE_USAGE);
   if (values.help === true) {
-    console.log(NODE_USAGE);
+    console.log(`${NODE_USAGE}\n\n${environmentHelp(NODE_OPTIONS)}`);
     return undefined;
   }
   if (values.data === undefined) throw new UsageError(`--data is required: the node keeps its membership there\n\n${NODE_USAGE}`);
@@ -131,6 +142,8 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
   const receiveTimeoutMs = optionalPositive(values['receive-timeout-ms'], '--receive-timeout-ms', NODE_USAGE);
   const flagCluster = readClusterId(values['cluster-id'], NODE_USAGE);
   const limits = serverLimits(values, NODE_USAGE);
+  const tls = readTls(values, NODE_USAGE);
+  const ca = values['tls-ca'] === undefined ? undefined : readPem(values['tls-ca'], '--tls-ca', NODE_USAGE);
   // A restarted proposer must not reuse its id (it lost its ballot counter): a new incarnation each start.
   const id = `${values.id ?? hostname()}@${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')}`;
   const logger = makeLogger(values['log-level'], 'node', NODE_USAGE).child({ proposer: id });
@@ -170,7 +183,12 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
       redis = await RedisConnections.load(timeoutMs, logger);
       cleanups.push(() => redis?.close());
     }
-    const fetch = nodeFetch();
+    // Every call to acceptors and peers over https verifies their certificates (against --tls-ca).
+    const fetch = nodeFetch(ca === undefined ? {} : { ca });
+    const metrics = new MetricsRegistry();
+    processMetrics(metrics, 'node');
+    // Proposer, garbage-collection and membership figures come from trace events (`proposerMetrics`).
+    const tracer: Tracer = proposerMetrics(metrics);
     const members = new Members({ clusterId, secret, timeoutMs, logger, fetch, redis, limits: stored?.limits ?? {} });
 
     let state: MembershipState;
@@ -191,10 +209,15 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
             addresses.push(await members.resolve(url, AbortSignal.timeout(timeoutMs)));
             break;
           } catch (error) {
-            if (error instanceof UnavailableError && Date.now() < deadline) {
+            // A certificate that does not verify will not verify later: refuse now, saying why.
+            if (error instanceof UnavailableError && Date.now() < deadline && certificateProblem(error) === undefined) {
               if (attempt % 20 === 0) logger.warn({ acceptor: url, err: error.message }, 'waiting for the acceptor to answer, to record its identity');
               await new Promise((resolve) => setTimeout(resolve, 250));
               continue;
+            }
+            const certificate = certificateProblem(error);
+            if (certificate !== undefined) {
+              throw new Refusal(EXIT.membership, `cannot bootstrap: ${url}: its TLS certificate does not verify (${certificate}): name the authority that signed it with --tls-ca, or fix the certificate (it must name the URL's host)`, { cause: error });
             }
             throw new Refusal(
               EXIT.membership,
@@ -207,11 +230,11 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
       state = { clusterId, preparers: addresses, accepters: addresses, limits: members.limitsOf(addresses) };
     }
     const peerUrls = list(values.peers);
-    await checkPeers(peerUrls, state, { secret, clusterId, timeoutMs, logger });
+    await checkPeers(peerUrls, state, { secret, clusterId, timeoutMs, logger, fetch });
     if (stored === undefined) await writeMembership(data, state);
 
     const proposerAcceptors = state.preparers.map(members.acceptorAt);
-    const inner = new MemoryProposer(id, proposerAcceptors, { logger });
+    const inner = new MemoryProposer(id, proposerAcceptors, { logger, tracer });
     // A membership change that stopped between its steps: accepters differ from preparers.
     for (const address of state.accepters) if (!state.preparers.includes(address)) await inner.addAccepter(members.acceptorAt(address));
     for (const address of state.preparers) if (!state.accepters.includes(address)) await inner.removeAccepter({ address });
@@ -236,7 +259,7 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
     const kv = new KeyValueStore<unknown>({
       proposer,
       logger,
-      gc: { proposers, acceptors: gcAcceptors, logger, ...(sweepIntervalMs > 0 ? { sweepIntervalMs } : {}) },
+      gc: { proposers, acceptors: gcAcceptors, logger, tracer, ...(sweepIntervalMs > 0 ? { sweepIntervalMs } : {}) },
     });
     cleanups.push(() => kv.close());
     // Learn the limits of members that were down when the state was written, in the background.
@@ -251,18 +274,20 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
         operations: {
           grow: async (acceptor, signal, onProgress) => {
             const member = members.acceptorAt(await members.resolve(acceptor.address, signal));
-            await growCluster(member, proposers, { signal, logger, onProgress });
+            await growCluster(member, proposers, { signal, logger, tracer, onProgress });
           },
           shrink: async (acceptor, signal, onProgress) => {
-            await shrinkCluster(members.acceptorAt(memberAt(acceptor.address, current)), proposers, { signal, logger, onProgress });
+            await shrinkCluster(members.acceptorAt(memberAt(acceptor.address, current)), proposers, { signal, logger, tracer, onProgress });
           },
-          collect: (key, signal, onProgress) => collectWithRetries(key, proposers, gcAcceptors, { signal, logger, onProgress }),
+          collect: (key, signal, onProgress) => collectWithRetries(key, proposers, gcAcceptors, { signal, logger, tracer, onProgress }),
         },
       },
       {
         secret,
         logger,
         clusterId,
+        tls,
+        metrics,
         maxValueBytes: (key) => members.maxValueBytes(current, key),
         ...limits,
         ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
@@ -270,7 +295,7 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
         ...(receiveTimeoutMs === undefined ? {} : { receiveTimeoutMs }),
       },
     );
-    const url = await listenOrExplain(server.listen(port, values.host), port, values.host);
+    const { url } = await listenOrExplain(server.listen(port, values.host), port, values.host);
     cleanups.push(() => server.close());
     writeFileSync(join(data, PID_FILE), `${process.pid}\n`);
     cleanups.push(() => rmSync(join(data, PID_FILE), { force: true }));
@@ -288,6 +313,18 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
   }
 }
 
+/** OpenSSL's and Node's codes for a peer certificate that does not verify (not a network fault). */
+const CERTIFICATE_CODES = /^(ERR_TLS_CERT_ALTNAME_INVALID|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_\w+)$/;
+
+/** The certificate error code in `error`'s cause chain, if a certificate failed to verify. */
+function certificateProblem(error: unknown): string | undefined {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && CERTIFICATE_CODES.test(code)) return code;
+  }
+  return undefined;
+}
+
 /**
  * The member that `address` names: itself when it is a member, else the one member at that URL
  * (an operator names an acceptor by URL; the node knows it by URL and incarnation).
@@ -303,11 +340,11 @@ function memberAt(address: string, current: ReadonlySet<string>): string {
  * configurations can each find a quorum the other never sees, and lose acknowledged writes. Peers
  * that do not answer are passed over (they may be restarting too).
  */
-async function checkPeers(peers: readonly string[], state: MembershipState, opts: { secret: string | undefined; clusterId: string; timeoutMs: number; logger: Logger }): Promise<void> {
+async function checkPeers(peers: readonly string[], state: MembershipState, opts: { secret: string | undefined; clusterId: string; timeoutMs: number; logger: Logger; fetch: typeof fetch }): Promise<void> {
   for (const peer of peers) {
     let reply: { preparers?: unknown; accepters?: unknown };
     try {
-      const response = await fetch(`${peer.replace(/\/+$/, '')}/v1/admin/acceptors`, {
+      const response = await opts.fetch(`${peer.replace(/\/+$/, '')}/v1/admin/acceptors`, {
         headers: { ...(opts.secret === undefined ? {} : { authorization: `Bearer ${opts.secret}` }), [CLUSTER_HEADER]: opts.clusterId },
         signal: AbortSignal.timeout(Math.min(opts.timeoutMs, 3000)),
       });

@@ -20,10 +20,15 @@
  * acceptor that reports its storage, as `StoreAcceptor` does); `/v1/health` stays 200 throughout:
  * the process is up and answering.
  *
- * Node-only (`node:http`, `node:crypto`).
+ * `GET /metrics` serves Prometheus metrics (text format 0.0.4: requests, batch sizes, replies,
+ * storage errors; see docs/operations/metrics.md), behind the secret like the protocol endpoints
+ * but without the cluster check (a scrape changes nothing). With `tls`, it serves HTTPS, the
+ * acceptor stream included.
+ *
+ * Node-only (`node:http`, `node:https`, `node:crypto`).
  */
-import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { abortable } from '../internal/abort.js';
 import { CASPaxosError, InvalidArgumentError, StorageFailedError, StorageFullError } from '../errors.js';
 import type { StorageStatus } from '../acceptor/storage.js';
@@ -69,6 +74,11 @@ import { drained, secretCheck, timeoutOptions } from './json.js';
 import { readBody } from './request-body.js';
 import { FrameReader, encodeFrame } from './frames.js';
 import { integerOption } from '../internal/validate.js';
+import { METRICS_CONTENT_TYPE, MetricsRegistry, SIZE_BUCKETS } from '../metrics/registry.js';
+import { requestMetrics } from '../metrics/server-metrics.js';
+import { type ListenAddress, type ServerTlsOptions, createServer, listenOn } from './listen.js';
+
+export type { ListenAddress, ServerTlsOptions } from './listen.js';
 
 /** Options of `createAcceptorServer`. */
 export interface AcceptorServerOptions {
@@ -145,22 +155,27 @@ export interface AcceptorServerOptions {
    * @default undefined (no identity)
    */
   readonly identity?: AcceptorIdentity | undefined;
-}
-
-/** Where a server listens. */
-export interface ListenAddress {
-  /** The address the server is bound to, as Node reports it (e.g. `127.0.0.1`, `::`). */
-  readonly host: string;
-  /** The port it listens on (the one picked when `listen` was given 0). */
-  readonly port: number;
-  /** The base URL to give `HttpAcceptor`, e.g. `http://127.0.0.1:7001`. */
-  readonly url: string;
+  /**
+   * Serve HTTPS with this certificate and key (the stream too: it upgrades an HTTPS request).
+   * Clients then use `https://` URLs and verify the certificate (see `nodeFetch`'s `ca`).
+   * @default undefined (plain HTTP)
+   */
+  readonly tls?: ServerTlsOptions | undefined;
+  /**
+   * Where the server records its metrics, served at `GET /metrics` (Prometheus text format; see
+   * docs/operations/metrics.md). Pass one registry to add the acceptor's store metrics
+   * (`instrumentStore`) or your own to the same page.
+   * @default a registry of the server's own
+   */
+  readonly metrics?: MetricsRegistry | undefined;
 }
 
 /** An acceptor's HTTP server, made by `createAcceptorServer`: not listening until `listen`. */
 export interface AcceptorServer {
-  /** The underlying Node server (for its events; `listen` and `close` below are the supported way to run it). */
+  /** The underlying Node server (for its events; `listen` and `close` below are the supported way to run it); an `https.Server` with `tls`. */
   readonly server: Server;
+  /** The server's metrics, served at `GET /metrics` (the `metrics` option, or its own registry). */
+  readonly metrics: MetricsRegistry;
   /** Starts listening; port 0 picks a free port. @default port 0, host '127.0.0.1' */
   listen(port?: number, host?: string): Promise<ListenAddress>;
   /**
@@ -187,6 +202,8 @@ const ROUTES = new Map<string, Route>(Object.entries(PATHS).map(([route, path]) 
 
 /** Readiness: 200 while the acceptor's storage takes writes, 503 with the reason while not. */
 const READY_PATH = '/v1/ready';
+/** Prometheus metrics (text format), behind the secret like every endpoint but health and readiness. */
+const METRICS_PATH = '/metrics';
 
 /** An acceptor that reports its storage (`StoreAcceptor`). */
 interface ReportsStorage {
@@ -253,8 +270,18 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
   /** Open acceptor streams (`/v2/stream`). */
   const streams = new Set<Stream>();
   let closing: Promise<void> | undefined;
+  const metrics = options.metrics ?? new MetricsRegistry();
+  const requestFigures = requestMetrics(metrics, 'caspaxos_acceptor_http', 'acceptor server');
+  const batchItems = metrics.histogram('caspaxos_acceptor_batch_items', 'Items per batch (POST /v2/batch) and per stream frame (GET /v2/stream).', ['transport'], SIZE_BUCKETS);
+  const operations = metrics.counter('caspaxos_acceptor_operations_total', 'Prepares and accepts the acceptor answered, by op and reply (promised, accepted, conflict, age, error).', ['op', 'reply']);
+  const storageErrors = metrics.counter('caspaxos_acceptor_storage_errors_total', 'Answers refused by storage: ERR_STORAGE_FULL (507) or ERR_STORAGE_FAILED (503), per request, batch item or frame.', ['code']);
+  metrics.gauge('caspaxos_acceptor_streams', 'Acceptor streams (GET /v2/stream) open now.', [], (set) => set(streams.size));
+  metrics.gauge('caspaxos_acceptor_storage_writable', '1 while the acceptor\'s storage takes writes, 0 while it is full or failing (as GET /v1/ready reports).', [], (set) => {
+    if (reportsStorage(acceptor)) set(acceptor.storageStatus().state === 'writable' ? 1 : 0);
+  });
 
   const server = createServer(
+    options.tls,
     timeoutOptions(requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs),
     (req, res) => {
       // While closing, a connection whose reply just finished is idle: close it now, not at its
@@ -343,6 +370,8 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
     }
     const controller = new AbortController();
     stream.running.add(controller);
+    const started = performance.now();
+    batchItems.observe(items.length, { transport: 'stream' });
     const timer = setTimeout(() => controller.abort(new HttpFailure(503, 'ERR_TIMEOUT', `the acceptor did not answer within ${callTimeoutMs} ms`, true)), callTimeoutMs);
     abortable(Promise.all(items.map((item) => runItem(item, controller.signal))), controller.signal)
       .then(
@@ -350,6 +379,7 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
         (error: unknown) => replyFrame(stream, id, encodeFrameError(wireError(toFailure(error, 'stream')))),
       )
       .finally(() => {
+        requestFigures.observe('stream_frame', 'GET', 200, (performance.now() - started) / 1000);
         clearTimeout(timer);
         stream.running.delete(controller);
         if (closing !== undefined && stream.running.size === 0) stream.socket.end();
@@ -372,8 +402,15 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const route = ROUTES.get(req.url ?? '');
+    const started = performance.now();
     try {
       if (closing !== undefined) throw new HttpFailure(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', true);
+      if (req.url === METRICS_PATH) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(res, 'GET, HEAD');
+        if (!authorized(req.headers.authorization)) throw unauthorized(res);
+        sendText(res, 200, metrics.render(), req.method === 'HEAD', METRICS_CONTENT_TYPE);
+        return;
+      }
       if (req.url === READY_PATH) {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(res, 'GET, HEAD');
         const storage = reportsStorage(acceptor) ? acceptor.storageStatus() : undefined;
@@ -423,6 +460,8 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
       if (res.headersSent || res.destroyed) return;
       sendError(res, failure);
     } finally {
+      const name = route ?? (req.url === READY_PATH ? 'ready' : req.url === METRICS_PATH ? 'metrics' : 'unknown');
+      requestFigures.observe(name, req.method ?? 'GET', res.statusCode, (performance.now() - started) / 1000);
       if (debug.get() !== undefined) {
         debug.get()?.debug({ acceptor: acceptor.address, method: req.method, path: req.url, status: res.statusCode }, 'caspaxos http request');
       }
@@ -439,6 +478,7 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
    */
   async function serveBatch(res: ServerResponse, json: unknown): Promise<void> {
     const items = decodeBatchRequest(json);
+    batchItems.observe(items.length, { transport: 'batch' });
     const controller = new AbortController();
     const signal = controller.signal;
     const onClose = (): void => {
@@ -463,8 +503,8 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
       checkKey(item.key);
       reply =
         item.op === 'prepare'
-          ? acceptor.prepare(item.key, item.age, item.ballot, { signal }).then(encodePrepareReply)
-          : acceptor.accept(item.key, item.age, item.ballot, item.state, { signal, next: item.next, ancestry: item.ancestry }).then(encodeAcceptReply);
+          ? counted('prepare', acceptor.prepare(item.key, item.age, item.ballot, { signal })).then(encodePrepareReply)
+          : counted('accept', acceptor.accept(item.key, item.age, item.ballot, item.state, { signal, next: item.next, ancestry: item.ancestry })).then(encodeAcceptReply);
     } catch (error) {
       reply = Promise.reject(error);
     }
@@ -491,12 +531,12 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
         case 'prepare': {
           const r = decodePrepareRequest(json);
           checkKey(r.key);
-          return encodePrepareReply(await abortable(acceptor.prepare(r.key, r.age, r.ballot, { signal }), signal));
+          return encodePrepareReply(await abortable(counted('prepare', acceptor.prepare(r.key, r.age, r.ballot, { signal })), signal));
         }
         case 'accept': {
           const r = decodeAcceptRequest(json);
           checkKey(r.key);
-          return encodeAcceptReply(await abortable(acceptor.accept(r.key, r.age, r.ballot, r.state, { signal, next: r.next, ancestry: r.ancestry }), signal));
+          return encodeAcceptReply(await abortable(counted('accept', acceptor.accept(r.key, r.age, r.ballot, r.state, { signal, next: r.next, ancestry: r.ancestry })), signal));
         }
         case 'rejectByAge': {
           const r = decodeRejectByAgeRequest(json);
@@ -591,6 +631,20 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
     return undefined;
   }
 
+  /** `reply`, its kind counted (`promised`, `accepted`, `conflict`, `age`; `error` when it rejects). */
+  function counted<R extends { readonly type: string }>(op: 'prepare' | 'accept', reply: Promise<R>): Promise<R> {
+    return reply.then(
+      (r) => {
+        operations.inc({ op, reply: r.type });
+        return r;
+      },
+      (error: unknown) => {
+        operations.inc({ op, reply: 'error' });
+        throw error;
+      },
+    );
+  }
+
   function checkKey(key: string): void {
     if (utf8Length(key) > maxKeyBytes) throw new InvalidArgumentError(`the key exceeds ${maxKeyBytes} bytes in UTF-8`);
   }
@@ -602,8 +656,10 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
       return new HttpFailure(status, error.code, error.message, error.code !== 'ERR_INVALID_ARGUMENT');
     }
     // Storage trouble: the acceptor logs each change of its storage state once (not per request).
-    if (error instanceof StorageFullError) return new HttpFailure(507, error.code, error.message, true);
-    if (error instanceof StorageFailedError) return new HttpFailure(503, error.code, error.message, true);
+    if (error instanceof StorageFullError || error instanceof StorageFailedError) {
+      storageErrors.inc({ code: error.code });
+      return new HttpFailure(error instanceof StorageFullError ? 507 : 503, error.code, error.message, true);
+    }
     // The acceptor's own errors keep their code; retryable ones (a store that is unavailable) are
     // the server's trouble, not the request's: 503.
     if (error instanceof CASPaxosError) return new HttpFailure(error.retryable ? 503 : 400, error.code, error.message, error.retryable);
@@ -620,9 +676,9 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
     sendText(res, status, JSON.stringify(body), headOnly);
   }
 
-  function sendText(res: ServerResponse, status: number, text: string, headOnly = false): void {
+  function sendText(res: ServerResponse, status: number, text: string, headOnly = false, contentType = JSON_TYPE): void {
     res.statusCode = status;
-    res.setHeader('Content-Type', JSON_TYPE);
+    res.setHeader('Content-Type', contentType);
     res.setHeader('Content-Length', Buffer.byteLength(text));
     res.setHeader('Cache-Control', 'no-store');
     for (const [name, value] of Object.entries(identityHeaders)) res.setHeader(name, value);
@@ -659,19 +715,10 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
   }
 
   function listen(port = 0, host = '127.0.0.1'): Promise<ListenAddress> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
-      server.once('error', onError);
-      server.listen(port, host, () => {
-        server.off('error', onError);
-        const address = server.address() as AddressInfo;
-        const shown = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
-        resolve({ host: address.address, port: address.port, url: `http://${shown}:${address.port}` });
-      });
-    });
+    return listenOn(server, options.tls !== undefined, port, host);
   }
 
-  return { server, listen, close, terminate };
+  return { server, metrics, listen, close, terminate };
 }
 
 function unauthorized(res: ServerResponse): HttpFailure {

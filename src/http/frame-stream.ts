@@ -46,13 +46,16 @@ class NodeFrameStream implements FrameStream {
   });
   readonly #request: ReturnType<typeof httpRequest>;
 
-  constructor(baseUrl: string, headers: Readonly<Record<string, string>>, verify: ((identity: { cluster?: string; incarnation?: string }) => Error | undefined) | undefined) {
+  constructor(baseUrl: string, headers: Readonly<Record<string, string>>, verify: ((identity: { cluster?: string; incarnation?: string }) => Error | undefined) | undefined, tls: ClientTlsOptions) {
     const url = new URL(baseUrl + PATHS.stream);
     const { 'Content-Type': _type, Accept: _accept, ...rest } = headers as Record<string, string>;
     this.#request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
       method: 'GET',
       headers: { ...rest, Connection: 'Upgrade', Upgrade: STREAM_PROTOCOL },
       agent: false,
+      // Over https the upgraded socket is the TLS socket: frames travel encrypted, and the server's
+      // certificate is verified (against `ca` when given) before anything is sent.
+      ...(tls.ca === undefined ? {} : { ca: typeof tls.ca === 'string' || Buffer.isBuffer(tls.ca) ? tls.ca : [...tls.ca] }),
     });
     this.#request.on('upgrade', (res, socket) => {
       if (String(res.headers.upgrade ?? '').toLowerCase() !== STREAM_PROTOCOL) {
@@ -133,5 +136,16 @@ class NodeFrameStream implements FrameStream {
   }
 }
 
-/** Opens an acceptor stream to `baseUrl` (see the module comment). */
-export const openFrameStream: StreamOpener = (baseUrl, headers, verify) => new NodeFrameStream(baseUrl, headers, verify);
+/** How a client verifies an `https://` server: the certificate authorities it trusts. */
+export interface ClientTlsOptions {
+  /** PEM certificates of the authorities to trust instead of Node's bundled ones (a private CA). */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer> | undefined;
+}
+
+/** An opener of acceptor streams that verify `https://` servers with `tls` (see the module comment). */
+export function frameStreamOpener(tls: ClientTlsOptions = {}): StreamOpener {
+  return (baseUrl, headers, verify) => new NodeFrameStream(baseUrl, headers, verify, tls);
+}
+
+/** Opens an acceptor stream to `baseUrl`, trusting Node's bundled certificate authorities. */
+export const openFrameStream: StreamOpener = frameStreamOpener();

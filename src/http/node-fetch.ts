@@ -26,7 +26,7 @@ import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
 import { integerOption } from '../internal/validate.js';
 import { POSTER, type PendingPost, type PostReply, type Poster, STREAM_OPENER, identityOf } from './poster.js';
-import { openFrameStream } from './frame-stream.js';
+import { frameStreamOpener } from './frame-stream.js';
 
 /** Options of `nodeFetch`. */
 export interface NodeFetchOptions {
@@ -42,6 +42,13 @@ export interface NodeFetchOptions {
    * @default 4000
    */
   readonly idleTimeoutMs?: number | undefined;
+  /**
+   * Certificate authorities (PEM) that `https://` acceptors' certificates must chain to, instead of
+   * Node's bundled ones: a private CA. Certificates are always verified; there is no option to
+   * turn that off.
+   * @default Node's bundled authorities (and NODE_EXTRA_CA_CERTS)
+   */
+  readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined;
 }
 
 /** Replies with no body, by status. */
@@ -66,8 +73,9 @@ export function nodeFetch(options: NodeFetchOptions = {}): typeof fetch {
   const maxSockets = integerOption(options.maxSockets, 'maxSockets', 1, 32);
   const idleTimeoutMs = integerOption(options.idleTimeoutMs, 'idleTimeoutMs', 1, 4000);
   const agentOptions = { keepAlive: true, maxSockets, timeout: idleTimeoutMs, scheduling: 'lifo' as const };
+  const ca = options.ca === undefined ? undefined : (Array.isArray(options.ca) ? options.ca : [options.ca]).map((c: string | Uint8Array) => (typeof c === 'string' ? c : Buffer.from(c)));
   const http = new HttpAgent(agentOptions);
-  const https = new HttpsAgent(agentOptions);
+  const https = new HttpsAgent({ ...agentOptions, ...(ca === undefined ? {} : { ca }) });
 
   const f = ((input: string | URL | Request, init: RequestInit = {}): Promise<Response> =>
     new Promise<Response>((resolve, reject) => {
@@ -96,7 +104,7 @@ export function nodeFetch(options: NodeFetchOptions = {}): typeof fetch {
       req.end(body);
     })) as typeof fetch;
   Object.defineProperty(f, POSTER, { value: leanPoster(http, https) });
-  Object.defineProperty(f, STREAM_OPENER, { value: openFrameStream });
+  Object.defineProperty(f, STREAM_OPENER, { value: frameStreamOpener(ca === undefined ? {} : { ca }) });
   return f;
 }
 

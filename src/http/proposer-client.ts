@@ -32,7 +32,8 @@ export interface RemoteProposerOptions {
   /**
    * The `fetch` to call the node with. In Node pass `nodeFetch()` (what `caspaxos node` does):
    * garbage collection calls every peer's `fast-forward-increment` once per collected key, and
-   * Node's built-in `fetch` costs several times more CPU per request.
+   * Node's built-in `fetch` costs several times more CPU per request; `nodeFetch({ ca })` reaches
+   * `https://` nodes whose certificates a private CA signed.
    * @default globalThis.fetch
    */
   readonly fetch?: typeof fetch | undefined;
@@ -50,14 +51,14 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
   readonly #secret: string | undefined;
   readonly #timeoutMs: number;
   readonly #clusterId: string | undefined;
-  readonly #fetchFn: typeof fetch;
+  readonly #fetchImpl: typeof fetch | undefined;
 
   constructor(url: string, options: RemoteProposerOptions = {}) {
     this.address = url.replace(/\/+$/, '');
     this.#secret = options.secret === undefined ? undefined : checkSecret(options.secret);
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#clusterId = options.clusterId;
-    this.#fetchFn = options.fetch ?? fetch;
+    this.#fetchImpl = options.fetch;
   }
 
   async identityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
@@ -116,7 +117,7 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
     if (this.#clusterId !== undefined) headers[CLUSTER_HEADER] = this.#clusterId;
     let response: Response;
     try {
-      response = await this.#fetchFn(`${this.address}/v1/proposer/${action}`, {
+      response = await (this.#fetchImpl ?? fetch)(`${this.address}/v1/proposer/${action}`, {
         method: body === undefined ? 'GET' : 'POST',
         headers,
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),

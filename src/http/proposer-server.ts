@@ -28,7 +28,8 @@
  * (421 otherwise). And, without authentication, GET /v1/health (liveness: the process serves; with
  * the key-value store's collection counts, `KeyValueStore.collectionStats`) and GET /v1/ready
  * (readiness: 200 when a majority of the preparers and of the accepters answer a probe now, else
- * 503).
+ * 503). GET /metrics serves Prometheus metrics (behind the secret; see
+ * docs/operations/metrics.md). With `tls`, everything is served over HTTPS.
  *
  * A value larger than `maxValueBytes(key)` gets 413 before anything is proposed (the acceptors
  * would refuse it, and the proposer would retry until its deadline). Slow clients are cut
@@ -41,8 +42,8 @@
  * (read-only or failing disks), at once, with `acceptors` (the ones the failure names) and
  * `outcome` (`none`: nothing was written; `unknown`: a minority may hold the value).
  */
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { type Ballot, MAX_BALLOT_COUNTER, isBallot } from '../core/ballot.js';
 import { AcceptFailedError, type CASPaxosError, InvalidArgumentError, NotFoundError, type StorageFailedError, type StorageFullError } from '../errors.js';
 import { retryWhile } from '../retry.js';
@@ -57,6 +58,9 @@ import { parseWatchId, serveKeyWatch } from './key-watch.js';
 import { AdminOperations } from './admin-operations.js';
 import type { ProgressListener } from '../cluster/options.js';
 import { type SecretCheck, drained, readJsonBody, secretCheck, sendJson, timeoutOptions } from './json.js';
+import { type ListenAddress, type ServerTlsOptions, createServer, listenOn } from './listen.js';
+import { METRICS_CONTENT_TYPE, MetricsRegistry } from '../metrics/registry.js';
+import { requestMetrics } from '../metrics/server-metrics.js';
 
 /** What `GET /v1/ready` reports of one set of acceptors (the preparers, or the accepters). */
 export interface ReadinessOfSet {
@@ -197,14 +201,32 @@ export interface NodeServerOptions {
    * @default 5000
    */
   readonly progressLogMs?: number | undefined;
+  /**
+   * Serve HTTPS with this certificate and key instead of HTTP.
+   * @default undefined (plain HTTP)
+   */
+  readonly tls?: ServerTlsOptions | undefined;
+  /**
+   * Where the server records its metrics, served at `GET /metrics` (Prometheus text format; see
+   * docs/operations/metrics.md). Pass the registry the proposer's tracer writes to
+   * (`proposerMetrics`) to serve both on one page.
+   * @default a registry of the server's own
+   */
+  readonly metrics?: MetricsRegistry | undefined;
 }
 
 /** A proposer node's HTTP server, made by `createNodeServer`: not listening until `listen`. */
 export interface NodeServer {
-  /** The underlying Node server (for its events; use `listen` and `close` to run it). */
+  /** The underlying Node server (for its events; use `listen` and `close` to run it); an `https.Server` with `tls`. */
   readonly server: Server;
-  /** Starts listening; port 0 picks a free port. Resolves with the base URL. */
-  listen(port?: number, host?: string): Promise<string>;
+  /** The server's metrics, served at `GET /metrics` (the `metrics` option, or its own registry). */
+  readonly metrics: MetricsRegistry;
+  /**
+   * Starts listening; port 0 picks a free port. Resolves with the address, as the acceptor
+   * server's `listen` does. Before 0.2 this resolved with the base URL as a string; the address
+   * still reads as that URL in a template string or `String(address)`: use `address.url`.
+   */
+  listen(port?: number, host?: string): Promise<ListenAddress>;
   /** Stops accepting, ends the watch streams, lets requests in flight finish (up to 10 s), then closes every connection. */
   close(): Promise<void>;
   /** How many watch streams are open now. */
@@ -257,8 +279,12 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
   const inFlight = new Set<Promise<void>>();
   const sockets = new Set<Socket>();
   let closing = false;
+  const metrics = options.metrics ?? new MetricsRegistry();
+  const requestFigures = requestMetrics(metrics, 'caspaxos_node_http', 'node server');
+  metrics.gauge('caspaxos_kv_pending_collections', 'Deleted keys whose garbage collection is running or waiting for a retry.', [], (set) => set(context.kv.pendingCollections ?? 0));
 
   const server = createServer(
+    options.tls,
     timeoutOptions(receiveTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs),
     (req, res) => {
       const handled = handle(req, res).catch((error: unknown) => {
@@ -279,6 +305,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
+    const startedPrecise = performance.now();
     const url = new URL(req.url ?? '/', 'http://node');
     const method = req.method ?? 'GET';
     const signal = AbortSignal.timeout(requestTimeoutMs);
@@ -296,6 +323,13 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
         return sendJson(res, readiness.ready ? 200 : 503, readiness);
       }
       if (!authorized(req.headers.authorization)) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'missing or wrong bearer token');
+      if (url.pathname === '/metrics') {
+        if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
+        const text = metrics.render();
+        res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+        res.end(method === 'HEAD' ? undefined : text);
+        return;
+      }
       const kv = KV_PATH.exec(url.pathname);
       if (kv !== null && kv[2] === '/watch') return await watchApi(req, res, method, decodeKey(kv[1] as string), url);
       if (kv !== null) return await userApi(req, res, method, decodeKey(kv[1] as string), kv[2], signal);
@@ -315,6 +349,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       if (!res.headersSent) sendJson(res, failure.status, { code: failure.code, message: failure.message, retryable: failure.status === 503, ...failure.extra });
       else res.destroy();
     } finally {
+      requestFigures.observe(routeOf(url.pathname), method, res.statusCode, (performance.now() - startedPrecise) / 1000);
       logger?.info({ method, path: url.pathname, status: res.statusCode, ms: Date.now() - started }, 'request');
     }
   }
@@ -581,15 +616,9 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
 
   return {
     server,
+    metrics,
     listen(port = 0, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address() as AddressInfo;
-          resolve(`http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
-        });
-      });
+      return listenOn(server, options.tls !== undefined, port, host);
     },
     activeWatches: () => watchCount,
     async close() {
@@ -604,6 +633,18 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       await closed;
     },
   };
+}
+
+/** The operator and proposer endpoints, by name; anything else is `unknown` (paths are client input). */
+const NAMED_ROUTES = new Set(['/v1/health', '/v1/ready', '/metrics', '/v1/admin/acceptors', '/v1/admin/grow', '/v1/admin/shrink', '/v1/admin/gc', '/v1/admin/sweep', '/v1/proposer/keys',
+  '/v1/proposer/identity-read', '/v1/proposer/full-identity-read', '/v1/proposer/fast-forward-increment', '/v1/proposer/add-accepter', '/v1/proposer/add-preparer', '/v1/proposer/remove-preparer', '/v1/proposer/remove-accepter']);
+
+/** The route label of `pathname`: `kv`, `kv_cas`, `kv_increment`, a named endpoint (`admin_grow`, ...), or `unknown`. */
+function routeOf(pathname: string): string {
+  const kv = KV_PATH.exec(pathname);
+  if (kv !== null) return kv[2] === undefined ? 'kv' : `kv_${kv[2].slice(1)}`;
+  if (!NAMED_ROUTES.has(pathname)) return 'unknown';
+  return pathname.replace(/^\/(v1\/)?/, '').replace(/[/-]/g, '_');
 }
 
 /**

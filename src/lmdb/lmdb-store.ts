@@ -445,6 +445,17 @@ export class LmdbStore implements AcceptorStore, Closeable {
     return page;
   }
 
+  /**
+   * How many keys hold a record now: LMDB's own entry count (constant time), less the entries
+   * outside the records' range (the meta and identity entries, and any other; a handful, counted),
+   * so cheap enough for every metrics scrape, unlike a scan.
+   */
+  recordCount(): number {
+    this.#checkOpen();
+    const { entryCount } = this.#db.getStats() as unknown as { entryCount: number };
+    return entryCount - this.#db.getKeysCount({ end: RECORDS_START }) - this.#db.getKeysCount({ start: RECORDS_END });
+  }
+
   /** Waits for pending writes, then closes the environment. Idempotent; other calls reject after it. */
   close(): Promise<void> {
     // Every call returns the same promise: a second `close` resolves only once the store is closed.

@@ -21,8 +21,8 @@ describe('caspaxos --help', () => {
   });
 
   it.each([
-    ['acceptor', ['--data', '--init', '--adopt', '--cluster-id', '--port', '--host', '--secret-file', '--max-body-bytes', '--max-key-bytes', '--log-level', '--unsafe-no-sync', '--headers-timeout-ms', '--receive-timeout-ms', '--keep-alive-timeout-ms', '--max-connections']],
-    ['node', ['--data', '--acceptors', '--peers', '--cluster-id', '--id', '--port', '--host', '--secret-file', '--timeout-ms', '--sweep-interval-ms', '--log-level', '--max-body-bytes', '--headers-timeout-ms', '--receive-timeout-ms', '--keep-alive-timeout-ms', '--max-connections', '--max-watches', '/v1/ready', '/v1/health', '/v1/kv/{key}/watch', '/v1/admin/operations']],
+    ['acceptor', ['--data', '--init', '--adopt', '--cluster-id', '--port', '--host', '--secret-file', '--max-body-bytes', '--max-key-bytes', '--log-level', '--unsafe-no-sync', '--headers-timeout-ms', '--receive-timeout-ms', '--keep-alive-timeout-ms', '--max-connections', '--tls-cert', '--tls-key', 'CASPAXOS_DATA', 'CASPAXOS_UNSAFE_NO_SYNC', '/metrics']],
+    ['node', ['--data', '--acceptors', '--peers', '--cluster-id', '--id', '--port', '--host', '--secret-file', '--timeout-ms', '--sweep-interval-ms', '--log-level', '--max-body-bytes', '--headers-timeout-ms', '--receive-timeout-ms', '--keep-alive-timeout-ms', '--max-connections', '--max-watches', '--tls-cert', '--tls-key', '--tls-ca', 'CASPAXOS_ACCEPTORS', 'CASPAXOS_TLS_CA', 'CASPAXOS_MAX_WATCHES', '/v1/ready', '/v1/health', '/metrics', '/v1/kv/{key}/watch', '/v1/admin/operations']],
     ['inspect', ['--keys', '--export', '--json', '--cluster-id']],
   ])('%s --help explains every flag it accepts', (command, flags) => {
     const { status, stdout } = run(command as string, '--help');
@@ -43,6 +43,8 @@ describe('caspaxos --help', () => {
     [['node', '--data', '/tmp/x', '--max-connections', '0'], /--max-connections must be at least 1/],
     [['inspect'], /name one data directory/],
     [['inspect', '/tmp/x', '--keys', '--export', '-'], /--keys and --export exclude each other/],
+    [['acceptor', '--data', '/tmp/x', '--tls-cert', '/dev/null'], /--tls-cert and --tls-key go together/],
+    [['acceptor', '--data', '/tmp/x', '--tls-cert', '/dev/null', '--tls-key', '/dev/null'], /--tls-cert: \/dev\/null holds no PEM block/],
   ])('refuses %j with exit code 2 and the usage', (args, message) => {
     const { status, stderr } = run(...(args as string[]));
     expect(status).toBe(2);

@@ -194,7 +194,7 @@ describe('the ballot limit (MAX_BALLOT_COUNTER = 2^48)', () => {
       acceptorAt: () => new MemoryAcceptor('x'),
       operations: { grow: async () => {}, shrink: async () => {}, collect: async () => {} },
     });
-    const base = await node.listen();
+    const { url: base } = await node.listen();
     const send = (counter: number) =>
       fetch(`${base}/v1/proposer/fast-forward-increment`, { method: 'POST', body: JSON.stringify({ key: 'k', ballot: { counter, id: 'evil' } }) });
     expect((await send(MAX_BALLOT_COUNTER + 1)).status).toBe(400);

@@ -79,7 +79,7 @@ async function cluster(options: NodeServerOptions = {}): Promise<Cluster> {
       options,
     );
   const node = make();
-  const url = await node.listen(0, '127.0.0.1');
+  const { url } = await node.listen(0, '127.0.0.1');
   const servers = [node];
   cleanups.push(async () => {
     await Promise.all(servers.map((s) => s.close()));

@@ -29,7 +29,7 @@ async function serve(): Promise<{ url: string; proposer: MemoryProposer }> {
     acceptorAt: (address) => new MemoryAcceptor(address),
     operations: { grow: async () => {}, shrink: async () => {}, collect: async () => {} },
   }, { secret: SECRET, clusterId: 'c1' });
-  return { url: await server.listen(), proposer };
+  return { url: (await server.listen()).url, proposer };
 }
 
 describe.each([
@@ -81,7 +81,7 @@ describe('secrets', () => {
     const secret = 'p@ss!word#$%&*()[]{}<>?';
     const proposer = new MemoryProposer('n1', [new MemoryAcceptor('a1')]);
     server = createNodeServer({ proposer, kv: new KeyValueStore<unknown>({ proposer }), acceptorAt: (address) => new MemoryAcceptor(address), operations: { grow: async () => {}, shrink: async () => {}, collect: async () => {} } }, { secret });
-    const url = await server.listen();
+    const { url } = await server.listen();
     expect((await new RemoteProposer(url, { secret }).identityRead('k')).state).toBeNull();
   });
 });

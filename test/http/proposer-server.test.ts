@@ -23,7 +23,7 @@ async function serve(kv: Partial<KeyValueStore<unknown>>): Promise<string> {
     acceptorAt: () => new MemoryAcceptor('x'),
     operations: { grow: async () => {}, shrink: async () => {}, collect: async () => {} },
   });
-  return server.listen();
+  return (await server.listen()).url;
 }
 
 const send = (base: string, method: string, path: string, body?: unknown) =>

@@ -149,7 +149,7 @@ describe('the node server when the acceptors are full', () => {
       acceptorAt: (address) => acceptors.find((a) => a.address === address) ?? acceptors[0]!,
       operations: { grow: async () => {}, shrink: async () => {}, collect: async () => {} },
     });
-    const url = await node.listen(0, '127.0.0.1');
+    const { url } = await node.listen(0, '127.0.0.1');
     cleanups.push(async () => {
       await node.close();
       await kv.close();

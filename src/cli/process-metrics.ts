@@ -1,0 +1,19 @@
+/**
+ * The process's own figures, under the names every Prometheus client library uses for them
+ * (`process_*`, as the Go and Java clients' process collectors), so existing dashboards and alerts
+ * apply; and `caspaxos_build_info`.
+ */
+import type { MetricsRegistry } from '../metrics/registry.js';
+import { buildInfo } from '../metrics/server-metrics.js';
+import { packageVersion } from './version.js';
+
+export function processMetrics(registry: MetricsRegistry, role: 'acceptor' | 'node'): void {
+  buildInfo(registry, packageVersion(), role);
+  const started = Math.round(Date.now() / 1000 - process.uptime());
+  registry.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.', [], (set) => set(started));
+  registry.counter('process_cpu_seconds_total', 'User and system CPU time spent, in seconds.', [], (set) => {
+    const { user, system } = process.cpuUsage();
+    set((user + system) / 1e6);
+  });
+  registry.gauge('process_resident_memory_bytes', 'Resident memory size, in bytes.', [], (set) => set(process.memoryUsage.rss()));
+}
