@@ -98,6 +98,8 @@ export type { MembershipOptions, OrchestrationOptions } from './cluster/options.
 export {
   AcceptFailedError,
   AgeError,
+  BallotsExhaustedError,
+  type BallotsExhaustedReason,
   CASPaxosError,
   ConflictError,
   DuplicateError,
