@@ -24,7 +24,11 @@ export class ProposerBallots {
    */
   readonly #refused = new Map<string, number>();
 
-  constructor(id: string, maxFarKeys: number) {
+  constructor(
+    /** The proposer's id. */
+    readonly id: string,
+    maxFarKeys: number,
+  ) {
     this.#ballots = new KeyBallots(id, { maxFarKeys });
   }
 
