@@ -133,7 +133,11 @@ export interface MemoryProposerOptions {
 export interface ProposerSnapshot {
   /** The proposer's id. */
   readonly id: string;
-  /** The counter of the last ballot this proposer generated or fast-forwarded to. */
+  /**
+   * The counter of the last ballot this proposer generated or fast-forwarded to, for every key but
+   * the few that follow a counter of their own (a ballot more than 2^32 ahead was seen on them;
+   * see `core/key-ballots`).
+   */
   readonly counter: number;
   /** The age it sends with every message (see `Age`). */
   readonly age: Age;
@@ -532,7 +536,7 @@ export class MemoryProposer implements Proposer {
       const cached = this.#cache?.take(slot);
       const promised = attempt.begin(cached);
       // Every attempt gets a ballot never used before, taken synchronously, before any await: the
-      // cached one (promised by a quorum, reserved from the generator when it was sent) or a new one.
+      // cached one (promised by a quorum, reserved from the key's ballots when it was sent) or a new one.
       if (attempt.skipsCounter) this.#ballots.skip(key);
       const ballot = promised ?? this.#ballots.take(key, attempt.pending?.at(-1)?.ballot);
       attempt.start(ballot);
