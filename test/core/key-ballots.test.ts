@@ -4,8 +4,10 @@
  * `MAX_BALLOT_COUNTER`; (2) after seeing X on a key, its next ballot is above X (unless refused or
  * out of counters); (3) seeing a ballot on one key moves another key's counter by at most
  * `MAX_BALLOT_JUMP`, not at all once the key has a floor, and a refusal moves nothing. The
- * negative control runs property 3 on the one global counter of `BallotGenerator` (what the
- * proposer used before) and must see it fail.
+ * negative controls must see them fail: property 3 on the one global counter of `BallotGenerator`
+ * (what the proposer used before); properties 1 and 2 on a source that ignores far ballots (no
+ * floors: the key never gets above them) and on one that forgets a floor once used (the key is
+ * handed a counter it used before).
  *
  * Replaying a failure: FC_SEED=... npx vitest run test/core/key-ballots.test.ts
  */
@@ -51,6 +53,62 @@ function globalSource(id: string): Source {
     observe: (_key, seen) => (generator.fastForward(seen) ? 'global' : 'none'),
     counterOf: () => generator.counter,
   };
+}
+
+/** BROKEN: follows near ballots only and ignores far ones (no floors): claim 2 fails. */
+function ignoringFarSource(id: string): Source {
+  let global = 0;
+  return {
+    next: () => (global >= MAX_BALLOT_COUNTER ? undefined : { counter: ++global, id }),
+    observe: (_key, seen) => {
+      if (seen.counter <= global || seen.counter - global > MAX_BALLOT_JUMP) return 'none';
+      global = seen.counter;
+      return 'global';
+    },
+    counterOf: () => global,
+  };
+}
+
+/** BROKEN: a key's floor serves one ballot and is forgotten (as an evicting cache would): claim 1 fails. */
+function forgetfulSource(id: string): Source {
+  const ballots = new KeyBallots(id);
+  const floors = new Set<string>();
+  return {
+    next: (key) => {
+      if (!floors.delete(key)) return ballots.next(key);
+      // Forget the floor: hand out the one above it, then let the key fall back to the global counter.
+      const counter = ballots.counterOf(key) + 1;
+      return counter > MAX_BALLOT_COUNTER ? undefined : { counter, id };
+    },
+    observe: (key, seen) => {
+      const observation = ballots.observe(key, seen);
+      if (observation === 'floor') floors.add(key);
+      return observation;
+    },
+    counterOf: (key) => (floors.has(key) ? ballots.counterOf(key) : ballots.counter),
+  };
+}
+
+/** Claims 1 and 2, per key: a violation, or undefined. */
+function claimsViolation(source: Source, ops: readonly Op[]): string | undefined {
+  const last = new Map<string, number>();
+  const seen = new Map<string, number>();
+  for (const op of ops) {
+    if (op.op === 'observe') {
+      if (source.observe(op.key, { counter: op.counter, id: 'x' }) !== 'refused') seen.set(op.key, Math.max(seen.get(op.key) ?? 0, op.counter));
+      continue;
+    }
+    const ballot = source.next(op.key);
+    if (ballot === undefined) {
+      if (source.counterOf(op.key) < MAX_BALLOT_COUNTER) return `no ballot for ${op.key} below the limit`;
+      continue;
+    }
+    if (ballot.counter > MAX_BALLOT_COUNTER) return `${op.key} got ${ballot.counter}, above the limit`;
+    if (ballot.counter <= (last.get(op.key) ?? 0)) return `${op.key} got ${ballot.counter} after ${last.get(op.key)}`;
+    if (ballot.counter <= (seen.get(op.key) ?? 0)) return `${op.key} got ${ballot.counter}, not above ${seen.get(op.key)} seen on it`;
+    last.set(op.key, ballot.counter);
+  }
+  return undefined;
 }
 
 /** Claim 3: what a ballot seen on one key does to the others. Returns a violation, or undefined. */
@@ -143,24 +201,7 @@ describe('KeyBallots', () => {
     'per key, counters strictly increase, stay within the limit, and pass every ballot seen on the key (claims 1 and 2)',
     (ops, maxFarKeys) => {
       const ballots = new KeyBallots('p', { maxFarKeys });
-      const last = new Map<string, number>();
-      const seen = new Map<string, number>();
-      for (const op of ops) {
-        if (op.op === 'observe') {
-          if (ballots.observe(op.key, { counter: op.counter, id: 'x' }) !== 'refused') seen.set(op.key, Math.max(seen.get(op.key) ?? 0, op.counter));
-          continue;
-        }
-        const ballot = ballots.next(op.key);
-        if (ballot === undefined) {
-          expect(ballots.counterOf(op.key)).toBeGreaterThanOrEqual(MAX_BALLOT_COUNTER);
-          continue;
-        }
-        expect(ballot.id).toBe('p');
-        expect(ballot.counter).toBeLessThanOrEqual(MAX_BALLOT_COUNTER);
-        expect(ballot.counter).toBeGreaterThan(last.get(op.key) ?? 0);
-        expect(ballot.counter).toBeGreaterThan(seen.get(op.key) ?? 0);
-        last.set(op.key, ballot.counter);
-      }
+      expect(claimsViolation(ballots, ops)).toBeUndefined();
       expect(ballots.farKeys).toBeLessThanOrEqual(maxFarKeys);
     },
   );
@@ -186,13 +227,20 @@ describe('KeyBallots', () => {
     },
   );
 
-  test('negative control: the one global counter fails claim 3', () => {
-    const details = fc.check(fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => containmentViolation(globalSource('p'), ops) === undefined), {
-      numRuns: 200,
-      ...(process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) }),
-    });
-    expect(details.failed).toBe(true);
-    // And on the sequence issue 11 reported: one hostile prepare, then every key out of counters.
+  test.each([
+    ['the one global counter fails claim 3', globalSource, containmentViolation, /moved/],
+    ['ignoring far ballots fails claim 2', ignoringFarSource, claimsViolation, /not above .* seen/],
+    ['forgetting floors fails claim 1', forgetfulSource, claimsViolation, /after/],
+  ] as const)('negative control: %s', (_, source, violation, expected) => {
+    const details = fc.check(fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => {
+      const found = violation(source('p'), ops);
+      if (found !== undefined) throw new Error(found);
+    }), { numRuns: 500, ...(process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) }) });
+    expect(details.failed, `seed ${details.seed}`).toBe(true);
+    expect(String(details.errorInstance)).toMatch(expected);
+  });
+
+  test('negative control, by hand: with the one global counter, one hostile prepare leaves every key out of counters', () => {
     const source = globalSource('p');
     source.observe('bad', { counter: MAX_BALLOT_COUNTER - 1, id: 'evil' });
     source.next('bad');
