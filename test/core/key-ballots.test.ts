@@ -75,10 +75,12 @@ function forgetfulSource(id: string): Source {
   const floors = new Set<string>();
   return {
     next: (key) => {
-      if (!floors.delete(key)) return ballots.next(key);
-      // Forget the floor: hand out the one above it, then let the key fall back to the global counter.
+      if (!floors.has(key)) return ballots.next(key);
       const counter = ballots.counterOf(key) + 1;
-      return counter > MAX_BALLOT_COUNTER ? undefined : { counter, id };
+      if (counter > MAX_BALLOT_COUNTER) return undefined;
+      // Forget the floor: hand out the one above it, then let the key fall back to the global counter.
+      floors.delete(key);
+      return { counter, id };
     },
     observe: (key, seen) => {
       const observation = ballots.observe(key, seen);
