@@ -40,20 +40,22 @@
  * Claim 3 (containment): seeing X on K changes the ballots of another key K' by at most
  * MAX_BALLOT_JUMP (G moves to X <= G + MAX_BALLOT_JUMP, or by MAX_BALLOT_JUMP), and only when X is
  * new for K and K holds no floor above G; once K holds one, nothing seen on K moves G while it
- * stays (until G passes it: never, for a floor near the limit). A refused floor moves nothing. So a hostile ballot at the limit
- * makes its own key run out, after at most one ballot, and takes 2^32 of the 2^48 counters of the
- * others: 2^16 keys with far ballots, each touched by the proposer, would be needed to exhaust
- * them. That is the bound this module defends; a client that can send authenticated requests at
- * will can write or delete every key anyway.
+ * stays (until G passes it: never, for a floor near the limit). A refused floor moves nothing. So
+ * a hostile ballot at the limit makes its own key run out, after at most one ballot, and takes
+ * 2^32 of the 2^48 counters of the others: 2^16 keys with far ballots, each touched by the
+ * proposer, would be needed to exhaust them. That is the bound this module defends; a client that
+ * can send authenticated requests at will can write or delete every key anyway.
  *
  * Why MAX_BALLOT_JUMP = 2^32 keeps honest proposers live. Honest counters stay close: each
  * proposer fast-forwards to the ballots it meets, so counters of proposers sharing keys differ by
  * about the attempts made since they last met, far below 2^32 (at a million attempts a second,
- * 71 minutes). A proposer further behind, a new incarnation of a restarted node (its counter
- * starts at 0) in a cluster that has counted past 2^32, catches up by MAX_BALLOT_JUMP per key on
- * which it meets a far ballot: each such key works at once (its floor), and after ⌈behind / 2^32⌉
- * keys (16 for a cluster at 2^36, after 7 years at 300 attempts a second) G is near again and
- * later keys need no floor; the catch-up floors go as G passes them.
+ * 71 minutes). A proposer further behind (a new incarnation of a restarted node, whose counter
+ * starts at 0, in a cluster that has counted past 2^32; or one that met no other proposer's keys
+ * for that long) catches up by MAX_BALLOT_JUMP per key on which it meets a far ballot: each such
+ * key works at once (its floor), and after ⌈behind / 2^32⌉ keys (16 for a cluster at 2^36, after
+ * 7 years at 300 attempts a second) G is near again and later keys need no floor; the catch-up
+ * floors go as G passes them. Without the catch-up step, every key such a proposer touched would
+ * need a floor of its own, and past `maxFarKeys` keys it would refuse honest ones.
  *
  * Memory: a floor per key that met a far ballot and that G has not caught up with, at most
  * `maxFarKeys` (a string and a number each); a floor is never evicted, since a key whose floor
