@@ -13,6 +13,8 @@ import { AcceptFailedError, BallotsExhaustedError } from '../errors.js';
 export interface CounterMove {
   readonly from: number;
   readonly to: number;
+  /** The key follows a counter of its own now: the ballot was more than `MAX_BALLOT_JUMP` ahead. */
+  readonly far: boolean;
 }
 
 /** A `KeyBallots` whose refusals become `BallotsExhaustedError`s, for one key's round only. */
@@ -75,7 +77,7 @@ export class ProposerBallots {
       this.#refused.set(key, Math.max(seen.counter, this.#refused.get(key) ?? 0));
       return undefined;
     }
-    return { from, to: this.#ballots.counterOf(key) };
+    return { from, to: this.#ballots.counterOf(key), far: observation === 'floor' };
   }
 
   /**

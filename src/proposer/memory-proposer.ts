@@ -190,6 +190,8 @@ export class MemoryProposer implements Proposer {
   readonly #queue: ProposalQueue;
   readonly #cache: OneRoundTripCache | undefined;
   readonly #debug: DebugGate;
+  /** For warnings (a key meeting a ballot far ahead); debug records go through `#debug`. */
+  readonly #logger: Logger | undefined;
   readonly #tracer: Tracer | undefined;
   readonly #retry: RetryPolicy;
   readonly #sleep: Sleep;
@@ -226,6 +228,7 @@ export class MemoryProposer implements Proposer {
     this.#ballots = new ProposerBallots(id, integerOption(options.maxFarKeys, 'maxFarKeys', 0, DEFAULT_MAX_FAR_KEYS));
     this.#config = new Configuration(list, list);
     this.#debug = new DebugGate(options.logger);
+    this.#logger = options.logger;
     this.#tracer = options.tracer;
     this.#retry = resolveRetryPolicy(options.retry);
     this.#sleep = options.sleep ?? timerSleep;
@@ -727,9 +730,19 @@ export class MemoryProposer implements Proposer {
     this.#traceForward(key, this.#ballots.observe(key, seen));
   }
 
-  /** Traces the counter of `key` moving (its next ballot is one above `to`). */
+  /**
+   * Traces the counter of `key` moving (its next ballot is one above `to`); warns when the key
+   * follows a counter of its own from now on (a forged or faulty ballot, or this proposer far behind).
+   */
   #traceForward(key: string, move: CounterMove | undefined): void {
-    if (move !== undefined) this.#tracer?.({ type: 'fast-forwarded', proposer: this.address, key, from: move.from, to: move.to });
+    if (move === undefined) return;
+    this.#tracer?.({ type: 'fast-forwarded', proposer: this.address, key, from: move.from, to: move.to });
+    if (move.far) {
+      this.#logger?.warn(
+        { proposer: this.address, key, from: move.from, to: move.to },
+        'a ballot more than 2^32 ahead of this proposer on this key: the key follows a counter of its own (docs/operations/ballots.md)',
+      );
+    }
   }
 
   /** Installs `next` and waits until no attempt runs under any configuration it replaced. */

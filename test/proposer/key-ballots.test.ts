@@ -9,6 +9,7 @@ import { describe, expect, test } from 'vitest';
 import {
   type Age,
   BallotsExhaustedError,
+  type Logger,
   MemoryAcceptor,
   MemoryProposer,
   StepFailedError,
@@ -26,9 +27,12 @@ const evil: Age = { counter: 0, id: 'evil' };
 function cluster(options: { maxFarKeys?: number; oneRoundTrip?: boolean } = {}) {
   const acceptors = ['a1', 'a2', 'a3'].map((address) => new MemoryAcceptor(address));
   const events: TraceEvent[] = [];
-  const proposer = new MemoryProposer('p1', acceptors, { sleep: noSleep, tracer: (e) => events.push(e), ...options });
+  const warnings: Array<Record<string, unknown>> = [];
+  const ignore = (): void => {};
+  const logger: Logger = { debug: ignore, info: ignore, warn: (record: unknown) => void warnings.push(record as Record<string, unknown>), error: ignore };
+  const proposer = new MemoryProposer('p1', acceptors, { sleep: noSleep, tracer: (e) => events.push(e), logger, ...options });
   const hostilePrepare = (key: string, counter: number) => Promise.all(acceptors.map((a) => a.prepare(key, evil, { counter, id: 'evil' })));
-  return { acceptors, proposer, events, hostilePrepare };
+  return { acceptors, proposer, events, warnings, hostilePrepare };
 }
 
 async function writeAndRead(proposer: MemoryProposer, key: string, value: string): Promise<string | null> {
@@ -39,7 +43,7 @@ async function writeAndRead(proposer: MemoryProposer, key: string, value: string
 describe('per-key ballots through MemoryProposer', () => {
   for (const oneRoundTrip of [true, false]) {
     test(`a prepare at 2^48 - 1 on one key uses up that key only (issue 11; oneRoundTrip: ${oneRoundTrip})`, async () => {
-      const { proposer, events, hostilePrepare } = cluster({ oneRoundTrip });
+      const { proposer, events, warnings, hostilePrepare } = cluster({ oneRoundTrip });
       expect(await writeAndRead(proposer, 'good', 'v1')).toBe('v1');
       await hostilePrepare('bad', MAX_BALLOT_COUNTER - 1);
       // The last ballot of the key, 2^48, still writes; after it, nothing.
@@ -55,6 +59,8 @@ describe('per-key ballots through MemoryProposer', () => {
       expect(proposer.inspect().counter).toBeLessThan(2 * MAX_BALLOT_JUMP);
       // The trace shows the key's own counter moving to the hostile one.
       expect(events).toContainEqual(expect.objectContaining({ type: 'fast-forwarded', key: 'bad', to: MAX_BALLOT_COUNTER - 1 }));
+      // And the operator is told, once.
+      expect(warnings).toEqual([{ proposer: 'p1', key: 'bad', from: expect.any(Number), to: MAX_BALLOT_COUNTER - 1 }]);
     });
   }
 

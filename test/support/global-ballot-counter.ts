@@ -26,7 +26,7 @@ export function withGlobalBallotCounter(): () => void {
   const fastForward = (ballots: ProposerBallots, seen: Ballot): CounterMove | undefined => {
     const generator = generatorOf(ballots);
     const from = generator.counter;
-    return generator.fastForward(seen) ? { from, to: generator.counter } : undefined;
+    return generator.fastForward(seen) ? { from, to: generator.counter, far: false } : undefined;
   };
   prototype.take = function (this: ProposerBallots) {
     return generatorOf(this).next();
