@@ -60,8 +60,6 @@
  * Memory: a floor per key that met a far ballot and that G has not caught up with, at most
  * `maxFarKeys` (a string and a number each); a floor is never evicted, since a key whose floor
  * was forgotten would be handed counters at or below ones it used (Claim 1 needs the floor).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { type Ballot, MAX_BALLOT_COUNTER } from './ballot.js';
 
