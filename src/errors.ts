@@ -25,7 +25,8 @@ export type ErrorCode =
   | 'ERR_STEP_FAILED'
   | 'ERR_STATE_FORMAT'
   | 'ERR_STORAGE_FULL'
-  | 'ERR_STORAGE_FAILED';
+  | 'ERR_STORAGE_FAILED'
+  | 'ERR_BALLOTS_EXHAUSTED';
 
 /** Every `ErrorCode` (the compiler keeps the table complete), to check codes that crossed a wire. */
 const ERROR_CODES: Record<ErrorCode, true> = {
@@ -43,6 +44,7 @@ const ERROR_CODES: Record<ErrorCode, true> = {
   ERR_STATE_FORMAT: true,
   ERR_STORAGE_FULL: true,
   ERR_STORAGE_FAILED: true,
+  ERR_BALLOTS_EXHAUSTED: true,
 };
 
 /** True when `code` is one of this package's error codes. */
@@ -336,6 +338,49 @@ export class StorageFailedError extends CASPaxosError {
     super('ERR_STORAGE_FAILED', message, true, options);
     this.acceptors = Object.freeze([...(options.acceptors ?? [])]);
     this.untrusted = options.untrusted === true;
+  }
+}
+
+/**
+ * Why a key has no ballot left at a proposer (`BallotsExhaustedError.reason`):
+ *  - `exhausted`: its next ballot's counter would exceed `MAX_BALLOT_COUNTER` (2^48), because its
+ *    acceptors hold a ballot at or near it;
+ *  - `far-keys`: its acceptors hold a ballot more than `MAX_BALLOT_JUMP` (2^32) ahead of the
+ *    proposer's counter and `maxFarKeys` other keys already have a counter of their own there;
+ *  - `far-ahead`: a fast-forward (garbage collection step b) to a ballot more than
+ *    `MAX_BALLOT_JUMP` ahead of the proposer's counter, refused: collecting the key would raise
+ *    every acceptor's tombstone floor, which every absent key answers with, that far.
+ */
+export type BallotsExhaustedReason = 'exhausted' | 'far-keys' | 'far-ahead';
+
+/**
+ * A key whose ballots are out of the range a proposer will use, for that key only: other keys keep
+ * working (see `core/key-ballots.ts`, and docs/operations/ballots.md for the operator's view).
+ * Nothing was sent under a new ballot for it. Not retryable: the acceptors hold the key's high
+ * ballot until the key is removed. The node's HTTP API answers 409 `ERR_BALLOTS_EXHAUSTED`.
+ */
+export class BallotsExhaustedError extends CASPaxosError {
+  constructor(
+    /** The key. */
+    readonly key: string,
+    /** The highest counter this proposer knows the key's acceptors hold. */
+    readonly counter: number,
+    /** Why (see `BallotsExhaustedReason`). */
+    readonly reason: BallotsExhaustedReason,
+    options: BaseOptions = {},
+  ) {
+    super('ERR_BALLOTS_EXHAUSTED', `key ${JSON.stringify(key)} has no ballot left at this proposer: ${exhaustedText(counter, reason)}`, false, options);
+  }
+}
+
+function exhaustedText(counter: number, reason: BallotsExhaustedReason): string {
+  switch (reason) {
+    case 'exhausted':
+      return `its acceptors hold counter ${counter}, and no counter above 2^48 is ever used`;
+    case 'far-keys':
+      return `its acceptors hold counter ${counter}, more than 2^32 ahead of the proposer's, and too many keys are that far already`;
+    case 'far-ahead':
+      return `fast-forwarding to counter ${counter}, more than 2^32 ahead of the proposer's, is refused (a garbage collection would raise every acceptor's tombstone floor that far)`;
   }
 }
 

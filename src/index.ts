@@ -99,6 +99,8 @@ export type { MembershipOptions, OperationProgress, OrchestrationOptions, Progre
 export {
   AcceptFailedError,
   AgeError,
+  BallotsExhaustedError,
+  type BallotsExhaustedReason,
   CASPaxosError,
   ConflictError,
   DuplicateError,

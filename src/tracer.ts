@@ -110,7 +110,11 @@ export type TraceEvent =
       readonly error: unknown;
     })
   | {
-      /** The proposer moved its ballot counter up after seeing a higher ballot (or on GC's order). */
+      /**
+       * The proposer moved the ballot counter of `key` up after seeing a higher ballot (or on GC's
+       * order): its one counter for all keys, or, for a ballot more than 2^32 ahead of it, the key's
+       * own (see `core/key-ballots`).
+       */
       readonly type: 'fast-forwarded';
       /** The proposer's id. */
       readonly proposer: string;

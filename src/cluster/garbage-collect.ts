@@ -6,7 +6,12 @@
  *     state stops here with a non-retryable `NotTombstoneError`.
  *  b. "Connects to each proposer, invalidates its cache associated with the removing key,
  *     fast-forwards its counter to guarantee that new ballot numbers are greater than the
- *     tombstone's ballot, and increments proposer's age."
+ *     tombstone's ballot, and increments proposer's age." A proposer refuses a tombstone more than
+ *     2^32 counters ahead of its own (`BallotsExhaustedError`, reason `far-ahead`, not retryable;
+ *     see `ProposerBallots.forward`): the collection stops here, before step d could make that
+ *     ballot every acceptor's tombstone floor, which every absent key answers with. Step b is for
+ *     liveness only (the acceptors' floor, not the proposers' counters, keeps later ballots above
+ *     the tombstone), so stopping here is safe: nothing was removed.
  *  c. "For each acceptor, asks to reject messages from proposers if their age is younger than the
  *     corresponding age from the previous step." Minimums only rise (the seed overwrote them).
  *  d. "Removes the register from each acceptor if it contains the tombstone from the 1st step":

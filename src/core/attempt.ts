@@ -176,8 +176,8 @@ export class Attempt {
   /** Whether this attempt skips its prepare phase (paper §2.2.1). */
   skipsPrepare = false;
   /**
-   * Whether the driver takes this attempt's fresh ballot one counter further (two from its
-   * generator): the first attempt of a round that prepares on a doubted key (one other proposers
+   * Whether the driver takes this attempt's fresh ballot one counter further (two from the key's
+   * ballots, `KeyBallots.next`): the first attempt of a round that prepares on a doubted key (one other proposers
    * write too). Why: two proposers changing one key in turn, one counter per change each, fall
    * into lockstep on equal counters (the next ballot of one is the accepted ballot's counter of the
    * other), and rule G1 (`afterPrepare`) turns each such prepare down: a second prepare per change.
@@ -224,7 +224,8 @@ export class Attempt {
     let promised = this.mode === 'majority' && this.pending === undefined ? cached?.next : undefined;
     // Rule G1 (see `afterPrepare`) without a prepare: the cached state was accepted under
     // `cached.accepted`, so the promised ballot must have a higher counter. A driver that takes
-    // both from one `BallotGenerator`, the promised one second, always has it; otherwise prepare.
+    // both from the key's ballots (`KeyBallots.next`, strictly increasing per key), the promised
+    // one second, always has it; otherwise prepare.
     if (promised !== undefined && promised.counter <= (cached as CachedRound).accepted.counter) promised = undefined;
     this.skipsPrepare = promised !== undefined;
     this.skipsCounter = promised === undefined && this.doubt > 0 && this.ballot === ZERO_BALLOT;
@@ -232,8 +233,8 @@ export class Attempt {
   }
 
   /**
-   * The attempt runs under `ballot`, never used before: the promised one (reserved from the
-   * generator when it was sent) or a fresh one. Without a prepare phase, the current state is the
+   * The attempt runs under `ballot`, never used before: the promised one (reserved from the key's
+   * ballots when it was sent) or a fresh one. Without a prepare phase, the current state is the
    * cached one, which the promising quorum accepted.
    */
   start(ballot: Ballot): void {

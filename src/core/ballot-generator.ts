@@ -10,7 +10,9 @@ import type { Ballot } from './ballot.js';
 
 /**
  * Hands out a proposer's ballots `(counter, id)`: each call to `next` increments the counter, so
- * every attempt gets its own ballot, and fast-forwarding only moves it up.
+ * every attempt gets its own ballot, and fast-forwarding only moves it up. One counter for every
+ * key, moved to any ballot seen: `MemoryProposer` uses `KeyBallots` instead (`core/key-ballots`),
+ * which keeps a ballot seen on one key from using up the counters of the others.
  */
 export class BallotGenerator {
   #counter: number;

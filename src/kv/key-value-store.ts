@@ -58,7 +58,9 @@
  *     life. So W's counter >= c(t).
  * By 1 and 2, W's version > V's (sequences are below 2^32). ∎ The proof does not use step b's
  * fast-forward or step c's fence: a proposer the collection left out (a new incarnation) is held
- * above t by the floor alone; the fast-forward only spares the conflicts it would meet.
+ * above t by the floor alone; the fast-forward only spares the conflicts it would meet (and a
+ * proposer may refuse it for a tombstone far ahead of its counter, `ProposerBallots.forward`: the
+ * collection then stops before step d, so no life of the key ends).
  * `test/kv/versions.test.ts` checks the claim across delete, collection and re-creation with
  * concurrent proposers in both round-trip modes, and catches a proposer without G1 and acceptors
  * without the floor.
@@ -69,7 +71,9 @@
  * on never stamps a counter <= E (a write whose ballot is one promised earlier, still in the
  * proposer's one-round-trip cache, declines and runs again under a later ballot); it also
  * fast-forwards its proposer to counter E + 1 (`fastForwardIncrement`), so that fresh ballots are
- * above E. Every value it writes then has counter > E >= every old epoch: it is above every old
+ * above E (for every key: E + 1 must be within 2^32 of the proposer's counter, as an epoch count of
+ * the previous release is; a proposer refuses a fast-forward further ahead with
+ * `BallotsExhaustedError`, and the upgrade, and so every write, fails with it). Every value it writes then has counter > E >= every old epoch: it is above every old
  * version. Old and new releases must not write one cluster together (an old writer raises E behind
  * the new stores' backs): stop old writers first. Creation markers left by the old release read as
  * absent; a sweep removes them.

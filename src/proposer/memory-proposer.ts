@@ -19,7 +19,6 @@ import type { Age } from '../core/age.js';
 import { ANCESTRY_FLOOR_ID } from '../core/ancestry.js';
 import { Attempt, type ChangeFailure, type PrepareVerdict, type QuorumMode } from '../core/attempt.js';
 import { type Ballot, formatBallot } from '../core/ballot.js';
-import { BallotGenerator } from '../core/ballot-generator.js';
 import type { AcceptReply, PrepareReply, State } from '../core/messages.js';
 import { AcceptRound, PrepareRound, type Round } from '../core/rounds.js';
 import { type QuorumStatus, majority } from '../core/quorum.js';
@@ -43,6 +42,8 @@ import { OneRoundTripCache } from './one-round-trip-cache.js';
 import { type Proposal, ProposalQueue, newProposal } from './proposal-queue.js';
 import { type KeySlot, KeyTable } from './key-table.js';
 import { watchKey } from './watch.js';
+import { type CounterMove, ProposerBallots } from './key-ballots.js';
+import { DEFAULT_MAX_FAR_KEYS } from '../core/key-ballots.js';
 import { DebugGate, type Logger } from '../logger.js';
 import { type Random, type RetryPolicy, type Sleep, resolveRetryPolicy, retryDelay, retryWhile, timerSleep } from '../retry.js';
 import type { Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from '../roles.js';
@@ -100,6 +101,15 @@ export interface MemoryProposerOptions {
    */
   readonly oneRoundTripKeys?: number | undefined;
   /**
+   * How many keys at most may have a ballot counter of their own: keys whose acceptors hold a
+   * ballot more than 2^32 counters ahead of this proposer's (a forged or faulty request, or a
+   * cluster that counted far while this proposer was away). Such a key follows its own counter, so
+   * it cannot use up the ballots of the others; a further one fails with `BallotsExhaustedError`.
+   * See `core/key-ballots` and docs/operations/ballots.md.
+   * @default 4096
+   */
+  readonly maxFarKeys?: number | undefined;
+  /**
    * The most queued proposals on one key that run as one round (their changes applied in arrival
    * order, one accept for all). 1 disables batching.
    * @default 64
@@ -124,7 +134,11 @@ export interface MemoryProposerOptions {
 export interface ProposerSnapshot {
   /** The proposer's id. */
   readonly id: string;
-  /** The counter of the last ballot this proposer generated or fast-forwarded to. */
+  /**
+   * The counter of the last ballot this proposer generated or fast-forwarded to, for every key but
+   * the few that follow a counter of their own (a ballot more than 2^32 ahead was seen on them;
+   * see `core/key-ballots`).
+   */
   readonly counter: number;
   /** The age it sends with every message (see `Age`). */
   readonly age: Age;
@@ -168,7 +182,8 @@ const identity: ChangeFunc = (state) => state;
  */
 export class MemoryProposer implements Proposer {
   readonly address: string;
-  readonly #ballots: BallotGenerator;
+  /** Its ballots, per key (see `ProposerBallots`, `core/key-ballots`). */
+  readonly #ballots: ProposerBallots;
   #age = 0;
   /** The garbage collections this proposer took part in, per key (see `Collections`). */
   readonly #collections = new Collections();
@@ -180,6 +195,8 @@ export class MemoryProposer implements Proposer {
   readonly #queue: ProposalQueue;
   readonly #cache: OneRoundTripCache | undefined;
   readonly #debug: DebugGate;
+  /** For warnings (a key meeting a ballot far ahead); debug records go through `#debug`. */
+  readonly #logger: Logger | undefined;
   readonly #tracer: Tracer | undefined;
   readonly #retry: RetryPolicy;
   readonly #sleep: Sleep;
@@ -216,9 +233,10 @@ export class MemoryProposer implements Proposer {
     }
     this.address = id;
     this.#ageMessage = { counter: 0, id };
-    this.#ballots = new BallotGenerator(id);
+    this.#ballots = new ProposerBallots(id, integerOption(options.maxFarKeys, 'maxFarKeys', 0, DEFAULT_MAX_FAR_KEYS));
     this.#config = new Configuration(list, list);
     this.#debug = new DebugGate(options.logger);
+    this.#logger = options.logger;
     this.#tracer = options.tracer;
     this.#retry = resolveRetryPolicy(options.retry);
     this.#sleep = options.sleep ?? timerSleep;
@@ -327,9 +345,21 @@ export class MemoryProposer implements Proposer {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!this.#running.has(key)) return Promise.resolve(this.#forwardAndAge(key, ballot));
-    return abortableWait<Age>(signal, (resolve) => {
-      const apply = (): void => resolve(this.#forwardAndAge(key, ballot));
+    if (!this.#running.has(key)) {
+      try {
+        return Promise.resolve(this.#forwardAndAge(key, ballot));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return abortableWait<Age>(signal, (resolve, reject) => {
+      const apply = (): void => {
+        try {
+          resolve(this.#forwardAndAge(key, ballot));
+        } catch (error) {
+          reject(error);
+        }
+      };
       const waiting = this.#deferred.get(key);
       if (waiting === undefined) this.#deferred.set(key, [apply]);
       else waiting.push(apply);
@@ -342,10 +372,14 @@ export class MemoryProposer implements Proposer {
     });
   }
 
-  /** Step b itself (see `fastForwardIncrement`); returns the new age. */
+  /**
+   * Step b itself (see `fastForwardIncrement`); returns the new age. A tombstone's ballot far
+   * ahead of this proposer's counter is refused, with nothing changed (`ProposerBallots.forward`).
+   */
   #forwardAndAge(key: string, ballot: Ballot): Age {
+    const move = this.#ballots.forward(key, ballot);
     this.#cache?.forget(key);
-    this.#fastForward(key, ballot);
+    this.#traceForward(key, move);
     this.#age += 1;
     this.#collections.record(key, this.#age);
     return this.age;
@@ -523,6 +557,7 @@ export class MemoryProposer implements Proposer {
       for (const proposal of batch) proposal.reject(failure);
     } finally {
       this.#running.delete(key);
+      this.#ballots.roundDone(key);
       // Collections' fast-forwards of this key apply now, before the next round takes its age.
       if (this.#deferred.size > 0) {
         const waiting = this.#deferred.get(key);
@@ -559,9 +594,9 @@ export class MemoryProposer implements Proposer {
       const cached = this.#cache?.take(slot);
       const promised = attempt.begin(cached);
       // Every attempt gets a ballot never used before, taken synchronously, before any await: the
-      // cached one (promised by a quorum, reserved from the generator when it was sent) or a new one.
-      if (attempt.skipsCounter) this.#ballots.next();
-      const ballot = promised ?? this.#ballots.next();
+      // cached one (promised by a quorum, reserved from the key's ballots when it was sent) or a new one.
+      if (attempt.skipsCounter) this.#ballots.skip(key);
+      const ballot = promised ?? this.#ballots.take(key, attempt.pending?.at(-1)?.ballot);
       attempt.start(ballot);
       this.#attempts++;
       const age = this.age;
@@ -603,7 +638,8 @@ export class MemoryProposer implements Proposer {
       // ballot for the next change.
       const { accepters } = config;
       const needed = attempt.acceptQuorum(accepters.length);
-      const nextBallot = attempt.asksNext ? this.#ballots.next() : undefined;
+      // None when the key's ballots run out: its last accept asks for no promise.
+      const nextBallot = attempt.asksNext ? this.#ballots.reserve(key) : undefined;
       const accept = new AcceptRound(ballot, accepters.length, needed, nextBallot);
       const { state, ancestry } = attempt;
       const request = new AcceptRequest(key, age, ballot, state, nextBallot, ancestry, signal, base);
@@ -746,9 +782,21 @@ export class MemoryProposer implements Proposer {
   }
 
   #fastForward(key: string, seen: Ballot): void {
-    const from = this.#ballots.counter;
-    if (this.#ballots.fastForward(seen)) {
-      this.#tracer?.({ type: 'fast-forwarded', proposer: this.address, key, from, to: this.#ballots.counter });
+    this.#traceForward(key, this.#ballots.observe(key, seen));
+  }
+
+  /**
+   * Traces the counter of `key` moving (its next ballot is one above `to`); warns when the key
+   * follows a counter of its own from now on (a forged or faulty ballot, or this proposer far behind).
+   */
+  #traceForward(key: string, move: CounterMove | undefined): void {
+    if (move === undefined) return;
+    this.#tracer?.({ type: 'fast-forwarded', proposer: this.address, key, from: move.from, to: move.to });
+    if (move.far) {
+      this.#logger?.warn(
+        { proposer: this.address, key, from: move.from, to: move.to },
+        'a ballot more than 2^32 ahead of this proposer on this key: the key follows a counter of its own (docs/operations/ballots.md)',
+      );
     }
   }
 
