@@ -9,6 +9,7 @@ import type { Age } from './age.js';
 import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots, maxBallot } from './ballot.js';
 import type { AcceptReply, AgeRejection, Conflict, PrepareReply, RemoveReply, State } from './messages.js';
 import { NO_ANCESTRY } from './ancestry.js';
+import { MAX_BALLOT_JUMP } from './key-ballots.js';
 
 // The ancestry an acceptor stores with each state is built by `ancestry.ts`; its names stay part of
 // the public `acceptorRules` namespace, where they were first exported.
@@ -194,10 +195,18 @@ export interface RemoveResult {
  *
  * On removal the record's promise survives as the acceptor-wide floor (`absentRecord`), so removing
  * never un-promises anything.
+ *
+ * Which is why a record whose promise is more than `MAX_BALLOT_JUMP` counters above the tombstone
+ * is kept (answered `not-equal`, the tombstone still accepted): its promise would become every
+ * absent key's, and one prepare near `MAX_BALLOT_COUNTER` on a deleted key (a hostile one: honest
+ * proposers' counters stay within `MAX_BALLOT_JUMP` of one another, see `core/key-ballots.ts`)
+ * would then exhaust the ballots of every key this acceptor has not yet seen (issue 11: a hostile
+ * ballot makes at most its own key unusable). Keeping a record is always safe: step d is only
+ * there to free space; the key stays a tombstone, empty to every read.
  */
 export function remove(record: KeyRecord<unknown> | undefined, tombstone: Ballot, floor: Ballot): RemoveResult {
   if (record === undefined) return { reply: { type: 'absent' } };
-  if (!ballotEquals(record.accepted, tombstone) || record.state !== null) {
+  if (!ballotEquals(record.accepted, tombstone) || record.state !== null || record.promise.counter - tombstone.counter > MAX_BALLOT_JUMP) {
     return { reply: { type: 'not-equal', accepted: record.accepted } };
   }
   return { reply: { type: 'removed' }, floor: maxBallot(floor, record.promise) };

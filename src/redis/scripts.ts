@@ -18,6 +18,7 @@ and `P l:<key>` a stream logging each change of a watched key (see `WATCH`).
  * (never re-printed: Lua's `tostring` keeps 14 digits). Ids are UTF-16BE, compared byte by byte
  * here (`cmpid`), never with Lua's `<`, which goes through the server's locale (`strcoll`).
  */
+import { MAX_BALLOT_JUMP } from '../core/key-ballots.js';
 import { LuaScript } from './client.js';
 
 /** The most changes a watched key's log keeps (see `WATCH`); older ones are trimmed, approximately. */
@@ -171,6 +172,11 @@ local r = redis.call('HMGET', KEYS[1], 'pc', 'pi', 'ac', 'ai')
 if not r[1] then return {'absent'} end
 -- Remove only the tombstone itself: accepted under its ballot, with an empty state.
 if cmp(r[3], r[4], ARGV[1], ARGV[2]) ~= 0 or redis.call('HEXISTS', KEYS[1], 's') == 1 then
+  return {'not-equal', r[3], r[4]}
+end
+-- Kept when its promise is far above the tombstone (acceptor-rules.ts, remove): it would become
+-- every absent key's floor. Counters stay below 2^48, exact in Lua's doubles.
+if tonumber(r[1]) - tonumber(ARGV[1]) > ${MAX_BALLOT_JUMP} then
   return {'not-equal', r[3], r[4]}
 end
 local wrong = checktypes({KEYS[2], 'hash', KEYS[3], 'zset', KEYS[5], 'stream'})

@@ -212,6 +212,7 @@ export function describeAcceptorConformance(name: string, factory: Factory, opti
       it('rejects younger ages after rejectByAge, and never lowers a minimum', run(caseAges), timeout);
       it('removes only the tombstone it is given, and keeps its promise as a floor', run(caseRemove), timeout);
       it('refuses to remove a state that is not a tombstone', run(caseRemoveNotTombstone), timeout);
+      it('keeps a tombstone whose promise is far above it, so that promise never becomes every absent key\'s floor', run(caseRemoveFarPromise), timeout);
     });
     describe('listing and watching', () => {
       it('lists every key with an accepted state, and only those', run(caseListKeys), timeout);
@@ -535,6 +536,27 @@ async function caseRemove(s: Session): Promise<void> {
   expectBallot(high.accepted, ZERO_BALLOT, 'the accepted ballot of a removed key');
   expectState(high.state, null, 'the state of a removed key');
   expectType(await s.acceptor.removeIfEqual('never', { ballot: b(1), state: null }), 'absent', 'remove a key never written');
+}
+
+async function caseRemoveFarPromise(s: Session): Promise<void> {
+  // A tombstone at 3/p1, then a prepare far above it (2^40: more than 2^32 counters ahead, as only
+  // a hostile proposer gets; see core/key-ballots.ts). Removing the record would make that promise
+  // the floor of every absent key, exhausting their ballots: the acceptor keeps it instead.
+  expectType(await s.prepare('k', b(3)), 'promised', 'prepare 3/p1');
+  expectType(await s.accept('k', b(3), null), 'accepted', 'accept the tombstone 3/p1');
+  expectType(await s.prepare('k', b(2 ** 40, 'px')), 'promised', 'prepare 2^40/px over the tombstone');
+  const kept = await s.acceptor.removeIfEqual('k', { ballot: b(3), state: null });
+  expectType(kept, 'not-equal', 'remove a tombstone whose promise is far above it');
+  expectBallot(kept.accepted, b(3), 'what not-equal says is accepted');
+  expectType(await s.prepare('other', b(4)), 'promised', 'prepare 4/p1 on another key: no floor was raised');
+  const still = await s.prepare('k', b(4));
+  expectType(still, 'conflict', 'prepare 4/p1 on the kept key, under its promise');
+  expectBallot(still.accepted, b(3), 'the kept key\'s accepted ballot: the tombstone');
+  // A promise within 2^32 of the tombstone is removed as usual (the case above covers the floor).
+  expectType(await s.prepare('near', b(5)), 'promised', 'prepare 5/p1');
+  expectType(await s.accept('near', b(5), null), 'accepted', 'accept the tombstone 5/p1');
+  expectType(await s.prepare('near', b(5 + 2 ** 32, 'py')), 'promised', 'prepare 2^32+5/py');
+  expectType(await s.acceptor.removeIfEqual('near', { ballot: b(5), state: null }), 'removed', 'remove a tombstone whose promise is 2^32 above it');
 }
 
 async function caseRemoveNotTombstone(s: Session): Promise<void> {
