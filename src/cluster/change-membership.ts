@@ -17,6 +17,7 @@ export async function identityPass(proposer: ConfigurationChanger, opts: Members
   const { signal } = opts;
   const concurrency = integerOption(opts.concurrency, 'concurrency', 1, 16);
   const callOptions = signal === undefined ? {} : { signal };
+  const writeBack = { ...callOptions, writeBack: true };
   const keys = proposer.listKeys(callOptions)[Symbol.asyncIterator]();
   let count = 0;
   let failure: { readonly error: unknown } | undefined;
@@ -24,7 +25,9 @@ export async function identityPass(proposer: ConfigurationChanger, opts: Members
     while (failure === undefined) {
       const next = await keys.next();
       if (next.done === true) return;
-      await proposer.identityRead(next.value, callOptions);
+      // The writing read, whatever the configuration: this pass exists to re-write every key to a
+      // quorum of the new accept set (paper §2.3), which a read that writes nothing would skip.
+      await proposer.identityRead(next.value, writeBack);
       count++;
     }
   };

@@ -440,7 +440,10 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       case 'identity-read':
       case 'full-identity-read': {
         const key = stringField(request, 'key');
-        const { state, ballot } = await (action === 'identity-read' ? p.identityRead(key, opts) : p.fullIdentityRead(key, opts));
+        // `writeBack: true` asks for the full round (a peer's re-replication pass); without it the
+        // node reads without writing when it can (see `proposer/fast-read`).
+        const writeBack = action === 'identity-read' && typeof request === 'object' && request !== null && (request as { writeBack?: unknown }).writeBack === true;
+        const { state, ballot } = await (action === 'identity-read' ? p.identityRead(key, writeBack ? { signal, writeBack } : opts) : p.fullIdentityRead(key, opts));
         return sendJson(res, 200, { state: encodeState(state), ballot });
       }
       case 'fast-forward-increment': {

@@ -324,7 +324,10 @@ export class KeyValueStore<T> implements Closeable {
 
   /**
    * The key's value and version, or `undefined` when it is absent (never written, or deleted; a
-   * creation marker of the previous release reads as absent too). A linearizable read: an identity proposal, which re-writes the current state. An
+   * creation marker of the previous release reads as absent too). A linearizable read: the
+   * proposer's `identityRead`, which answers from one round of peeks, writing nothing, when a
+   * quorum of the acceptors agrees on the key's accepted state, and otherwise runs an identity
+   * proposal, which re-writes the current state. An
    * identity proposal whose outcome is unknown (`AcceptFailedError`, for instance when a garbage
    * collection fenced the proposer mid-round) is read again, up to `maxRounds` times: applying
    * the identity twice changes nothing, so the retry is always safe.
@@ -334,7 +337,9 @@ export class KeyValueStore<T> implements Closeable {
     this.#assertKey(key);
     for (let round = 1; ; round++) {
       try {
-        const { state } = await this.#proposer.propose(key, identity, signalOnly(opts));
+        // One round trip and no write when a quorum agrees (see `proposer/fast-read`); the full
+        // identity round otherwise.
+        const { state } = await this.#proposer.identityRead(key, signalOnly(opts));
         return this.#entryOf(key, parseState(key, state));
       } catch (error) {
         if (!(error instanceof AcceptFailedError) || round >= this.#maxRounds || opts?.signal?.aborted === true) throw error;

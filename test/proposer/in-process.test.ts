@@ -121,7 +121,7 @@ function sameOutcomes(acceptor: (address: string) => MemoryAcceptor) {
 class ForgetfulAccepter extends MemoryAcceptor {
   override [inProcess](): TrustedAcceptor | undefined {
     const path = super[inProcess]();
-    return path && { prepare: (...args) => path.prepare(...args), accept: (_key, _age, shared) => shared.reply };
+    return path && { prepare: (...args) => path.prepare(...args), accept: (_key, _age, shared) => shared.reply, peek: (key) => path.peek(key) };
   }
 }
 
