@@ -49,12 +49,14 @@ import {
   encodeFrameError,
   decodeListKeysCloseRequest,
   decodeListKeysRequest,
+  decodePeekRequest,
   decodePrepareRequest,
   decodeRejectByAgeRequest,
   decodeRemoveIfEqualRequest,
   decodeWatchRequest,
   encodeAcceptReply,
   encodeListKeysPage,
+  encodePeekReply,
   encodePrepareReply,
   encodeRemoveReply,
   encodeWatchLine,
@@ -173,7 +175,7 @@ export interface AcceptorServer {
   terminate(): Promise<void>;
 }
 
-type Route = 'health' | 'identity' | 'prepare' | 'accept' | 'rejectByAge' | 'removeIfEqual' | 'listKeys' | 'listKeysClose' | 'watch' | 'batch' | 'stream';
+type Route = 'health' | 'identity' | 'prepare' | 'peek' | 'accept' | 'rejectByAge' | 'removeIfEqual' | 'listKeys' | 'listKeysClose' | 'watch' | 'batch' | 'stream';
 
 /** An open acceptor stream: its socket, the frames it is running, and the reply frames of this turn. */
 interface Stream {
@@ -461,10 +463,11 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
     try {
       if ('unsupported' in item) throw new HttpFailure(501, 'ERR_UNSUPPORTED_OP', `this server does not run ${JSON.stringify(item.op)} in a batch`);
       checkKey(item.key);
-      reply =
-        item.op === 'prepare'
-          ? acceptor.prepare(item.key, item.age, item.ballot, { signal }).then(encodePrepareReply)
-          : acceptor.accept(item.key, item.age, item.ballot, item.state, { signal, next: item.next, ancestry: item.ancestry }).then(encodeAcceptReply);
+      if (item.op === 'prepare') reply = acceptor.prepare(item.key, item.age, item.ballot, { signal }).then(encodePrepareReply);
+      else if (item.op === 'accept') reply = acceptor.accept(item.key, item.age, item.ballot, item.state, { signal, next: item.next, ancestry: item.ancestry }).then(encodeAcceptReply);
+      // A hosted acceptor without `peek` answers as an older server does: not run here.
+      else if (acceptor.peek === undefined) throw new HttpFailure(501, 'ERR_UNSUPPORTED_OP', 'this acceptor does not run "peek"');
+      else reply = acceptor.peek(item.key, { signal }).then(encodePeekReply);
     } catch (error) {
       reply = Promise.reject(error);
     }
@@ -492,6 +495,13 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
           const r = decodePrepareRequest(json);
           checkKey(r.key);
           return encodePrepareReply(await abortable(acceptor.prepare(r.key, r.age, r.ballot, { signal }), signal));
+        }
+        case 'peek': {
+          // A hosted acceptor without `peek` has no such endpoint, as an older server has none.
+          if (acceptor.peek === undefined) throw new HttpFailure(404, 'ERR_NO_ROUTE', `no endpoint at ${JSON.stringify(PATHS.peek)}`);
+          const r = decodePeekRequest(json);
+          checkKey(r.key);
+          return encodePeekReply(await abortable(acceptor.peek(r.key, { signal }), signal));
         }
         case 'accept': {
           const r = decodeAcceptRequest(json);
