@@ -37,13 +37,11 @@
 import type { PeekReply } from '../core/messages.js';
 import { type FastReadFallback, PeekRound } from '../core/peek-round.js';
 import type { QuorumStatus } from '../core/quorum.js';
-import { trustedAcceptorOf } from '../acceptor/in-process.js';
 import { UnsupportedError } from '../errors.js';
-import type { Acceptor, ProposeResult } from '../roles.js';
+import type { Acceptor, Peeker, ProposeResult } from '../roles.js';
 import type { Tracer } from '../tracer.js';
 import type { Configuration } from './configuration.js';
-import { fanOut } from './fan-out.js';
-
+import { fanOut, feedInProcess } from './fan-out.js';
 
 /** What `fastRead` needs of its proposer. */
 export interface FastReadContext {
@@ -114,33 +112,23 @@ export function fastRead(
   );
 }
 
-/** Peeks synchronously at the members offering the in-process path; returns the others. */
+/** Peeks synchronously at the members offering the in-process path (`feedInProcess`); returns the others. */
 function peekInProcess(members: readonly Acceptor[], key: string, round: PeekRound): Acceptor[] | undefined {
-  let others: Acceptor[] | undefined;
-  for (const member of members) {
-    const trusted = trustedAcceptorOf(member);
-    if (trusted === undefined) {
-      (others ??= []).push(member);
-      continue;
-    }
-    let reply: PeekReply;
-    try {
-      reply = trusted.peek(key);
-    } catch (error) {
-      round.onUnreachable(error);
-      continue;
-    }
-    round.onReply(reply, member.address);
-  }
-  return others;
+  const phase = {
+    lastFailure: undefined as unknown,
+    onReply: (reply: PeekReply, member: Acceptor) => round.onReply(reply, member.address),
+    onUnreachable: () => round.onUnreachable(phase.lastFailure),
+  };
+  return feedInProcess(members, phase, { sendTrusted: (trusted) => trusted.peek(key) });
 }
 
+/** Peeks at the other members through their public `peek`; resolves once the round is decided. */
 function peekRemote(members: readonly Acceptor[], key: string, round: PeekRound, signal: AbortSignal | undefined): Promise<QuorumStatus> {
   const options = signal === undefined ? undefined : { signal };
   return fanOut(
     members,
     // Eligibility checked that every member has `peek`.
-    (acceptor) => (acceptor.peek as NonNullable<Acceptor['peek']>)(key, options),
+    (acceptor) => (acceptor as Acceptor & Peeker).peek(key, options),
     (acceptor, reply) => round.onReply(reply, acceptor.address),
     (_, error) => round.onUnreachable(error, error instanceof UnsupportedError),
     signal,

@@ -8,6 +8,7 @@ import { nodeFetch } from '../../src/http/node-fetch.js';
 import { PATHS } from '../../src/http/wire.js';
 import { type Acceptor, MemoryAcceptor, MemoryProposer, type TraceEvent, UnsupportedError, ZERO_BALLOT } from '../../src/index.js';
 import { b, bytes, cleanupsAfterEach, fakeServer, host, post } from './support.js';
+import { CountingAcceptor, withoutPeek } from '../support/peek-acceptors.js';
 
 const cleanups = cleanupsAfterEach();
 
@@ -17,36 +18,6 @@ async function hosted(acceptor: Acceptor) {
   h.server.server.on('request', (req: { url?: string }) => paths.push(req.url ?? ''));
   cleanups.push(() => h.server.terminate());
   return { ...h, paths };
-}
-
-/** A memory acceptor that counts its requests. */
-class CountingAcceptor extends MemoryAcceptor {
-  readonly counts = { prepare: 0, accept: 0, peek: 0 };
-  override prepare(...args: Parameters<MemoryAcceptor['prepare']>): ReturnType<MemoryAcceptor['prepare']> {
-    this.counts.prepare++;
-    return super.prepare(...args);
-  }
-  override accept(...args: Parameters<MemoryAcceptor['accept']>): ReturnType<MemoryAcceptor['accept']> {
-    this.counts.accept++;
-    return super.accept(...args);
-  }
-  override peek(...args: Parameters<MemoryAcceptor['peek']>): ReturnType<MemoryAcceptor['peek']> {
-    this.counts.peek++;
-    return super.peek(...args);
-  }
-}
-
-/** An acceptor of a version before peeks: everything but `peek`. */
-function withoutPeek(inner: MemoryAcceptor): Acceptor {
-  return {
-    address: inner.address,
-    prepare: (...args) => inner.prepare(...args),
-    accept: (...args) => inner.accept(...args),
-    rejectByAge: (...args) => inner.rejectByAge(...args),
-    removeIfEqual: (...args) => inner.removeIfEqual(...args),
-    watch: (...args) => inner.watch(...args),
-    listKeys: (...args) => inner.listKeys(...args),
-  };
 }
 
 for (const [name, options, lone, together] of [

@@ -4,20 +4,15 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import {
-  type AcceptOptions,
-  type AcceptReply,
-  type Acceptor,
   type Age,
   type Ballot,
   type AcceptorStore,
-  type CallOptions,
   type KeyRecord,
   KeyValueStore,
   MemoryAcceptor,
   MemoryProposer,
   MemoryStore,
   type PeekReply,
-  type PrepareReply,
   type State,
   StoreAcceptor,
   type TraceEvent,
@@ -28,40 +23,11 @@ import {
 import { type NodeServer, createNodeServer } from '../../src/http/proposer-server.js';
 import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { host } from '../http/support.js';
+import { CountingAcceptor, withoutPeek } from '../support/peek-acceptors.js';
 
 const age: Age = { counter: 0, id: 'w' };
 const b = (counter: number, id = 'w'): Ballot => ({ counter, id });
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
-
-/** A memory acceptor that counts the requests it gets (overriding them turns the in-process path off). */
-class CountingAcceptor extends MemoryAcceptor {
-  readonly counts = { prepare: 0, accept: 0, peek: 0 };
-  override prepare(key: string, a: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply> {
-    this.counts.prepare++;
-    return super.prepare(key, a, ballot, opts);
-  }
-  override accept(key: string, a: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {
-    this.counts.accept++;
-    return super.accept(key, a, ballot, state, opts);
-  }
-  override peek(key: string, opts?: CallOptions): Promise<PeekReply> {
-    this.counts.peek++;
-    return super.peek(key, opts);
-  }
-}
-
-/** An acceptor of an older version: everything but `peek`. */
-function withoutPeek(inner: MemoryAcceptor): Acceptor {
-  return {
-    address: inner.address,
-    prepare: (...args) => inner.prepare(...args),
-    accept: (...args) => inner.accept(...args),
-    rejectByAge: (...args) => inner.rejectByAge(...args),
-    removeIfEqual: (...args) => inner.removeIfEqual(...args),
-    watch: (...args) => inner.watch(...args),
-    listKeys: (...args) => inner.listKeys(...args),
-  };
-}
 
 /** Stores `state` under `ballot` on `acceptor` directly (a prepare, then an accept). */
 async function store(acceptor: MemoryAcceptor, key: string, ballot: Ballot, state: State): Promise<void> {

@@ -26,6 +26,7 @@ import {
   garbageCollect,
   majority,
   type PeekReply,
+  type Peeker,
   type ProposeResult,
   type Proposer,
   UnavailableError,
@@ -196,7 +197,7 @@ function readsSkippingWriteBackOnDisagreement(id: string, acceptors: readonly Ac
       const replies: PeekReply[] = [];
       let failures = 0;
       for (const acceptor of acceptors) {
-        (acceptor.peek as NonNullable<Acceptor['peek']>)(key, opts).then(
+        (acceptor as Acceptor & Peeker).peek(key, opts).then(
           (reply) => {
             replies.push(reply);
             if (replies.length !== needed) return;
