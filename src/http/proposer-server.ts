@@ -442,7 +442,8 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
         const key = stringField(request, 'key');
         // `writeBack: true` asks for the full round (a peer's re-replication pass); without it the
         // node reads without writing when it can (see `proposer/fast-read`).
-        const writeBack = action === 'identity-read' && typeof request === 'object' && request !== null && (request as { writeBack?: unknown }).writeBack === true;
+        // (An older node ignores the field, and always writes back.)
+        const writeBack = action === 'identity-read' && request.writeBack === true;
         const { state, ballot } = await (action === 'identity-read' ? p.identityRead(key, writeBack ? { signal, writeBack } : opts) : p.fullIdentityRead(key, opts));
         return sendJson(res, 200, { state: encodeState(state), ballot });
       }

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { nodeFetch } from '../../src/http/node-fetch.js';
 import { PATHS } from '../../src/http/wire.js';
-import { type Acceptor, MemoryAcceptor, MemoryProposer, type TraceEvent, UnsupportedError, ZERO_BALLOT } from '../../src/index.js';
+import { type Acceptor, KeyValueStore, MemoryAcceptor, MemoryProposer, type TraceEvent, UnsupportedError, ZERO_BALLOT } from '../../src/index.js';
+import { RemoteProposer } from '../../src/http/proposer-client.js';
+import { createNodeServer } from '../../src/http/proposer-server.js';
 import { b, bytes, cleanupsAfterEach, fakeServer, host, post } from './support.js';
 import { CountingAcceptor, withoutPeek } from '../support/peek-acceptors.js';
 
@@ -105,5 +107,26 @@ describe('an older acceptor (no peek)', () => {
     expect(reply.status).toBe(400);
     const ok = await post(h.url, PATHS.peek, { key: 'k' });
     expect(JSON.parse(ok.body)).toEqual({ type: 'peeked', accepted: { counter: 0, id: '' }, state: null });
+  });
+});
+
+describe("a node's peer route identity-read (RemoteProposer)", () => {
+  it('reads without writing, unless writeBack asks for the full round', async () => {
+    const acceptors = ['a1', 'a2', 'a3'].map((a) => new CountingAcceptor(a));
+    const proposer = new MemoryProposer('p1', acceptors);
+    const node = createNodeServer({ proposer, kv: new KeyValueStore({ proposer }), acceptorAt: () => new MemoryAcceptor('x'), operations: { grow: async () => {}, shrink: async () => {}, collect: async () => {} } });
+    const base = await node.listen();
+    cleanups.push(() => node.close());
+    const written = await proposer.propose('k', () => bytes(3));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const accepts = (): number => acceptors.reduce((n, a) => n + a.counts.accept, 0);
+    const before = accepts();
+    const remote = new RemoteProposer(base);
+    expect(await remote.identityRead('k')).toEqual({ state: bytes(3), ballot: written.ballot });
+    expect(accepts()).toBe(before);
+    const full = await remote.identityRead('k', { writeBack: true });
+    expect(full.state).toEqual(bytes(3));
+    expect(full.ballot).not.toEqual(written.ballot);
+    expect(accepts()).toBeGreaterThanOrEqual(before + 2);
   });
 });

@@ -24,6 +24,7 @@ import { type NodeServer, createNodeServer } from '../../src/http/proposer-serve
 import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { host } from '../http/support.js';
 import { CountingAcceptor, withoutPeek } from '../support/peek-acceptors.js';
+import { TraceRecorder, renderAscii } from '../../src/trace/index.js';
 
 const age: Age = { counter: 0, id: 'w' };
 const b = (counter: number, id = 'w'): Ballot => ({ counter, id });
@@ -262,5 +263,21 @@ describe('durability: a peek never reports an accept whose commit is pending', (
     expect(durable()).toBe(0);
     release();
     await acceptor.close();
+  });
+});
+
+describe('traces', () => {
+  test('the diagram says what a read found: at once, from agreeing peeks, or the full round and why', async () => {
+    const recorder = new TraceRecorder();
+    const acceptors = ['a1', 'a2', 'a3'].map((a) => new MemoryAcceptor(a));
+    const p = new MemoryProposer('p1', acceptors, { tracer: recorder.tracer });
+    await p.propose('k', () => bytes('v'));
+    await p.identityRead('k');
+    await store(acceptors[0] as MemoryAcceptor, 'j', b(2), bytes('new'));
+    await store(acceptors[1] as MemoryAcceptor, 'j', b(1), bytes('old'));
+    await p.identityRead('j');
+    const text = renderAscii(recorder.events);
+    expect(text).toMatch(/read k at once: a\d, a\d report 1\/p1, chosen/);
+    expect(text).toContain('read j: full round (disagree)');
   });
 });
