@@ -33,7 +33,7 @@ export { copyState, isState, statesEqual } from './core/state.js';
 export * as acceptorRules from './core/acceptor-rules.js';
 export type { KeyRecord, RemoveResult, RuleResult } from './core/acceptor-rules.js';
 export { AcceptRound, PrepareRound } from './core/rounds.js';
-export { PeekRound, type FastReadFallback, type PeekFallback } from './core/peek-round.js';
+export { PeekRound, type FastReadFallback, type PeekAgreement, type PeekFallback } from './core/peek-round.js';
 export { type RecoveryDecision, recoveryDecision } from './core/ancestry.js';
 export { QuorumTally, type QuorumStatus, majority } from './core/quorum.js';
 

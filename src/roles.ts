@@ -156,7 +156,13 @@ export interface Peeker {
  * A complete, uniquely addressed acceptor. `peek` (`Peeker`) is optional: proposers read through
  * it when every preparer has it, and through the full identity round otherwise.
  */
-export interface Acceptor extends Addresser, Preparer, Accepter, RejectRemover, StateWatcher<AcceptedState>, KeyLister, Partial<Peeker> {}
+export interface Acceptor extends Addresser, Preparer, Accepter, RejectRemover, StateWatcher<AcceptedState>, KeyLister {
+  /**
+   * Optional (`Peeker.peek`): the last accepted ballot and state of `key`, without a promise and
+   * without writing anything. Absent: the acceptor is read through the full identity round.
+   */
+  peek?(key: string, opts?: CallOptions): Promise<PeekReply>;
+}
 
 /** The membership-change responsibilities of a proposer (paper §2.3). */
 export interface ConfigurationChanger {

@@ -93,10 +93,18 @@ export type PeekFallback = 'disagree' | 'unreachable' | 'unsupported';
  */
 export type FastReadFallback = PeekFallback | 'reconfiguring';
 
-/** The peeks that named one accepted ballot, and who sent them. */
-interface Agreement {
+/** What a quorum of peeks agreed on (`PeekRound.agreed`). */
+export interface PeekAgreement {
+  /** The accepted ballot a quorum reported (`ZERO_BALLOT`: nothing accepted). */
   readonly accepted: Ballot;
+  /** The state under it (the state of the first reply that named it). */
   readonly state: State;
+  /** The members whose replies named it, in the order they arrived. */
+  readonly from: readonly string[];
+}
+
+/** The peeks that named one accepted ballot, and who sent them. */
+interface Agreement extends PeekAgreement {
   readonly from: string[];
 }
 
@@ -135,7 +143,7 @@ export class PeekRound {
    * The agreed accepted ballot and state once `won` (`ZERO_BALLOT` and `null`: a quorum holds
    * nothing for the key), with the members that reported it; `undefined` otherwise.
    */
-  get agreed(): { readonly accepted: Ballot; readonly state: State; readonly from: readonly string[] } | undefined {
+  get agreed(): PeekAgreement | undefined {
     return this.#agreed;
   }
 
