@@ -60,6 +60,16 @@ export interface FastReadContext {
  * accept, and every one of them can peek. `reconfiguring` or `unsupported` when not.
  */
 export function fastReadBlocker(config: Configuration): FastReadFallback | undefined {
+  // A configuration never changes (a reconfiguration makes a new one): decide once per configuration.
+  let blocker = blockers.get(config);
+  if (blocker === undefined) blockers.set(config, (blocker = blockerOf(config) ?? 'none'));
+  return blocker === 'none' ? undefined : blocker;
+}
+
+/** `fastReadBlocker`'s verdicts, per configuration. */
+const blockers = new WeakMap<Configuration, FastReadFallback | 'none'>();
+
+function blockerOf(config: Configuration): FastReadFallback | undefined {
   const { preparers, accepters } = config;
   if (preparers !== accepters) {
     if (preparers.length !== accepters.length) return 'reconfiguring';
