@@ -26,7 +26,8 @@ export type ErrorCode =
   | 'ERR_STATE_FORMAT'
   | 'ERR_STORAGE_FULL'
   | 'ERR_STORAGE_FAILED'
-  | 'ERR_BALLOTS_EXHAUSTED';
+  | 'ERR_BALLOTS_EXHAUSTED'
+  | 'ERR_UNSUPPORTED';
 
 /** Every `ErrorCode` (the compiler keeps the table complete), to check codes that crossed a wire. */
 const ERROR_CODES: Record<ErrorCode, true> = {
@@ -45,6 +46,7 @@ const ERROR_CODES: Record<ErrorCode, true> = {
   ERR_STORAGE_FULL: true,
   ERR_STORAGE_FAILED: true,
   ERR_BALLOTS_EXHAUSTED: true,
+  ERR_UNSUPPORTED: true,
 };
 
 /** True when `code` is one of this package's error codes. */
@@ -268,6 +270,17 @@ export class InvalidArgumentError extends CASPaxosError {
 export class UnavailableError extends CASPaxosError {
   constructor(message: string, options: BaseOptions = {}) {
     super('ERR_UNAVAILABLE', message, true, options);
+  }
+}
+
+/**
+ * A remote acceptor does not know the request: it runs an older version of the acceptor protocol
+ * (a `peek` sent to an acceptor that predates it). Nothing happened there. Not retryable against
+ * that acceptor; a proposer treats it as "no fast read" and reads through the full round.
+ */
+export class UnsupportedError extends CASPaxosError {
+  constructor(message: string, options: BaseOptions = {}) {
+    super('ERR_UNSUPPORTED', message, false, options);
   }
 }
 

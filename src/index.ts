@@ -19,6 +19,8 @@ export type {
   AgeRejection,
   Conflict,
   ConflictKind,
+  PeekReply,
+  Peeked,
   PrepareReply,
   Promised,
   RemoveReply,
@@ -31,6 +33,7 @@ export { copyState, isState, statesEqual } from './core/state.js';
 export * as acceptorRules from './core/acceptor-rules.js';
 export type { KeyRecord, RemoveResult, RuleResult } from './core/acceptor-rules.js';
 export { AcceptRound, PrepareRound } from './core/rounds.js';
+export { PeekRound, type FastReadFallback, type PeekAgreement, type PeekFallback } from './core/peek-round.js';
 export { type RecoveryDecision, recoveryDecision } from './core/ancestry.js';
 export { QuorumTally, type QuorumStatus, majority } from './core/quorum.js';
 
@@ -47,9 +50,11 @@ export type {
   ConfigurationChanger,
   FastForwarder,
   KeyLister,
+  Peeker,
   Preparer,
   ProposeResult,
   Proposer,
+  ReadOptions,
   RejectRemover,
   StateWatcher,
   WatchOptions,
@@ -115,6 +120,7 @@ export {
   StorageFailedError,
   StorageFullError,
   UnavailableError,
+  UnsupportedError,
   isErrorCode,
   isRetryable,
 } from './errors.js';

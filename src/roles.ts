@@ -10,7 +10,7 @@
  */
 import type { Age } from './core/age.js';
 import type { Ballot } from './core/ballot.js';
-import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from './core/messages.js';
+import type { AcceptReply, AcceptedState, PeekReply, PrepareReply, RemoveReply, State, Tombstone } from './core/messages.js';
 import type { ChangeContext } from './core/attempt.js';
 
 export type { ChangeContext } from './core/attempt.js';
@@ -31,6 +31,17 @@ export interface AcceptOptions extends CallOptions {
   readonly next?: Ballot | undefined;
   /** The ancestry of the state (see `Promised.ancestry`), to store and report in promises. */
   readonly ancestry?: readonly Ballot[] | undefined;
+}
+
+/** Options of `identityRead`. */
+export interface ReadOptions extends CallOptions {
+  /**
+   * Always run the full identity round (prepare, then accept of the state found), even when a
+   * read that writes nothing would do: for callers that read in order to write, such as the
+   * re-replication pass of a membership change. Proposers that always write back ignore it.
+   * @default false
+   */
+  readonly writeBack?: boolean | undefined;
 }
 
 /** Options of `watch`. */
@@ -125,13 +136,43 @@ export interface KeyLister {
   listKeys(opts?: CallOptions): AsyncIterable<string>;
 }
 
-/** A complete, uniquely addressed acceptor. */
-export interface Acceptor extends Addresser, Preparer, Accepter, RejectRemover, StateWatcher<AcceptedState>, KeyLister {}
+/**
+ * Reads what an acceptor accepted without a promise (see `proposer/fast-read`): the request of a
+ * read that writes nothing. An optional capability: an acceptor without it (a third-party one, or
+ * an older version behind a transport) still serves every read, through the full identity round.
+ */
+export interface Peeker {
+  /**
+   * Reports the last accepted ballot and state of `key` (`ZERO_BALLOT` and `null` if none), taking
+   * no promise and writing nothing. Reports only durable state: if an accept of the key is still
+   * being made durable, answers after it is (or with what was accepted before it). Rejects like
+   * the other methods when the acceptor cannot be reached, and with `UnsupportedError` when a
+   * remote acceptor does not know the request.
+   */
+  peek(key: string, opts?: CallOptions): Promise<PeekReply>;
+}
+
+/**
+ * A complete, uniquely addressed acceptor. `peek` (`Peeker`) is optional: proposers read through
+ * it when every preparer has it, and through the full identity round otherwise.
+ */
+export interface Acceptor extends Addresser, Preparer, Accepter, RejectRemover, StateWatcher<AcceptedState>, KeyLister {
+  /**
+   * Optional (`Peeker.peek`): the last accepted ballot and state of `key`, without a promise and
+   * without writing anything. Absent: the acceptor is read through the full identity round.
+   */
+  peek?(key: string, opts?: CallOptions): Promise<PeekReply>;
+}
 
 /** The membership-change responsibilities of a proposer (paper §2.3). */
 export interface ConfigurationChanger {
-  /** A proposal with the identity change function: re-writes the current state to a quorum. */
-  identityRead(key: string, opts?: CallOptions): Promise<ProposeResult>;
+  /**
+   * Reads the current state linearizably. A proposal with the identity change function, which
+   * re-writes the current state to a quorum; a proposer may answer without writing when a quorum
+   * already agrees on a chosen state (`MemoryProposer`: see `proposer/fast-read`), unless
+   * `opts.writeBack` asks for the write.
+   */
+  identityRead(key: string, opts?: ReadOptions): Promise<ProposeResult>;
   /** Every key held by enough of this proposer's accepters that no committed key is missed. */
   listKeys(opts?: CallOptions): AsyncIterable<string>;
   /** Step 1 of growing: send accepts to `target` too (the accept quorum grows with the set). */

@@ -10,6 +10,7 @@
 import type { Age } from './core/age.js';
 import type { Ballot } from './core/ballot.js';
 import type { ConflictKind, State } from './core/messages.js';
+import type { FastReadFallback } from './core/peek-round.js';
 
 /**
  * Fields every message event carries: who sent to whom, for which key, under which ballot.
@@ -164,6 +165,28 @@ export type TraceEvent =
       readonly attempt: number;
       /** The backoff before the next attempt (see `RetryPolicy`). */
       readonly delayMs: number;
+    }
+  | {
+      /**
+       * A read that writes nothing (`identityRead`, see `proposer/fast-read`): answered at once
+       * from the preparers' peeks (`hit`: `from` reported `accepted` and its `state`, which is
+       * chosen), or sent through the full identity round (`fallback`, with the `reason`).
+       */
+      readonly type: 'fast-read';
+      /** The proposer's id. */
+      readonly proposer: string;
+      /** The key. */
+      readonly key: string;
+      /** `hit` or `fallback`. */
+      readonly outcome: 'hit' | 'fallback';
+      /** With `hit`: the accepted ballot a quorum reported (`ZERO_BALLOT`: nothing accepted). */
+      readonly accepted?: Ballot;
+      /** With `hit`: the state under it. */
+      readonly state?: State;
+      /** With `fallback`: why the read needs the full round. */
+      readonly reason?: FastReadFallback;
+      /** With `hit`: the acceptors whose replies agreed (empty with `fallback`). */
+      readonly from: readonly string[];
     }
   | {
       /** A quorum accepted `state` under `ballot`: the proposal succeeded. */

@@ -26,7 +26,7 @@ import * as rules from '../core/acceptor-rules.js';
 import type { KeyRecord } from '../core/acceptor-rules.js';
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
-import type { AcceptReply, PrepareReply, Promised, State } from '../core/messages.js';
+import type { AcceptReply, PeekReply, PrepareReply, Promised, State } from '../core/messages.js';
 import { type CompactState, toCompactState } from './compact-state.js';
 
 /**
@@ -52,6 +52,8 @@ export interface TrustedAcceptor {
   prepare(key: string, age: Age, ballot: Ballot, shared: SharedPrepare): PrepareReply;
   /** `accept` of `shared`: its state, under the ballot it was built for. */
   accept(key: string, age: Age, shared: SharedAccept): AcceptReply;
+  /** `peek`: the accepted ballot and a copy of the state, nothing stored. */
+  peek(key: string): PeekReply;
 }
 
 /** The acceptor's in-process path, if it offers one. */

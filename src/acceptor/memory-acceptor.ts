@@ -9,7 +9,7 @@ import * as rules from '../core/acceptor-rules.js';
 import type { KeyRecord } from '../core/acceptor-rules.js';
 import type { Age } from '../core/age.js';
 import { type Ballot, ZERO_BALLOT, isZeroBallot } from '../core/ballot.js';
-import type { AcceptReply, AcceptedState, PrepareReply, Promised, RemoveReply, State, Tombstone } from '../core/messages.js';
+import type { AcceptReply, AcceptedState, PeekReply, PrepareReply, Promised, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from './request-checks.js';
 import { AcceptorWatchers } from './watchers.js';
 import { type CompactState, fromCompactState, toCompactState } from './compact-state.js';
@@ -99,6 +99,16 @@ export class MemoryAcceptor implements Acceptor {
     opts?.signal?.throwIfAborted();
     const ancestry = checkAcceptRequest(key, age, ballot, state, opts);
     return this.#table.acceptCopy(key, age, ballot, state, opts?.next, ancestry);
+  }
+
+  /**
+   * What this acceptor accepted for `key`, without a promise: nothing is stored, no record is
+   * created. The state is the state: a memory acceptor has nothing pending to make durable.
+   */
+  async peek(key: string, opts?: CallOptions): Promise<PeekReply> {
+    opts?.signal?.throwIfAborted();
+    assertKey(key);
+    return this.#table.peek(key);
   }
 
   /**
@@ -195,17 +205,17 @@ export class MemoryAcceptor implements Acceptor {
   /**
    * The in-process path (see `in-process.ts` and the README): the same rules without the
    * re-validation, for a `MemoryProposer` in this process, which validated the request already.
-   * Offered only while `prepare` and `accept` are this class's own: a subclass or wrapper that
+   * Offered only while `prepare`, `accept` and `peek` are this class's own: a subclass or wrapper that
    * overrides them (to count, delay or break requests) must see every request. A wrapper made with
    * `Object.create` has no records of its own and gets `undefined` too.
    * @internal
    */
   [inProcess](): TrustedAcceptor | undefined {
-    return this.prepare === PUBLIC_PREPARE && this.accept === PUBLIC_ACCEPT && #table in this ? this.#table : undefined;
+    return this.prepare === PUBLIC_PREPARE && this.accept === PUBLIC_ACCEPT && this.peek === PUBLIC_PEEK && #table in this ? this.#table : undefined;
   }
 }
 
-const { prepare: PUBLIC_PREPARE, accept: PUBLIC_ACCEPT } = MemoryAcceptor.prototype;
+const { prepare: PUBLIC_PREPARE, accept: PUBLIC_ACCEPT, peek: PUBLIC_PEEK } = MemoryAcceptor.prototype;
 
 /**
  * One acceptor's records and the acceptor rules over them, on requests already validated: by
@@ -260,6 +270,13 @@ class RecordTable implements TrustedAcceptor {
     const promised: Promised = { type: 'promised', accepted: reply.accepted, state: fromCompactState(reply.state), ancestry: reply.ancestry };
     if (shared !== undefined) shared.promise = { from: record, to, reply: promised };
     return promised;
+  }
+
+  peek(key: string): PeekReply {
+    // The absent record's floor is not reported: a peek reports accepted states only.
+    const { accepted, state } = rules.peek(this.records.get(key) ?? NEVER_WRITTEN);
+    if (this.debug.get() !== undefined) this.debug.acceptorRequest(this.address, 'peek', key, accepted, undefined, 'peeked');
+    return { type: 'peeked', accepted, state: fromCompactState(state) };
   }
 
   accept(key: string, age: Age, shared: SharedAccept): AcceptReply {

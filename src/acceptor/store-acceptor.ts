@@ -29,7 +29,7 @@ import type { Closeable } from '../internal/async-dispose.js';
 import * as rules from '../core/acceptor-rules.js';
 import type { Age } from '../core/age.js';
 import { type Ballot, ZERO_BALLOT, isZeroBallot, maxBallot } from '../core/ballot.js';
-import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
+import type { AcceptReply, AcceptedState, PeekReply, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { copyState } from '../core/state.js';
 import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from './request-checks.js';
 import { AcceptorWatchers } from './watchers.js';
@@ -41,6 +41,9 @@ import type { AcceptorStore } from './acceptor-store.js';
 import { GroupCommit } from './group-commit.js';
 import { type StorageStatus, StorageMonitor, growsData, readError } from './storage.js';
 import type { KeyRecord } from '../core/acceptor-rules.js';
+
+/** What a peek at a key without a record reports: nothing accepted. */
+const NOTHING_ACCEPTED = rules.absentRecord(ZERO_BALLOT);
 
 /** Options of `StoreAcceptor.open`. */
 export interface StoreAcceptorOptions {
@@ -162,6 +165,23 @@ export class StoreAcceptor implements Acceptor, Closeable {
       return reply;
     });
     if (this.#debug.get() !== undefined) this.#debug.acceptorRequest(this.address, 'accept', key, ballot, age, reply.type);
+    return reply;
+  }
+
+  /**
+   * What this acceptor accepted for `key`, without a promise: the store is read, never written.
+   *
+   * Durability: under the key's lock, like every other operation. A prepare or accept holds the
+   * lock until its write is durable (`GroupCommit` resolves only once the group's `putMany` is),
+   * so a peek that arrives while an accept of the key waits for its commit (the fsync) runs after
+   * it, and reports it only once it can no longer be lost; and a write that failed changed nothing
+   * the store reports. A peek never reports an accept a crash could take back.
+   */
+  async peek(key: string, opts?: CallOptions): Promise<PeekReply> {
+    this.#checkUsable(opts);
+    assertKey(key);
+    const reply = await this.#exclusive(key, opts, async (): Promise<PeekReply> => rules.peek((await this.#get(key)) ?? NOTHING_ACCEPTED));
+    if (this.#debug.get() !== undefined) this.#debug.acceptorRequest(this.address, 'peek', key, reply.accepted, undefined, reply.type);
     return reply;
   }
 

@@ -9,7 +9,7 @@
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
 import type { State } from '../core/messages.js';
-import type { Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from '../roles.js';
+import type { Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, ReadOptions, WatchOptions } from '../roles.js';
 
 export class PersistedProposer implements Proposer {
   readonly #inner: Proposer;
@@ -31,7 +31,7 @@ export class PersistedProposer implements Proposer {
     return this.#inner.propose(key, change, opts);
   }
 
-  identityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
+  identityRead(key: string, opts?: ReadOptions): Promise<ProposeResult> {
     return this.#inner.identityRead(key, opts);
   }
 

@@ -19,6 +19,7 @@ export async function identityPass(proposer: ConfigurationChanger, opts: Members
   const { signal, onProgress } = opts;
   const concurrency = integerOption(opts.concurrency, 'concurrency', 1, 16);
   const callOptions = signal === undefined ? {} : { signal };
+  const writeBack = { ...callOptions, writeBack: true };
   const keys: string[] = [];
   for await (const key of proposer.listKeys(callOptions)) keys.push(key);
   const total = keys.length;
@@ -28,7 +29,9 @@ export async function identityPass(proposer: ConfigurationChanger, opts: Members
   let failure: { readonly error: unknown } | undefined;
   const worker = async (): Promise<void> => {
     while (failure === undefined && next < total) {
-      await proposer.identityRead(keys[next++] as string, callOptions);
+      // The writing read, whatever the configuration: this pass exists to re-write every key to a
+      // quorum of the new accept set (paper §2.3), which a read that writes nothing would skip.
+      await proposer.identityRead(keys[next++] as string, writeBack);
       done++;
       onProgress?.({ step, unit: 'keys', done, total });
     }

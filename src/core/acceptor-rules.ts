@@ -7,7 +7,7 @@
  */
 import type { Age } from './age.js';
 import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots, maxBallot } from './ballot.js';
-import type { AcceptReply, AgeRejection, Conflict, PrepareReply, RemoveReply, State } from './messages.js';
+import type { AcceptReply, AgeRejection, Conflict, PeekReply, PrepareReply, RemoveReply, State } from './messages.js';
 import { NO_ANCESTRY } from './ancestry.js';
 import { MAX_BALLOT_JUMP } from './key-ballots.js';
 
@@ -119,6 +119,21 @@ export function prepare<S = State>(record: KeyRecord<S>, ballot: Ballot, floor: 
     reply: { type: 'promised', accepted: record.accepted, state: record.state, ancestry: record.ancestry },
     next: { promise: ballot, accepted: record.accepted, state: record.state, ancestry: record.ancestry },
   };
+}
+
+/**
+ * A peek: what the acceptor accepted, reported without a promise, so nothing is stored (there is
+ * no `next`; a shell stores nothing and has nothing to make durable for it). Pass the key's record,
+ * or `absentRecord(floor)` when there is none: an absent key reports `ZERO_BALLOT` and the empty
+ * state, whether it was never written or removed by garbage collection (see `proposer/fast-read`
+ * for why a quorum of such answers may be read as the empty state).
+ *
+ * The reply depends on `accepted` and `state` alone, the part of the record that only ever moves
+ * forward: `accepts` requires `ballot > accepted`, so an acceptor's accepted ballot only grows,
+ * and `remove` drops a record only when it holds the empty state under a tombstone's ballot.
+ */
+export function peek<S = State>(record: KeyRecord<S>): PeekReply<S> {
+  return { type: 'peeked', accepted: record.accepted, state: record.state };
 }
 
 /** What an accept request may carry besides the ballot and the state. */

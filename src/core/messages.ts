@@ -89,6 +89,25 @@ export interface Accepted {
   readonly promised?: Ballot;
 }
 
+/**
+ * The answer to a peek (`Peeker.peek`): what the acceptor has accepted for the key, taken without
+ * a promise and without writing anything. `ZERO_BALLOT` and `null` when it accepted nothing (the
+ * key was never written here, holds only a promise, or was removed by garbage collection). Only
+ * durable state is reported: an acceptor whose accept of the key is still being made durable
+ * answers after it is. A peek is not an attempt and carries no ballot; see `proposer/fast-read`.
+ */
+export interface Peeked<S = State> {
+  /** Discriminant. */
+  readonly type: 'peeked';
+  /** The ballot of the last accepted state, `ZERO_BALLOT` if none. */
+  readonly accepted: Ballot;
+  /** The last accepted state, `null` if none (or empty). */
+  readonly state: S;
+}
+
+/** What an acceptor answers to `peek`: always `Peeked` (a peek cannot conflict, and has no age). */
+export type PeekReply<S = State> = Peeked<S>;
+
 /** `S` is the state's representation: `State` on the wire; an acceptor may store another. */
 export type PrepareReply<S = State> = Promised<S> | Conflict | AgeRejection;
 /**

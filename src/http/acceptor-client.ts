@@ -62,9 +62,9 @@
  */
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
-import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
+import type { AcceptReply, AcceptedState, PeekReply, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from '../acceptor/request-checks.js';
-import { CASPaxosError, InvalidArgumentError, NotTombstoneError, StorageFailedError, StorageFullError, UnavailableError, isErrorCode } from '../errors.js';
+import { CASPaxosError, InvalidArgumentError, NotTombstoneError, StorageFailedError, StorageFullError, UnavailableError, UnsupportedError, isErrorCode } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { assertKey, integerOption } from '../internal/validate.js';
@@ -90,6 +90,7 @@ import {
   decodeAcceptReply,
   decodeEmptyReply,
   decodeListKeysPage,
+  decodePeekReply,
   decodePrepareReply,
   decodeRemoveReply,
   checkSecret,
@@ -101,6 +102,7 @@ import {
   isIncarnation,
   encodeListKeysCloseRequest,
   encodeListKeysRequest,
+  encodePeekRequest,
   encodePrepareRequest,
   encodeRejectByAgeRequest,
   encodeRemoveIfEqualRequest,
@@ -220,6 +222,9 @@ class QueuedCall {
   }
 }
 
+/** How long a client that learned its server cannot peek rejects peeks without asking (the server may be upgraded). */
+const PEEK_RETRY_MS = 60_000;
+
 /** Why a request was cut: its timeout. */
 const TIMED_OUT = new Error('timed out');
 
@@ -229,6 +234,8 @@ type Resend = 'always' | 'if-unsent';
 /** What the client knows of a request, to rebuild the acceptor's own errors from a 4xx. */
 interface RequestContext {
   readonly key?: string;
+  /** The batch kind of the request, when it is one (a peek's "no such request" is `UnsupportedError`). */
+  readonly op?: BatchOp;
   readonly tombstone?: Ballot;
 }
 
@@ -284,6 +291,8 @@ export class HttpAcceptor implements Acceptor {
   readonly #poster: Poster;
   readonly #batch: boolean;
   readonly #debug: DebugGate;
+  /** No peek before this time (`Date.now()`): the server answered that it does not know the request. */
+  #peekUnsupportedUntil = 0;
   /** False once the server answered that it has no batch endpoint. */
   #batchEndpoint = true;
   /** Opens acceptor streams; absent when the `fetch` cannot, or streams are off or unsupported. */
@@ -348,9 +357,27 @@ export class HttpAcceptor implements Acceptor {
     return this.#send1('accept', encodeAcceptRequest({ key, age, ballot, state, next, ancestry }), key, opts?.signal, decodeAcceptReply);
   }
 
-  /** A prepare or accept: queued for this turn's batch, or sent at once by itself. */
+  /**
+   * What the acceptor accepted for `key`, without a promise (see `Peeker`), batched with this
+   * turn's other calls. An acceptor of an older version, which does not know the request, rejects
+   * it with `UnsupportedError` (nothing ran there); the client then remembers for a minute and
+   * rejects peeks at once, so a proposer reads through the full round without a wasted round trip.
+   */
+  async peek(key: string, opts?: CallOptions): Promise<PeekReply> {
+    opts?.signal?.throwIfAborted();
+    assertKey(key);
+    if (Date.now() < this.#peekUnsupportedUntil) throw new UnsupportedError(`${this.address} does not run peek (an older acceptor)`);
+    try {
+      return await this.#send1('peek', encodePeekRequest({ key }), key, opts?.signal, decodePeekReply);
+    } catch (error) {
+      if (error instanceof UnsupportedError) this.#peekUnsupportedUntil = Date.now() + PEEK_RETRY_MS;
+      throw error;
+    }
+  }
+
+  /** A prepare, accept or peek: queued for this turn's batch, or sent at once by itself. */
   #send1<R>(op: BatchOp, body: object, key: string, signal: AbortSignal | undefined, decode: (json: unknown) => R): Promise<R> {
-    if (!this.#batch) return this.#call(PATHS[op], body, signal, 'if-unsent', { key }).then((json) => this.#decode(json, decode));
+    if (!this.#batch) return this.#call(PATHS[op], body, signal, 'if-unsent', { key, op }).then((json) => this.#decode(json, decode));
     return new Promise<R>((resolve, reject) => {
       const call = new QueuedCall(op, body, key, signal, decode, resolve as (reply: never) => void, reject);
       signal?.addEventListener('abort', call, { once: true });
@@ -405,7 +432,7 @@ export class HttpAcceptor implements Acceptor {
   };
 
   #sendAlone(call: QueuedCall): void {
-    this.#call(PATHS[call.op], call.body, call.signal, 'if-unsent', { key: call.key }).then(
+    this.#call(PATHS[call.op], call.body, call.signal, 'if-unsent', { key: call.key, op: call.op }).then(
       (json) => this.#deliver(call, json),
       (error: unknown) => {
         if (call.settle()) call.reject(error);
@@ -848,6 +875,8 @@ export class HttpAcceptor implements Acceptor {
   #wireFailure(status: number, wire: WireError, context: RequestContext): Error {
     const message = `${this.address}: ${wire.message}`;
     if (wire.code === 'ERR_INVALID_ARGUMENT') return new InvalidArgumentError(message);
+    // A request this acceptor does not know (an older version): nothing ran.
+    if (context.op === 'peek' && (wire.code === 'ERR_NO_ROUTE' || wire.code === 'ERR_UNSUPPORTED_OP')) return new UnsupportedError(`${message} (${wire.code})`);
     if (wire.code === 'ERR_NOT_TOMBSTONE' && context.key !== undefined && context.tombstone !== undefined) return new NotTombstoneError(context.key, context.tombstone);
     if (wire.code === 'ERR_UNAVAILABLE') return new UnavailableError(message);
     // Another cluster's acceptor, or another incarnation: the member this client stands for is

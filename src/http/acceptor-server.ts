@@ -54,12 +54,14 @@ import {
   encodeFrameError,
   decodeListKeysCloseRequest,
   decodeListKeysRequest,
+  decodePeekRequest,
   decodePrepareRequest,
   decodeRejectByAgeRequest,
   decodeRemoveIfEqualRequest,
   decodeWatchRequest,
   encodeAcceptReply,
   encodeListKeysPage,
+  encodePeekReply,
   encodePrepareReply,
   encodeRemoveReply,
   encodeWatchLine,
@@ -188,7 +190,7 @@ export interface AcceptorServer {
   terminate(): Promise<void>;
 }
 
-type Route = 'health' | 'identity' | 'prepare' | 'accept' | 'rejectByAge' | 'removeIfEqual' | 'listKeys' | 'listKeysClose' | 'watch' | 'batch' | 'stream';
+type Route = 'health' | 'identity' | 'prepare' | 'peek' | 'accept' | 'rejectByAge' | 'removeIfEqual' | 'listKeys' | 'listKeysClose' | 'watch' | 'batch' | 'stream';
 
 /** An open acceptor stream: its socket, the frames it is running, and the reply frames of this turn. */
 interface Stream {
@@ -273,7 +275,7 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
   const metrics = options.metrics ?? new MetricsRegistry();
   const requestFigures = requestMetrics(metrics, 'caspaxos_acceptor_http', 'acceptor server');
   const batchItems = metrics.histogram('caspaxos_acceptor_batch_items', 'Items per batch (POST /v2/batch) and per stream frame (GET /v2/stream).', ['transport'], SIZE_BUCKETS);
-  const operations = metrics.counter('caspaxos_acceptor_operations_total', 'Prepares and accepts the acceptor answered, by op and reply (promised, accepted, conflict, age, error).', ['op', 'reply']);
+  const operations = metrics.counter('caspaxos_acceptor_operations_total', 'Prepares, accepts and peeks the acceptor answered, by op and reply (promised, accepted, peeked, conflict, age, error).', ['op', 'reply']);
   const storageErrors = metrics.counter('caspaxos_acceptor_storage_errors_total', 'Answers refused by storage: ERR_STORAGE_FULL (507) or ERR_STORAGE_FAILED (503), per request, batch item or frame.', ['code']);
   metrics.gauge('caspaxos_acceptor_streams', 'Acceptor streams (GET /v2/stream) open now.', [], (set) => set(streams.size));
   metrics.gauge('caspaxos_acceptor_storage_writable', '1 while the acceptor\'s storage takes writes, 0 while it is full or failing (as GET /v1/ready reports).', [], (set) => {
@@ -501,10 +503,11 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
     try {
       if ('unsupported' in item) throw new HttpFailure(501, 'ERR_UNSUPPORTED_OP', `this server does not run ${JSON.stringify(item.op)} in a batch`);
       checkKey(item.key);
-      reply =
-        item.op === 'prepare'
-          ? counted('prepare', acceptor.prepare(item.key, item.age, item.ballot, { signal })).then(encodePrepareReply)
-          : counted('accept', acceptor.accept(item.key, item.age, item.ballot, item.state, { signal, next: item.next, ancestry: item.ancestry })).then(encodeAcceptReply);
+      if (item.op === 'prepare') reply = counted('prepare', acceptor.prepare(item.key, item.age, item.ballot, { signal })).then(encodePrepareReply);
+      else if (item.op === 'accept') reply = counted('accept', acceptor.accept(item.key, item.age, item.ballot, item.state, { signal, next: item.next, ancestry: item.ancestry })).then(encodeAcceptReply);
+      // A hosted acceptor without `peek` answers as an older server does: not run here.
+      else if (acceptor.peek === undefined) throw new HttpFailure(501, 'ERR_UNSUPPORTED_OP', 'this acceptor does not run "peek"');
+      else reply = counted('peek', acceptor.peek(item.key, { signal })).then(encodePeekReply);
     } catch (error) {
       reply = Promise.reject(error);
     }
@@ -532,6 +535,13 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
           const r = decodePrepareRequest(json);
           checkKey(r.key);
           return encodePrepareReply(await abortable(counted('prepare', acceptor.prepare(r.key, r.age, r.ballot, { signal })), signal));
+        }
+        case 'peek': {
+          // A hosted acceptor without `peek` has no such endpoint, as an older server has none.
+          if (acceptor.peek === undefined) throw new HttpFailure(404, 'ERR_NO_ROUTE', `no endpoint at ${JSON.stringify(PATHS.peek)}`);
+          const r = decodePeekRequest(json);
+          checkKey(r.key);
+          return encodePeekReply(await abortable(counted('peek', acceptor.peek(r.key, { signal })), signal));
         }
         case 'accept': {
           const r = decodeAcceptRequest(json);
@@ -632,7 +642,7 @@ export function createAcceptorServer(acceptor: Acceptor, options: AcceptorServer
   }
 
   /** `reply`, its kind counted (`promised`, `accepted`, `conflict`, `age`; `error` when it rejects). */
-  function counted<R extends { readonly type: string }>(op: 'prepare' | 'accept', reply: Promise<R>): Promise<R> {
+  function counted<R extends { readonly type: string }>(op: 'prepare' | 'accept' | 'peek', reply: Promise<R>): Promise<R> {
     return reply.then(
       (r) => {
         operations.inc({ op, reply: r.type });

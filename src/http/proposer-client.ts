@@ -9,7 +9,7 @@ import type { Ballot } from '../core/ballot.js';
 import { CASPaxosError, InvalidArgumentError, UnavailableError, isErrorCode } from '../errors.js';
 import { CLUSTER_HEADER, checkSecret, decodeState } from './wire.js';
 import { EventStreamReader, type ServerSentEvent } from './event-stream.js';
-import type { Acceptor, Addresser, CallOptions, ConfigurationChanger, FastForwarder, ProposeResult } from '../roles.js';
+import type { Acceptor, Addresser, CallOptions, ConfigurationChanger, FastForwarder, ProposeResult, ReadOptions } from '../roles.js';
 
 /** Options of `RemoteProposer`. */
 export interface RemoteProposerOptions {
@@ -61,8 +61,9 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
     this.#fetchImpl = options.fetch;
   }
 
-  async identityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
-    return decodeResult(await this.#post('identity-read', { key }, opts));
+  /** The node's `identityRead`: a read that writes nothing when it can; always the full round with `opts.writeBack`. */
+  async identityRead(key: string, opts?: ReadOptions): Promise<ProposeResult> {
+    return decodeResult(await this.#post('identity-read', opts?.writeBack === true ? { key, writeBack: true } : { key }, opts));
   }
 
   async fullIdentityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {

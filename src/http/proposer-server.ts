@@ -586,7 +586,11 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       case 'identity-read':
       case 'full-identity-read': {
         const key = stringField(request, 'key');
-        const { state, ballot } = await (action === 'identity-read' ? p.identityRead(key, opts) : p.fullIdentityRead(key, opts));
+        // `writeBack: true` asks for the full round (a peer's re-replication pass); without it the
+        // node reads without writing when it can (see `proposer/fast-read`).
+        // (An older node ignores the field, and always writes back.)
+        const writeBack = action === 'identity-read' && request.writeBack === true;
+        const { state, ballot } = await (action === 'identity-read' ? p.identityRead(key, writeBack ? { signal, writeBack } : opts) : p.fullIdentityRead(key, opts));
         return sendJson(res, 200, { state: encodeState(state), ballot });
       }
       case 'fast-forward-increment': {

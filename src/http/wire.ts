@@ -39,6 +39,15 @@
  * - The v1 endpoints keep working, and a server answers both; a client that finds no `/v2/batch`
  *   (404 `ERR_NO_ROUTE`: nothing was run) sends the items one by one over v1.
  *
+ * ## Peeks (`POST /v1/peek`, batch and frame items of `op` `"peek"`)
+ *
+ * `{ key }` -> `{ type: "peeked", accepted, state }`: what the acceptor accepted, without a
+ * promise (see `proposer/fast-read`). Added after v1 and v2 shipped, as the protocol's rules for
+ * new kinds intend: an older server answers `/v1/peek` with 404 `ERR_NO_ROUTE` and a peek item
+ * with `ERR_UNSUPPORTED_OP`, having run nothing; so does a server whose hosted acceptor has no
+ * `peek`. `HttpAcceptor` turns both into `UnsupportedError`, which a proposer reads as "no fast
+ * read here" and answers through the full round.
+ *
  * ## Version 2: the stream (`GET /v2/stream`, HTTP Upgrade)
  *
  * The same batches over one persistent connection, without HTTP per request: the client sends
@@ -75,7 +84,7 @@
 import { ANCESTRY_LIMIT } from '../core/ancestry.js';
 import type { Age } from '../core/age.js';
 import type { Ballot } from '../core/ballot.js';
-import type { AcceptReply, AcceptedState, Conflict, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
+import type { AcceptReply, AcceptedState, Conflict, PeekReply, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { InvalidArgumentError } from '../errors.js';
 import { assertAge, assertBallot, assertKey, assertRequestBallot } from '../internal/validate.js';
 import { decodeBase64, encodeBase64 } from '../internal/base64.js';
@@ -85,6 +94,7 @@ export const PATHS = {
   health: '/v1/health',
   identity: '/v1/identity',
   prepare: '/v1/prepare',
+  peek: '/v1/peek',
   accept: '/v1/accept',
   rejectByAge: '/v1/reject-by-age',
   removeIfEqual: '/v1/remove-if-equal',
@@ -193,6 +203,10 @@ export interface PrepareRequest {
   readonly ballot: Ballot;
 }
 
+export interface PeekRequest {
+  readonly key: string;
+}
+
 export interface AcceptRequest {
   readonly key: string;
   readonly age: Age;
@@ -288,6 +302,16 @@ export function decodePrepareRequest(json: unknown): PrepareRequest {
   assertAge(f.age);
   assertRequestBallot(f.ballot);
   return { key: f.key, age: age(f.age), ballot: ballot(f.ballot) };
+}
+
+export function encodePeekRequest(r: PeekRequest): object {
+  return { key: r.key };
+}
+
+export function decodePeekRequest(json: unknown): PeekRequest {
+  const f = fields(json, 'peek request', ['key']);
+  assertKey(f.key);
+  return { key: f.key };
 }
 
 export function encodeAcceptRequest(r: AcceptRequest): object {
@@ -387,10 +411,10 @@ export function decodeWatchRequest(json: unknown): WatchRequest {
 // Batches (v2)
 
 /** The kinds of request a batch carries. */
-export type BatchOp = 'prepare' | 'accept';
+export type BatchOp = 'prepare' | 'accept' | 'peek';
 
 /** One item of a batch, decoded. */
-export type BatchItem = ({ readonly op: 'prepare' } & PrepareRequest) | ({ readonly op: 'accept' } & AcceptRequest);
+export type BatchItem = ({ readonly op: 'prepare' } & PrepareRequest) | ({ readonly op: 'accept' } & AcceptRequest) | ({ readonly op: 'peek' } & PeekRequest);
 
 /** An item of a kind this server does not know: answered with `ERR_UNSUPPORTED_OP`, not run. */
 export interface UnsupportedItem {
@@ -424,6 +448,7 @@ export function decodeBatchRequest(json: unknown): Array<BatchItem | Unsupported
     try {
       if (op === 'prepare') return { op, ...decodePrepareRequest(request) };
       if (op === 'accept') return { op, ...decodeAcceptRequest(request) };
+      if (op === 'peek') return { op, ...decodePeekRequest(request) };
     } catch (error) {
       throw new InvalidArgumentError(`batch item ${i} (${op}): ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -498,6 +523,19 @@ export function decodePrepareReply(json: unknown): PrepareReply {
     default:
       throw new InvalidArgumentError(`prepare reply has an unknown type ${JSON.stringify(type)}`);
   }
+}
+
+export function encodePeekReply(r: PeekReply): object {
+  if (r.type !== 'peeked') throw new TypeError(`the acceptor answered peek with an unknown reply type ${JSON.stringify((r as { type?: unknown }).type)}`);
+  return { type: 'peeked', accepted: checkedBallot(r.accepted, 'peeked.accepted'), state: encodeState(r.state) };
+}
+
+export function decodePeekReply(json: unknown): PeekReply {
+  const type = replyType(json, 'peek reply');
+  if (type !== 'peeked') throw new InvalidArgumentError(`peek reply has an unknown type ${JSON.stringify(type)}`);
+  const f = fields(json, 'peeked reply', ['type', 'accepted', 'state']);
+  assertBallot(f.accepted, 'peeked.accepted');
+  return { type: 'peeked', accepted: ballot(f.accepted), state: decodeState(f.state, 'peeked.state') };
 }
 
 export function encodeAcceptReply(r: AcceptReply): object {

@@ -342,7 +342,10 @@ export class KeyValueStore<T> implements Closeable {
 
   /**
    * The key's value and version, or `undefined` when it is absent (never written, or deleted; a
-   * creation marker of the previous release reads as absent too). A linearizable read: an identity proposal, which re-writes the current state. An
+   * creation marker of the previous release reads as absent too). A linearizable read: the
+   * proposer's `identityRead`, which answers from one round of peeks, writing nothing, when a
+   * quorum of the acceptors agrees on the key's accepted state, and otherwise runs an identity
+   * proposal, which re-writes the current state. An
    * identity proposal whose outcome is unknown (`AcceptFailedError`, for instance when a garbage
    * collection fenced the proposer mid-round) is read again, up to `maxRounds` times: applying
    * the identity twice changes nothing, so the retry is always safe.
@@ -357,7 +360,9 @@ export class KeyValueStore<T> implements Closeable {
     this.#assertKey(key);
     for (let round = 1; ; round++) {
       try {
-        const { state } = await this.#proposer.propose(key, identity, signalOnly(opts));
+        // One round trip and no write when a quorum agrees (see `proposer/fast-read`); the full
+        // identity round otherwise.
+        const { state } = await this.#proposer.identityRead(key, signalOnly(opts));
         return this.#entryOf(key, parseState(key, state));
       } catch (error) {
         if (!(error instanceof AcceptFailedError) || round >= this.#maxRounds || opts?.signal?.aborted === true) throw error;
@@ -564,14 +569,15 @@ export class KeyValueStore<T> implements Closeable {
 
   /**
    * The upgrade from the epoch scheme (see "Versions"): reads the previous release's epoch counter
-   * and, if it was ever written, moves the proposer's ballot counter past it. An identity proposal
-   * (it leaves an empty record for the epoch key on a new cluster, which sweeps skip). Runs once;
-   * a failure is the write's, and the next write tries again.
+   * and, if it was ever written, moves the proposer's ballot counter past it. A linearizable read
+   * (`identityRead`): on a new cluster a quorum reports the key absent and nothing is written (the
+   * writing read left an empty record for it on every acceptor). Runs once; a failure is the
+   * write's, and the next write tries again.
    */
   async #upgrade(): Promise<void> {
     const key = this.#epochKey;
     try {
-      const { state } = await this.#proposer.propose(key, identity, { signal: this.#close.signal });
+      const { state } = await this.#proposer.identityRead(key, { signal: this.#close.signal });
       const epochs = parseEpochCounter(key, state);
       if (epochs === 0n) return;
       if (epochs >= BigInt(Number.MAX_SAFE_INTEGER) - 2n) throw new StateFormatError(key, `the epoch counter (${epochs}) is beyond what a ballot counter can pass`);

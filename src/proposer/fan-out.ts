@@ -65,9 +65,10 @@ export function fanOut<M, R>(
   return promise;
 }
 
-/** What `feedInProcess` feeds: a phase's round (`PrepareRound`, `AcceptRound`). */
-export interface PhaseRound<R> {
-  onReply(reply: R): QuorumStatus;
+/** What `feedInProcess` feeds: a phase's round (`PrepareRound`, `AcceptRound`), or a read's peeks. */
+export interface PhaseRound<R, M = unknown> {
+  /** Records `member`'s reply. */
+  onReply(reply: R, member: M): QuorumStatus;
   onUnreachable(): QuorumStatus;
   lastFailure: unknown;
 }
@@ -79,7 +80,7 @@ export interface PhaseRound<R> {
  * to as usual (`fanOut`), or `undefined` when there are none. No promise and no callback is made
  * per in-process member.
  */
-export function feedInProcess<M extends object, R>(members: readonly M[], round: PhaseRound<R>, request: { sendTrusted(member: TrustedAcceptor): R }): M[] | undefined {
+export function feedInProcess<M extends object, R>(members: readonly M[], round: PhaseRound<R, M>, request: { sendTrusted(member: TrustedAcceptor): R }): M[] | undefined {
   let others: M[] | undefined;
   for (const member of members) {
     const trusted = trustedAcceptorOf(member);
@@ -96,7 +97,7 @@ export function feedInProcess<M extends object, R>(members: readonly M[], round:
       round.onUnreachable();
       continue;
     }
-    round.onReply(reply);
+    round.onReply(reply, member);
   }
   return others;
 }

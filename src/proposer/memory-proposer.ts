@@ -37,6 +37,7 @@ import {
 } from '../errors.js';
 import { fanOut, feedInProcess } from './fan-out.js';
 import { keptFailure } from './round-failure.js';
+import { type FastReadContext, fastRead } from './fast-read.js';
 import { AcceptRequest, type PhaseRequest, PrepareRequest } from './phase-requests.js';
 import { OneRoundTripCache } from './one-round-trip-cache.js';
 import { type Proposal, ProposalQueue, newProposal } from './proposal-queue.js';
@@ -46,7 +47,7 @@ import { type CounterMove, ProposerBallots } from './key-ballots.js';
 import { DEFAULT_MAX_FAR_KEYS } from '../core/key-ballots.js';
 import { DebugGate, type Logger } from '../logger.js';
 import { type Random, type RetryPolicy, type Sleep, resolveRetryPolicy, retryDelay, retryWhile, timerSleep } from '../retry.js';
-import type { Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from '../roles.js';
+import type { Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, ReadOptions, WatchOptions } from '../roles.js';
 import type { TraceEvent, Tracer } from '../tracer.js';
 import { assertAddress, assertBallot, assertFunction, assertKey, integerOption } from '../internal/validate.js';
 
@@ -206,6 +207,8 @@ export class MemoryProposer implements Proposer {
   #preparesSkipped = 0;
   /** Whether phases use the acceptors' in-process path (see `MemoryProposerOptions.inProcess`). */
   readonly #inProcess: boolean;
+  /** What the read path needs (see `fastRead`). */
+  readonly #readContext: FastReadContext;
   /** Keys with a round running: a collection's fast-forward of one waits for it to end. */
   readonly #running = new Set<string>();
   /** Fast-forwards waiting for their key's round to end (see `fastForwardIncrement`). */
@@ -243,6 +246,7 @@ export class MemoryProposer implements Proposer {
     this.#random = options.random ?? Math.random;
     this.#stragglerTimeoutMs = options.stragglerTimeoutMs ?? 100;
     this.#inProcess = options.inProcess !== false && this.#tracer === undefined;
+    this.#readContext = { proposer: id, tracer: this.#tracer, inProcess: this.#inProcess };
     const maxBatch = integerOption(options.maxBatch, 'maxBatch', 1, 64);
     const cacheKeys = integerOption(options.oneRoundTripKeys, 'oneRoundTripKeys', 1, 10_000);
     // One slot per key for the queue and the cache (one lookup per proposal), as many as the cache holds.
@@ -303,11 +307,28 @@ export class MemoryProposer implements Proposer {
   }
 
   /**
-   * A proposal with the identity change function: reads the current state by re-writing it, which
-   * is what makes the read linearizable. Rejects as {@link MemoryProposer.propose} does.
+   * Reads the current state of `key`, linearizably. First, one round trip that writes nothing: if a
+   * quorum of the preparers (the same set as the accepters) reports one accepted ballot, its state
+   * is chosen and is returned with that ballot (`ZERO_BALLOT` and `null` when a quorum holds
+   * nothing for the key); no promise is taken, nothing is stored, no record is created. Otherwise
+   * (disagreement, failures, an acceptor without `peek`, a membership change in progress), or with
+   * `opts.writeBack`, a proposal with the identity change function: prepare, then accept of the
+   * state found (its ballot is then this round's). See `proposer/fast-read` and, for the proof,
+   * `core/peek-round`. Rejects as {@link MemoryProposer.propose} does.
    */
-  identityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
-    return this.#submit(key, identity, 'majority', opts?.signal);
+  identityRead(key: string, opts?: ReadOptions): Promise<ProposeResult> {
+    const signal = opts?.signal;
+    if (opts?.writeBack === true) return this.#submit(key, identity, 'majority', signal);
+    try {
+      assertKey(key);
+      signal?.throwIfAborted();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const read = fastRead(key, this.#config, this.#readContext, signal);
+    if (read === undefined) return this.#submit(key, identity, 'majority', signal);
+    if (!(read instanceof Promise)) return Promise.resolve(read);
+    return read.then((result) => result ?? this.#submit(key, identity, 'majority', signal));
   }
 
   /**

@@ -24,7 +24,7 @@ import { abortable } from '../internal/abort.js';
 import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from '../acceptor/request-checks.js';
 import type { Age } from '../core/age.js';
 import { type Ballot, ballotEquals } from '../core/ballot.js';
-import type { AcceptReply, AcceptedState, Conflict, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
+import type { AcceptReply, AcceptedState, Conflict, PeekReply, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { InvalidArgumentError, StorageFailedError, StorageFullError, UnavailableError } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
 import { type Sleep, timerSleep } from '../retry.js';
@@ -33,7 +33,7 @@ import { assertKey, integerOption } from '../internal/validate.js';
 import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from '../internal/watch-channel.js';
 import type { LuaScript, RedisArgument, RedisClientLike } from './client.js';
 import { asciiOf, concatBytes, decodeAncestry, decodeBallot, decodeCounter, decodeWtf8, encodeAncestry, encodeId, encodeWtf8 } from './codec.js';
-import { ACCEPT, LIST, PREPARE, RAISE_AGES, REMOVE, WATCH, WATCH_LOG_LENGTH } from './scripts.js';
+import { ACCEPT, LIST, PEEK, PREPARE, RAISE_AGES, REMOVE, WATCH, WATCH_LOG_LENGTH } from './scripts.js';
 
 /** Options of `RedisAcceptor`. */
 export interface RedisAcceptorOptions {
@@ -152,6 +152,25 @@ export class RedisAcceptor implements Acceptor {
       return this.#refusal(tag, r, age);
     });
     if (this.#debug.get() !== undefined) this.#debug.acceptorRequest(this.address, 'prepare', key, ballot, age, reply.type);
+    return reply;
+  }
+
+  /**
+   * What this acceptor accepted for `key`, without a promise: one read-only script, nothing
+   * written. Durable by Redis' reply order: with `appendfsync always`, no reply of an event-loop
+   * turn leaves before that turn's AOF is written and fsynced (and Redis exits if the fsync fails),
+   * so the state a peek reports is on disk. (Under a weaker policy nothing is durable, peeks
+   * included.)
+   */
+  async peek(key: string, opts?: CallOptions): Promise<PeekReply> {
+    opts?.signal?.throwIfAborted();
+    assertKey(key);
+    const raw = await this.#call('peek', PEEK, [this.#recordKey(key)], [], opts?.signal);
+    const reply = this.#parse('peek', raw, (r): PeekReply => {
+      const state = optionalBytes(r[2]);
+      return { type: 'peeked', accepted: decodeBallot(bytes(r[0]), bytes(r[1])), state: state === null ? null : new Uint8Array(state) };
+    });
+    if (this.#debug.get() !== undefined) this.#debug.acceptorRequest(this.address, 'peek', key, reply.accepted, undefined, reply.type);
     return reply;
   }
 

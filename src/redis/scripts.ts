@@ -118,6 +118,21 @@ return {'promised', ac, ai, s, y}
 );
 
 /**
+ * A peek (see `proposer/fast-read`): the accepted ballot and state, read-only. KEYS: record.
+ * Replies `{ac, ai, state|nil}` (`'0'`, `''` and nil when nothing is accepted: no record, or one
+ * holding only a promise). Writes nothing, so nothing goes to the AOF; its reply, like every reply
+ * of its event-loop turn, leaves after that turn's AOF write and fsync (`appendfsync always`), so
+ * it never shows an accept that is not on disk yet.
+ */
+export const PEEK = new LuaScript(
+  'peek',
+  `local r = redis.call('HMGET', KEYS[1], 'ac', 'ai', 's')
+if not r[1] then return {'0', '', false} end
+return {r[1], r[2], r[3]}
+`,
+);
+
+/**
  * Phase 2b. KEYS: record, meta, ages, index, watch marker, watch log. ARGV: age counter, age id, ballot counter, ballot
  * id, key (index member), has state ('1'/'0'), state, next counter ('' for none), next id, has
  * ancestry ('1'/'0'), ancestry. Replies `{'age', minimum}`, a conflict, or `{'accepted', '1'|'0'}`

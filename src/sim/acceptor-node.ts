@@ -8,7 +8,7 @@
  */
 import type { Age } from '../core/age.js';
 import { type Ballot, formatBallot } from '../core/ballot.js';
-import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
+import type { AcceptReply, AcceptedState, PeekReply, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import type { Acceptor } from '../roles.js';
 import type { ReplyBody } from './endpoint.js';
 import type { SimMessage, SimNetwork } from './network.js';
@@ -116,6 +116,9 @@ export class AcceptorNode {
     switch (message.method) {
       case 'prepare':
         return a.prepare(body.key, body.age, body.ballot);
+      case 'peek':
+        // An acceptor without `peek` answers like an older version would: it does not know the request.
+        return a.peek === undefined ? Promise.reject(new Error('unknown method peek')) : a.peek(body.key);
       case 'accept':
         return a.accept(body.key, body.age, body.ballot, body.state, { next: body.next, ancestry: body.ancestry });
       case 'rejectByAge':
@@ -161,11 +164,13 @@ export class AcceptorNode {
 
 function summarize(body: ReplyBody): string {
   if (!body.ok) return `error ${body.error}`;
-  const reply = body.value as PrepareReply | AcceptReply | RemoveReply | undefined;
+  const reply = body.value as PrepareReply | AcceptReply | RemoveReply | PeekReply | undefined;
   if (reply === undefined) return 'ok';
   switch (reply.type) {
     case 'promised':
       return `promised (accepted ${formatBallot(reply.accepted)})`;
+    case 'peeked':
+      return `peeked (accepted ${formatBallot(reply.accepted)})`;
     case 'accepted':
       return reply.promised === undefined ? 'accepted' : `accepted (+promise ${formatBallot(reply.promised)})`;
     case 'conflict':

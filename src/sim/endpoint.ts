@@ -8,7 +8,7 @@
  */
 import type { Age } from '../core/age.js';
 import { type Ballot, formatBallot } from '../core/ballot.js';
-import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
+import type { AcceptReply, AcceptedState, PeekReply, PrepareReply, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { UnavailableError } from '../errors.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { DEFAULT_WATCH_BUFFER, WatchChannel, closeOnAbort } from '../internal/watch-channel.js';
@@ -199,6 +199,10 @@ export class AcceptorProxy implements Acceptor {
   prepare(key: string, age: Age, ballot: Ballot, opts?: CallOptions): Promise<PrepareReply> {
     const summary = (): string => `prepare ${key} ${formatBallot(ballot)} age ${age.counter}`;
     return this.endpoint.call(this.address, 'prepare', { key, age, ballot }, summary, opts?.signal) as Promise<PrepareReply>;
+  }
+
+  peek(key: string, opts?: CallOptions): Promise<PeekReply> {
+    return this.endpoint.call(this.address, 'peek', { key }, () => `peek ${key}`, opts?.signal) as Promise<PeekReply>;
   }
 
   accept(key: string, age: Age, ballot: Ballot, state: State, opts?: AcceptOptions): Promise<AcceptReply> {

@@ -17,7 +17,7 @@ import { CASPaxosError, UnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MemoryProposer } from '../proposer/memory-proposer.js';
 import type { RetryPolicy } from '../retry.js';
-import type { Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, WatchOptions } from '../roles.js';
+import type { Acceptor, Addresser, CallOptions, ChangeFunc, ProposeResult, Proposer, ReadOptions, WatchOptions } from '../roles.js';
 import type { Tracer } from '../tracer.js';
 import { Endpoint, type EndpointContext } from './endpoint.js';
 import type { SeededRandom } from './random.js';
@@ -210,7 +210,7 @@ export class ProposerNode implements Proposer {
     return this.#guard(() => this.#proposer.propose(key, change, opts));
   }
 
-  identityRead(key: string, opts?: CallOptions): Promise<ProposeResult> {
+  identityRead(key: string, opts?: ReadOptions): Promise<ProposeResult> {
     return this.#guard(() => this.#proposer.identityRead(key, opts));
   }
 

@@ -138,10 +138,13 @@ async function runClient(sim: Simulation, client: number, proposerId: string, op
         : change;
       return proposer.propose(key, guarded, controller === undefined ? undefined : { signal: controller.signal }).then((r) => r.state);
     };
+    // Reads go through `identityRead`, as applications' do: answered from peeks when a quorum agrees
+    // (see `proposer/fast-read`), by the full identity round otherwise.
+    const read = (): Promise<State> => proposer.identityRead(key, controller === undefined ? undefined : { signal: controller.signal }).then((r) => r.state);
     const planned = plan(options.kind, random, key, `c${client}.${i}`, seen, mix);
     const operation = sim.recorder.invoke({ clientId: client, key, ...planned.invocation });
     try {
-      operation.complete(await planned.run(propose, operation.id));
+      operation.complete(await planned.run({ propose, read }, operation.id));
       report.settledAt.set(operation.id, sim.now);
       report.completed++;
     } catch (error) {
@@ -164,14 +167,14 @@ async function runClient(sim: Simulation, client: number, proposerId: string, op
 interface PlannedOperation {
   readonly invocation: Pick<Invocation, 'op' | 'arg' | 'expected'>;
   /** Runs it; `id` is the operation's id in the history (a chain write bakes it into its value). */
-  run(propose: (change: ChangeFunc) => Promise<State>, id: number): Promise<Completion>;
+  run(client: { propose(change: ChangeFunc): Promise<State>; read(): Promise<State> }, id: number): Promise<Completion>;
 }
 
 function plan(kind: WorkloadKind, random: SeededRandom, key: string, unique: string, seen: Map<string, Value>, mix: RegisterMix): PlannedOperation {
   const read: PlannedOperation = {
     invocation: { op: 'read' },
-    run: async (propose) => {
-      const value = toValue(await propose((s) => s));
+    run: async ({ read }) => {
+      const value = toValue(await read());
       seen.set(key, value);
       return { output: value };
     },
@@ -182,14 +185,14 @@ function plan(kind: WorkloadKind, random: SeededRandom, key: string, unique: str
         ? read
         : {
             invocation: { op: 'add', arg: '1' },
-            run: async (propose) => ({ output: toValue(await propose((s) => encoder.encode(String(Number(toValue(s) ?? '0') + 1)))) }),
+            run: async ({ propose }) => ({ output: toValue(await propose((s) => encoder.encode(String(Number(toValue(s) ?? '0') + 1)))) }),
           };
     case 'chain':
       return random.chance(0.3)
         ? read
         : {
             invocation: { op: 'write' },
-            run: async (propose, id) => ({ output: toValue(await propose((s) => toState(nextVersioned(toValue(s), id)))) }),
+            run: async ({ propose }, id) => ({ output: toValue(await propose((s) => toState(nextVersioned(toValue(s), id)))) }),
           };
     case 'register': {
       const op = pickWeighted(random, mix);
@@ -198,7 +201,7 @@ function plan(kind: WorkloadKind, random: SeededRandom, key: string, unique: str
         const value = op === 'write' ? unique : null;
         return {
           invocation: { op: 'write', arg: value },
-          run: async (propose) => {
+          run: async ({ propose }) => {
             await propose(() => toState(value));
             seen.set(key, value);
             return {};
@@ -208,7 +211,7 @@ function plan(kind: WorkloadKind, random: SeededRandom, key: string, unique: str
       const expected = seen.get(key) ?? null;
       return {
         invocation: { op: 'cas', expected, arg: unique },
-        run: async (propose) => {
+        run: async ({ propose }) => {
           const after = toValue(await propose((s) => (toValue(s) === expected ? toState(unique) : s)));
           seen.set(key, after);
           return { ok: after === unique };

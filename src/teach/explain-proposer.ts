@@ -11,8 +11,9 @@
 import { type Ballot, ZERO_BALLOT, ballotEquals, isZeroBallot } from '../core/ballot.js';
 import { majority } from '../core/quorum.js';
 import { AcceptRound, PrepareRound, type Round } from '../core/rounds.js';
+import type { FastReadFallback } from '../core/peek-round.js';
 import type { GarbageCollectStep, MembershipStep, TraceEvent } from '../tracer.js';
-import { ageText, ballotText, displayName, errorText, previewState } from '../trace/text.js';
+import { ageText, ballotText, displayName, errorText, fastReadAgreement, previewState } from '../trace/text.js';
 
 /**
  * A line of explanation. Lines with the same `group` in a row are one line that grows (a proposer
@@ -156,6 +157,19 @@ export class ProposerExplainer {
         break;
       case 'recovery':
         lines.push({ note: { over: nodeOf(event.proposer), tone: 'info', text: `recovery: ${event.decision}` }, text: `${event.proposer}${on(event.key)}: ${RECOVERY_TEXT[event.decision]}` });
+        break;
+      case 'fast-read':
+        lines.push(
+          event.outcome === 'hit'
+            ? {
+                note: { over: nodeOf(event.proposer), tone: 'committed', text: `read at once: ${previewState(event.state ?? null)}` },
+                text: `${event.proposer} reads${on(event.key)} at once: ${fastReadAgreement(event.from, event.accepted)}, a majority, so that state is chosen and nothing newer was chosen before the read began; it returns ${previewState(event.state ?? null)} without a prepare or a write`,
+              }
+            : {
+                note: { over: nodeOf(event.proposer), tone: 'info', text: `read: full round (${event.reason ?? 'fallback'})` },
+                text: `${event.proposer} reads${on(event.key)} through the full round (prepare, then write back what it finds): ${FAST_READ_FALLBACK_TEXT[event.reason ?? 'disagree']}`,
+              },
+        );
         break;
       case 'committed':
         lines.push({
@@ -303,4 +317,12 @@ const RECOVERY_TEXT: Record<'current' | 'adopted' | 'reapply' | 'undecidable', s
   adopted: "the quorum's state was built on its own earlier accept (whose outcome was unknown): the change took effect; it commits that state again",
   reapply: 'its earlier accept (whose outcome was unknown) was not chosen: it applies the change afresh',
   undecidable: 'the replies cannot tell whether its earlier accept took effect: the outcome stays unknown',
+};
+
+/** Why a read took the full round, in words. */
+const FAST_READ_FALLBACK_TEXT: Record<FastReadFallback, string> = {
+  disagree: 'the preparers it heard from report different accepted ballots, so the newest may not be chosen yet',
+  unreachable: 'too few preparers answered its peeks for a majority to agree',
+  unsupported: 'a preparer cannot answer a peek (an older version)',
+  reconfiguring: 'a membership change is in progress: its preparers and accepters differ',
 };

@@ -196,7 +196,9 @@ export class TeachingCluster implements Displayable, Closeable {
     const kind: HistoryKind = c.kind === 'read' ? { op: 'read' } : c.writes !== undefined ? { op: 'write', value: c.writes.value } : { op: 'change' };
     const tracked = this.#log.start(this.#operations.length + 1, this.#proposerIds.indexOf(proposer) + 1, key, kind);
     this.#begin('start', label, { node: proposer, key });
-    const running = c.kind === 'read' ? node.identityRead(key) : node.propose(key, toChangeFunc(c, tracked.ran));
+    // A lesson's read is the full round (prepare, then write back what it found): lesson 3 is about
+    // reads that write. (`identityRead` would answer from peeks when a quorum agrees.)
+    const running = c.kind === 'read' ? node.identityRead(key, { writeBack: true }) : node.propose(key, toChangeFunc(c, tracked.ran));
     running.then(
       (result) => tracked.settled({ value: result.state }),
       (error: unknown) => tracked.settled({ error }),

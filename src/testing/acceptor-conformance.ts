@@ -21,7 +21,7 @@
  */
 import { type Ballot, ZERO_BALLOT, compareBallots, formatBallot } from '../core/ballot.js';
 import type { Age } from '../core/age.js';
-import type { AcceptReply, AcceptedState, PrepareReply, RemoveReply, State } from '../core/messages.js';
+import type { AcceptReply, AcceptedState, PeekReply, PrepareReply, RemoveReply, State } from '../core/messages.js';
 import type { Acceptor } from '../roles.js';
 
 /** One acceptor under test, made fresh (empty) for each case. */
@@ -163,6 +163,22 @@ export function describeAcceptorConformance(name: string, factory: Factory, opti
     if (options.durable === false) it.skip?.(`${title} (not durable)`, run(body));
     else it(title, run(body), timeout);
   };
+  // Peeks are optional: an acceptor without `peek` is read through the full round.
+  const peek = (title: string, body: (s: Session) => Promise<void>): void => {
+    it(
+      title,
+      async () => {
+        const subject = await factory();
+        try {
+          if (typeof subject.acceptor.peek !== 'function') return; // no peek: nothing to check
+          await body(new Session(subject));
+        } finally {
+          await subject.close();
+        }
+      },
+      timeout,
+    );
+  };
   const full = (title: string, body: (s: Session, storage: StorageControl) => Promise<void>, needsShrink = false): void => {
     const mode = options.fullStorage;
     if (mode === undefined) it.skip?.(`${title} (no fullStorage: the subject cannot fill its storage)`, async () => {});
@@ -207,6 +223,15 @@ export function describeAcceptorConformance(name: string, factory: Factory, opti
       it('keeps the order of requests on one key within a burst', run(caseBurstOrder), timeout);
       it('a bad request in a burst rejects alone, and changes nothing', run(caseBurstBadItem), timeout);
       it('an aborted request in a burst rejects with its reason; the others are answered', run(caseBurstAbort), timeout);
+    });
+    describe('peek (optional: a read that writes nothing, see proposer/fast-read)', () => {
+      peek('reports nothing accepted for a key never written, and creates no record', casePeekEmpty);
+      peek('reports the accepted ballot and state, bytes exact, and not a bare promise', casePeekReportsAccepted);
+      peek('writes nothing: no promise taken, no key listed, however many keys are peeked', casePeekWritesNothing);
+      peek('reports nothing accepted once garbage collection removed the key', casePeekAfterRemoval);
+      peek('is ordered with the requests on its key in one burst', casePeekBurstOrder);
+      if (options.durable === false) it.skip?.('reports only acknowledged (durable) writes across a crash (not durable)', async () => {});
+      else peek('reports across a crash exactly what was acknowledged', casePeekDurable);
     });
     describe('garbage collection (paper §3.1)', () => {
       it('rejects younger ages after rejectByAge, and never lowers a minimum', run(caseAges), timeout);
@@ -254,6 +279,10 @@ class Session {
   accept(key: string, ballot: Ballot, state: State, extra: { next?: Ballot; ancestry?: readonly Ballot[]; age?: Age } = {}): Promise<AcceptReply> {
     const { age = AGE, ...opts } = extra;
     return this.acceptor.accept(key, age, ballot, state, opts);
+  }
+  peek(key: string): Promise<PeekReply> {
+    const peek = this.acceptor.peek ?? fail('the acceptor has no peek');
+    return peek.call(this.acceptor, key);
   }
   /** The record as the next prepare (at a ballot far above everything) reports it. */
   async probe(key: string): Promise<{ accepted: Ballot; state: State; ancestry: readonly Ballot[] | undefined }> {
@@ -557,6 +586,86 @@ async function caseRemoveFarPromise(s: Session): Promise<void> {
   expectType(await s.accept('near', b(5), null), 'accepted', 'accept the tombstone 5/p1');
   expectType(await s.prepare('near', b(5 + 2 ** 32, 'py')), 'promised', 'prepare 2^32+5/py');
   expectType(await s.acceptor.removeIfEqual('near', { ballot: b(5), state: null }), 'removed', 'remove a tombstone whose promise is 2^32 above it');
+}
+
+async function expectPeeked(s: Session, key: string, accepted: Ballot, state: State, what: string): Promise<void> {
+  const reply = await s.peek(key);
+  expectType(reply, 'peeked', what);
+  expectBallot(reply.accepted, accepted, `${what}: the accepted ballot`);
+  expectState(reply.state, state, `${what}: the state`);
+}
+
+async function casePeekEmpty(s: Session): Promise<void> {
+  await expectPeeked(s, 'k', ZERO_BALLOT, null, 'a peek of a key never written');
+  await expectListed(s, [], 'keys after a peek');
+  // No promise was taken: the lowest ballot is still promised.
+  const first = await s.prepare('k', b(1));
+  expectType(first, 'promised', 'prepare 1/p1 after a peek');
+  expectBallot(first.accepted, ZERO_BALLOT, 'the accepted ballot after a peek');
+}
+
+async function casePeekReportsAccepted(s: Session): Promise<void> {
+  const value = bytes(0, 1, 2, 255, 0);
+  expectType(await s.prepare('k', b(2)), 'promised', 'prepare 2/p1');
+  expectType(await s.accept('k', b(2), value), 'accepted', 'accept 2/p1');
+  await expectPeeked(s, 'k', b(2), value, 'a peek after accept 2/p1');
+  // A later promise is not an accepted state: the peek still reports 2/p1.
+  expectType(await s.prepare('k', b(5)), 'promised', 'prepare 5/p1');
+  await expectPeeked(s, 'k', b(2), value, 'a peek after prepare 5/p1');
+  // A key holding only a promise holds nothing accepted; the empty tombstone reads as empty.
+  expectType(await s.prepare('p', b(3)), 'promised', 'prepare 3/p1 on another key');
+  await expectPeeked(s, 'p', ZERO_BALLOT, null, 'a peek of a key holding only a promise');
+  expectType(await s.accept('t', b(4), null), 'accepted', 'accept the empty state 4/p1');
+  await expectPeeked(s, 't', b(4), null, 'a peek of the empty state');
+  expectType(await s.accept('e', b(4), bytes()), 'accepted', 'accept zero bytes 4/p1');
+  await expectPeeked(s, 'e', b(4), bytes(), 'a peek of zero bytes (not the empty state)');
+}
+
+async function casePeekWritesNothing(s: Session): Promise<void> {
+  const keys = Array.from({ length: 200 }, (_, i) => `peeked-${i}`);
+  const replies = await Promise.all(keys.map((k) => s.peek(k)));
+  for (const [i, reply] of replies.entries()) {
+    expectType(reply, 'peeked', `peek ${keys[i]}`);
+    expectBallot(reply.accepted, ZERO_BALLOT, `peek ${keys[i]}`);
+  }
+  await expectListed(s, [], 'keys after 200 peeks');
+  expectType(await s.accept('w', b(3), bytes(3)), 'accepted', 'accept 3/p1');
+  await Promise.all(Array.from({ length: 20 }, () => s.peek('w')));
+  // Neither the peeks of a written key nor those of absent keys took a promise.
+  expectType(await s.accept('w', b(4), bytes(4)), 'accepted', 'accept 4/p1 after peeks');
+  expectType(await s.prepare(keys[0] as string, b(1)), 'promised', 'prepare 1/p1 of a peeked key');
+  await expectListed(s, ['w'], 'keys after the peeks and one write');
+}
+
+async function casePeekAfterRemoval(s: Session): Promise<void> {
+  expectType(await s.accept('k', b(3), null), 'accepted', 'accept the tombstone 3/p1');
+  await expectPeeked(s, 'k', b(3), null, 'a peek of the tombstone');
+  expectType(await s.acceptor.removeIfEqual('k', { ballot: b(3), state: null }), 'removed', 'remove the tombstone');
+  await expectPeeked(s, 'k', ZERO_BALLOT, null, 'a peek of a removed key');
+}
+
+async function casePeekBurstOrder(s: Session): Promise<void> {
+  const [before, accepted, after, lower, last] = await Promise.all([
+    s.peek('k'),
+    s.accept('k', b(4), bytes(4)),
+    s.peek('k'),
+    s.accept('k', b(2), bytes(2)),
+    s.peek('k'),
+  ]);
+  expectBallot(before.accepted, ZERO_BALLOT, 'a peek before the accept in a burst');
+  expectType(accepted, 'accepted', 'accept 4/p1 in a burst');
+  expectBallot(after.accepted, b(4), 'a peek after accept 4/p1 in the same burst');
+  expectType(lower, 'conflict', 'accept 2/p1 after 4/p1');
+  expectBallot(last.accepted, b(4), 'the last peek of the burst');
+  expectState(last.state, bytes(4), 'the last peek of the burst');
+}
+
+async function casePeekDurable(s: Session): Promise<void> {
+  expectType(await s.accept('k', b(2), bytes(2)), 'accepted', 'accept 2/p1');
+  expectType(await s.prepare('j', b(5)), 'promised', 'prepare 5/p1 on j');
+  await s.crash();
+  await expectPeeked(s, 'k', b(2), bytes(2), 'a peek after a crash');
+  await expectPeeked(s, 'j', ZERO_BALLOT, null, 'a peek of a promise-only key after a crash');
 }
 
 async function caseRemoveNotTombstone(s: Session): Promise<void> {

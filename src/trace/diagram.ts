@@ -12,7 +12,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { GarbageCollectStep, MembershipStep, TraceEvent } from '../tracer.js';
 import type { TracePredicate } from './filter.js';
 import type { RecordedEvent } from './recorder.js';
-import { ageText, ballotText, displayName, errorText, escapeUnsafe, previewState, truncate } from './text.js';
+import { ageText, ballotText, displayName, errorText, escapeUnsafe, fastReadAgreement, previewState, truncate } from './text.js';
 
 /** Options every diagram renderer takes. */
 export interface DiagramOptions {
@@ -302,6 +302,10 @@ function rowOf(event: TraceEvent, ctx: LabelContext): RowSpec {
       return note(event.proposer, `recovery ${key} at ${ballotText(event.ballot)}: ${event.decision}`);
     case 'retry':
       return note(event.proposer, `retry ${key}: attempt ${event.attempt} lost, next in ${formatDelay(event.delayMs)}`);
+    case 'fast-read':
+      return event.outcome === 'hit'
+        ? note(event.proposer, `read ${key} at once: ${fastReadAgreement(event.from, event.accepted)}, chosen`, 'committed')
+        : note(event.proposer, `read ${key}: full round (${event.reason ?? 'fallback'})`);
     case 'committed':
       return note(event.proposer, `committed ${key} = ${ctx.state(event.state)} at ${ballotText(event.ballot)}`, 'committed');
     case 'failed':

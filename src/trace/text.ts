@@ -6,7 +6,7 @@
  * each renderer only has to apply its own format's escaping (Mermaid codes, XML entities) on top.
  */
 import { formatAge, type Age } from '../core/age.js';
-import { formatBallot, type Ballot } from '../core/ballot.js';
+import { formatBallot, isZeroBallot, type Ballot } from '../core/ballot.js';
 import type { State } from '../core/messages.js';
 
 /**
@@ -136,4 +136,10 @@ export function errorText(error: unknown, max = 60): string {
     text = 'unprintable error';
   }
   return truncate(escapeUnsafe(text), max);
+}
+
+/** `a1, a2 report 1/p1` (or `report nothing accepted`): what the quorum of a fast read agreed on. */
+export function fastReadAgreement(from: readonly string[], accepted: Ballot | undefined): string {
+  const who = from.join(', ');
+  return accepted === undefined || isZeroBallot(accepted) ? `${who} report nothing accepted` : `${who} report ${ballotText(accepted)}`;
 }

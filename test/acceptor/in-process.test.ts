@@ -179,7 +179,7 @@ describe('the trusted path answers and stores what prepare and accept do', () =>
   test('negative control: a trusted path that answers an accept without storing it is caught', async () => {
     const forgetful = (a: MemoryAcceptor): TrustedAcceptor => {
       const path = pathOf(a);
-      return { prepare: (...args) => path.prepare(...args), accept: (_key, _age, shared) => shared.reply };
+      return { prepare: (...args) => path.prepare(...args), accept: (_key, _age, shared) => shared.reply, peek: (key) => path.peek(key) };
     };
     const details = await fc.check(equivalence(forgetful), { ...controlParameters(300), endOnFailure: true });
     expect(details.failed).toBe(true);

@@ -105,8 +105,8 @@ describe.skipIf(missing.length > 0)('the README walkthrough, through npx', () =>
     expect(logs.filter((l) => l.msg === 'stopped')).toHaveLength(4);
 
     const replies = objects.filter((o) => !('level' in o));
-    expect(replies[0]).toEqual({ key: 'greeting', version: '12884901889' });
-    expect(replies[1]).toEqual({ key: 'greeting', value: { text: 'hello' }, version: '12884901889' });
+    expect(replies[0]).toEqual({ key: 'greeting', version: '4294967297' });
+    expect(replies[1]).toEqual({ key: 'greeting', value: { text: 'hello' }, version: '4294967297' });
     expect(replies[2]).toMatchObject({ key: 'greeting' });
     expect(replies[3]).toMatchObject({ key: 'hits', value: 1 });
     expect(replies[4]).toMatchObject({ key: 'hits', value: 2 });

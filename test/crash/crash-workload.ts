@@ -19,8 +19,12 @@ export interface Crashable {
   restart(): Promise<void>;
 }
 
-/** What the workload needs of a proposer (a test may adapt another client to it, e.g. a node's HTTP API). */
-export type Proposing = Pick<Proposer, 'propose'>;
+/**
+ * What the workload needs of a proposer (a test may adapt another client to it, e.g. a node's HTTP
+ * API). Reads go through `identityRead` when it has one (a read that writes nothing when a quorum
+ * agrees, see `proposer/fast-read`), else through an identity proposal.
+ */
+export type Proposing = Pick<Proposer, 'propose'> & Partial<Pick<Proposer, 'identityRead'>>;
 
 export interface CrashWorkloadOptions {
   readonly proposers: readonly Proposing[];
@@ -35,6 +39,11 @@ export interface CrashWorkloadOptions {
   readonly downMs: number;
   /** Operations each client runs at least; clients keep going until every crash cycle is done. */
   readonly operationsPerClient: number;
+  /**
+   * The share of reads among the clients' operations (the rest are read-modify-writes).
+   * @default 0.3
+   */
+  readonly readShare?: number | undefined;
   readonly random: () => number;
 }
 
@@ -65,7 +74,7 @@ export async function runCrashWorkload(options: CrashWorkloadOptions): Promise<C
     if (down) report.duringOutage++;
     const change: ChangeFunc = write ? (s) => encoder.encode(nextVersioned(toValue(s), operation.id)) : (s) => s;
     try {
-      const { state } = await proposer.propose(key, change);
+      const { state } = await (!write && proposer.identityRead !== undefined ? proposer.identityRead(key) : proposer.propose(key, change));
       operation.complete({ output: toValue(state) });
       report.completed++;
     } catch (error) {
@@ -86,7 +95,7 @@ export async function runCrashWorkload(options: CrashWorkloadOptions): Promise<C
       const clientId = p * options.clientsPerProposer + c;
       for (let i = 0; i < options.operationsPerClient || !crashesDone; i++) {
         const key = keys[Math.floor(random() * keys.length)] as string;
-        await runOperation(clientId, proposer, key, random() < 0.7);
+        await runOperation(clientId, proposer, key, random() >= (options.readShare ?? 0.3));
       }
     }),
   );
@@ -128,7 +137,7 @@ export async function expectSafeUnderCrashes(
   name: string,
   seed: number,
   options: Pick<CrashWorkloadOptions, 'proposers' | 'acceptors'>,
-  overrides: Partial<Pick<CrashWorkloadOptions, 'keys' | 'clientsPerProposer' | 'operationsPerClient'>> = {},
+  overrides: Partial<Pick<CrashWorkloadOptions, 'keys' | 'clientsPerProposer' | 'operationsPerClient' | 'readShare'>> = {},
 ): Promise<CrashWorkloadReport> {
   const random = new SeededRandom(seed);
   const report = await runCrashWorkload({

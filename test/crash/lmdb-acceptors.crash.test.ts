@@ -14,7 +14,7 @@ import { checkChain } from '../../src/check/chain.js';
 import { HistoryRecorder } from '../../src/check/history.js';
 import { nextVersioned } from '../../src/check/versioned.js';
 import { HttpAcceptor } from '../../src/http/acceptor-client.js';
-import { MemoryProposer, PrepareFailedError } from '../../src/index.js';
+import { MemoryProposer, PrepareFailedError, type TraceEvent } from '../../src/index.js';
 import { type AcceptorProcess, TEST_CLUSTER, acceptorProcessesPerSuite } from '../support/cli-process.js';
 import { expectSafeUnderCrashes } from './crash-workload.js';
 
@@ -32,6 +32,21 @@ describe('three LMDB acceptor processes, killed and restarted under load', () =>
     const retry = { attempts: 60, baseDelayMs: 5, maxDelayMs: 100 };
     const proposers = ['p1', 'p2', 'p3'].map((id) => new MemoryProposer(id, acceptors, { retry }));
     await expectSafeUnderCrashes('lmdb crash test', SEED, { proposers, acceptors: processes });
+  }, 180_000);
+
+  it(`read-heavy (80 % reads, answered from peeks when a quorum agrees): the same guarantees (seed ${SEED})`, async () => {
+    const processes = started();
+    const acceptors = processes.map((p) => new HttpAcceptor(p.address, { secret: SECRET, clusterId: TEST_CLUSTER, timeoutMs: 2000 }));
+    const retry = { attempts: 60, baseDelayMs: 5, maxDelayMs: 100 };
+    let fast = 0;
+    const tracer = (event: TraceEvent): void => {
+      if (event.type === 'fast-read' && event.outcome === 'hit') fast++;
+    };
+    const proposers = ['p1', 'p2', 'p3'].map((id) => new MemoryProposer(id, acceptors, { retry, tracer }));
+    // Keys of its own: the acceptor processes are the suite's, and hold the first test's chains.
+    await expectSafeUnderCrashes('lmdb crash test, read-heavy', SEED + 1, { proposers, acceptors: processes }, { keys: ['r1', 'r2', 'r3'], readShare: 0.8, operationsPerClient: 40 });
+    console.log(`lmdb crash test, read-heavy: ${fast} reads answered from peeks`);
+    expect(fast).toBeGreaterThan(0);
   }, 180_000);
 
   /**

@@ -376,14 +376,14 @@ describe('arguments, cancellation and close', () => {
     const { proposers } = cluster();
     const writer = store(proposers[0]!);
     await writer.set('k', 'v');
-    // A proposer whose first two proposals end with an unknown outcome, like a read fenced by a
-    // garbage collection mid-round.
+    // A proposer whose first two reads end with an unknown outcome, like a read (one that fell back
+    // to the full identity round) fenced by a garbage collection mid-round.
     let failures = 2;
     const flaky = new Proxy(proposers[1]!, {
       get(target, name, receiver) {
-        if (name !== 'propose') return Reflect.get(target, name, receiver);
-        return (...args: Parameters<MemoryProposer['propose']>) =>
-          failures-- > 0 ? Promise.reject(new AcceptFailedError(args[0], { counter: 1, id: 'p2' })) : target.propose(...args);
+        if (name !== 'identityRead') return Reflect.get(target, name, receiver);
+        return (...args: Parameters<MemoryProposer['identityRead']>) =>
+          failures-- > 0 ? Promise.reject(new AcceptFailedError(args[0], { counter: 1, id: 'p2' })) : target.identityRead(...args);
       },
     });
     expect((await store(flaky).get('k'))?.value).toBe('v');

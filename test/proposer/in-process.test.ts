@@ -121,7 +121,7 @@ function sameOutcomes(acceptor: (address: string) => MemoryAcceptor) {
 class ForgetfulAccepter extends MemoryAcceptor {
   override [inProcess](): TrustedAcceptor | undefined {
     const path = super[inProcess]();
-    return path && { prepare: (...args) => path.prepare(...args), accept: (_key, _age, shared) => shared.reply };
+    return path && { prepare: (...args) => path.prepare(...args), accept: (_key, _age, shared) => shared.reply, peek: (key) => path.peek(key) };
   }
 }
 
@@ -230,7 +230,7 @@ describe('ProposerSnapshot counts attempts', () => {
     for (let i = 0; i < 4; i++) await p.propose('k', appendOp(`${i}`));
     expect(p.inspect()).toMatchObject({ attempts: 4, preparesSkipped: 3 });
     // A competitor's prepare revokes the promise: the cached attempt loses, the retry prepares.
-    await new MemoryProposer('q', as).identityRead('k');
+    await new MemoryProposer('q', as).identityRead('k', { writeBack: true });
     await p.propose('k', appendOp('4'));
     expect(p.inspect()).toMatchObject({ attempts: 6, preparesSkipped: 4 });
   });

@@ -35,6 +35,8 @@ export function defineScenarioSuite(names: readonly string[]): void {
     expect(coverage.conflicts, 'conflicts').toBeGreaterThan(0);
     expect(coverage.quorumLoss, 'quorum-blocking partitions').toBeGreaterThan(0);
     expect(coverage.minorityAdopted, 'minority-accepted values later adopted').toBeGreaterThan(0);
+    expect(coverage.fastReads, 'reads answered from agreeing peeks').toBeGreaterThan(0);
+    expect(coverage.fallbackReads, 'reads whose peeks disagreed (the full round ran)').toBeGreaterThan(0);
     expect(histories).toBeGreaterThan(0);
     expect(operations).toBeGreaterThan(0);
   });

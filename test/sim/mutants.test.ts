@@ -22,6 +22,16 @@ describe.each(MUTANTS.map((m) => [m.name, m] as const))('%s', (_, mutant) => {
   });
 });
 
+test('mutant-read-skips-write-back is caught in both round-trip modes', { timeout: 240_000 }, async () => {
+  const mutant = MUTANTS.find((m) => m.name === 'mutant-read-skips-write-back');
+  if (mutant === undefined) throw new Error('the mutant is missing');
+  for (const oneRoundTrip of [true, false]) {
+    let caught = false;
+    for (let seed = SEED_BASE; seed < SEED_BASE + BUDGET && !caught; seed++) caught = (await runScenario(mutant, seed, { oneRoundTrip })).ok === false;
+    expect(caught, `unnoticed for ${BUDGET} seeds with oneRoundTrip ${oneRoundTrip}`).toBe(true);
+  }
+});
+
 test('the replay-after-collection script passes against correct acceptors (so the mutant is what fails)', async () => {
   const sim = new Simulation({ seed: SEED_BASE, proposers: ['p1', 'p2', 'p3'] });
   const outcome = await sim.runUntilSettled(replayAfterCollection(sim));

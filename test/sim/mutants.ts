@@ -20,9 +20,16 @@ import {
   ZERO_BALLOT,
   acceptorRules,
   copyState,
+  compareBallots,
   formatBallot,
   isZeroBallot,
   garbageCollect,
+  majority,
+  type PeekReply,
+  type Peeker,
+  type ProposeResult,
+  type Proposer,
+  UnavailableError,
 } from '../../src/index.js';
 import { type LinkProfile, type SimMessage, CALM_LINK } from '../../src/sim/network.js';
 import { type ProposerFactory, memoryProposerFactory } from '../../src/sim/proposer-node.js';
@@ -175,6 +182,44 @@ export async function replayAfterCollection(sim: Simulation): Promise<void> {
   sim.heal();
 }
 
+/**
+ * Proposers whose reads skip the write-back when the peeks DISAGREE: a read peeks at every
+ * preparer and, from the first majority of replies, returns the state with the highest accepted
+ * ballot, whether or not a majority reported that ballot, writing nothing. (When they agree this
+ * is the correct fast read.) A state a minority holds is not chosen: a later read or write through
+ * a quorum that misses it goes on from an older state, and the register goes back in time.
+ */
+function readsSkippingWriteBackOnDisagreement(id: string, acceptors: readonly Acceptor[], options: Parameters<ProposerFactory>[2]): Proposer {
+  const inner = memoryProposerFactory(id, acceptors, options);
+  const identityRead = (key: string, opts?: CallOptions): Promise<ProposeResult> =>
+    new Promise((resolve, reject) => {
+      const needed = majority(acceptors.length);
+      const replies: PeekReply[] = [];
+      let failures = 0;
+      for (const acceptor of acceptors) {
+        (acceptor as Acceptor & Peeker).peek(key, opts).then(
+          (reply) => {
+            replies.push(reply);
+            if (replies.length !== needed) return;
+            const highest = replies.reduce((a, b) => (compareBallots(b.accepted, a.accepted) > 0 ? b : a));
+            resolve({ state: highest.state, ballot: highest.accepted });
+          },
+          (error: unknown) => {
+            if (++failures === acceptors.length - needed + 1) reject(new UnavailableError(`too few peeks answered for ${key}`, { cause: error }));
+          },
+        );
+      }
+    });
+  // Every other method is the real proposer's, called on it.
+  return new Proxy(inner, {
+    get(target, property) {
+      if (property === 'identityRead') return identityRead;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 export const MUTANTS: readonly Scenario[] = [
   {
     name: 'mutant-non-intersecting-quorums',
@@ -270,6 +315,14 @@ export const MUTANTS: readonly Scenario[] = [
     defaultOps: 120,
     simulation: () => ({ proposers: P3, network: LOSSY, ...withFactory((id, acceptors, options) => memoryProposerFactory(id, firstReplyOnly(acceptors), options)) }),
     workload: (ops) => spread(ops, 6, ['x']),
+  },
+  {
+    name: 'mutant-read-skips-write-back',
+    summary: 'reads return the highest state of the first majority of peeks without writing it back, even when the peeks disagree',
+    kind: 'register',
+    defaultOps: 120,
+    simulation: () => ({ proposers: P3, network: LOSSY, ...withFactory(readsSkippingWriteBackOnDisagreement) }),
+    workload: (ops) => ({ ...spread(ops, 6, ['x']), mix: { read: 6, write: 3, cas: 2, delete: 0 } }),
   },
   {
     name: 'mutant-disjoint-acceptor-sets',

@@ -3,6 +3,7 @@
  * build a simulation from a seed, which faults to script, which workload to run, and what else to
  * check; `runScenario` runs it, heals everything, verifies the run and measures coverage.
  */
+import type { Tracer } from '../../src/tracer.js';
 import type { ChainCheckResult } from '../../src/check/chain.js';
 import type { Violation } from '../../src/check/result.js';
 import { Simulation, type SimulationOptions } from '../../src/sim/simulation.js';
@@ -37,6 +38,10 @@ export interface Coverage {
   /** Operations whose outcome was unknown to their client and whose value was later seen. */
   readonly minorityAdopted: number;
   readonly completed: number;
+  /** Reads answered from one round of agreeing peeks (see `proposer/fast-read`). */
+  readonly fastReads: number;
+  /** Reads whose peeks disagreed or went unanswered: the full identity round ran. */
+  readonly fallbackReads: number;
 }
 
 export interface ScenarioRun {
@@ -64,7 +69,13 @@ export interface RunOptions {
 /** Runs one scenario with one seed to the end, then verifies it. */
 export async function runScenario(scenario: Scenario, seed: number, options: RunOptions = {}): Promise<ScenarioRun> {
   const ops = options.ops ?? scenario.defaultOps;
-  const sim = new Simulation({ ...scenario.simulation(seed), seed, trace: options.trace === true, oneRoundTrip: options.oneRoundTrip !== false });
+  const reads = { fast: 0, fallback: 0 };
+  const simulation = scenario.simulation(seed);
+  const tracer: Tracer = (event) => {
+    if (event.type === 'fast-read') reads[event.outcome === 'hit' ? 'fast' : 'fallback']++;
+    simulation.tracer?.(event);
+  };
+  const sim = new Simulation({ ...simulation, tracer, seed, trace: options.trace === true, oneRoundTrip: options.oneRoundTrip !== false });
   scenario.script?.(sim);
   const workload = scenario.workload(ops);
   const report = await runWorkload(sim, { ...workload, kind: scenario.kind });
@@ -78,7 +89,7 @@ export async function runScenario(scenario: Scenario, seed: number, options: Run
     report,
     liveness: { healedAt, boundMs: scenario.livenessBoundMs ?? 2000 },
   });
-  const base = { scenario, seed, ops, oneRoundTrip: options.oneRoundTrip !== false, sim, report, verdict, coverage: coverageOf(sim, report, verdict) };
+  const base = { scenario, seed, ops, oneRoundTrip: options.oneRoundTrip !== false, sim, report, verdict, coverage: { ...coverageOf(sim, report, verdict), fastReads: reads.fast, fallbackReads: reads.fallback } };
   const extra = scenario.check?.(sim, base) ?? [];
   const violations = [...verdict.violations, ...extra];
   const ok = extra.length > 0 ? false : verdict.ok;
@@ -91,7 +102,7 @@ function lastFaultTime(sim: Simulation): number {
   return annotations.at(-1)?.time ?? 0;
 }
 
-function coverageOf(sim: Simulation, report: WorkloadReport, verdict: SimulationVerdict): Coverage {
+function coverageOf(sim: Simulation, report: WorkloadReport, verdict: SimulationVerdict): Omit<Coverage, 'fastReads' | 'fallbackReads'> {
   const history = sim.recorder.history();
   let minorityAdopted = 0;
   const chain = verdict.results.find((r) => r.checker === 'chain') as ChainCheckResult | undefined;

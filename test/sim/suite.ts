@@ -22,7 +22,7 @@ export interface SuiteResult {
   readonly coverage: Coverage;
 }
 
-export const ZERO_COVERAGE: Coverage = { unknownOutcomes: 0, conflicts: 0, quorumLoss: 0, minorityAdopted: 0, completed: 0 };
+export const ZERO_COVERAGE: Coverage = { unknownOutcomes: 0, conflicts: 0, quorumLoss: 0, minorityAdopted: 0, completed: 0, fastReads: 0, fallbackReads: 0 };
 
 export function addCoverage(a: Coverage, b: Coverage): Coverage {
   return {
@@ -31,6 +31,8 @@ export function addCoverage(a: Coverage, b: Coverage): Coverage {
     quorumLoss: a.quorumLoss + b.quorumLoss,
     minorityAdopted: a.minorityAdopted + b.minorityAdopted,
     completed: a.completed + b.completed,
+    fastReads: a.fastReads + b.fastReads,
+    fallbackReads: a.fallbackReads + b.fallbackReads,
   };
 }
 
