@@ -76,8 +76,6 @@
  *
  * A peek carries no ballot and is not an attempt: it takes nothing from the ballot generator, so
  * every attempt still has a ballot of its own (F2).
- *
- * Pure module: no I/O, safe in browsers and notebooks.
  */
 import { type Ballot, ballotEquals, isZeroBallot } from './ballot.js';
 import type { PeekReply, State } from './messages.js';

@@ -20,7 +20,7 @@
  * Memory: one entry per attempt in flight, dropped when the attempt ends; capped (the oldest go
  * first) so a tracer that misses an attempt's end cannot grow without bound.
  *
- * Pure module: the clock is `performance.now()` unless one is given.
+ * The clock is `performance.now()` unless one is given (tests pass their own).
  */
 import type { TraceEvent, Tracer } from '../tracer.js';
 import { LATENCY_BUCKETS, type MetricsRegistry } from './registry.js';

@@ -20,7 +20,7 @@
  * Label values must come from a small fixed set (routes, outcomes, phases): never keys, values or
  * client input, which would let clients grow the server's memory and every scrape without bound.
  *
- * Pure module: no I/O, no Node built-ins.
+ * No I/O and no Node built-ins: the page is a string the server sends.
  */
 import { InvalidArgumentError } from '../errors.js';
 

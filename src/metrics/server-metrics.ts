@@ -3,8 +3,6 @@
  * latency by route. Routes are the servers' own names for their endpoints (`prepare`, `kv`,
  * `admin_grow`, ...), never the path a client sent: a path holds keys, and client input must not
  * make series (see `registry.ts`).
- *
- * Pure module.
  */
 import { LATENCY_BUCKETS, type MetricsRegistry } from './registry.js';
 

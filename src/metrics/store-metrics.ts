@@ -3,8 +3,6 @@
  * an age raise) is what an acceptor waits for before it replies (paper §2.2: "persists ... and
  * returns a confirmation"), so its latency, the fsync of a disk store, bounds every prepare and
  * accept. Wrap the store before giving it to `StoreAcceptor.open`; reads pass straight through.
- *
- * Pure module.
  */
 import type { AcceptorStore } from '../acceptor/acceptor-store.js';
 import { LATENCY_BUCKETS, type MetricsRegistry, SIZE_BUCKETS } from './registry.js';
