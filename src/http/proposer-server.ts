@@ -447,7 +447,9 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
         logger,
         describe: (error) => {
           const failure = toHttpError(error, closingWatches.signal);
-          return { code: failure.code, message: failure.message, retryable: failure.status === 503 };
+          // A watch that broke on the node's own trouble (5xx, an internal error included) is worth
+          // resuming from its last version; a 4xx is not.
+          return { code: failure.code, message: failure.message, retryable: failure.status >= 500 };
         },
       });
     } finally {
@@ -561,7 +563,9 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
           ? closing
             ? new HttpError(503, 'ERR_SHUTTING_DOWN', `the node is shutting down: ${action} stopped (completed steps undone)`)
             : new HttpError(409, 'ERR_CANCELLED', `${action} was cancelled (completed steps undone)`)
-          : toHttpError(error, signal);
+          : // The operation outlives the request's timeout by design: judge its failure as it is, not
+            // as a request that timed out (503 ERR_TIMEOUT would invite a retry of a hopeless one).
+            toHttpError(error, NEVER_ABORTED);
       throw new HttpError(failure.status, failure.code, failure.message, { ...failure.extra, operation: record });
     }
     return sendJson(res, 200, { ...result, operation: operations.get(id) });
@@ -710,6 +714,9 @@ function versionField(value: unknown): bigint | null {
 }
 
 /** The answer for a failure: the caller's mistakes are 4xx, the cluster's retryable ones 503. */
+/** A signal that never aborts: for failures that have nothing to do with the request's deadline. */
+const NEVER_ABORTED = new AbortController().signal;
+
 function toHttpError(error: unknown, signal: AbortSignal): HttpError {
   if (error instanceof HttpError) return error;
   const storage = storageFailureOf(error);

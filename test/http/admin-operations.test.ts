@@ -179,6 +179,21 @@ describe('the operator API reports the progress of long operations', () => {
     expect(sweep.body.operation.progress.done).toBe(sweep.body.operation.progress.total);
     expect(sweep.body.operation.progress.total).toBe(sweep.body.keys);
   });
+
+  it('an operation that fails after the request timeout answers its own failure, not 503 ERR_TIMEOUT', async () => {
+    const { kv, call, newcomer, holdAfter } = await node({ requestTimeoutMs: 20 });
+    await kv.set('live', 1);
+    // The gc's first step (an identity read of every accepter) waits at a1 past the request's
+    // timeout, then finds the key alive: a verdict (409), which retrying cannot change.
+    holdAfter(0);
+    const gc = call('POST', '/v1/admin/gc', { key: 'live' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    newcomer.held.open();
+    const answer = await gc;
+    expect(answer.status).toBe(409);
+    expect(answer.body).toMatchObject({ code: 'ERR_STEP_FAILED', retryable: false, operation: { operation: 'gc', state: 'failed' } });
+    expect(answer.body.message).toMatch(/not a tombstone|tombstone/i);
+  });
 });
 
 describe('AdminOperations', () => {
