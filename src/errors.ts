@@ -362,9 +362,11 @@ export class StorageFailedError extends CASPaxosError {
  *    proposer's counter and `maxFarKeys` other keys already have a counter of their own there;
  *  - `far-ahead`: a fast-forward (garbage collection step b) to a ballot more than
  *    `MAX_BALLOT_JUMP` ahead of the proposer's counter, refused: collecting the key would raise
- *    every acceptor's tombstone floor, which every absent key answers with, that far.
+ *    every acceptor's tombstone floor, which every absent key answers with, that far;
+ *  - `far-promise`: garbage collection step d found an acceptor keeping the tombstone because the
+ *    key's promise is more than `MAX_BALLOT_JUMP` above it (see `acceptorRules.remove`).
  */
-export type BallotsExhaustedReason = 'exhausted' | 'far-keys' | 'far-ahead';
+export type BallotsExhaustedReason = 'exhausted' | 'far-keys' | 'far-ahead' | 'far-promise';
 
 /**
  * A key whose ballots are out of the range a proposer will use, for that key only: other keys keep
@@ -394,6 +396,8 @@ function exhaustedText(counter: number, reason: BallotsExhaustedReason): string 
       return `its acceptors hold counter ${counter}, more than 2^32 ahead of the proposer's, and too many keys are that far already`;
     case 'far-ahead':
       return `fast-forwarding to counter ${counter}, more than 2^32 ahead of the proposer's, is refused (a garbage collection would raise every acceptor's tombstone floor that far)`;
+    case 'far-promise':
+      return `an acceptor keeps its tombstone (accepted at counter ${counter}) because the key's promise is more than 2^32 above it, which removing the record would make every absent key's floor`;
   }
 }
 

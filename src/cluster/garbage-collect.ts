@@ -26,8 +26,8 @@
  */
 import { ballotEquals, compareBallots } from '../core/ballot.js';
 import type { Age } from '../core/age.js';
-import { InvalidArgumentError, NotEqualError, NotTombstoneError } from '../errors.js';
-import type { Addresser, FastForwarder, RejectRemover } from '../roles.js';
+import { BallotsExhaustedError, InvalidArgumentError, NotEqualError, NotTombstoneError } from '../errors.js';
+import type { Addresser, FastForwarder, Peeker, RejectRemover } from '../roles.js';
 import { assertKey } from '../internal/validate.js';
 import type { OrchestrationOptions } from './options.js';
 import { assertNonEmpty, pick, retryableUnlessFinal, runStep } from './steps.js';
@@ -78,6 +78,18 @@ export async function garbageCollect(
 
   await runStep(op, 'remove', starting(3), opts, async () => {
     const replies = await settleAll(acceptors.map((acceptor) => acceptor.removeIfEqual(key, tombstone, callOptions)));
+    // An acceptor also keeps the tombstone itself when the key's promise is far above it (see
+    // `acceptorRules.remove`: a hostile ballot must not become every absent key's floor). A peek
+    // (where the acceptor has one) tells that from a live state under the tombstone's ballot.
+    for (const [i, reply] of replies.entries()) {
+      const peek = (acceptors[i] as RejectRemover & Partial<Peeker>).peek?.bind(acceptors[i]);
+      if (reply.type !== 'not-equal' || !ballotEquals(reply.accepted, tombstone.ballot) || peek === undefined) continue;
+      // An acceptor that cannot peek (an older remote one) leaves the verdict to the replies below.
+      const seen = await peek(key, callOptions).catch(() => undefined);
+      if (seen?.type === 'peeked' && ballotEquals(seen.accepted, tombstone.ballot) && seen.state === null) {
+        throw new BallotsExhaustedError(key, tombstone.ballot.counter, 'far-promise');
+      }
+    }
     replies.forEach((reply, i) => {
       if (reply.type !== 'not-equal') return;
       // Kept under the tombstone's very ballot: the state accepted under it is not empty (one

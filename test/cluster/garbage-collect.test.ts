@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
+  BallotsExhaustedError,
   type FastForwarder,
   MemoryAcceptor,
   MemoryProposer,
@@ -100,6 +101,33 @@ describe('garbageCollect', () => {
     expect((error as StepFailedError).cause).toBeInstanceOf(NotTombstoneError);
     expect(isRetryable(error)).toBe(false);
     for (const a of acceptors) expect(dec(a.inner.inspect('k')?.state ?? null)).toBe('v');
+  });
+
+  test('a tombstone an acceptor keeps for a far promise (a hostile prepare during the collection) stops step d with BallotsExhaustedError, and other keys keep working', async () => {
+    const acceptors = ['a1', 'a2', 'a3'].map((address) => new MemoryAcceptor(address));
+    const [a1, a2, a3] = acceptors as [MemoryAcceptor, MemoryAcceptor, MemoryAcceptor];
+    const p1 = new MemoryProposer('p1', acceptors);
+    await p1.propose('k', () => enc('v'));
+    await p1.propose('k', () => null);
+    // Between steps b and d, an authenticated client prepares k on a1 at 2^40 (as the wire allows).
+    const hostile = {
+      address: a1.address,
+      rejectByAge: async (ages: Parameters<MemoryAcceptor['rejectByAge']>[0]) => {
+        await a1.prepare('k', { counter: 0, id: 'evil' }, { counter: 2 ** 40, id: 'evil' });
+        return a1.rejectByAge(ages);
+      },
+      removeIfEqual: (key: string, tombstone: Parameters<MemoryAcceptor['removeIfEqual']>[1]) => a1.removeIfEqual(key, tombstone),
+      peek: (key: string) => a1.peek(key),
+    };
+    const error = await garbageCollect('k', [p1], [hostile, a2, a3]).catch((e: unknown) => e);
+    expect(error).toMatchObject({ operation: 'gc', step: 'd (remove if equal)', retryable: false });
+    expect((error as StepFailedError).cause).toBeInstanceOf(BallotsExhaustedError);
+    expect((error as StepFailedError).cause).toMatchObject({ reason: 'far-promise' });
+    // a1 kept the tombstone (its promise did not become every absent key's floor); a2, a3 removed it.
+    expect(a1.inspect('k')).toMatchObject({ promise: { counter: 2 ** 40, id: 'evil' }, state: null });
+    expect([a2.inspect('k'), a3.inspect('k')]).toEqual([undefined, undefined]);
+    const other = await p1.propose('other', () => enc('x'));
+    expect(other.ballot.counter).toBeLessThan(2 ** 32);
   });
 
   test('ages rise to the incremented ages; repeating a collection raises them again', async () => {
