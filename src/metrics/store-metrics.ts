@@ -18,7 +18,9 @@ export interface StoreMetricsOptions {
 /**
  * `store` with its writes timed into `registry`: `caspaxos_store_write_duration_seconds{op}`,
  * `caspaxos_store_commit_records` (records per durable write), `caspaxos_store_write_errors_total{op}`
- * and, with `records`, the gauge `caspaxos_store_records`.
+ * and, with `records`, the gauge `caspaxos_store_records`; when the store measures its capacity
+ * (`AcceptorStore.capacity`, as `LmdbStore` does), the gauges `caspaxos_store_used_bytes`,
+ * `caspaxos_store_quota_bytes` and `caspaxos_store_full` (issue 17: what a full disk looks like).
  */
 export function instrumentStore(store: AcceptorStore, registry: MetricsRegistry, options: StoreMetricsOptions = {}): AcceptorStore {
   const now = options.now ?? (() => performance.now());
@@ -27,7 +29,20 @@ export function instrumentStore(store: AcceptorStore, registry: MetricsRegistry,
   const errors = registry.counter('caspaxos_store_write_errors_total', 'Store writes that failed (nothing was written), by op.', ['op']);
   const records = options.records;
   if (records !== undefined) {
-    registry.gauge('caspaxos_store_records', 'Keys holding a record in the store now (caspaxos node\'s key-value store keeps one of its own: its epoch counter).', [], (set) => set(records()));
+    registry.gauge('caspaxos_store_records', 'Keys holding a record in the store now.', [], (set) => set(records()));
+  }
+  if (store.capacity !== undefined) {
+    // One measurement per scrape (the store caches it for a second), shared by the three gauges.
+    const capacity = store.capacity.bind(store);
+    registry.gauge('caspaxos_store_used_bytes', 'Bytes the store\'s data takes, as the store measures it.', [], (set) => {
+      const used = capacity().usedBytes;
+      if (used !== undefined) set(used);
+    });
+    registry.gauge('caspaxos_store_quota_bytes', 'The byte figure past which the store refuses writes that grow its data (the --max-data-bytes quota, or the disk).', [], (set) => {
+      const quota = capacity().quotaBytes;
+      if (quota !== undefined) set(quota);
+    });
+    registry.gauge('caspaxos_store_full', '1 while the store refuses writes that grow its data (full disk or quota), else 0.', [], (set) => set(capacity().full ? 1 : 0));
   }
   const timed = async <T>(op: string, count: number, write: () => Promise<T>): Promise<T> => {
     const started = now();

@@ -120,4 +120,28 @@ describe('instrumentStore', () => {
     expect(sample(page, 'caspaxos_store_records')).toBe(42);
     await acceptor.close();
   });
+
+  it('reports the store\'s bytes, quota and fullness where the store measures them', async () => {
+    const metrics = new MetricsRegistry();
+    const store = new MemoryStore({ maxBytes: 1000 });
+    const acceptor = await StoreAcceptor.open('s', instrumentStore(store, metrics));
+    const proposer = new MemoryProposer('p1', [acceptor]);
+    await proposer.propose('k', () => bytes('v'.repeat(100)));
+    let page = parseExposition(metrics.render());
+    expect(sample(page, 'caspaxos_store_used_bytes')).toBe(store.capacity().usedBytes);
+    expect(sample(page, 'caspaxos_store_used_bytes')).toBeGreaterThanOrEqual(100);
+    expect(sample(page, 'caspaxos_store_quota_bytes')).toBe(1000);
+    expect(sample(page, 'caspaxos_store_full')).toBe(0);
+    store.setLimits({ maxBytes: 10 });
+    page = parseExposition(metrics.render());
+    expect(sample(page, 'caspaxos_store_full')).toBe(1);
+    await acceptor.close();
+    // A store that does not measure itself has none of the three.
+    const plain = new MetricsRegistry();
+    const measureless = new MemoryStore() as AcceptorStore & { capacity?: unknown };
+    Object.defineProperty(measureless, 'capacity', { value: undefined });
+    instrumentStore(measureless, plain);
+    expect(plain.get('caspaxos_store_full')).toBeUndefined();
+    expect(plain.get('caspaxos_store_used_bytes')).toBeUndefined();
+  });
 });
