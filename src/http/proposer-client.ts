@@ -216,6 +216,7 @@ export interface WatchNodeKeyOptions {
 export async function* watchNodeKey(url: string, key: string, options: WatchNodeKeyOptions = {}): AsyncGenerator<NodeWatchEvent, void, undefined> {
   const base = url.replace(/\/+$/, '');
   const { signal, secret } = options;
+  if (secret !== undefined) checkSecret(secret);
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const maxDelay = options.maxReconnectDelayMs ?? 30_000;
   let lastId = options.since;

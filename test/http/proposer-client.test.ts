@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, KeyValueStore, MemoryAcceptor, MemoryProposer, UnavailableError } from '../../src/index.js';
 import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { nodeFetch } from '../../src/http/node-fetch.js';
-import { RemoteProposer } from '../../src/http/proposer-client.js';
+import { RemoteProposer, watchNodeKey } from '../../src/http/proposer-client.js';
 import { type NodeServer, createNodeServer } from '../../src/http/proposer-server.js';
 
 const SECRET = 'remote-secret';
@@ -69,12 +69,13 @@ describe.each([
 });
 
 describe('secrets', () => {
-  it.each(['two words', 'tab\there', 'ünïcode', ''])('%j is refused by the server and by both clients, before anything is sent', async (secret) => {
+  it.each(['two words', 'tab\there', 'ünïcode', ''])('%j is refused by the server and by every client, before anything is sent', async (secret) => {
     const proposer = new MemoryProposer('n1', [new MemoryAcceptor('a1')]);
     const context = { proposer, kv: new KeyValueStore<unknown>({ proposer }), acceptorAt: (address: string) => new MemoryAcceptor(address), operations: { grow: async () => {}, shrink: async () => {}, collect: async () => {} } };
     expect(() => createNodeServer(context, { secret })).toThrow(InvalidArgumentError);
     expect(() => new RemoteProposer('http://127.0.0.1:1', { secret })).toThrow(InvalidArgumentError);
     expect(() => new HttpAcceptor('http://127.0.0.1:1', { secret })).toThrow(InvalidArgumentError);
+    await expect(watchNodeKey('http://127.0.0.1:1', 'k', { secret })[Symbol.asyncIterator]().next()).rejects.toThrow(InvalidArgumentError);
   });
 
   it('visible ASCII beyond the base64 alphabet authenticates', async () => {
