@@ -209,8 +209,8 @@ export class MemoryProposer implements Proposer {
   readonly #inProcess: boolean;
   /** What the read path needs (see `fastRead`). */
   readonly #readContext: FastReadContext;
-  /** Keys with a round running: a collection's fast-forward of one waits for it to end. */
-  readonly #running = new Set<string>();
+  /** The keys' slots, shared by the queue and the cache; `KeySlot.running` says a round runs on the key. */
+  readonly #keys: KeyTable<Proposal>;
   /** Fast-forwards waiting for their key's round to end (see `fastForwardIncrement`). */
   readonly #deferred = new Map<string, Array<() => void>>();
 
@@ -251,7 +251,8 @@ export class MemoryProposer implements Proposer {
     const cacheKeys = integerOption(options.oneRoundTripKeys, 'oneRoundTripKeys', 1, 10_000);
     // One slot per key for the queue and the cache (one lookup per proposal), as many as the cache holds.
     const keys = new KeyTable<Proposal>(cacheKeys);
-    this.#queue = new ProposalQueue((key, batch, slot) => void this.#round(key, batch, slot), maxBatch, keys);
+    this.#keys = keys;
+    this.#queue = new ProposalQueue((key, batch, slot) => this.#round(key, batch, slot), maxBatch, keys);
     this.#cache = options.oneRoundTrip === false ? undefined : new OneRoundTripCache(keys);
     if (!Number.isFinite(this.#stragglerTimeoutMs) || this.#stragglerTimeoutMs < 0) {
       throw new InvalidArgumentError(`stragglerTimeoutMs must be a finite number >= 0, got ${this.#stragglerTimeoutMs}`);
@@ -366,7 +367,8 @@ export class MemoryProposer implements Proposer {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!this.#running.has(key)) {
+    // A collection's fast-forward of one waits for the round running on it to end.
+    if (this.#keys.get(key)?.running !== true) {
       try {
         return Promise.resolve(this.#forwardAndAge(key, ballot));
       } catch (error) {
@@ -537,27 +539,59 @@ export class MemoryProposer implements Proposer {
 
   /**
    * One round for a batch of proposals on `key`: attempts until one commits, one fails for good,
-   * or the retry policy is exhausted. Settles every proposal of the batch; never rejects.
+   * or the retry policy is exhausted. Settles every proposal of the batch; never throws.
+   *
+   * The common case costs no promise of its own: when the first attempt commits synchronously (in
+   * process, see `MemoryProposerOptions.inProcess`), the batch is resolved at once and the round
+   * ends one microtask later (`#endRound`, queued once per round), so proposals that arrive on the
+   * key meanwhile still queue up and run as the next batch, as they do behind an awaited attempt.
+   * Everything else (an attempt that waits, a lost or unknown one, retries) goes on in `#roundRest`.
    */
-  async #round(key: string, batch: readonly Proposal[], slot: KeySlot<Proposal>): Promise<void> {
-    this.#running.add(key);
+  #round(key: string, batch: readonly Proposal[], slot: KeySlot<Proposal>): void {
+    slot.running = true;
+    slot.batchSize = batch.length;
     const log = this.#debug.get();
     const attempt = new Attempt(key, (batch[0] as Proposal).mode, this.#cache !== undefined);
     // A lone proposal's signal also cancels its acceptor calls and waits; a batch's calls are not
     // tied to any one caller (each caller's abort settles that caller alone).
     const signal = batch.length === 1 ? (batch[0] as Proposal).signal : undefined;
+    let first: Outcome | Promise<Outcome>;
+    try {
+      first = runSteps(this.#attempt(attempt, batch, signal, log, slot));
+    } catch (error) {
+      this.#failBatch(key, batch, attempt, error);
+      this.#endRound(slot);
+      return;
+    }
+    if (first !== 'committed') {
+      void this.#roundRest(key, batch, slot, attempt, signal, log, first);
+      return;
+    }
+    resolveBatch(batch, attempt);
+    queueMicrotask((slot.endRound ??= () => this.#endRound(slot)));
+  }
+
+  /**
+   * The rest of a round whose first attempt (`first`) waits or did not commit: awaits it (always
+   * yielding once, even when it ran synchronously), then retries while a retry may help.
+   */
+  async #roundRest(
+    key: string,
+    batch: readonly Proposal[],
+    slot: KeySlot<Proposal>,
+    attempt: Attempt,
+    signal: AbortSignal | undefined,
+    log: Logger | undefined,
+    first: Outcome | Promise<Outcome>,
+  ): Promise<void> {
     try {
       for (let n = 1; ; n++) {
         if (n > 1 && allSettled(batch)) return; // every caller aborted: stop retrying
         // Awaited even when the attempt ran synchronously (in process): a round always yields
         // once, so proposals that arrive on the key meanwhile queue up and run as the next batch.
-        const outcome = await runSteps(this.#attempt(attempt, batch, signal, log, slot));
+        const outcome = await (n === 1 ? first : runSteps(this.#attempt(attempt, batch, signal, log, slot)));
         if (outcome === 'committed') {
-          const { results, ballot } = attempt;
-          for (let i = 0; i < batch.length; i++) {
-            const state = results?.[i];
-            if (state !== undefined) (batch[i] as Proposal).resolve({ state, ballot });
-          }
+          resolveBatch(batch, attempt);
           return;
         }
         if (outcome === 'nothing') return;
@@ -574,19 +608,30 @@ export class MemoryProposer implements Proposer {
         else signal?.throwIfAborted();
       }
     } catch (error) {
-      const failure = this.#traceFailure(key, attempt.ballot, error);
-      for (const proposal of batch) proposal.reject(failure);
+      this.#failBatch(key, batch, attempt, error);
     } finally {
-      this.#running.delete(key);
-      this.#ballots.roundDone(key);
-      // Collections' fast-forwards of this key apply now, before the next round takes its age.
-      if (this.#deferred.size > 0) {
-        const waiting = this.#deferred.get(key);
-        this.#deferred.delete(key);
-        if (waiting !== undefined) for (const apply of waiting) apply();
-      }
-      this.#queue.roundDone(slot, batch.length);
+      this.#endRound(slot);
     }
+  }
+
+  /** Rejects every proposal of the batch with `error` (traced; see `#traceFailure`). */
+  #failBatch(key: string, batch: readonly Proposal[], attempt: Attempt, error: unknown): void {
+    const failure = this.#traceFailure(key, attempt.ballot, error);
+    for (const proposal of batch) proposal.reject(failure);
+  }
+
+  /** The round on the slot's key is over: what waited for it applies, and the queue goes on. */
+  #endRound(slot: KeySlot<Proposal>): void {
+    const { key } = slot;
+    slot.running = false;
+    this.#ballots.roundDone(key);
+    // Collections' fast-forwards of this key apply now, before the next round takes its age.
+    if (this.#deferred.size > 0) {
+      const waiting = this.#deferred.get(key);
+      this.#deferred.delete(key);
+      if (waiting !== undefined) for (const apply of waiting) apply();
+    }
+    this.#queue.roundDone(slot, slot.batchSize);
   }
 
   /**
@@ -605,7 +650,7 @@ export class MemoryProposer implements Proposer {
     signal: AbortSignal | undefined,
     log: Logger | undefined,
     slot: KeySlot<Proposal>,
-  ): Steps<'committed' | 'nothing' | Cause> {
+  ): Steps<Outcome> {
     const config = this.#config;
     config.enter();
     try {
@@ -842,6 +887,18 @@ export class MemoryProposer implements Proposer {
    */
   #readForWatch(key: string, signal: AbortSignal): Promise<ProposeResult> {
     return retryWhile(() => this.identityRead(key, { signal }), isRetryable, { signal, policy: this.#retry, random: this.#random, sleep: this.#sleep });
+  }
+}
+
+/** How an attempt ends (see `MemoryProposer.#attempt`). */
+type Outcome = 'committed' | 'nothing' | Cause;
+
+/** Resolves each caller of a committed batch with the state its own change produced. */
+function resolveBatch(batch: readonly Proposal[], attempt: Attempt): void {
+  const { results, ballot } = attempt;
+  for (let i = 0; i < batch.length; i++) {
+    const state = results?.[i];
+    if (state !== undefined) (batch[i] as Proposal).resolve({ state, ballot });
   }
 }
 
