@@ -15,6 +15,7 @@
  */
 import { abortable, abortableWait } from '../internal/abort.js';
 import { type Steps, runSteps } from '../internal/steps.js';
+import { inNextMicrotask } from '../internal/microtask.js';
 import type { Age } from '../core/age.js';
 import { ANCESTRY_FLOOR_ID } from '../core/ancestry.js';
 import { Attempt, type ChangeFailure, type PrepareVerdict, type QuorumMode } from '../core/attempt.js';
@@ -568,7 +569,7 @@ export class MemoryProposer implements Proposer {
       return;
     }
     resolveBatch(batch, attempt);
-    queueMicrotask((slot.endRound ??= () => this.#endRound(slot)));
+    inNextMicrotask((slot.endRound ??= () => this.#endRound(slot)));
   }
 
   /**

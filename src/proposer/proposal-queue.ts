@@ -13,6 +13,7 @@
 import type { QuorumMode } from '../core/attempt.js';
 import type { ChangeFunc, ProposeResult } from '../roles.js';
 import { type KeySlot, KeyTable } from './key-table.js';
+import { inNextMicrotask } from '../internal/microtask.js';
 
 /** One caller's proposal. */
 export interface Proposal {
@@ -150,7 +151,7 @@ export class ProposalQueue {
       this.#idle(slot);
       return;
     }
-    queueMicrotask(() => this.#startNext(slot));
+    inNextMicrotask(() => this.#startNext(slot));
   }
 
   /** No round runs on the key any more; its slot stays, for the key's next proposal. */
