@@ -262,12 +262,13 @@ class RecordTable implements TrustedAcceptor {
       this.records.set(key, last.to);
       return last.reply;
     }
-    const { reply, next } = rules.prepare(record, ballot, this.absent.promise);
-    if (reply.type !== 'promised') return reply;
-    const to = next as StoredRecord; // a promise always comes with its record
+    // `rules.prepare`, with the record and the reply built here, once: the rule's test decides
+    // (`rules.promises`), and the new record is the one `rules.prepare` stores.
+    if (!rules.promises(record, ballot)) return rules.conflictWith(record, this.absent.promise);
+    const to: StoredRecord = { promise: ballot, accepted: record.accepted, state: record.state, ancestry: record.ancestry };
     this.records.set(key, to);
     // The reply gets its own copy: the change function may mutate it.
-    const promised: Promised = { type: 'promised', accepted: reply.accepted, state: fromCompactState(reply.state), ancestry: reply.ancestry };
+    const promised: Promised = { type: 'promised', accepted: record.accepted, state: fromCompactState(record.state), ancestry: record.ancestry };
     if (shared !== undefined) shared.promise = { from: record, to, reply: promised };
     return promised;
   }
