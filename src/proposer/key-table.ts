@@ -29,10 +29,6 @@ export class KeySlot<W = unknown> {
    * Only the proposer changes it; a slot whose round runs is never evicted (`waiting` is set then).
    */
   running = false;
-  /** The size of the batch whose round ends next (the proposer's, for `ProposalQueue.roundDone`). */
-  batchSize = 0;
-  /** Ends the round of the key (the proposer's, made once per slot: no closure per round). */
-  endRound: (() => void) | undefined = undefined;
 
   // The one-round-trip entry (see `OneRoundTripCache`, the only one that changes these).
   /** Whether the slot holds an entry. */

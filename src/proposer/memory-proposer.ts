@@ -212,6 +212,9 @@ export class MemoryProposer implements Proposer {
   readonly #readContext: FastReadContext;
   /** The keys' slots, shared by the queue and the cache; `KeySlot.running` says a round runs on the key. */
   readonly #keys: KeyTable<Proposal>;
+  /** Rounds that committed synchronously and end in a microtask: slot, batch size, ... (see `#endNext`). */
+  readonly #ending: Array<KeySlot<Proposal> | number> = [];
+  #endingHead = 0;
   /** Fast-forwards waiting for their key's round to end (see `fastForwardIncrement`). */
   readonly #deferred = new Map<string, Array<() => void>>();
 
@@ -550,7 +553,6 @@ export class MemoryProposer implements Proposer {
    */
   #round(key: string, batch: readonly Proposal[], slot: KeySlot<Proposal>): void {
     slot.running = true;
-    slot.batchSize = batch.length;
     const log = this.#debug.get();
     const attempt = new Attempt(key, (batch[0] as Proposal).mode, this.#cache !== undefined);
     // A lone proposal's signal also cancels its acceptor calls and waits; a batch's calls are not
@@ -561,7 +563,7 @@ export class MemoryProposer implements Proposer {
       first = runSteps(this.#attempt(attempt, batch, signal, log, slot));
     } catch (error) {
       this.#failBatch(key, batch, attempt, error);
-      this.#endRound(slot);
+      this.#endRound(slot, batch.length);
       return;
     }
     if (first !== 'committed') {
@@ -569,8 +571,30 @@ export class MemoryProposer implements Proposer {
       return;
     }
     resolveBatch(batch, attempt);
-    inNextMicrotask((slot.endRound ??= () => this.#endRound(slot)));
+    this.#ending.push(slot, batch.length);
+    inNextMicrotask(this.#endNext);
   }
+
+  /**
+   * Ends the round that committed synchronously longest ago (`#round`): each such round queues
+   * its slot and batch size on `#ending` and one call of this in a microtask, and microtasks run
+   * in order, so each call ends its own round. One function for all (no closure per round or key).
+   */
+  readonly #endNext = (): void => {
+    const ending = this.#ending;
+    const slot = ending[this.#endingHead] as KeySlot<Proposal>;
+    const size = ending[this.#endingHead + 1] as number;
+    this.#endingHead += 2;
+    if (this.#endingHead === ending.length) {
+      ending.length = 0;
+      this.#endingHead = 0;
+    } else if (this.#endingHead >= 1024 && this.#endingHead * 2 >= ending.length) {
+      // Never drained under a steady stream of rounds: drop the ended part (amortized O(1)).
+      ending.splice(0, this.#endingHead);
+      this.#endingHead = 0;
+    }
+    this.#endRound(slot, size);
+  };
 
   /**
    * The rest of a round whose first attempt (`first`) waits or did not commit: awaits it (always
@@ -611,7 +635,7 @@ export class MemoryProposer implements Proposer {
     } catch (error) {
       this.#failBatch(key, batch, attempt, error);
     } finally {
-      this.#endRound(slot);
+      this.#endRound(slot, batch.length);
     }
   }
 
@@ -622,7 +646,7 @@ export class MemoryProposer implements Proposer {
   }
 
   /** The round on the slot's key is over: what waited for it applies, and the queue goes on. */
-  #endRound(slot: KeySlot<Proposal>): void {
+  #endRound(slot: KeySlot<Proposal>, size: number): void {
     const { key } = slot;
     slot.running = false;
     this.#ballots.roundDone(key);
@@ -632,7 +656,7 @@ export class MemoryProposer implements Proposer {
       this.#deferred.delete(key);
       if (waiting !== undefined) for (const apply of waiting) apply();
     }
-    this.#queue.roundDone(slot, slot.batchSize);
+    this.#queue.roundDone(slot, size);
   }
 
   /**
