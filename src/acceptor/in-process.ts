@@ -17,7 +17,7 @@
  * (`acceptorRules.promises`, `acceptorRules.accepts`), stores its verdict before it returns it,
  * keeps its own map of records, and notifies its watchers. The proposer feeds the replies to the
  * same rounds, in the order it calls the acceptors (`feedInProcess`); an attempt whose acceptors
- * all answer this way runs synchronously, and its round yields to the event loop once. An
+ * all answer this way runs synchronously, and its round holds its key for one microtask more. An
  * acceptor whose `prepare` or `accept` is overridden (a subclass or wrapper that counts, delays
  * or breaks requests) does not offer the path: it must see every request.
  * `MemoryProposerOptions.inProcess: false` turns the path off for a proposer.

@@ -10,8 +10,9 @@
  * takes its ballot synchronously before it first waits, so a burst of calls gets increasing
  * ballots in call order. An attempt is a generator of steps (`runSteps`) that waits only for
  * replies still outstanding: over in-process `MemoryAcceptor`s (the trusted path, see
- * `acceptor/in-process`) it runs synchronously, both phases, and its round then yields to the
- * event loop once, so proposals arriving meanwhile on the key queue up behind it.
+ * `acceptor/in-process`) it runs synchronously, both phases; a round whose first attempt commits
+ * so resolves its callers at once and holds its key for one microtask more, so proposals arriving
+ * meanwhile on the key queue up behind it and run as the next batch (`#round`).
  */
 import { abortable, abortableWait } from '../internal/abort.js';
 import { type Steps, runSteps } from '../internal/steps.js';
@@ -122,8 +123,8 @@ export interface MemoryProposerOptions {
    * "In-process fast path"): synchronously, without re-validating what this proposer validated
    * already, sharing one immutable copy of each state between them. Every reply and every stored
    * record is the same as through `prepare` and `accept`; an attempt over such acceptors runs
-   * synchronously, and its round still yields to the event loop once (so proposals arriving
-   * meanwhile queue up and run as one batch). Acceptors whose `prepare` or `accept` is
+   * synchronously, and its round still holds its key for one microtask after it commits (so
+   * proposals arriving meanwhile queue up and run as one batch). Acceptors whose `prepare` or `accept` is
    * overridden, and every other acceptor, are called through their public methods regardless, and
    * so is every acceptor while a `tracer` is set (a trace shows the messages as asynchronous
    * acceptors deliver them).
@@ -536,9 +537,9 @@ export class MemoryProposer implements Proposer {
     } catch (error) {
       return Promise.reject(error);
     }
-    const { proposal, promise } = newProposal(change, mode, signal);
+    const proposal = newProposal(change, mode, signal);
     this.#queue.submit(key, proposal);
-    return promise;
+    return proposal.promise;
   }
 
   /**
