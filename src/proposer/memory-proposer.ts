@@ -17,6 +17,7 @@
 import { abortable, abortableWait } from '../internal/abort.js';
 import { type Steps, runSteps } from '../internal/steps.js';
 import { inNextMicrotask } from '../internal/microtask.js';
+import { Fifo } from '../internal/fifo.js';
 import type { Age } from '../core/age.js';
 import { ANCESTRY_FLOOR_ID } from '../core/ancestry.js';
 import { Attempt, type ChangeFailure, type PrepareVerdict, type QuorumMode } from '../core/attempt.js';
@@ -214,8 +215,7 @@ export class MemoryProposer implements Proposer {
   /** The keys' slots, shared by the queue and the cache; `KeySlot.running` says a round runs on the key. */
   readonly #keys: KeyTable<Proposal>;
   /** Rounds that committed synchronously and end in a microtask: slot, batch size, ... (see `#endNext`). */
-  readonly #ending: Array<KeySlot<Proposal> | number> = [];
-  #endingHead = 0;
+  readonly #ending = new Fifo<KeySlot<Proposal> | number>();
   /** Fast-forwards waiting for their key's round to end (see `fastForwardIncrement`). */
   readonly #deferred = new Map<string, Array<() => void>>();
 
@@ -572,7 +572,8 @@ export class MemoryProposer implements Proposer {
       return;
     }
     resolveBatch(batch, attempt);
-    this.#ending.push(slot, batch.length);
+    this.#ending.push(slot);
+    this.#ending.push(batch.length);
     inNextMicrotask(this.#endNext);
   }
 
@@ -582,19 +583,8 @@ export class MemoryProposer implements Proposer {
    * in order, so each call ends its own round. One function for all (no closure per round or key).
    */
   readonly #endNext = (): void => {
-    const ending = this.#ending;
-    const slot = ending[this.#endingHead] as KeySlot<Proposal>;
-    const size = ending[this.#endingHead + 1] as number;
-    this.#endingHead += 2;
-    if (this.#endingHead === ending.length) {
-      ending.length = 0;
-      this.#endingHead = 0;
-    } else if (this.#endingHead >= 1024 && this.#endingHead * 2 >= ending.length) {
-      // Never drained under a steady stream of rounds: drop the ended part (amortized O(1)).
-      ending.splice(0, this.#endingHead);
-      this.#endingHead = 0;
-    }
-    this.#endRound(slot, size);
+    const slot = this.#ending.shift() as KeySlot<Proposal>;
+    this.#endRound(slot, this.#ending.shift() as number);
   };
 
   /**
