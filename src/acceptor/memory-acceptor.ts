@@ -257,10 +257,9 @@ class RecordTable implements TrustedAcceptor {
     const record = this.records.get(key) ?? this.absent;
     // Another acceptor of the phase promised the same ballot from this very record: the same
     // verdict, the same new record (records are immutable).
-    const last = shared?.promise;
-    if (last !== undefined && last.from === record) {
-      this.records.set(key, last.to);
-      return last.reply;
+    if (shared !== undefined && shared.promisedFrom === record) {
+      this.records.set(key, shared.promisedTo as StoredRecord);
+      return shared.promisedReply as Promised;
     }
     // `rules.prepare`, with the record and the reply built here, once: the rule's test decides
     // (`rules.promises`), and the new record is the one `rules.prepare` stores.
@@ -269,7 +268,11 @@ class RecordTable implements TrustedAcceptor {
     this.records.set(key, to);
     // The reply gets its own copy: the change function may mutate it.
     const promised: Promised = { type: 'promised', accepted: record.accepted, state: fromCompactState(record.state), ancestry: record.ancestry };
-    if (shared !== undefined) shared.promise = { from: record, to, reply: promised };
+    if (shared !== undefined) {
+      shared.promisedFrom = record;
+      shared.promisedTo = to;
+      shared.promisedReply = promised;
+    }
     return promised;
   }
 
