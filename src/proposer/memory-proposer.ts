@@ -125,10 +125,10 @@ export interface MemoryProposerOptions {
    * already, sharing one immutable copy of each state between them. Every reply and every stored
    * record is the same as through `prepare` and `accept`; an attempt over such acceptors runs
    * synchronously, and its round still holds its key for one microtask after it commits (so
-   * proposals arriving meanwhile queue up and run as one batch). Acceptors whose `prepare` or `accept` is
-   * overridden, and every other acceptor, are called through their public methods regardless, and
-   * so is every acceptor while a `tracer` is set (a trace shows the messages as asynchronous
-   * acceptors deliver them).
+   * proposals arriving meanwhile queue up and run as one batch). Acceptors whose `prepare` or
+   * `accept` is overridden, and every other acceptor, are called through their public methods
+   * regardless, and so is every acceptor while a `tracer` is set (a trace shows the messages as
+   * asynchronous acceptors deliver them).
    * @default true
    */
   readonly inProcess?: boolean | undefined;
@@ -372,7 +372,7 @@ export class MemoryProposer implements Proposer {
     } catch (error) {
       return Promise.reject(error);
     }
-    // A collection's fast-forward of one waits for the round running on it to end.
+    // A collection's fast-forward of a key waits for the round running on it to end.
     if (this.#keys.get(key)?.running !== true) {
       try {
         return Promise.resolve(this.#forwardAndAge(key, ballot));
@@ -548,7 +548,7 @@ export class MemoryProposer implements Proposer {
    *
    * The common case costs no promise of its own: when the first attempt commits synchronously (in
    * process, see `MemoryProposerOptions.inProcess`), the batch is resolved at once and the round
-   * ends one microtask later (`#endRound`, queued once per round), so proposals that arrive on the
+   * ends one microtask later (`#endNext`, queued once per round), so proposals that arrive on the
    * key meanwhile still queue up and run as the next batch, as they do behind an awaited attempt.
    * Everything else (an attempt that waits, a lost or unknown one, retries) goes on in `#roundRest`.
    */
