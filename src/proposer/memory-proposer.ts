@@ -695,7 +695,9 @@ export class MemoryProposer implements Proposer {
         const { preparers } = config;
         const prepare = new PrepareRound(ballot, preparers.length, majority(preparers.length));
         const request = new PrepareRequest(key, age, ballot, signal);
-        yield this.#send('prepare', preparers, prepare, request, signal);
+        // Decided in process: no step to yield (a resumption of the generator saved per phase).
+        const sent = this.#send('prepare', preparers, prepare, request, signal);
+        if (typeof sent !== 'string') yield sent;
         base = request.keptFormOf(prepare.state);
         this.#afterPhase('prepare', preparers.length, prepare, key, log);
         const verdict = attempt.afterPrepare(prepare, this.#age, this.#collections);
@@ -725,7 +727,8 @@ export class MemoryProposer implements Proposer {
       const accept = new AcceptRound(ballot, accepters.length, needed, nextBallot);
       const { state, ancestry } = attempt;
       const request = new AcceptRequest(key, age, ballot, state, nextBallot, ancestry, signal, base);
-      yield this.#send('accept', accepters, accept, request, signal);
+      const sent = this.#send('accept', accepters, accept, request, signal);
+      if (typeof sent !== 'string') yield sent;
       // Lost, with nothing but proven rejections so far: if the stragglers prove it too, the state
       // is stored nowhere and this attempt can be retried instead of called unknown. This is what
       // a proposal preempted by a competitor's prepare looks like.
