@@ -17,7 +17,7 @@
  * (`acceptorRules.promises`, `acceptorRules.accepts`), stores its verdict before it returns it,
  * keeps its own map of records, and notifies its watchers. The proposer feeds the replies to the
  * same rounds, in the order it calls the acceptors (`feedInProcess`); an attempt whose acceptors
- * all answer this way runs synchronously, and its round yields to the event loop once. An
+ * all answer this way runs synchronously, and its round holds its key for one microtask more. An
  * acceptor whose `prepare` or `accept` is overridden (a subclass or wrapper that counts, delays
  * or breaks requests) does not offer the path: it must see every request.
  * `MemoryProposerOptions.inProcess: false` turns the path off for a proposer.
@@ -68,25 +68,24 @@ export function trustedAcceptorOf(acceptor: object): TrustedAcceptor | undefined
  * @internal
  */
 export class SharedPrepare {
-  /** The last promise an acceptor of the phase made, to share with the next one. */
-  promise: SharedPromise | undefined = undefined;
+  // The last promise an acceptor of the phase made, to share with the next one: the record it
+  // was made from (`undefined` before the first), the record stored and the reply. Three fields,
+  // not an object per phase.
+  /** The record the last promise was made from. */
+  promisedFrom: KeyRecord<CompactState> | undefined = undefined;
+  /** The record it stored. */
+  promisedTo: KeyRecord<CompactState> | undefined = undefined;
+  /** Its reply, the state decoded: a fresh copy, which only the proposer's round reads. */
+  promisedReply: Promised | undefined = undefined;
 
   /**
    * The kept form of `state` when it is the state of the shared reply: a cheap source of a copy
    * of the same bytes (see `toCompactState`'s `previous`).
    */
   keptFormOf(state: State): CompactState | undefined {
-    const promise = this.promise;
-    return promise !== undefined && promise.reply.state === state ? promise.from.state : undefined;
+    const from = this.promisedFrom;
+    return from !== undefined && this.promisedReply?.state === state ? from.state : undefined;
   }
-}
-
-/** A promise made from the record `from`: the record it stored and its reply. @internal */
-export interface SharedPromise {
-  readonly from: KeyRecord<CompactState>;
-  readonly to: KeyRecord<CompactState>;
-  /** The state decoded: a fresh copy, which only the proposer's round reads. */
-  readonly reply: Promised;
 }
 
 /**

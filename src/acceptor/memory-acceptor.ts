@@ -257,18 +257,22 @@ class RecordTable implements TrustedAcceptor {
     const record = this.records.get(key) ?? this.absent;
     // Another acceptor of the phase promised the same ballot from this very record: the same
     // verdict, the same new record (records are immutable).
-    const last = shared?.promise;
-    if (last !== undefined && last.from === record) {
-      this.records.set(key, last.to);
-      return last.reply;
+    if (shared !== undefined && shared.promisedFrom === record) {
+      this.records.set(key, shared.promisedTo as StoredRecord);
+      return shared.promisedReply as Promised;
     }
-    const { reply, next } = rules.prepare(record, ballot, this.absent.promise);
-    if (reply.type !== 'promised') return reply;
-    const to = next as StoredRecord; // a promise always comes with its record
+    // `rules.prepare`, with the record and the reply built here, once: the rule's test decides
+    // (`rules.promises`), and the new record is the one `rules.prepare` stores.
+    if (!rules.promises(record, ballot)) return rules.conflictWith(record, this.absent.promise);
+    const to: StoredRecord = { promise: ballot, accepted: record.accepted, state: record.state, ancestry: record.ancestry };
     this.records.set(key, to);
     // The reply gets its own copy: the change function may mutate it.
-    const promised: Promised = { type: 'promised', accepted: reply.accepted, state: fromCompactState(reply.state), ancestry: reply.ancestry };
-    if (shared !== undefined) shared.promise = { from: record, to, reply: promised };
+    const promised: Promised = { type: 'promised', accepted: record.accepted, state: fromCompactState(record.state), ancestry: record.ancestry };
+    if (shared !== undefined) {
+      shared.promisedFrom = record;
+      shared.promisedTo = to;
+      shared.promisedReply = promised;
+    }
     return promised;
   }
 

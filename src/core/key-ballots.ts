@@ -137,7 +137,7 @@ export class KeyBallots {
 
   /** The last counter handed out to or seen on `key`: the next ballot's counter is one more. */
   counterOf(key: string): number {
-    const floor = this.#floors.get(key);
+    const floor = this.#floorOf(key);
     return floor === undefined || floor < this.#global ? this.#global : floor;
   }
 
@@ -146,7 +146,7 @@ export class KeyBallots {
    * when its counter would exceed `MAX_BALLOT_COUNTER` (the key has run out of ballots).
    */
   next(key: string): Ballot | undefined {
-    const floor = this.#floors.get(key);
+    const floor = this.#floorOf(key);
     if (floor === undefined || floor <= this.#global) {
       if (this.#global >= MAX_BALLOT_COUNTER) return undefined;
       if (floor !== undefined) this.#floors.delete(key);
@@ -184,6 +184,11 @@ export class KeyBallots {
   }
 
   /** True when `seen` is beyond what `observe` follows with the global counter (`MAX_BALLOT_JUMP`). */
+  /** The key's own counter, if any: no lookup while no key has one (the common case). */
+  #floorOf(key: string): number | undefined {
+    return this.#floors.size === 0 ? undefined : this.#floors.get(key);
+  }
+
   isFar(seen: Ballot): boolean {
     return seen.counter - this.#global > MAX_BALLOT_JUMP;
   }

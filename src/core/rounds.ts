@@ -17,6 +17,7 @@ import type { Age } from './age.js';
 import { type Ballot, ZERO_BALLOT, ballotEquals, compareBallots } from './ballot.js';
 import type { AcceptReply, AgeRejection, Conflict, PrepareReply, State } from './messages.js';
 import { QuorumTally, type QuorumStatus } from './quorum.js';
+import { NO_ANCESTRY } from './ancestry.js';
 
 /**
  * What a round learned. The quorum decision (`tally`) counts only the replies that arrived before
@@ -116,7 +117,7 @@ export class PrepareRound extends Round {
    * The ancestry of the state under `highestAccepted` (`Promised.ancestry`), or `undefined` when
    * its acceptor did not report one.
    */
-  ancestry: readonly Ballot[] | undefined = [];
+  ancestry: readonly Ballot[] | undefined = NO_ANCESTRY;
 
   /** Records one prepare reply and returns the (possibly unchanged) status. */
   onReply(reply: PrepareReply): QuorumStatus {

@@ -45,7 +45,7 @@ export class ProposerBallots {
    * it instead: the change may have taken effect, and no prepare can decide it now.
    */
   take(key: string, unknown: Ballot | undefined): Ballot {
-    const refused = this.#refused.get(key);
+    const refused = this.#refused.size === 0 ? undefined : this.#refused.get(key);
     const ballot = refused === undefined ? this.#ballots.next(key) : undefined;
     if (ballot !== undefined) return ballot;
     const exhausted =
@@ -70,6 +70,8 @@ export class ProposerBallots {
    * it, as far as `KeyBallots.observe` allows. Returns how the key's counter moved, if it did.
    */
   observe(key: string, seen: Ballot): CounterMove | undefined {
+    // Not above the global counter: no key's counter moves (`KeyBallots.observe`), no lookup.
+    if (seen.counter <= this.#ballots.counter) return undefined;
     const from = this.#ballots.counterOf(key);
     const observation = this.#ballots.observe(key, seen);
     if (observation === 'none') return undefined;

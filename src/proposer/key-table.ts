@@ -21,6 +21,14 @@ export class KeySlot<W = unknown> {
    * `undefined` while no round runs: only `ProposalQueue` changes it.
    */
   waiting: W[] | undefined = undefined;
+  /**
+   * Whether a round of the proposer runs on the key: set when the round starts, cleared when it
+   * ends (before the queue hands the key on), exactly as long as the round runs. Not the same as
+   * `waiting !== undefined`, which also holds during the queue's hop between two rounds: a
+   * collection's fast-forward arriving in that hop applies at once (nothing would run it later).
+   * Only the proposer changes it; a slot whose round runs is never evicted (`waiting` is set then).
+   */
+  running = false;
 
   // The one-round-trip entry (see `OneRoundTripCache`, the only one that changes these).
   /** Whether the slot holds an entry. */

@@ -10,11 +10,14 @@
  * takes its ballot synchronously before it first waits, so a burst of calls gets increasing
  * ballots in call order. An attempt is a generator of steps (`runSteps`) that waits only for
  * replies still outstanding: over in-process `MemoryAcceptor`s (the trusted path, see
- * `acceptor/in-process`) it runs synchronously, both phases, and its round then yields to the
- * event loop once, so proposals arriving meanwhile on the key queue up behind it.
+ * `acceptor/in-process`) it runs synchronously, both phases; a round whose first attempt commits
+ * so resolves its callers at once and holds its key for one microtask more, so proposals arriving
+ * meanwhile on the key queue up behind it and run as the next batch (`#round`).
  */
 import { abortable, abortableWait } from '../internal/abort.js';
 import { type Steps, runSteps } from '../internal/steps.js';
+import { inNextMicrotask } from '../internal/microtask.js';
+import { Fifo } from '../internal/fifo.js';
 import type { Age } from '../core/age.js';
 import { ANCESTRY_FLOOR_ID } from '../core/ancestry.js';
 import { Attempt, type ChangeFailure, type PrepareVerdict, type QuorumMode } from '../core/attempt.js';
@@ -121,11 +124,11 @@ export interface MemoryProposerOptions {
    * "In-process fast path"): synchronously, without re-validating what this proposer validated
    * already, sharing one immutable copy of each state between them. Every reply and every stored
    * record is the same as through `prepare` and `accept`; an attempt over such acceptors runs
-   * synchronously, and its round still yields to the event loop once (so proposals arriving
-   * meanwhile queue up and run as one batch). Acceptors whose `prepare` or `accept` is
-   * overridden, and every other acceptor, are called through their public methods regardless, and
-   * so is every acceptor while a `tracer` is set (a trace shows the messages as asynchronous
-   * acceptors deliver them).
+   * synchronously, and its round still holds its key for one microtask after it commits (so
+   * proposals arriving meanwhile queue up and run as one batch). Acceptors whose `prepare` or
+   * `accept` is overridden, and every other acceptor, are called through their public methods
+   * regardless, and so is every acceptor while a `tracer` is set (a trace shows the messages as
+   * asynchronous acceptors deliver them).
    * @default true
    */
   readonly inProcess?: boolean | undefined;
@@ -209,8 +212,10 @@ export class MemoryProposer implements Proposer {
   readonly #inProcess: boolean;
   /** What the read path needs (see `fastRead`). */
   readonly #readContext: FastReadContext;
-  /** Keys with a round running: a collection's fast-forward of one waits for it to end. */
-  readonly #running = new Set<string>();
+  /** The keys' slots, shared by the queue and the cache; `KeySlot.running` says a round runs on the key. */
+  readonly #keys: KeyTable<Proposal>;
+  /** Rounds that committed synchronously and end in a microtask: slot, batch size, ... (see `#endNext`). */
+  readonly #ending = new Fifo<KeySlot<Proposal> | number>();
   /** Fast-forwards waiting for their key's round to end (see `fastForwardIncrement`). */
   readonly #deferred = new Map<string, Array<() => void>>();
 
@@ -251,7 +256,8 @@ export class MemoryProposer implements Proposer {
     const cacheKeys = integerOption(options.oneRoundTripKeys, 'oneRoundTripKeys', 1, 10_000);
     // One slot per key for the queue and the cache (one lookup per proposal), as many as the cache holds.
     const keys = new KeyTable<Proposal>(cacheKeys);
-    this.#queue = new ProposalQueue((key, batch, slot) => void this.#round(key, batch, slot), maxBatch, keys);
+    this.#keys = keys;
+    this.#queue = new ProposalQueue((key, batch, slot) => this.#round(key, batch, slot), maxBatch, keys);
     this.#cache = options.oneRoundTrip === false ? undefined : new OneRoundTripCache(keys);
     if (!Number.isFinite(this.#stragglerTimeoutMs) || this.#stragglerTimeoutMs < 0) {
       throw new InvalidArgumentError(`stragglerTimeoutMs must be a finite number >= 0, got ${this.#stragglerTimeoutMs}`);
@@ -366,7 +372,8 @@ export class MemoryProposer implements Proposer {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!this.#running.has(key)) {
+    // A collection's fast-forward of a key waits for the round running on it to end.
+    if (this.#keys.get(key)?.running !== true) {
       try {
         return Promise.resolve(this.#forwardAndAge(key, ballot));
       } catch (error) {
@@ -530,34 +537,77 @@ export class MemoryProposer implements Proposer {
     } catch (error) {
       return Promise.reject(error);
     }
-    const { proposal, promise } = newProposal(change, mode, signal);
+    const proposal = newProposal(change, mode, signal);
     this.#queue.submit(key, proposal);
-    return promise;
+    return proposal.promise;
   }
 
   /**
    * One round for a batch of proposals on `key`: attempts until one commits, one fails for good,
-   * or the retry policy is exhausted. Settles every proposal of the batch; never rejects.
+   * or the retry policy is exhausted. Settles every proposal of the batch; never throws.
+   *
+   * The common case costs no promise of its own: when the first attempt commits synchronously (in
+   * process, see `MemoryProposerOptions.inProcess`), the batch is resolved at once and the round
+   * ends one microtask later (`#endNext`, queued once per round), so proposals that arrive on the
+   * key meanwhile still queue up and run as the next batch, as they do behind an awaited attempt.
+   * Everything else (an attempt that waits, a lost or unknown one, retries) goes on in `#roundRest`.
    */
-  async #round(key: string, batch: readonly Proposal[], slot: KeySlot<Proposal>): Promise<void> {
-    this.#running.add(key);
+  #round(key: string, batch: readonly Proposal[], slot: KeySlot<Proposal>): void {
+    slot.running = true;
     const log = this.#debug.get();
     const attempt = new Attempt(key, (batch[0] as Proposal).mode, this.#cache !== undefined);
     // A lone proposal's signal also cancels its acceptor calls and waits; a batch's calls are not
     // tied to any one caller (each caller's abort settles that caller alone).
     const signal = batch.length === 1 ? (batch[0] as Proposal).signal : undefined;
+    let first: Outcome | Promise<Outcome>;
+    try {
+      first = runSteps(this.#attempt(attempt, batch, signal, log, slot));
+    } catch (error) {
+      this.#failBatch(key, batch, attempt, error);
+      this.#endRound(slot, batch.length);
+      return;
+    }
+    if (first !== 'committed') {
+      void this.#roundRest(key, batch, slot, attempt, signal, log, first);
+      return;
+    }
+    resolveBatch(batch, attempt);
+    this.#ending.push(slot);
+    this.#ending.push(batch.length);
+    inNextMicrotask(this.#endNext);
+  }
+
+  /**
+   * Ends the round that committed synchronously longest ago (`#round`): each such round queues
+   * its slot and batch size on `#ending` and one call of this in a microtask, and microtasks run
+   * in order, so each call ends its own round. One function for all (no closure per round or key).
+   */
+  readonly #endNext = (): void => {
+    const slot = this.#ending.shift() as KeySlot<Proposal>;
+    this.#endRound(slot, this.#ending.shift() as number);
+  };
+
+  /**
+   * The rest of a round whose first attempt (`first`) waits or did not commit: awaits it (always
+   * yielding once, even when it ran synchronously), then retries while a retry may help.
+   */
+  async #roundRest(
+    key: string,
+    batch: readonly Proposal[],
+    slot: KeySlot<Proposal>,
+    attempt: Attempt,
+    signal: AbortSignal | undefined,
+    log: Logger | undefined,
+    first: Outcome | Promise<Outcome>,
+  ): Promise<void> {
     try {
       for (let n = 1; ; n++) {
         if (n > 1 && allSettled(batch)) return; // every caller aborted: stop retrying
         // Awaited even when the attempt ran synchronously (in process): a round always yields
         // once, so proposals that arrive on the key meanwhile queue up and run as the next batch.
-        const outcome = await runSteps(this.#attempt(attempt, batch, signal, log, slot));
+        const outcome = await (n === 1 ? first : runSteps(this.#attempt(attempt, batch, signal, log, slot)));
         if (outcome === 'committed') {
-          const { results, ballot } = attempt;
-          for (let i = 0; i < batch.length; i++) {
-            const state = results?.[i];
-            if (state !== undefined) (batch[i] as Proposal).resolve({ state, ballot });
-          }
+          resolveBatch(batch, attempt);
           return;
         }
         if (outcome === 'nothing') return;
@@ -574,19 +624,30 @@ export class MemoryProposer implements Proposer {
         else signal?.throwIfAborted();
       }
     } catch (error) {
-      const failure = this.#traceFailure(key, attempt.ballot, error);
-      for (const proposal of batch) proposal.reject(failure);
+      this.#failBatch(key, batch, attempt, error);
     } finally {
-      this.#running.delete(key);
-      this.#ballots.roundDone(key);
-      // Collections' fast-forwards of this key apply now, before the next round takes its age.
-      if (this.#deferred.size > 0) {
-        const waiting = this.#deferred.get(key);
-        this.#deferred.delete(key);
-        if (waiting !== undefined) for (const apply of waiting) apply();
-      }
-      this.#queue.roundDone(slot, batch.length);
+      this.#endRound(slot, batch.length);
     }
+  }
+
+  /** Rejects every proposal of the batch with `error` (traced; see `#traceFailure`). */
+  #failBatch(key: string, batch: readonly Proposal[], attempt: Attempt, error: unknown): void {
+    const failure = this.#traceFailure(key, attempt.ballot, error);
+    for (const proposal of batch) proposal.reject(failure);
+  }
+
+  /** The round on the slot's key is over: what waited for it applies, and the queue goes on. */
+  #endRound(slot: KeySlot<Proposal>, size: number): void {
+    const { key } = slot;
+    slot.running = false;
+    this.#ballots.roundDone(key);
+    // Collections' fast-forwards of this key apply now, before the next round takes its age.
+    if (this.#deferred.size > 0) {
+      const waiting = this.#deferred.get(key);
+      this.#deferred.delete(key);
+      if (waiting !== undefined) for (const apply of waiting) apply();
+    }
+    this.#queue.roundDone(slot, size);
   }
 
   /**
@@ -605,7 +666,7 @@ export class MemoryProposer implements Proposer {
     signal: AbortSignal | undefined,
     log: Logger | undefined,
     slot: KeySlot<Proposal>,
-  ): Steps<'committed' | 'nothing' | Cause> {
+  ): Steps<Outcome> {
     const config = this.#config;
     config.enter();
     try {
@@ -634,7 +695,9 @@ export class MemoryProposer implements Proposer {
         const { preparers } = config;
         const prepare = new PrepareRound(ballot, preparers.length, majority(preparers.length));
         const request = new PrepareRequest(key, age, ballot, signal);
-        yield this.#send('prepare', preparers, prepare, request, signal);
+        // Decided in process: no step to yield (a resumption of the generator saved per phase).
+        const sent = this.#send('prepare', preparers, prepare, request, signal);
+        if (typeof sent !== 'string') yield sent;
         base = request.keptFormOf(prepare.state);
         this.#afterPhase('prepare', preparers.length, prepare, key, log);
         const verdict = attempt.afterPrepare(prepare, this.#age, this.#collections);
@@ -664,7 +727,8 @@ export class MemoryProposer implements Proposer {
       const accept = new AcceptRound(ballot, accepters.length, needed, nextBallot);
       const { state, ancestry } = attempt;
       const request = new AcceptRequest(key, age, ballot, state, nextBallot, ancestry, signal, base);
-      yield this.#send('accept', accepters, accept, request, signal);
+      const sent = this.#send('accept', accepters, accept, request, signal);
+      if (typeof sent !== 'string') yield sent;
       // Lost, with nothing but proven rejections so far: if the stragglers prove it too, the state
       // is stored nowhere and this attempt can be retried instead of called unknown. This is what
       // a proposal preempted by a competitor's prepare looks like.
@@ -842,6 +906,18 @@ export class MemoryProposer implements Proposer {
    */
   #readForWatch(key: string, signal: AbortSignal): Promise<ProposeResult> {
     return retryWhile(() => this.identityRead(key, { signal }), isRetryable, { signal, policy: this.#retry, random: this.#random, sleep: this.#sleep });
+  }
+}
+
+/** How an attempt ends (see `MemoryProposer.#attempt`). */
+type Outcome = 'committed' | 'nothing' | Cause;
+
+/** Resolves each caller of a committed batch with the state its own change produced. */
+function resolveBatch(batch: readonly Proposal[], attempt: Attempt): void {
+  const { results, ballot } = attempt;
+  for (let i = 0; i < batch.length; i++) {
+    const state = results?.[i];
+    if (state !== undefined) (batch[i] as Proposal).resolve({ state, ballot });
   }
 }
 

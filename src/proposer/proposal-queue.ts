@@ -13,6 +13,7 @@
 import type { QuorumMode } from '../core/attempt.js';
 import type { ChangeFunc, ProposeResult } from '../roles.js';
 import { type KeySlot, KeyTable } from './key-table.js';
+import { inNextMicrotask } from '../internal/microtask.js';
 
 /** One caller's proposal. */
 export interface Proposal {
@@ -21,35 +22,40 @@ export interface Proposal {
   readonly signal: AbortSignal | undefined;
   /** Whether the caller has its answer (resolved, rejected, or aborted). */
   settled: boolean;
+  /** The caller's promise, settled by the first of `resolve` and `reject`. */
+  readonly promise: Promise<ProposeResult>;
   /** Runs once when the proposal settles (removes its abort listener). */
   cleanup: (() => void) | undefined;
   resolve(result: ProposeResult): void;
   reject(error: unknown): void;
 }
 
-/** Creates a proposal whose `resolve`/`reject` settle a promise once, and that promise. */
-export function newProposal(change: ChangeFunc, mode: QuorumMode, signal: AbortSignal | undefined): { proposal: Proposal; promise: Promise<ProposeResult> } {
-  let resolvePromise!: (result: ProposeResult) => void;
-  let rejectPromise!: (error: unknown) => void;
-  const promise = new Promise<ProposeResult>((resolve, reject) => {
-    resolvePromise = resolve;
-    rejectPromise = reject;
-  });
-  return { proposal: new PendingProposal(change, mode, signal, resolvePromise, rejectPromise), promise };
+/** Creates a proposal whose `resolve`/`reject` settle its `promise` once. */
+export function newProposal(change: ChangeFunc, mode: QuorumMode, signal: AbortSignal | undefined): Proposal {
+  return new PendingProposal(change, mode, signal);
 }
 
-/** A class, not an object literal: its methods live on the prototype, not on every proposal. */
+/**
+ * A class, not an object literal: its methods live on the prototype, not on every proposal. It
+ * holds its own promise (no wrapper object per proposal).
+ */
 class PendingProposal implements Proposal {
   settled = false;
   cleanup: (() => void) | undefined = undefined;
+  readonly promise: Promise<ProposeResult>;
+  private onResolve!: (result: ProposeResult) => void;
+  private onReject!: (error: unknown) => void;
 
   constructor(
     readonly change: ChangeFunc,
     readonly mode: QuorumMode,
     readonly signal: AbortSignal | undefined,
-    private readonly onResolve: (result: ProposeResult) => void,
-    private readonly onReject: (error: unknown) => void,
-  ) {}
+  ) {
+    this.promise = new Promise<ProposeResult>((resolve, reject) => {
+      this.onResolve = resolve;
+      this.onReject = reject;
+    });
+  }
 
   resolve(result: ProposeResult): void {
     if (this.settled) return;
@@ -150,7 +156,7 @@ export class ProposalQueue {
       this.#idle(slot);
       return;
     }
-    queueMicrotask(() => this.#startNext(slot));
+    inNextMicrotask(() => this.#startNext(slot));
   }
 
   /** No round runs on the key any more; its slot stays, for the key's next proposal. */

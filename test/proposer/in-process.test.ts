@@ -235,3 +235,53 @@ describe('ProposerSnapshot counts attempts', () => {
     expect(p.inspect()).toMatchObject({ attempts: 6, preparesSkipped: 4 });
   });
 });
+
+describe('a round that commits synchronously (in process)', () => {
+  const acceptors = () => ['a1', 'a2', 'a3'].map((a) => new MemoryAcceptor(a));
+
+  test('holds its key until a microtask later: a burst on one key runs as two rounds, in arrival order', async () => {
+    const p = new MemoryProposer('p1', acceptors());
+    const ids = Array.from({ length: 20 }, (_, i) => `${i}`);
+    const results = await Promise.all(ids.map((id) => p.propose('k', appendOp(id))));
+    // The first ran alone, inside `propose`; the 19 that arrived meanwhile share the next round.
+    expect(p.inspect().attempts).toBe(2);
+    expect(results.map((r) => opsOf(r.state))).toEqual(ids.map((_, i) => ids.slice(0, i + 1)));
+    expect(opsOf((await p.identityRead('k')).state)).toEqual(ids);
+  });
+
+  test('thousands ending at once all end, in order: every key takes new rounds, and a fast-forward applies at once', async () => {
+    const p = new MemoryProposer('p1', acceptors());
+    const keys = Array.from({ length: 3000 }, (_, i) => `k${i}`);
+    for (let round = 0; round < 2; round++) {
+      const results = await Promise.all(keys.map((key) => p.propose(key, appendOp(`${round}`))));
+      expect(results.every((r) => opsOf(r.state).length === round + 1)).toBe(true);
+    }
+    // One attempt per proposal: no round was left holding its key.
+    expect(p.inspect().attempts).toBe(6000);
+    const age = p.age.counter;
+    // No round runs on k7 now: the fast-forward applies at once, not when some round ends.
+    let applied = false;
+    const forwarded = p.fastForwardIncrement('k7', { counter: 1, id: 'q' }).then(() => (applied = true));
+    await Promise.resolve();
+    expect(applied).toBe(true);
+    await forwarded;
+    expect(p.age.counter).toBe(age + 1);
+  });
+
+  test('a fast-forward of its key, asked for before the round ends, applies when it ends, before the next round', async () => {
+    const p = new MemoryProposer('p1', acceptors());
+    const first = p.propose('k', appendOp('a'));
+    let applied = false;
+    const forwarded = p.fastForwardIncrement('k', { counter: 50, id: 'q' }).then((age) => {
+      applied = true;
+      return age;
+    });
+    expect(applied).toBe(false);
+    const second = p.propose('k', appendOp('b'));
+    expect((await forwarded).counter).toBe(1);
+    await first;
+    const { ballot } = await second;
+    // The next round took its ballot after the fast-forward: above the tombstone's.
+    expect(ballot.counter).toBeGreaterThan(50);
+  });
+});

@@ -18,7 +18,8 @@ function harness(maxBatch = 64) {
     const id = `op${n++}`;
     const change: ChangeFunc & { id?: string } = (s) => s;
     change.id = id;
-    const { proposal, promise } = newProposal(change, opts.mode ?? 'majority', opts.signal);
+    const proposal = newProposal(change, opts.mode ?? 'majority', opts.signal);
+    const { promise } = proposal;
     // Observed at once, so a rejection is never unhandled.
     const outcome = promise.then(
       (r) => ({ ok: true as const, value: r }),
@@ -217,7 +218,8 @@ describe('ProposalQueue', () => {
   });
 
   test('newProposal settles once: the first of resolve/reject wins', async () => {
-    const { proposal, promise } = newProposal((s) => s, 'majority', undefined);
+    const proposal = newProposal((s) => s, 'majority', undefined);
+    const { promise } = proposal;
     proposal.resolve(RESULT);
     proposal.reject(new Error('ignored'));
     proposal.resolve({ state: Uint8Array.of(1), ballot: RESULT.ballot });
