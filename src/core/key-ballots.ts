@@ -183,12 +183,12 @@ export class KeyBallots {
     return 'floor';
   }
 
-  /** True when `seen` is beyond what `observe` follows with the global counter (`MAX_BALLOT_JUMP`). */
   /** The key's own counter, if any: no lookup while no key has one (the common case). */
   #floorOf(key: string): number | undefined {
     return this.#floors.size === 0 ? undefined : this.#floors.get(key);
   }
 
+  /** True when `seen` is beyond what `observe` follows with the global counter (`MAX_BALLOT_JUMP`). */
   isFar(seen: Ballot): boolean {
     return seen.counter - this.#global > MAX_BALLOT_JUMP;
   }
