@@ -44,6 +44,15 @@ export interface StoreMeta {
   readonly ages: readonly Age[];
 }
 
+/**
+ * One write of `AcceptorStore.writeMany`: what `put(key, record)`, `remove(key, floor)` or
+ * `raiseAges(ages)` would write.
+ */
+export type StoreWrite =
+  | { readonly kind: 'put'; readonly key: string; readonly record: KeyRecord }
+  | { readonly kind: 'remove'; readonly key: string; readonly floor: Ballot }
+  | { readonly kind: 'raiseAges'; readonly ages: readonly Age[] };
+
 /** One page of `scan`. */
 export interface ScanOptions {
   /** Resume strictly after this key (as returned in an earlier page); from the start when absent. */
@@ -72,6 +81,15 @@ export interface AcceptorStore {
    * per record.
    */
   putMany?(entries: ReadonlyArray<readonly [string, KeyRecord]>): Promise<void>;
+  /**
+   * Optional: applies several writes (`put`, `remove`, `raiseAges`, each as its own method would)
+   * in one durable write (one transaction, one sync), atomic as a whole; durable before it
+   * resolves, and if it rejects, nothing of it was written. A key appears at most once among the
+   * writes. `StoreAcceptor` gathers every write of one event-loop turn into one call (group
+   * commit: the garbage collector's removals and age raises share the sync of the turn's promises
+   * and accepts); without it, it uses `putMany` for the records and the single methods for the rest.
+   */
+  writeMany?(writes: readonly StoreWrite[]): Promise<void>;
   /**
    * Deletes the record of `key` and raises the floor to `floor` if that is higher (never lowers
    * it), in one atomic write; durable before it resolves.

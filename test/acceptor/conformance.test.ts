@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryAcceptor, StorageFullError, ZERO_BALLOT, ballotEquals } from '../../src/index.js';
 import type { KeyRecord } from '../../src/core/acceptor-rules.js';
 import { MemoryStore } from '../../src/acceptor/memory-store.js';
+import type { StoreWrite } from '../../src/acceptor/acceptor-store.js';
 import { StoreAcceptor } from '../../src/acceptor/store-acceptor.js';
 import { type ConformanceSubject, type StorageControl, describeAcceptorConformance } from '../../src/testing/acceptor-conformance.js';
 
@@ -141,6 +142,92 @@ describe('group commit', () => {
         const store = new GroupStore(true);
         const subject = await storeSubject(store);
         // The crash loses what the store had not applied yet.
+        return { ...subject, crashAndRestart: () => ((store.lost = true), subject.crashAndRestart?.() as Promise<StoreAcceptor>) };
+      },
+      { describe: (_name, body) => body(), it: collect },
+    );
+    const burst = cases.find((c) => c.name.startsWith('keeps every acknowledged write of a concurrent burst'));
+    expect(burst).toBeDefined();
+    await expect(burst?.body()).rejects.toThrow(/after the crash/);
+  });
+});
+
+/**
+ * A `MemoryStore` with `writeMany`, so `StoreAcceptor` sends it every write of a turn (records,
+ * removals, age raises) as one group; it records each group's kinds. `lazy` acknowledges a group
+ * before applying it (applied on the next timer): an acceptor over it replies before its writes
+ * are durable.
+ */
+class WriteManyStore extends MemoryStore {
+  groups: string[][] = [];
+  lost = false;
+  constructor(readonly lazy = false) {
+    super();
+  }
+  async writeMany(writes: readonly StoreWrite[]): Promise<void> {
+    this.groups.push(writes.map((w) => w.kind));
+    const apply = async (): Promise<void> => {
+      if (this.lost) return;
+      for (const w of writes) {
+        if (w.kind === 'put') await this.put(w.key, w.record);
+        else if (w.kind === 'remove') await this.remove(w.key, w.floor);
+        else await this.raiseAges(w.ages);
+      }
+    };
+    if (this.lazy) setTimeout(() => void apply(), 50);
+    else await apply();
+  }
+}
+
+describeAcceptorConformance('StoreAcceptor over a store with writeMany (group commit of every write)', () => storeSubject(new WriteManyStore()), { describe, it, fullStorage: 'refuses-growth' });
+
+describe('group commit over writeMany', () => {
+  it('writes the records, removals and age raises of one turn in one writeMany, and every reply waits for it', async () => {
+    const store = new WriteManyStore();
+    const acceptor = await StoreAcceptor.open('a1', store);
+    const age = { counter: 0, id: 'p' };
+    const tombstone = { counter: 1, id: 'p' };
+    await acceptor.prepare('gone', age, tombstone);
+    await acceptor.accept('gone', age, tombstone, null);
+    store.groups = [];
+    const [accepted, removed] = await Promise.all([
+      acceptor.accept('k', age, { counter: 1, id: 'p' }, new Uint8Array([1])),
+      acceptor.removeIfEqual('gone', { ballot: tombstone, state: null }),
+      acceptor.rejectByAge([{ counter: 4, id: 'q' }]),
+    ]);
+    expect(accepted.type).toBe('accepted');
+    expect(removed.type).toBe('removed');
+    // One group (its order is whichever operation reached its write first: keys are independent).
+    expect(store.groups.map((kinds) => [...kinds].sort())).toEqual([['put', 'raiseAges', 'remove']]);
+    // Every change is in the store once the replies are out.
+    expect(await store.get('gone')).toBeUndefined();
+    expect(await store.loadMeta()).toEqual({ floor: tombstone, ages: [{ counter: 4, id: 'q' }] });
+    expect(acceptor.tombstoneFloor).toEqual(tombstone);
+    expect(acceptor.minimumAge('q')).toBe(4);
+  });
+
+  it('fails every operation of a group whose write failed, changing nothing, and the next group works', async () => {
+    const store = new WriteManyStore();
+    const acceptor = await StoreAcceptor.open('a1', store);
+    const age = { counter: 0, id: 'p' };
+    const working = store.writeMany.bind(store);
+    store.writeMany = () => Promise.reject(new Error('I/O error'));
+    const outcomes = await Promise.allSettled([acceptor.prepare('a', age, { counter: 1, id: 'p' }), acceptor.rejectByAge([{ counter: 4, id: 'q' }])]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(acceptor.minimumAge('q')).toBe(0);
+    store.writeMany = working;
+    await acceptor.rejectByAge([{ counter: 4, id: 'q' }]);
+    expect(acceptor.minimumAge('q')).toBe(4);
+  });
+
+  it('negative control: a writeMany that acknowledges before it writes fails the durability cases', async () => {
+    const cases: Array<{ name: string; body: () => Promise<void> }> = [];
+    const collect = Object.assign((name: string, body: () => Promise<void>) => void cases.push({ name, body }), { skip: () => {} });
+    describeAcceptorConformance(
+      'lazy',
+      async () => {
+        const store = new WriteManyStore(true);
+        const subject = await storeSubject(store);
         return { ...subject, crashAndRestart: () => ((store.lost = true), subject.crashAndRestart?.() as Promise<StoreAcceptor>) };
       },
       { describe: (_name, body) => body(), it: collect },
