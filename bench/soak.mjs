@@ -348,11 +348,24 @@ async function startCaspaxos(options, dir) {
     return replies.map((r) => r?.body);
   };
 
+  /**
+   * Per acceptor, from its /metrics: durable store writes so far (commits: each a sync) and the
+   * records they carried; undefined where the scrape failed.
+   */
+  const storeWrites = async () => {
+    const agent = new Agent({ keepAlive: false });
+    const pages = await Promise.all(acceptorUrls.map((url) => httpJson(agent, url, 'GET', '/metrics', auth, undefined).catch(() => undefined)));
+    agent.destroy();
+    const total = (page, name) => [...String(page).matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+    return pages.map((r) => (r?.status === 200 ? { commits: total(r.body, 'caspaxos_store_write_duration_seconds_count'), records: total(r.body, 'caspaxos_store_commit_records_sum') } : undefined));
+  };
+
   return {
     name: 'caspaxos',
     processes: [...acceptors, ...nodes],
     client,
     health,
+    storeWrites,
     /** SIGUSR2 to both nodes: each writes a heap snapshot into its directory. */
     snapshot: () => {
       if (snapshots === undefined) return false;
@@ -490,6 +503,7 @@ async function soak(backend, options) {
   const cpuNames = [...backend.processes.map((p) => p.name), 'client'];
   const cpuEach = cpuPids.map(cpuMicros);
   const cpuSplitBefore = cpuPids.map(cpuTimes);
+  const writesBefore = await backend.storeWrites?.();
   const started = performance.now();
   const end = started + options.duration * 1000;
   let stopping = false;
@@ -652,6 +666,7 @@ async function soak(backend, options) {
     }),
   );
   const cpuMicrosUsed = cpuOf(cpuPids) - cpuBefore;
+  const writesAfter = await backend.storeWrites?.();
   const latencies = all.latencies.sort((a, b) => a - b);
   const failed = Object.values(all.errors).reduce((s, x) => s + x, 0);
   const elapsed = (performance.now() - started) / 1000;
@@ -671,6 +686,15 @@ async function soak(backend, options) {
         return [cpuNames[i], { user: per(now.user - cpuSplitBefore[i].user), system: per(now.system - cpuSplitBefore[i].system) }];
       }),
     ),
+    // Per acceptor: durable writes (commits, each a sync) per op, and records per commit.
+    ...(writesAfter === undefined
+      ? {}
+      : {
+          store_commits_per_op: writesAfter.map((w, i) => (w === undefined || writesBefore?.[i] === undefined ? undefined : round((w.commits - writesBefore[i].commits) / Math.max(1, all.ops), 3))),
+          store_records_per_commit: writesAfter.map((w, i) =>
+            w === undefined || writesBefore?.[i] === undefined ? undefined : round((w.records - writesBefore[i].records) / Math.max(1, w.commits - writesBefore[i].commits), 1),
+          ),
+        }),
     failed_requests: failed,
     failed_share_pct: round((100 * failed) / Math.max(1, failed + all.ops), 3),
     errors_by_code: all.errors,
@@ -751,6 +775,7 @@ const table = Object.entries(results).map(([name, r]) => ({
 console.table(table);
 for (const [name, r] of Object.entries(results)) {
   log(`${name}: CPU µs/op by process (user+system): ${Object.entries(r.cpu_us_per_op_user_system_by_process).map(([p, t]) => `${p} ${t.user}+${t.system}`).join(', ')}`);
+  if (r.store_commits_per_op !== undefined) log(`${name}: acceptor store commits (syncs) per op ${r.store_commits_per_op.join(', ')}; records per commit ${r.store_records_per_commit.join(', ')}`);
 }
 const c = results.caspaxos;
 const e = results.etcd;
