@@ -49,9 +49,28 @@ export interface StoreMeta {
  * `raiseAges(ages)` would write.
  */
 export type StoreWrite =
-  | { readonly kind: 'put'; readonly key: string; readonly record: KeyRecord }
-  | { readonly kind: 'remove'; readonly key: string; readonly floor: Ballot }
-  | { readonly kind: 'raiseAges'; readonly ages: readonly Age[] };
+  | {
+      /** `put`: replace the record of `key`. */
+      readonly kind: 'put';
+      /** The key whose record is replaced. */
+      readonly key: string;
+      /** The new record. */
+      readonly record: KeyRecord;
+    }
+  | {
+      /** `remove`: delete the record of `key` and raise the floor to `floor` if that is higher. */
+      readonly kind: 'remove';
+      /** The key whose record is deleted. */
+      readonly key: string;
+      /** The floor to raise to (never lowered). */
+      readonly floor: Ballot;
+    }
+  | {
+      /** `raiseAges`: raise each listed proposer's minimum age (never lowered). */
+      readonly kind: 'raiseAges';
+      /** Proposer ids and the minimum age each must now have. */
+      readonly ages: readonly Age[];
+    };
 
 /** One page of `scan`. */
 export interface ScanOptions {

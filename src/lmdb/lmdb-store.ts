@@ -523,31 +523,33 @@ export class LmdbStore implements AcceptorStore, Closeable {
    * Runs `apply` in one LMDB write transaction, on this thread (`synchronous`, LMDB's commit and
    * sync included) or lmdb's write thread, and resolves once it is durable (see the module doc). A
    * failed commit becomes `StorageFullError` / `StorageFailedError`; `bytes` (of the records
-   * written) sizes the room check of an EIO. `apply` must not throw after writing (an lmdb
-   * `transaction` callback cannot be rolled back): what it throws is caught and rethrown outside,
-   * as it is, once the transaction ended.
+   * written) sizes the room check of an EIO. What `apply` throws is rethrown as it is: on this
+   * thread the transaction is aborted (nothing written); an lmdb `transaction` callback cannot be
+   * rolled back, so there `apply` must throw only before it wrote (as every caller here does: they
+   * validate, encode and read the meta first).
    */
   async #transact(synchronous: boolean, bytes: number, apply: () => void): Promise<void> {
-    const run = (): unknown => {
+    let thrown: { readonly err: unknown } | undefined;
+    const run = (): void => {
       try {
         apply();
-        return undefined;
       } catch (err) {
-        return { err };
+        thrown = { err };
+        if (synchronous) throw err;
       }
     };
-    let failure: unknown;
     try {
-      if (synchronous) failure = this.#db.transactionSync(run);
+      if (synchronous) this.#db.transactionSync(run);
       else {
-        failure = await committed(this.#db.transaction(run));
+        await committed(this.#db.transaction(run));
         // A transaction's promise has no `flushed`; the database's covers every write before it.
-        if (failure === undefined && this.syncMode === 'overlapping') await this.#db.flushed;
+        if (thrown === undefined && this.syncMode === 'overlapping') await this.#db.flushed;
       }
     } catch (error) {
+      if (thrown !== undefined) throw thrown.err;
       throw this.#writeFailure(error, bytes);
     }
-    if (failure !== undefined) throw (failure as { err: unknown }).err;
+    if (thrown !== undefined) throw thrown.err;
     this.#wrote(bytes);
   }
 

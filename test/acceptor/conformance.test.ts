@@ -84,6 +84,28 @@ describe('negative control: the conformance suite catches an acceptor that forge
 });
 
 /**
+ * Runs the conformance suite's concurrent-burst durability case over a store whose group writes
+ * are acknowledged before they are applied (`lost` set by the crash), and expects it to fail.
+ */
+async function expectLazyGroupsCaught(lazyStore: () => MemoryStore & { lost: boolean }): Promise<void> {
+  const cases: Array<{ name: string; body: () => Promise<void> }> = [];
+  const collect = Object.assign((name: string, body: () => Promise<void>) => void cases.push({ name, body }), { skip: () => {} });
+  describeAcceptorConformance(
+    'lazy',
+    async () => {
+      const store = lazyStore();
+      const subject = await storeSubject(store);
+      // The crash loses what the store had not applied yet.
+      return { ...subject, crashAndRestart: () => ((store.lost = true), subject.crashAndRestart?.() as Promise<StoreAcceptor>) };
+    },
+    { describe: (_name, body) => body(), it: collect },
+  );
+  const burst = cases.find((c) => c.name.startsWith('keeps every acknowledged write of a concurrent burst'));
+  expect(burst).toBeDefined();
+  await expect(burst?.body()).rejects.toThrow(/after the crash/);
+}
+
+/**
  * A `MemoryStore` with `putMany`, so `StoreAcceptor` runs its group commit over it; it counts the
  * groups and their records. `lazy` makes `putMany` acknowledge a group before applying it (applied
  * on the next timer): an acceptor over it replies before its writes are durable.
@@ -134,21 +156,7 @@ describe('group commit', () => {
   });
 
   it('negative control: a putMany that acknowledges before it writes fails the durability cases', async () => {
-    const cases: Array<{ name: string; body: () => Promise<void> }> = [];
-    const collect = Object.assign((name: string, body: () => Promise<void>) => void cases.push({ name, body }), { skip: () => {} });
-    describeAcceptorConformance(
-      'lazy',
-      async () => {
-        const store = new GroupStore(true);
-        const subject = await storeSubject(store);
-        // The crash loses what the store had not applied yet.
-        return { ...subject, crashAndRestart: () => ((store.lost = true), subject.crashAndRestart?.() as Promise<StoreAcceptor>) };
-      },
-      { describe: (_name, body) => body(), it: collect },
-    );
-    const burst = cases.find((c) => c.name.startsWith('keeps every acknowledged write of a concurrent burst'));
-    expect(burst).toBeDefined();
-    await expect(burst?.body()).rejects.toThrow(/after the crash/);
+    await expectLazyGroupsCaught(() => new GroupStore(true));
   });
 });
 
@@ -221,20 +229,7 @@ describe('group commit over writeMany', () => {
   });
 
   it('negative control: a writeMany that acknowledges before it writes fails the durability cases', async () => {
-    const cases: Array<{ name: string; body: () => Promise<void> }> = [];
-    const collect = Object.assign((name: string, body: () => Promise<void>) => void cases.push({ name, body }), { skip: () => {} });
-    describeAcceptorConformance(
-      'lazy',
-      async () => {
-        const store = new WriteManyStore(true);
-        const subject = await storeSubject(store);
-        return { ...subject, crashAndRestart: () => ((store.lost = true), subject.crashAndRestart?.() as Promise<StoreAcceptor>) };
-      },
-      { describe: (_name, body) => body(), it: collect },
-    );
-    const burst = cases.find((c) => c.name.startsWith('keeps every acknowledged write of a concurrent burst'));
-    expect(burst).toBeDefined();
-    await expect(burst?.body()).rejects.toThrow(/after the crash/);
+    await expectLazyGroupsCaught(() => new WriteManyStore(true));
   });
 });
 
