@@ -202,7 +202,7 @@ export class StoreAcceptor implements Acceptor, Closeable {
       if (raised.length === 0) return;
       // Durable first: garbage collection removes records once every acceptor acknowledged this.
       // Never refused for room: the age table is tiny, and garbage collection frees space.
-      await (this.#groupAll?.({ kind: 'raiseAges', ages: raised }) ?? this.#write(() => this.#store.raiseAges(raised)));
+      await (this.#groupFreeing({ kind: 'raiseAges', ages: raised }) ?? this.#write(() => this.#store.raiseAges(raised)));
       this.#storage.succeeded(false);
       for (const age of raised) this.#minimumAges.set(age.id, age.counter);
     };
@@ -219,7 +219,7 @@ export class StoreAcceptor implements Acceptor, Closeable {
       const { reply, floor } = rules.remove(await this.#get(key), tombstone.ballot, this.#floor);
       if (floor === undefined) return reply;
       // Never refused for room: removing a record frees space.
-      await (this.#groupAll?.({ kind: 'remove', key, floor }) ?? this.#write(() => this.#store.remove(key, floor)));
+      await (this.#groupFreeing({ kind: 'remove', key, floor }) ?? this.#write(() => this.#store.remove(key, floor)));
       this.#storage.succeeded(false);
       this.#floor = maxBallot(this.#floor, floor);
       // Watchers see the key become empty, under the zero ballot (it has no record any more).
@@ -315,6 +315,18 @@ export class StoreAcceptor implements Acceptor, Closeable {
     if (grows) this.#storage.admitGrowth();
     await (this.#groupAll?.({ kind: 'put', key, record }) ?? this.#groupPuts?.(key, record) ?? this.#write(() => this.#store.put(key, record)));
     this.#storage.succeeded(grows);
+  }
+
+  /**
+   * A removal or age raise (the writes garbage collection needs to free space) in this turn's
+   * group, while the storage is writable; `undefined` (write it alone, as the caller then does)
+   * while it is full or failing, or without `writeMany`. A group is refused as a whole, and a
+   * store's room check counts every record in it (`LmdbStore` refuses a transaction the disk may
+   * not take): near a full disk, the writes that free space must not share the fate of the ones
+   * that need room.
+   */
+  #groupFreeing(write: StoreWrite): Promise<void> | undefined {
+    return this.#storage.writable ? this.#groupAll?.(write) : undefined;
   }
 
   /**

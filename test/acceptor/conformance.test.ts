@@ -228,6 +228,29 @@ describe('group commit over writeMany', () => {
     expect(acceptor.minimumAge('q')).toBe(4);
   });
 
+  it('writes removals and age raises alone while the storage is full, so they never share a refused group', async () => {
+    const store = new WriteManyStore();
+    const acceptor = await StoreAcceptor.open('a1', store);
+    const age = { counter: 0, id: 'p' };
+    const tombstone = { counter: 1, id: 'p' };
+    await acceptor.prepare('gone', age, tombstone);
+    await acceptor.accept('gone', age, tombstone, null);
+    store.setLimits({ maxBytes: store.capacity().usedBytes });
+    await expect(acceptor.accept('new', age, { counter: 2, id: 'p' }, new Uint8Array([1]))).rejects.toThrow(StorageFullError);
+    expect(acceptor.storageStatus().state).toBe('full');
+    store.groups = [];
+    const [promised, removed] = await Promise.all([
+      acceptor.prepare('other', age, { counter: 3, id: 'p' }),
+      acceptor.removeIfEqual('gone', { ballot: tombstone, state: null }),
+      acceptor.rejectByAge([{ counter: 4, id: 'q' }]),
+    ]);
+    expect([promised.type, removed.type]).toEqual(['promised', 'removed']);
+    // The promise (it does not grow the data) went as a group; the other two by themselves.
+    expect(store.groups).toEqual([['put']]);
+    expect(acceptor.minimumAge('q')).toBe(4);
+    expect(await store.get('gone')).toBeUndefined();
+  });
+
   it('negative control: a writeMany that acknowledges before it writes fails the durability cases', async () => {
     await expectLazyGroupsCaught(() => new WriteManyStore(true));
   });
