@@ -87,7 +87,7 @@ describe('negative control: the conformance suite catches an acceptor that forge
  * Runs the conformance suite's concurrent-burst durability case over a store whose group writes
  * are acknowledged before they are applied (`lost` set by the crash), and expects it to fail.
  */
-async function expectLazyGroupsCaught(lazyStore: () => MemoryStore & { lost: boolean }): Promise<void> {
+async function expectLazyGroupsCaught(lazyStore: () => GroupingStore): Promise<void> {
   const cases: Array<{ name: string; body: () => Promise<void> }> = [];
   const collect = Object.assign((name: string, body: () => Promise<void>) => void cases.push({ name, body }), { skip: () => {} });
   describeAcceptorConformance(
@@ -106,24 +106,32 @@ async function expectLazyGroupsCaught(lazyStore: () => MemoryStore & { lost: boo
 }
 
 /**
- * A `MemoryStore` with `putMany`, so `StoreAcceptor` runs its group commit over it; it counts the
- * groups and their records. `lazy` makes `putMany` acknowledge a group before applying it (applied
- * on the next timer): an acceptor over it replies before its writes are durable.
+ * A `MemoryStore` that applies group writes: at once, or, `lazy`, after acknowledging them (on the
+ * next timer), so an acceptor over it replies before its writes are durable; `lost` (set by a
+ * simulated crash) drops the groups not applied yet.
  */
-class GroupStore extends MemoryStore {
-  groups: number[] = [];
+class GroupingStore extends MemoryStore {
   lost = false;
   constructor(readonly lazy = false) {
     super();
   }
+  protected async applyGroup(apply: () => Promise<void>): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (!this.lost) await apply();
+    };
+    if (this.lazy) setTimeout(() => void run(), 50);
+    else await run();
+  }
+}
+
+/** A `GroupingStore` with `putMany`, so `StoreAcceptor` runs its group commit over it; it counts the groups and their records. */
+class GroupStore extends GroupingStore {
+  groups: number[] = [];
   async putMany(entries: ReadonlyArray<readonly [string, KeyRecord]>): Promise<void> {
     this.groups.push(entries.length);
-    const apply = async (): Promise<void> => {
-      if (this.lost) return;
+    await this.applyGroup(async () => {
       for (const [key, record] of entries) await this.put(key, record);
-    };
-    if (this.lazy) setTimeout(() => void apply(), 50);
-    else await apply();
+    });
   }
 }
 
@@ -161,29 +169,20 @@ describe('group commit', () => {
 });
 
 /**
- * A `MemoryStore` with `writeMany`, so `StoreAcceptor` sends it every write of a turn (records,
- * removals, age raises) as one group; it records each group's kinds. `lazy` acknowledges a group
- * before applying it (applied on the next timer): an acceptor over it replies before its writes
- * are durable.
+ * A `GroupingStore` with `writeMany`, so `StoreAcceptor` sends it every write of a turn (records,
+ * removals, age raises) as one group; it records each group's kinds.
  */
-class WriteManyStore extends MemoryStore {
+class WriteManyStore extends GroupingStore {
   groups: string[][] = [];
-  lost = false;
-  constructor(readonly lazy = false) {
-    super();
-  }
   async writeMany(writes: readonly StoreWrite[]): Promise<void> {
     this.groups.push(writes.map((w) => w.kind));
-    const apply = async (): Promise<void> => {
-      if (this.lost) return;
+    await this.applyGroup(async () => {
       for (const w of writes) {
         if (w.kind === 'put') await this.put(w.key, w.record);
         else if (w.kind === 'remove') await this.remove(w.key, w.floor);
         else await this.raiseAges(w.ages);
       }
-    };
-    if (this.lazy) setTimeout(() => void apply(), 50);
-    else await apply();
+    });
   }
 }
 
