@@ -183,15 +183,21 @@ export async function startEtcd(binary = 'etcd') {
 
 /** The CPU time (user + system, all threads) `pid` has used, in microseconds; 0 once it is gone. */
 export function cpuMicros(pid) {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
+}
+
+/** The user and system CPU time (all threads) `pid` has used, in microseconds; 0 once it is gone. */
+export function cpuTimes(pid) {
   let stat;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
-    return 0;
+    return { user: 0, system: 0 };
   }
   // Fields after the command name (in parentheses, which may hold spaces): utime is field 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  return { user: (Number(fields[11]) * 1e6) / CLOCK_TICKS, system: (Number(fields[12]) * 1e6) / CLOCK_TICKS };
 }
 
 /** `sysconf(_SC_CLK_TCK)`: 100 on every Linux Node runs on (USER_HZ is fixed at 100 by the kernel ABI). */

@@ -30,6 +30,8 @@
 //                        measures another build of the project with the same harness
 //   --sweep-interval-ms N  the nodes' sweep interval (default: the CLI's, 60000)
 //   --node-args "ARGS"   more `caspaxos node` flags, space-separated (e.g. "--timeout-ms 1000")
+//   --acceptor-node-flags "FLAGS"  Node.js flags for the `caspaxos acceptor` processes, space-separated
+//                        (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them under the load)
 //   --heap-snapshots DIR write heap snapshots of both nodes into DIR at the seconds --snapshot-at
 //                        lists (default 120 and the last window); node --heapsnapshot-signal
 //   --snapshot-at S,S    (see --heap-snapshots)
@@ -48,7 +50,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { cpuMicros, cpuOf } from './deploy-support.mjs';
+import { cpuMicros, cpuOf, cpuTimes } from './deploy-support.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 
@@ -86,6 +88,7 @@ function parseOptions(argv) {
     else if (flag === '--root') options.root = resolve(value());
     else if (flag === '--sweep-interval-ms') options.sweepIntervalMs = Number(value());
     else if (flag === '--node-args') options.nodeArgs = value().split(' ').filter((a) => a !== '');
+    else if (flag === '--acceptor-node-flags') options.acceptorNodeFlags = value().split(' ').filter((a) => a !== '');
     else if (flag === '--heap-snapshots') options.heapSnapshots = resolve(value());
     else if (flag === '--snapshot-at') options.snapshotAt = value().split(',').map(Number);
     else if (flag === '--smoke') options.smoke = true;
@@ -274,7 +277,7 @@ async function startCaspaxos(options, dir) {
   }
   const acceptors = acceptorPorts.map(
     (port, i) =>
-      new Child(`acceptor a${i + 1}`, process.execPath, [cli, 'acceptor', '--port', String(port), '--data', join(dir, `a${i + 1}`), '--log-level', 'warn'], { env }),
+      new Child(`acceptor a${i + 1}`, process.execPath, [...(options.acceptorNodeFlags ?? []), cli, 'acceptor', '--port', String(port), '--data', join(dir, `a${i + 1}`), '--log-level', 'warn'], { env }),
   );
   const acceptorUrls = acceptorPorts.map((port) => `http://127.0.0.1:${port}`);
   await Promise.all(acceptors.map((a, i) => waitHealthy(a, acceptorUrls[i])));
@@ -345,11 +348,24 @@ async function startCaspaxos(options, dir) {
     return replies.map((r) => r?.body);
   };
 
+  /**
+   * Per acceptor, from its /metrics: durable store writes so far (commits: each a sync) and the
+   * records they carried; undefined where the scrape failed.
+   */
+  const storeWrites = async () => {
+    const agent = new Agent({ keepAlive: false });
+    const pages = await Promise.all(acceptorUrls.map((url) => httpJson(agent, url, 'GET', '/metrics', auth, undefined).catch(() => undefined)));
+    agent.destroy();
+    const total = (page, name) => [...String(page).matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+    return pages.map((r) => (r?.status === 200 ? { commits: total(r.body, 'caspaxos_store_write_duration_seconds_count'), records: total(r.body, 'caspaxos_store_commit_records_sum') } : undefined));
+  };
+
   return {
     name: 'caspaxos',
     processes: [...acceptors, ...nodes],
     client,
     health,
+    storeWrites,
     /** SIGUSR2 to both nodes: each writes a heap snapshot into its directory. */
     snapshot: () => {
       if (snapshots === undefined) return false;
@@ -486,6 +502,8 @@ async function soak(backend, options) {
   const cpuBefore = cpuOf(cpuPids);
   const cpuNames = [...backend.processes.map((p) => p.name), 'client'];
   const cpuEach = cpuPids.map(cpuMicros);
+  const cpuSplitBefore = cpuPids.map(cpuTimes);
+  const writesBefore = await backend.storeWrites?.();
   const started = performance.now();
   const end = started + options.duration * 1000;
   let stopping = false;
@@ -648,6 +666,7 @@ async function soak(backend, options) {
     }),
   );
   const cpuMicrosUsed = cpuOf(cpuPids) - cpuBefore;
+  const writesAfter = await backend.storeWrites?.();
   const latencies = all.latencies.sort((a, b) => a - b);
   const failed = Object.values(all.errors).reduce((s, x) => s + x, 0);
   const elapsed = (performance.now() - started) / 1000;
@@ -659,6 +678,23 @@ async function soak(backend, options) {
     // Less sensitive than ops/s to other work on the machine (which slows both backends unevenly).
     cpu_us_per_op: Math.round(cpuMicrosUsed / Math.max(1, all.ops)),
     cpu_us_per_op_by_process: Object.fromEntries(cpuPids.map((pid, i) => [cpuNames[i], Math.round((cpuMicros(pid) - cpuEach[i]) / Math.max(1, all.ops))])),
+    // Where it goes: user space (JavaScript, parsing, LMDB's copying) or the kernel (syscalls, fsync).
+    cpu_us_per_op_user_system_by_process: Object.fromEntries(
+      cpuPids.map((pid, i) => {
+        const now = cpuTimes(pid);
+        const per = (us) => Math.round(us / Math.max(1, all.ops));
+        return [cpuNames[i], { user: per(now.user - cpuSplitBefore[i].user), system: per(now.system - cpuSplitBefore[i].system) }];
+      }),
+    ),
+    // Per acceptor: durable writes (commits, each a sync) per op, and records per commit.
+    ...(writesAfter === undefined
+      ? {}
+      : {
+          store_commits_per_op: writesAfter.map((w, i) => (w === undefined || writesBefore?.[i] === undefined ? undefined : round((w.commits - writesBefore[i].commits) / Math.max(1, all.ops), 3))),
+          store_records_per_commit: writesAfter.map((w, i) =>
+            w === undefined || writesBefore?.[i] === undefined ? undefined : round((w.records - writesBefore[i].records) / Math.max(1, w.commits - writesBefore[i].commits), 1),
+          ),
+        }),
     failed_requests: failed,
     failed_share_pct: round((100 * failed) / Math.max(1, failed + all.ops), 3),
     errors_by_code: all.errors,
@@ -737,6 +773,10 @@ const table = Object.entries(results).map(([name, r]) => ({
     .join('; '),
 }));
 console.table(table);
+for (const [name, r] of Object.entries(results)) {
+  log(`${name}: CPU µs/op by process (user+system): ${Object.entries(r.cpu_us_per_op_user_system_by_process).map(([p, t]) => `${p} ${t.user}+${t.system}`).join(', ')}`);
+  if (r.store_commits_per_op !== undefined) log(`${name}: acceptor store commits (syncs) per op ${r.store_commits_per_op.join(', ')}; records per commit ${r.store_records_per_commit.join(', ')}`);
+}
 const c = results.caspaxos;
 const e = results.etcd;
 const ratios =

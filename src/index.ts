@@ -65,7 +65,7 @@ export { MemoryAcceptor, type AcceptorRecord, type MemoryAcceptorOptions } from 
 export { MemoryProposer, type MemoryProposerOptions, type ProposerSnapshot } from './proposer/memory-proposer.js';
 
 // Acceptors over a store: the same rules over any `AcceptorStore` (durable ones in `caspaxos/lmdb`).
-export type { AcceptorStore, ScanOptions, StoreMeta, StoreRecord } from './acceptor/acceptor-store.js';
+export type { AcceptorStore, ScanOptions, StoreMeta, StoreRecord, StoreWrite } from './acceptor/acceptor-store.js';
 export { StoreAcceptor, type StoreAcceptorOptions } from './acceptor/store-acceptor.js';
 export { MemoryStore, type MemoryStoreLimits } from './acceptor/memory-store.js';
 export type { StorageState, StorageStatus, StoreCapacity } from './acceptor/storage.js';

@@ -44,6 +44,34 @@ export interface StoreMeta {
   readonly ages: readonly Age[];
 }
 
+/**
+ * One write of `AcceptorStore.writeMany`: what `put(key, record)`, `remove(key, floor)` or
+ * `raiseAges(ages)` would write.
+ */
+export type StoreWrite =
+  | {
+      /** `put`: replace the record of `key`. */
+      readonly kind: 'put';
+      /** The key whose record is replaced. */
+      readonly key: string;
+      /** The new record. */
+      readonly record: KeyRecord;
+    }
+  | {
+      /** `remove`: delete the record of `key` and raise the floor to `floor` if that is higher. */
+      readonly kind: 'remove';
+      /** The key whose record is deleted. */
+      readonly key: string;
+      /** The floor to raise to (never lowered). */
+      readonly floor: Ballot;
+    }
+  | {
+      /** `raiseAges`: raise each listed proposer's minimum age (never lowered). */
+      readonly kind: 'raiseAges';
+      /** Proposer ids and the minimum age each must now have. */
+      readonly ages: readonly Age[];
+    };
+
 /** One page of `scan`. */
 export interface ScanOptions {
   /** Resume strictly after this key (as returned in an earlier page); from the start when absent. */
@@ -72,6 +100,15 @@ export interface AcceptorStore {
    * per record.
    */
   putMany?(entries: ReadonlyArray<readonly [string, KeyRecord]>): Promise<void>;
+  /**
+   * Optional: applies several writes (`put`, `remove`, `raiseAges`, each as its own method would)
+   * in one durable write (one transaction, one sync), atomic as a whole; durable before it
+   * resolves, and if it rejects, nothing of it was written. A key appears at most once among the
+   * writes. `StoreAcceptor` gathers every write of one event-loop turn into one call (group
+   * commit: the garbage collector's removals and age raises share the sync of the turn's promises
+   * and accepts); without it, it uses `putMany` for the records and the single methods for the rest.
+   */
+  writeMany?(writes: readonly StoreWrite[]): Promise<void>;
   /**
    * Deletes the record of `key` and raises the floor to `floor` if that is higher (never lowers
    * it), in one atomic write; durable before it resolves.

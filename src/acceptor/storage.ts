@@ -190,6 +190,11 @@ export class StorageMonitor {
     return refusal;
   }
 
+  /** Whether the last known state is `writable` (no call to the store; `status` refreshes it). */
+  get writable(): boolean {
+    return this.#state === 'writable';
+  }
+
   /** The state now, with the store's figures (asks the store's `capacity`, which stores keep cheap). */
   status(): StorageStatus {
     const capacity = this.#capacity?.();

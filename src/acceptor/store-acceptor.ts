@@ -11,7 +11,8 @@
  * - **One operation per key at a time.** Rules are check-and-write: two prepares reading the same
  *   record across an `await` could both succeed. Each key has a FIFO lock (a promise chain, dropped
  *   when idle); operations on different keys run concurrently, and their writes of one turn go to
- *   the store together (`GroupCommit`, over `AcceptorStore.putMany` when the store has it).
+ *   the store together (`GroupCommit`, over `AcceptorStore.writeMany` when the store has it: the
+ *   garbage collector's removals and age raises included; else over `putMany`, records only).
  *
  * The acceptor-wide facts (the minimum ages of garbage collection, the tombstone floor) are loaded
  * once by `open` and kept in memory after each durable write.
@@ -37,7 +38,7 @@ import { InvalidArgumentError, StorageFailedError, UnavailableError } from '../e
 import { DebugGate, type Logger } from '../logger.js';
 import type { AcceptOptions, Acceptor, CallOptions, WatchOptions } from '../roles.js';
 import { assertKey, integerOption } from '../internal/validate.js';
-import type { AcceptorStore } from './acceptor-store.js';
+import type { AcceptorStore, StoreWrite } from './acceptor-store.js';
 import { GroupCommit } from './group-commit.js';
 import { type StorageStatus, StorageMonitor, growsData, readError } from './storage.js';
 import type { KeyRecord } from '../core/acceptor-rules.js';
@@ -90,8 +91,10 @@ export interface StoreAcceptorOptions {
 export class StoreAcceptor implements Acceptor, Closeable {
   readonly address: string;
   readonly #store: AcceptorStore;
-  /** Writes of one turn, as one `putMany`; absent when the store writes one record at a time. */
-  readonly #group: GroupCommit | undefined;
+  /** Every write of one turn, as one `writeMany`; absent when the store has no `writeMany`. */
+  readonly #groupAll: ((write: StoreWrite) => Promise<void>) | undefined;
+  /** Else the record writes of one turn, as one `putMany`; absent when the store has neither. */
+  readonly #groupPuts: ((key: string, record: KeyRecord) => Promise<void>) | undefined;
   readonly #debug: DebugGate;
   readonly #scanPageSize: number;
   /** The storage state: refuses growth while the store is full, logs each change of state. */
@@ -125,9 +128,15 @@ export class StoreAcceptor implements Acceptor, Closeable {
     this.#store = store;
     this.#storage = new StorageMonitor(address, typeof store.capacity === 'function' ? () => (store as Required<Pick<AcceptorStore, 'capacity'>>).capacity() : undefined, logger);
     this.#onUntrusted = options.onUntrusted;
-    const grouped = store as Required<Pick<AcceptorStore, 'putMany'>>;
-    // One outcome per group: a failed `putMany` fails every operation of the group, with one error.
-    this.#group = typeof store.putMany === 'function' ? new GroupCommit((entries) => this.#write(() => grouped.putMany(entries))) : undefined;
+    // One outcome per group: a failed group write fails every operation of the group, with one error.
+    const grouped = store as Required<Pick<AcceptorStore, 'writeMany' | 'putMany'>>;
+    if (typeof store.writeMany === 'function') {
+      const group = new GroupCommit<StoreWrite>((writes) => this.#write(() => grouped.writeMany(writes)));
+      this.#groupAll = (write) => group.write(write);
+    } else if (typeof store.putMany === 'function') {
+      const group = new GroupCommit<readonly [string, KeyRecord]>((entries) => this.#write(() => grouped.putMany(entries)));
+      this.#groupPuts = (key, record) => group.write([key, record]);
+    }
     this.#floor = floor;
     this.#minimumAges = new Map(ages.map((a) => [a.id, a.counter]));
     this.#scanPageSize = pageSize;
@@ -172,7 +181,7 @@ export class StoreAcceptor implements Acceptor, Closeable {
    * What this acceptor accepted for `key`, without a promise: the store is read, never written.
    *
    * Durability: under the key's lock, like every other operation. A prepare or accept holds the
-   * lock until its write is durable (`GroupCommit` resolves only once the group's `putMany` is),
+   * lock until its write is durable (`GroupCommit` resolves only once the group's write is),
    * so a peek that arrives while an accept of the key waits for its commit (the fsync) runs after
    * it, and reports it only once it can no longer be lost; and a write that failed changed nothing
    * the store reports. A peek never reports an accept a crash could take back.
@@ -193,7 +202,7 @@ export class StoreAcceptor implements Acceptor, Closeable {
       if (raised.length === 0) return;
       // Durable first: garbage collection removes records once every acceptor acknowledged this.
       // Never refused for room: the age table is tiny, and garbage collection frees space.
-      await this.#write(() => this.#store.raiseAges(raised));
+      await (this.#groupFreeing({ kind: 'raiseAges', ages: raised }) ?? this.#write(() => this.#store.raiseAges(raised)));
       this.#storage.succeeded(false);
       for (const age of raised) this.#minimumAges.set(age.id, age.counter);
     };
@@ -210,7 +219,7 @@ export class StoreAcceptor implements Acceptor, Closeable {
       const { reply, floor } = rules.remove(await this.#get(key), tombstone.ballot, this.#floor);
       if (floor === undefined) return reply;
       // Never refused for room: removing a record frees space.
-      await this.#write(() => this.#store.remove(key, floor));
+      await (this.#groupFreeing({ kind: 'remove', key, floor }) ?? this.#write(() => this.#store.remove(key, floor)));
       this.#storage.succeeded(false);
       this.#floor = maxBallot(this.#floor, floor);
       // Watchers see the key become empty, under the zero ballot (it has no record any more).
@@ -304,8 +313,20 @@ export class StoreAcceptor implements Acceptor, Closeable {
   async #put(key: string, record: KeyRecord, previous: KeyRecord | undefined): Promise<void> {
     const grows = growsData(previous, record);
     if (grows) this.#storage.admitGrowth();
-    await (this.#group === undefined ? this.#write(() => this.#store.put(key, record)) : this.#group.write(key, record));
+    await (this.#groupAll?.({ kind: 'put', key, record }) ?? this.#groupPuts?.(key, record) ?? this.#write(() => this.#store.put(key, record)));
     this.#storage.succeeded(grows);
+  }
+
+  /**
+   * A removal or age raise (the writes garbage collection needs to free space) in this turn's
+   * group, while the storage is writable; `undefined` (write it alone, as the caller then does)
+   * while it is full or failing, or without `writeMany`. A group is refused as a whole, and a
+   * store's room check counts every record in it (`LmdbStore` refuses a transaction the disk may
+   * not take): near a full disk, the writes that free space must not share the fate of the ones
+   * that need room.
+   */
+  #groupFreeing(write: StoreWrite): Promise<void> | undefined {
+    return this.#storage.writable ? this.#groupAll?.(write) : undefined;
   }
 
   /**

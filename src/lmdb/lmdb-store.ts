@@ -119,7 +119,7 @@ import * as rules from '../core/acceptor-rules.js';
 import type { Age } from '../core/age.js';
 import { type Ballot, ZERO_BALLOT, compareBallots } from '../core/ballot.js';
 import { InvalidArgumentError, StorageFailedError, StorageFullError, UnavailableError } from '../errors.js';
-import type { AcceptorStore, ScanOptions, StoreMeta } from '../acceptor/acceptor-store.js';
+import type { AcceptorStore, ScanOptions, StoreMeta, StoreWrite } from '../acceptor/acceptor-store.js';
 import type { StoreCapacity } from '../acceptor/storage.js';
 import type { KeyRecord } from '../core/acceptor-rules.js';
 import { CorruptRecordError, decodeKey, decodeMeta, decodeRecord, encodeKey, encodeMeta, encodeRecord } from './record-codec.js';
@@ -376,36 +376,73 @@ export class LmdbStore implements AcceptorStore, Closeable {
     this.#wrote(k.byteLength + value.byteLength);
   }
 
+  /** `writeMany` of the records alone. */
+  async putMany(entries: ReadonlyArray<readonly [string, KeyRecord]>): Promise<void> {
+    await this.writeMany(entries.map(([key, record]) => ({ kind: 'put', key, record }) as const));
+  }
+
   /**
-   * Writes every record in one LMDB transaction, one sync (`StoreAcceptor`'s group commit). In the
-   * default `'commit'` sync mode the transaction runs synchronously on this thread
+   * Applies `writes` (records, removals, age raises) in one LMDB transaction, one sync
+   * (`StoreAcceptor`'s group commit): the garbage collector's removals and age raises share the
+   * commit of the turn's promises and accepts instead of paying a sync each, and the main thread's
+   * commit no longer waits on lmdb's write thread for the write lock while that thread syncs one of
+   * them. In the default `'commit'` sync mode the transaction runs synchronously on this thread
    * (`transactionSync`): it is durable when it returns, and skips the hop to lmdb's write thread
    * and back, which cost about a quarter of a lone proposal's time (see bench/README.md). The event
    * loop waits for that one commit and sync per group, then serves everything that arrived
    * meanwhile as the next group. With `'overlapping'` it is one asynchronous transaction whose
    * flush is awaited.
+   *
+   * Atomic as a whole: every write is validated and encoded, and the meta read, before anything
+   * is written, so a bad write, a damaged meta or a failed commit leaves the store as it was. The
+   * meta (floor and ages, each only rising, as `remove` and `raiseAges` keep them) is read and
+   * rewritten once, inside the transaction (LMDB's single write lock: no lost update).
    */
-  async putMany(entries: ReadonlyArray<readonly [string, KeyRecord]>): Promise<void> {
+  async writeMany(writes: readonly StoreWrite[]): Promise<void> {
     this.#checkOpen();
-    // Encoded (validated, copied) before anything is written: a bad record writes nothing.
-    const encoded = entries.map(([key, record]) => [this.#encodeKey(key), encodeRecord(record)] as const);
-    const db = this.#db;
-    const writeAll = (): void => {
-      for (const [k, v] of encoded) db.putSync(k, v);
-    };
-    const bytes = encoded.reduce((sum, [k, v]) => sum + k.byteLength + v.byteLength, 0);
-    this.#preflight(encoded.length, bytes);
-    try {
-      // In 'commit' mode a failure aborts the transaction: none of the records was written.
-      if (this.syncMode === 'commit') db.transactionSync(writeAll);
-      else {
-        await committed(db.transaction(writeAll));
-        if (this.syncMode === 'overlapping') await db.flushed;
+    const puts: Array<readonly [Uint8Array, Uint8Array]> = [];
+    const removals: Uint8Array[] = [];
+    const metaChanges: Array<(meta: StoreMeta) => StoreMeta | undefined> = [];
+    let bytes = 0;
+    for (const write of writes) {
+      if (write.kind === 'put') {
+        const k = this.#encodeKey(write.key);
+        // Encoding validates the record and copies it: the caller may reuse its buffers at once.
+        const v = encodeRecord(write.record);
+        puts.push([k, v]);
+        bytes += k.byteLength + v.byteLength;
+      } else if (write.kind === 'remove') {
+        removals.push(this.#encodeKey(write.key));
+        assertBallot(write.floor, 'floor');
+        const floor = write.floor;
+        metaChanges.push((meta) => raisedFloor(meta, floor));
+      } else if (write.kind === 'raiseAges') {
+        checkAges(write.ages);
+        const ages = write.ages;
+        metaChanges.push((meta) => raisedAges(meta, ages));
+      } else {
+        throw new InvalidArgumentError(`unknown store write ${JSON.stringify((write as { kind?: unknown }).kind)}`);
       }
-    } catch (error) {
-      throw this.#writeFailure(error, bytes);
     }
-    this.#wrote(bytes);
+    if (writes.length === 0) return;
+    // The meta, when it changes, is one more record of a few ages at most.
+    const meta = metaChanges.length > 0;
+    this.#preflight(puts.length + removals.length + (meta ? 1 : 0), bytes + (meta ? 4096 : 0));
+    const db = this.#db;
+    await this.#transact(this.syncMode === 'commit', bytes, () => {
+      // Read first: a meta that cannot be read fails the group before anything is written.
+      let next = meta ? this.#readMeta() : undefined;
+      for (const [k, v] of puts) db.putSync(k, v);
+      for (const k of removals) db.removeSync(k);
+      if (next !== undefined) {
+        let changed = false;
+        for (const change of metaChanges) {
+          const after = change(next);
+          if (after !== undefined) [next, changed] = [after, true];
+        }
+        if (changed) db.putSync(META_KEY, encodeMeta(next));
+      }
+    });
   }
 
   async remove(key: string, floor: Ballot): Promise<void> {
@@ -414,22 +451,14 @@ export class LmdbStore implements AcceptorStore, Closeable {
     assertBallot(floor, 'floor');
     await this.#update((meta) => {
       this.#db.remove(k);
-      // The floor only rises: a lower one would un-promise what the removed records promised.
-      return compareBallots(floor, meta.floor) > 0 ? { floor: { counter: floor.counter, id: floor.id }, ages: meta.ages } : undefined;
+      return raisedFloor(meta, floor);
     });
   }
 
   async raiseAges(ages: readonly Age[]): Promise<void> {
     this.#checkOpen();
     checkAges(ages);
-    await this.#update((meta) => {
-      const minimum = new Map(meta.ages.map((a) => [a.id, a.counter]));
-      // Paper §3.1 step 3, and never lower a minimum (see `rules.raiseAges`).
-      const raised = rules.raiseAges((id) => minimum.get(id) ?? 0, ages);
-      if (raised.length === 0) return undefined;
-      for (const a of raised) minimum.set(a.id, a.counter);
-      return { floor: meta.floor, ages: Array.from(minimum, ([id, counter]) => ({ counter, id })) };
-    });
+    await this.#update((meta) => raisedAges(meta, ages));
   }
 
   async scan({ after, limit }: ScanOptions): Promise<ReadonlyArray<readonly [string, KeyRecord]>> {
@@ -476,37 +505,52 @@ export class LmdbStore implements AcceptorStore, Closeable {
   }
 
   /**
-   * Runs `change` on the current meta inside one LMDB write transaction, writing the meta it
-   * returns (if any) in the same transaction; resolves once that transaction is durable. `change`
-   * may add its own writes (`remove` deletes the record). It must not throw after writing: an lmdb
-   * `transaction` callback cannot be rolled back, so a failure to read the meta is caught before
-   * `change` runs and rethrown outside.
+   * Runs `change` on the current meta inside one LMDB write transaction (lmdb's write thread, which
+   * batches concurrent calls), writing the meta it returns (if any) in the same transaction;
+   * resolves once that transaction is durable. `change` may add its own writes (`remove` deletes
+   * the record).
    */
   async #update(change: (meta: StoreMeta) => StoreMeta | undefined): Promise<void> {
     // A record removed, and the meta (a few ages at most) rewritten.
     this.#preflight(2, 4096);
-    let failure: unknown;
+    await this.#transact(false, 0, () => {
+      const next = change(this.#readMeta());
+      if (next !== undefined) this.#db.put(META_KEY, encodeMeta(next));
+    });
+  }
+
+  /**
+   * Runs `apply` in one LMDB write transaction, on this thread (`synchronous`, LMDB's commit and
+   * sync included) or lmdb's write thread, and resolves once it is durable (see the module doc). A
+   * failed commit becomes `StorageFullError` / `StorageFailedError`; `bytes` (of the records
+   * written) sizes the room check of an EIO. What `apply` throws is rethrown as it is: on this
+   * thread the transaction is aborted (nothing written); an lmdb `transaction` callback cannot be
+   * rolled back, so there `apply` must throw only before it wrote (as every caller here does: they
+   * validate, encode and read the meta first).
+   */
+  async #transact(synchronous: boolean, bytes: number, apply: () => void): Promise<void> {
+    let thrown: { readonly err: unknown } | undefined;
+    const run = (): void => {
+      try {
+        apply();
+      } catch (err) {
+        thrown = { err };
+        if (synchronous) throw err;
+      }
+    };
     try {
-      failure = await committed(
-        this.#db.transaction((): unknown => {
-          let meta: StoreMeta;
-          try {
-            meta = this.#readMeta();
-          } catch (err) {
-            return err;
-          }
-          const next = change(meta);
-          if (next !== undefined) this.#db.put(META_KEY, encodeMeta(next));
-          return undefined;
-        }),
-      );
-      // A transaction's promise has no `flushed`; the database's covers every write before it.
-      if (failure === undefined && this.syncMode === 'overlapping') await this.#db.flushed;
+      if (synchronous) this.#db.transactionSync(run);
+      else {
+        await committed(this.#db.transaction(run));
+        // A transaction's promise has no `flushed`; the database's covers every write before it.
+        if (thrown === undefined && this.syncMode === 'overlapping') await this.#db.flushed;
+      }
     } catch (error) {
-      throw this.#writeFailure(error, 0);
+      if (thrown !== undefined) throw thrown.err;
+      throw this.#writeFailure(error, bytes);
     }
-    if (failure !== undefined) throw failure;
-    this.#wrote(0);
+    if (thrown !== undefined) throw thrown.err;
+    this.#wrote(bytes);
   }
 
   /**
@@ -795,4 +839,20 @@ function flushedOf(written: Promise<boolean>): PromiseLike<unknown> {
 
 function reasonOf(err: unknown): string {
   return err instanceof CorruptRecordError ? err.reason : err instanceof Error ? err.message : String(err);
+}
+
+/** `meta` with its floor raised to `floor`, or `undefined` if that is not higher. */
+function raisedFloor(meta: StoreMeta, floor: Ballot): StoreMeta | undefined {
+  // The floor only rises: a lower one would un-promise what the removed records promised.
+  return compareBallots(floor, meta.floor) > 0 ? { floor: { counter: floor.counter, id: floor.id }, ages: meta.ages } : undefined;
+}
+
+/** `meta` with each listed proposer's minimum age raised to the given counter, or `undefined` if none rises. */
+function raisedAges(meta: StoreMeta, ages: readonly Age[]): StoreMeta | undefined {
+  const minimum = new Map(meta.ages.map((a) => [a.id, a.counter]));
+  // Paper §3.1 step 3, and never lower a minimum (see `rules.raiseAges`).
+  const raised = rules.raiseAges((id) => minimum.get(id) ?? 0, ages);
+  if (raised.length === 0) return undefined;
+  for (const a of raised) minimum.set(a.id, a.counter);
+  return { floor: meta.floor, ages: Array.from(minimum, ([id, counter]) => ({ counter, id })) };
 }

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryAcceptor, StorageFullError, ZERO_BALLOT, ballotEquals } from '../../src/index.js';
 import type { KeyRecord } from '../../src/core/acceptor-rules.js';
 import { MemoryStore } from '../../src/acceptor/memory-store.js';
+import type { StoreWrite } from '../../src/acceptor/acceptor-store.js';
 import { StoreAcceptor } from '../../src/acceptor/store-acceptor.js';
 import { type ConformanceSubject, type StorageControl, describeAcceptorConformance } from '../../src/testing/acceptor-conformance.js';
 
@@ -83,24 +84,54 @@ describe('negative control: the conformance suite catches an acceptor that forge
 });
 
 /**
- * A `MemoryStore` with `putMany`, so `StoreAcceptor` runs its group commit over it; it counts the
- * groups and their records. `lazy` makes `putMany` acknowledge a group before applying it (applied
- * on the next timer): an acceptor over it replies before its writes are durable.
+ * Runs the conformance suite's concurrent-burst durability case over a store whose group writes
+ * are acknowledged before they are applied (`lost` set by the crash), and expects it to fail.
  */
-class GroupStore extends MemoryStore {
-  groups: number[] = [];
+async function expectLazyGroupsCaught(lazyStore: () => GroupingStore): Promise<void> {
+  const cases: Array<{ name: string; body: () => Promise<void> }> = [];
+  const collect = Object.assign((name: string, body: () => Promise<void>) => void cases.push({ name, body }), { skip: () => {} });
+  describeAcceptorConformance(
+    'lazy',
+    async () => {
+      const store = lazyStore();
+      const subject = await storeSubject(store);
+      // The crash loses what the store had not applied yet.
+      return { ...subject, crashAndRestart: () => ((store.lost = true), subject.crashAndRestart?.() as Promise<StoreAcceptor>) };
+    },
+    { describe: (_name, body) => body(), it: collect },
+  );
+  const burst = cases.find((c) => c.name.startsWith('keeps every acknowledged write of a concurrent burst'));
+  expect(burst).toBeDefined();
+  await expect(burst?.body()).rejects.toThrow(/after the crash/);
+}
+
+/**
+ * A `MemoryStore` that applies group writes: at once, or, `lazy`, after acknowledging them (on the
+ * next timer), so an acceptor over it replies before its writes are durable; `lost` (set by a
+ * simulated crash) drops the groups not applied yet.
+ */
+class GroupingStore extends MemoryStore {
   lost = false;
   constructor(readonly lazy = false) {
     super();
   }
+  protected async applyGroup(apply: () => Promise<void>): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (!this.lost) await apply();
+    };
+    if (this.lazy) setTimeout(() => void run(), 50);
+    else await run();
+  }
+}
+
+/** A `GroupingStore` with `putMany`, so `StoreAcceptor` runs its group commit over it; it counts the groups and their records. */
+class GroupStore extends GroupingStore {
+  groups: number[] = [];
   async putMany(entries: ReadonlyArray<readonly [string, KeyRecord]>): Promise<void> {
     this.groups.push(entries.length);
-    const apply = async (): Promise<void> => {
-      if (this.lost) return;
+    await this.applyGroup(async () => {
       for (const [key, record] of entries) await this.put(key, record);
-    };
-    if (this.lazy) setTimeout(() => void apply(), 50);
-    else await apply();
+    });
   }
 }
 
@@ -133,21 +164,94 @@ describe('group commit', () => {
   });
 
   it('negative control: a putMany that acknowledges before it writes fails the durability cases', async () => {
-    const cases: Array<{ name: string; body: () => Promise<void> }> = [];
-    const collect = Object.assign((name: string, body: () => Promise<void>) => void cases.push({ name, body }), { skip: () => {} });
-    describeAcceptorConformance(
-      'lazy',
-      async () => {
-        const store = new GroupStore(true);
-        const subject = await storeSubject(store);
-        // The crash loses what the store had not applied yet.
-        return { ...subject, crashAndRestart: () => ((store.lost = true), subject.crashAndRestart?.() as Promise<StoreAcceptor>) };
-      },
-      { describe: (_name, body) => body(), it: collect },
-    );
-    const burst = cases.find((c) => c.name.startsWith('keeps every acknowledged write of a concurrent burst'));
-    expect(burst).toBeDefined();
-    await expect(burst?.body()).rejects.toThrow(/after the crash/);
+    await expectLazyGroupsCaught(() => new GroupStore(true));
+  });
+});
+
+/**
+ * A `GroupingStore` with `writeMany`, so `StoreAcceptor` sends it every write of a turn (records,
+ * removals, age raises) as one group; it records each group's kinds.
+ */
+class WriteManyStore extends GroupingStore {
+  groups: string[][] = [];
+  async writeMany(writes: readonly StoreWrite[]): Promise<void> {
+    this.groups.push(writes.map((w) => w.kind));
+    await this.applyGroup(async () => {
+      for (const w of writes) {
+        if (w.kind === 'put') await this.put(w.key, w.record);
+        else if (w.kind === 'remove') await this.remove(w.key, w.floor);
+        else await this.raiseAges(w.ages);
+      }
+    });
+  }
+}
+
+describeAcceptorConformance('StoreAcceptor over a store with writeMany (group commit of every write)', () => storeSubject(new WriteManyStore()), { describe, it, fullStorage: 'refuses-growth' });
+
+describe('group commit over writeMany', () => {
+  it('writes the records, removals and age raises of one turn in one writeMany, and every reply waits for it', async () => {
+    const store = new WriteManyStore();
+    const acceptor = await StoreAcceptor.open('a1', store);
+    const age = { counter: 0, id: 'p' };
+    const tombstone = { counter: 1, id: 'p' };
+    await acceptor.prepare('gone', age, tombstone);
+    await acceptor.accept('gone', age, tombstone, null);
+    store.groups = [];
+    const [accepted, removed] = await Promise.all([
+      acceptor.accept('k', age, { counter: 1, id: 'p' }, new Uint8Array([1])),
+      acceptor.removeIfEqual('gone', { ballot: tombstone, state: null }),
+      acceptor.rejectByAge([{ counter: 4, id: 'q' }]),
+    ]);
+    expect(accepted.type).toBe('accepted');
+    expect(removed.type).toBe('removed');
+    // One group (its order is whichever operation reached its write first: keys are independent).
+    expect(store.groups.map((kinds) => [...kinds].sort())).toEqual([['put', 'raiseAges', 'remove']]);
+    // Every change is in the store once the replies are out.
+    expect(await store.get('gone')).toBeUndefined();
+    expect(await store.loadMeta()).toEqual({ floor: tombstone, ages: [{ counter: 4, id: 'q' }] });
+    expect(acceptor.tombstoneFloor).toEqual(tombstone);
+    expect(acceptor.minimumAge('q')).toBe(4);
+  });
+
+  it('fails every operation of a group whose write failed, changing nothing, and the next group works', async () => {
+    const store = new WriteManyStore();
+    const acceptor = await StoreAcceptor.open('a1', store);
+    const age = { counter: 0, id: 'p' };
+    const working = store.writeMany.bind(store);
+    store.writeMany = () => Promise.reject(new Error('I/O error'));
+    const outcomes = await Promise.allSettled([acceptor.prepare('a', age, { counter: 1, id: 'p' }), acceptor.rejectByAge([{ counter: 4, id: 'q' }])]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(acceptor.minimumAge('q')).toBe(0);
+    store.writeMany = working;
+    await acceptor.rejectByAge([{ counter: 4, id: 'q' }]);
+    expect(acceptor.minimumAge('q')).toBe(4);
+  });
+
+  it('writes removals and age raises alone while the storage is full, so they never share a refused group', async () => {
+    const store = new WriteManyStore();
+    const acceptor = await StoreAcceptor.open('a1', store);
+    const age = { counter: 0, id: 'p' };
+    const tombstone = { counter: 1, id: 'p' };
+    await acceptor.prepare('gone', age, tombstone);
+    await acceptor.accept('gone', age, tombstone, null);
+    store.setLimits({ maxBytes: store.capacity().usedBytes });
+    await expect(acceptor.accept('new', age, { counter: 2, id: 'p' }, new Uint8Array([1]))).rejects.toThrow(StorageFullError);
+    expect(acceptor.storageStatus().state).toBe('full');
+    store.groups = [];
+    const [promised, removed] = await Promise.all([
+      acceptor.prepare('other', age, { counter: 3, id: 'p' }),
+      acceptor.removeIfEqual('gone', { ballot: tombstone, state: null }),
+      acceptor.rejectByAge([{ counter: 4, id: 'q' }]),
+    ]);
+    expect([promised.type, removed.type]).toEqual(['promised', 'removed']);
+    // The promise (it does not grow the data) went as a group; the other two by themselves.
+    expect(store.groups).toEqual([['put']]);
+    expect(acceptor.minimumAge('q')).toBe(4);
+    expect(await store.get('gone')).toBeUndefined();
+  });
+
+  it('negative control: a writeMany that acknowledges before it writes fails the durability cases', async () => {
+    await expectLazyGroupsCaught(() => new WriteManyStore(true));
   });
 });
 

@@ -77,6 +77,66 @@ describe('LmdbStore', () => {
     });
   }
 
+  for (const syncMode of SYNC_MODES) {
+    it(`writeMany applies records, removals and age raises in one transaction, floor and ages only rising (syncMode ${syncMode})`, async () => {
+      const path = tempDir();
+      const store = await LmdbStore.open({ path, syncMode });
+      stores.push(store);
+      await store.putMany([
+        ['old', r1],
+        ['kept', r1],
+      ]);
+      await store.raiseAges([{ counter: 5, id: 'q' }]);
+      await store.writeMany([
+        { kind: 'put', key: 'new', record: { ...r1, state: Uint8Array.from([9]) } },
+        { kind: 'remove', key: 'old', floor: b(7) },
+        { kind: 'remove', key: 'absent', floor: b(4) },
+        { kind: 'raiseAges', ages: [{ counter: 3, id: 'q' }, { counter: 2, id: 'r' }] },
+        { kind: 'raiseAges', ages: [{ counter: 6, id: 'r' }] },
+      ]);
+      expect(await store.get('old')).toBeUndefined();
+      expect(await store.get('kept')).toEqual(r1);
+      expect(await store.get('new')).toEqual({ ...r1, state: Uint8Array.from([9]) });
+      // The higher of the two floors; q keeps 5 (3 would lower it); r gets the higher raise.
+      expect(plain(await store.loadMeta())).toEqual({ floor: b(7), ages: { q: 5, r: 6 } });
+      // A lower floor and lower ages change nothing.
+      await store.writeMany([
+        { kind: 'remove', key: 'kept', floor: b(1) },
+        { kind: 'raiseAges', ages: [{ counter: 1, id: 'r' }] },
+      ]);
+      expect(await store.get('kept')).toBeUndefined();
+      expect(plain(await store.loadMeta())).toEqual({ floor: b(7), ages: { q: 5, r: 6 } });
+      await store.writeMany([]);
+    });
+
+    it(`writeMany writes nothing when one write is bad or the meta is damaged (syncMode ${syncMode})`, async () => {
+      const path = tempDir();
+      const store = await LmdbStore.open({ path, syncMode });
+      stores.push(store);
+      await store.put('k', r1);
+      const bad: Array<Parameters<LmdbStore['writeMany']>[0]> = [
+        [{ kind: 'put', key: 'fine', record: r1 }, { kind: 'remove', key: 'k', floor: { counter: -1, id: 'p1' } }],
+        [{ kind: 'remove', key: 'k', floor: b(9) }, { kind: 'raiseAges', ages: [{ counter: 1.5, id: 'q' }] }],
+        [{ kind: 'remove', key: 'k', floor: b(9) }, { kind: 'put', key: 'x'.repeat(5000), record: r1 }],
+        [{ kind: 'put', key: 'fine', record: r1 }, { kind: 'nonsense', key: 'k' } as never],
+      ];
+      for (const writes of bad) await expect(store.writeMany(writes)).rejects.toThrow(InvalidArgumentError);
+      expect(await store.get('fine')).toBeUndefined();
+      expect(await store.get('k')).toEqual(r1);
+      expect(plain(await store.loadMeta())).toEqual({ floor: ZERO_BALLOT, ages: {} });
+      // A damaged meta: a group that would rewrite it fails whole, before writing anything.
+      const raw = open<Uint8Array, Uint8Array>({ path, keyEncoding: 'binary', encoding: 'binary', overlappingSync: syncMode === 'overlapping' });
+      await raw.put(new Uint8Array([0]), Uint8Array.from([1, 2, 3]));
+      await expect(store.writeMany([{ kind: 'put', key: 'fine', record: r1 }, { kind: 'remove', key: 'k', floor: b(9) }])).rejects.toThrow(CorruptRecordError);
+      expect(await store.get('fine')).toBeUndefined();
+      expect(await store.get('k')).toEqual(r1);
+      // Records alone do not read the meta: they still go through.
+      await store.writeMany([{ kind: 'put', key: 'fine', record: r1 }]);
+      expect(await store.get('fine')).toEqual(r1);
+      await raw.close();
+    });
+  }
+
   it('starts empty', async () => {
     const store = await openStore();
     expect(await store.loadMeta()).toEqual({ floor: ZERO_BALLOT, ages: [] });
@@ -372,9 +432,9 @@ interface ChildRun {
 }
 
 /** Runs the child on `dir` until it has acknowledged `acks` writes, then kills it with SIGKILL. */
-function runAndKill(dir: string, syncMode: SyncMode, acks: number): Promise<ChildRun> {
+function runAndKill(dir: string, syncMode: SyncMode, grouped: boolean, acks: number): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, syncMode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, syncMode, ...(grouped ? ['grouped'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     let partial = '';
     let stderr = '';
@@ -400,12 +460,13 @@ function runAndKill(dir: string, syncMode: SyncMode, acks: number): Promise<Chil
 }
 
 describe('LmdbStore survives SIGKILL', () => {
-  it.each(SYNC_MODES)('keeps every write the killed process acknowledged, exactly (syncMode %s)', async (syncMode) => {
+  const runs = SYNC_MODES.flatMap((syncMode) => [false, true].map((grouped) => [syncMode, grouped] as const));
+  it.each(runs)('keeps every write the killed process acknowledged, exactly (syncMode %s, group commit %s)', async (syncMode, grouped) => {
     const dir = tempDir();
     // Two runs over the same directory: the second also starts from a directory a kill left behind.
     const acknowledged = { puts: [] as number[], age: 0, floor: ZERO_BALLOT as Ballot };
     for (const acks of [3000, 5000]) {
-      const run = await runAndKill(dir, syncMode, acks);
+      const run = await runAndKill(dir, syncMode, grouped, acks);
       expect(run.signal, `the child ended on its own: ${run.stderr}`).toBe('SIGKILL');
       expect(run.lines[0]).toBe('ready');
       for (const line of run.lines.slice(1)) {
