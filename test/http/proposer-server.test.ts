@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { AcceptFailedError, type KeyValueStore, MemoryAcceptor, MemoryProposer } from '../../src/index.js';
-import { type NodeServer, createNodeServer } from '../../src/http/proposer-server.js';
+import { type NodeServer, type NodeServerOptions, createNodeServer } from '../../src/http/proposer-server.js';
 
 const unknown = (): AcceptFailedError => new AcceptFailedError('k', { counter: 1, id: 'p1' });
 
@@ -15,14 +15,14 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function serve(kv: Partial<KeyValueStore<unknown>>): Promise<string> {
+async function serve(kv: Partial<KeyValueStore<unknown>>, options: NodeServerOptions = {}): Promise<string> {
   const proposer = new MemoryProposer('p1', [new MemoryAcceptor('a1')]);
   server = createNodeServer({
     proposer,
     kv: kv as KeyValueStore<unknown>,
     acceptorAt: () => new MemoryAcceptor('x'),
     operations: { grow: async () => {}, shrink: async () => {}, collect: async () => {} },
-  });
+  }, options);
   return (await server.listen()).url;
 }
 
@@ -52,6 +52,34 @@ describe('createNodeServer', () => {
     const collections = { scheduled: 3, runs: 4, collected: 2, alive: 1, failed: 0, abandoned: 0 };
     const base = await serve({ pendingCollections: 1, collectionStats: collections } as Partial<KeyValueStore<unknown>>);
     expect(await send(base, 'GET', '/v1/health')).toEqual({ status: 200, body: { status: 'ok', proposer: 'p1', pendingCollections: 1, collections } });
+  });
+
+  it('cuts a request at requestTimeoutMs: 503 ERR_TIMEOUT, its signal aborted with a TimeoutError; a quick one is not cut later', async () => {
+    const reasons: unknown[] = [];
+    let quickSignal: AbortSignal | undefined;
+    const base = await serve({
+      // As a proposer does: runs until its signal aborts, then rejects with the reason.
+      get: (key, opts) => {
+        const signal = opts?.signal as AbortSignal;
+        if (key === 'quick') {
+          quickSignal = signal;
+          return Promise.resolve(undefined);
+        }
+        return new Promise((_, reject) => signal.addEventListener('abort', () => {
+          reasons.push(signal.reason);
+          reject(signal.reason);
+        }));
+      },
+    }, { requestTimeoutMs: 100 });
+    expect(await send(base, 'GET', '/v1/kv/quick')).toMatchObject({ status: 404 });
+    const started = performance.now();
+    const replies = await Promise.all([send(base, 'GET', '/v1/kv/slow1'), send(base, 'GET', '/v1/kv/slow2')]);
+    const took = performance.now() - started;
+    for (const reply of replies) expect(reply).toMatchObject({ status: 503, body: { code: 'ERR_TIMEOUT', retryable: true } });
+    expect(took).toBeGreaterThanOrEqual(95);
+    expect(took).toBeLessThan(5000);
+    expect(reasons.map((r) => (r as DOMException).name)).toEqual(['TimeoutError', 'TimeoutError']);
+    expect(quickSignal?.aborted).toBe(false);
   });
 
   it('reports an increment whose outcome was unknown instead of applying it again', async () => {
