@@ -150,8 +150,8 @@ describe('one round trip (paper §2.2.1)', () => {
 
   // "Any membership change clears the cache" (OneRoundTripCache) also for an attempt that runs across
   // the change: it commits after `addAccepter` installed the new configuration, and must not cache
-  // a promise gathered from the old accept set (a proposer caches only if its configuration and age
-  // did not change during the round).
+  // a promise gathered from the old accept set (a proposer caches only if its configuration did not
+  // change, and its key was not collected, during the round).
   test('a round committing during a configuration change leaves no cache entry behind', async () => {
     const { proposer, acceptors, events } = cluster();
     for (const a of acceptors) a.addRule({ method: 'accept', when: 'reply', action: 'hold', times: 1 });
