@@ -290,9 +290,9 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
   const authorized: SecretCheck = secretCheck(options.secret);
   const logger = options.logger;
   const operations = new AdminOperations({ logger, logIntervalMs: integerOption(options.progressLogMs, 'progressLogMs', 1, 5000) });
-  /** Requests being handled, and what `close` waits on for them to end. */
+  /** Requests being handled, and the `close` calls waiting for them to end. */
   let inFlight = 0;
-  let allEnded: (() => void) | undefined;
+  const waitingForIdle: Array<() => void> = [];
   const deadlines = new Deadlines(requestTimeoutMs);
   const sockets = new Set<Socket>();
   let closing = false;
@@ -316,7 +316,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
     },
   );
   function requestEnded(): void {
-    if (--inFlight === 0) allEnded?.();
+    if (--inFlight === 0) for (const resolve of waitingForIdle.splice(0)) resolve();
   }
   server.maxConnections = maxConnections;
   server.on('connection', (socket) => {
@@ -660,7 +660,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
-      const ended = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (allEnded = resolve));
+      const ended = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => waitingForIdle.push(resolve));
       await Promise.race([ended, grace]);
       for (const socket of sockets) socket.destroy();
       await closed;

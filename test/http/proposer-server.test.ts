@@ -82,6 +82,33 @@ describe('createNodeServer', () => {
     expect(quickSignal?.aborted).toBe(false);
   });
 
+  it('close lets the requests in flight finish (every close call waits for them), then refuses new ones', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const arrived = new Promise<void>((resolve) => (started = resolve));
+    const base = await serve({
+      get: async () => {
+        started();
+        await held;
+        return { value: 'v', version: 1n };
+      },
+    });
+    const inFlight = send(base, 'GET', '/v1/kv/k');
+    await arrived;
+    const closing = server as NodeServer;
+    server = undefined;
+    let closed = 0;
+    const closes = [closing.close(), closing.close()].map((p) => p.then(() => closed++));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed).toBe(0);
+    release();
+    expect(await inFlight).toEqual({ status: 200, body: { key: 'k', value: 'v', version: '1' } });
+    await Promise.all(closes);
+    expect(closed).toBe(2);
+    await expect(fetch(`${base}/v1/health`)).rejects.toThrow();
+  });
+
   it('reports an increment whose outcome was unknown instead of applying it again', async () => {
     let updates = 0;
     const base = await serve({
