@@ -35,6 +35,8 @@
 //   --heap-snapshots DIR write heap snapshots of both nodes into DIR at the seconds --snapshot-at
 //                        lists (default 120 and the last window); node --heapsnapshot-signal
 //   --snapshot-at S,S    (see --heap-snapshots)
+//   --cpu-prof DIR       run every caspaxos process with node --cpu-prof, writing its profile into
+//                        DIR/<process> when it exits (node n1, acceptor a1, ...): where their CPU goes
 //   --smoke              30 s per backend, 16 clients, and exit 1 unless 0 errors and 0 lost writes
 //                        (test/cli/soak-smoke.test.ts runs it with --only caspaxos)
 //
@@ -70,6 +72,7 @@ function parseOptions(argv) {
     nodeArgs: [],
     heapSnapshots: undefined,
     snapshotAt: undefined,
+    cpuProf: undefined,
     smoke: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -91,6 +94,7 @@ function parseOptions(argv) {
     else if (flag === '--acceptor-node-flags') options.acceptorNodeFlags = value().split(' ').filter((a) => a !== '');
     else if (flag === '--heap-snapshots') options.heapSnapshots = resolve(value());
     else if (flag === '--snapshot-at') options.snapshotAt = value().split(',').map(Number);
+    else if (flag === '--cpu-prof') options.cpuProf = resolve(value());
     else if (flag === '--smoke') options.smoke = true;
     else throw new Error(`unknown option ${argv[i]} (try --help)`);
   }
@@ -275,9 +279,16 @@ async function startCaspaxos(options, dir) {
       if (init.status !== 0) throw new Error(`caspaxos acceptor --init failed:\n${init.stdout}${init.stderr}`);
     }
   }
+  /** `node --cpu-prof` flags for the process `name` (with --cpu-prof), else none. */
+  const profiling = (name) => {
+    if (options.cpuProf === undefined) return [];
+    const into = join(options.cpuProf, name);
+    mkdirSync(into, { recursive: true });
+    return ['--cpu-prof', `--cpu-prof-dir=${into}`];
+  };
   const acceptors = acceptorPorts.map(
     (port, i) =>
-      new Child(`acceptor a${i + 1}`, process.execPath, [...(options.acceptorNodeFlags ?? []), cli, 'acceptor', '--port', String(port), '--data', join(dir, `a${i + 1}`), '--log-level', 'warn'], { env }),
+      new Child(`acceptor a${i + 1}`, process.execPath, [...profiling(`a${i + 1}`), ...(options.acceptorNodeFlags ?? []), cli, 'acceptor', '--port', String(port), '--data', join(dir, `a${i + 1}`), '--log-level', 'warn'], { env }),
   );
   const acceptorUrls = acceptorPorts.map((port) => `http://127.0.0.1:${port}`);
   await Promise.all(acceptors.map((a, i) => waitHealthy(a, acceptorUrls[i])));
@@ -289,6 +300,7 @@ async function startCaspaxos(options, dir) {
     if (nodeDir !== undefined) mkdirSync(nodeDir, { recursive: true });
     const args = [
       ...(nodeDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2']),
+      ...profiling(`n${i + 1}`),
       cli,
       'node',
       '--port',

@@ -2,7 +2,7 @@
  * Small pieces every JSON HTTP server of this package needs: reading a bounded JSON body, sending
  * a JSON answer, and checking the shared secret in constant time.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import { checkSecret } from './wire.js';
 import { readBody } from './request-body.js';
@@ -71,7 +71,8 @@ export function secretCheck(secret: string | undefined): SecretCheck {
 }
 
 function sha256(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
+  // The one-shot `hash` (Node 20.12+) costs half what a `Hash` object does; this runs per request.
+  return hash('sha256', text, 'buffer');
 }
 
 /**

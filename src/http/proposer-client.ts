@@ -9,6 +9,7 @@ import type { Ballot } from '../core/ballot.js';
 import { CASPaxosError, InvalidArgumentError, UnavailableError, isErrorCode } from '../errors.js';
 import { CLUSTER_HEADER, checkSecret, decodeState } from './wire.js';
 import { EventStreamReader, type ServerSentEvent } from './event-stream.js';
+import { type PostReply, type Poster, posterOf } from './poster.js';
 import type { Acceptor, Addresser, CallOptions, ConfigurationChanger, FastForwarder, ProposeResult, ReadOptions } from '../roles.js';
 
 /** Options of `RemoteProposer`. */
@@ -52,6 +53,9 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
   readonly #timeoutMs: number;
   readonly #clusterId: string | undefined;
   readonly #fetchImpl: typeof fetch | undefined;
+  /** How calls are POSTed: lean over `nodeFetch()`'s agents, else over the `fetch` (see `poster.ts`). */
+  #poster: Poster | undefined;
+  readonly #headers: Readonly<Record<string, string>>;
 
   constructor(url: string, options: RemoteProposerOptions = {}) {
     this.address = url.replace(/\/+$/, '');
@@ -59,6 +63,11 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#clusterId = options.clusterId;
     this.#fetchImpl = options.fetch;
+    this.#headers = {
+      'content-type': 'application/json',
+      ...(this.#secret === undefined ? {} : { authorization: `Bearer ${this.#secret}` }),
+      ...(this.#clusterId === undefined ? {} : { [CLUSTER_HEADER]: this.#clusterId }),
+    };
   }
 
   /** The node's `identityRead`: a read that writes nothing when it can; always the full round with `opts.writeBack`. */
@@ -106,9 +115,37 @@ export class RemoteProposer implements ConfigurationChanger, FastForwarder, Addr
     if (buffered.trim() !== '') throw new UnavailableError(`${this.address}: the key listing ended mid-line`);
   }
 
+  /**
+   * POSTs `body` to the proposer endpoint `action`; resolves with the reply's JSON, rejects as
+   * `#fetch` does. Garbage collection calls a peer twice per collected key, so this takes the
+   * lean way (`Poster`): one timer and at most one abort listener, no `Response` or signals made.
+   */
   async #post(action: string, body: object, opts: CallOptions | undefined): Promise<unknown> {
-    const response = await this.#fetch(action, body, opts);
-    return response.json();
+    const signal = opts?.signal;
+    signal?.throwIfAborted();
+    this.#poster ??= posterOf(this.#fetchImpl ?? fetch);
+    const pending = this.#poster(`${this.address}/v1/proposer/${action}`, this.#headers, JSON.stringify(body));
+    const timer = setTimeout(() => pending.cancel(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), this.#timeoutMs);
+    const onAbort = (): void => pending.cancel(signal?.reason instanceof Error ? signal.reason : new Error(String(signal?.reason)));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let reply: PostReply;
+    try {
+      reply = await pending.reply;
+    } catch (error) {
+      signal?.throwIfAborted();
+      throw new UnavailableError(`proposer ${this.address} unreachable: ${(error as Error).message}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (reply.status >= 200 && reply.status < 300) return JSON.parse(reply.text) as unknown;
+    let failure: unknown = {};
+    try {
+      failure = JSON.parse(reply.text);
+    } catch {
+      // Not JSON (a proxy's error page): the status alone says what failed.
+    }
+    throw errorFromBody(`proposer ${this.address}`, reply.status, failure);
   }
 
   async #fetch(action: string, body: object | undefined, opts: CallOptions | undefined): Promise<Response> {

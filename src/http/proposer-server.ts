@@ -58,6 +58,8 @@ import { parseWatchId, serveKeyWatch } from './key-watch.js';
 import { AdminOperations } from './admin-operations.js';
 import type { ProgressListener } from '../cluster/options.js';
 import { type SecretCheck, drained, readJsonBody, secretCheck, sendJson, timeoutOptions } from './json.js';
+import { Deadlines } from './deadlines.js';
+import { type RequestTarget, requestTarget } from './request-target.js';
 import { type ListenAddress, type ServerTlsOptions, createServer, listenOn } from './listen.js';
 import { METRICS_CONTENT_TYPE, MetricsRegistry } from '../metrics/registry.js';
 import { requestMetrics } from '../metrics/server-metrics.js';
@@ -233,15 +235,27 @@ export interface NodeServer {
   activeWatches(): number;
 }
 
-/** An answer other than 200, with the error body. */
+/**
+ * An answer other than 200, with the error body. Made without a stack trace: most are a client's
+ * everyday answers (404 for an absent key, 409 for a compare-and-set that lost), thrown and caught
+ * within this module, and capturing a stack cost more than the rest of making the reply.
+ */
 class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
+  readonly status: number;
+  readonly code: string;
+  readonly extra: Record<string, unknown>;
+
+  constructor(status: number, code: string, message: string, extra: Record<string, unknown> = {}) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    this.status = status;
+    this.code = code;
+    this.extra = extra;
   }
 }
 
@@ -276,7 +290,10 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
   const authorized: SecretCheck = secretCheck(options.secret);
   const logger = options.logger;
   const operations = new AdminOperations({ logger, logIntervalMs: integerOption(options.progressLogMs, 'progressLogMs', 1, 5000) });
-  const inFlight = new Set<Promise<void>>();
+  /** Requests being handled, and the `close` calls waiting for them to end. */
+  let inFlight = 0;
+  const waitingForIdle: Array<() => void> = [];
+  const deadlines = new Deadlines(requestTimeoutMs);
   const sockets = new Set<Socket>();
   let closing = false;
   const metrics = options.metrics ?? new MetricsRegistry();
@@ -287,15 +304,20 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
     options.tls,
     timeoutOptions(receiveTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs),
     (req, res) => {
-      const handled = handle(req, res).catch((error: unknown) => {
+      // Counted, not collected in a set of promises: one promise per request (`close` waits for
+      // the count to reach zero).
+      inFlight++;
+      handle(req, res).then(requestEnded, (error: unknown) => {
+        requestEnded();
         logger?.error({ err: error, path: req.url }, 'caspaxos node: request failed');
         if (!res.headersSent) sendJson(res, 500, { code: 'ERR_INTERNAL', message: 'internal error', retryable: true });
         else res.destroy();
       });
-      inFlight.add(handled);
-      void handled.finally(() => inFlight.delete(handled));
     },
   );
+  function requestEnded(): void {
+    if (--inFlight === 0) for (const resolve of waitingForIdle.splice(0)) resolve();
+  }
   server.maxConnections = maxConnections;
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -304,11 +326,11 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
   server.on('clientError', (_error, socket: Socket) => socket.destroy());
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = Date.now();
-    const startedPrecise = performance.now();
-    const url = new URL(req.url ?? '/', 'http://node');
+    const started = performance.now();
+    const url = requestTarget(req.url ?? '/');
     const method = req.method ?? 'GET';
-    const signal = AbortSignal.timeout(requestTimeoutMs);
+    const deadline = deadlines.start();
+    const signal = deadline.signal;
     try {
       if (closing) throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the node is shutting down');
       // Liveness: the process serves (with the key-value store's collections, for operators and
@@ -349,8 +371,10 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       if (!res.headersSent) sendJson(res, failure.status, { code: failure.code, message: failure.message, retryable: failure.status === 503, ...failure.extra });
       else res.destroy();
     } finally {
-      requestFigures.observe(routeOf(url.pathname), method, res.statusCode, (performance.now() - startedPrecise) / 1000);
-      logger?.info({ method, path: url.pathname, status: res.statusCode, ms: Date.now() - started }, 'request');
+      deadline.end();
+      const elapsed = performance.now() - started;
+      requestFigures.observe(routeOf(url.pathname), method, res.statusCode, elapsed / 1000);
+      logger?.info({ method, path: url.pathname, status: res.statusCode, ms: Math.round(elapsed) }, 'request');
     }
   }
 
@@ -424,12 +448,12 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
   }
 
   /** `GET /v1/kv/{key}/watch` (see `key-watch.ts`): checked and counted here, streamed there. */
-  async function watchApi(req: IncomingMessage, res: ServerResponse, method: string, key: string, url: URL): Promise<void> {
+  async function watchApi(req: IncomingMessage, res: ServerResponse, method: string, key: string, url: RequestTarget): Promise<void> {
     if (method !== 'GET') throw new HttpError(405, 'ERR_METHOD', `${method} is not allowed here`);
     const accept = req.headers.accept;
     if (accept !== undefined && !/text\/event-stream|text\/\*|\*\/\*/.test(accept)) throw new HttpError(406, 'ERR_NOT_ACCEPTABLE', 'a watch answers text/event-stream only');
     const header = req.headers['last-event-id'];
-    const resumeFrom = typeof header === 'string' && header !== '' ? header : url.searchParams.get('since');
+    const resumeFrom = typeof header === 'string' && header !== '' ? header : new URLSearchParams(url.search).get('since');
     const since = resumeFrom === null ? undefined : parseWatchId(resumeFrom);
     if (resumeFrom !== null && since === undefined) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `${JSON.stringify(resumeFrom)} is not a watch event id (a version, or <version>-deleted)`);
     if (watchCount >= maxWatches) {
@@ -571,7 +595,7 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
     return sendJson(res, 200, { ...result, operation: operations.get(id) });
   }
 
-  async function proposerApi(req: IncomingMessage, res: ServerResponse, method: string, url: URL, signal: AbortSignal): Promise<void> {
+  async function proposerApi(req: IncomingMessage, res: ServerResponse, method: string, url: RequestTarget, signal: AbortSignal): Promise<void> {
     const p = context.proposer;
     const action = url.pathname.slice('/v1/proposer/'.length);
     if (action === 'keys' && method === 'GET') {
@@ -636,7 +660,8 @@ export function createNodeServer(context: NodeServerContext, options: NodeServer
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
-      await Promise.race([Promise.allSettled([...inFlight]), grace]);
+      const ended = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => waitingForIdle.push(resolve));
+      await Promise.race([ended, grace]);
       for (const socket of sockets) socket.destroy();
       await closed;
     },

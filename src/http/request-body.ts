@@ -12,6 +12,13 @@ export type BodyResult =
   | { readonly type: 'not-utf8' }
   | { readonly type: 'aborted' };
 
+/**
+ * `fatal`: a body that is not UTF-8 is rejected, not patched with U+FFFD (which could turn two
+ * different keys into one). One decoder for every body: a non-streaming `decode` keeps no state
+ * between calls (and a fatal one that threw is reset).
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Reads `req`'s body as UTF-8 text of at most `limit` bytes. Never rejects. */
 export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
   const declared = req.headers['content-length'];
@@ -41,9 +48,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyResul
     };
     const onEnd = (): void => {
       try {
-        // `fatal`: a body that is not UTF-8 is rejected, not patched with U+FFFD (which could turn
-        // two different keys into one).
-        finish({ type: 'body', text: new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks, size)) });
+        // A body usually arrives in one chunk: decoded as it is, not copied first.
+        finish({ type: 'body', text: UTF8.decode(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)) });
       } catch {
         finish({ type: 'not-utf8' });
       }

@@ -762,9 +762,15 @@ function cryptoRandom64(): () => bigint {
   if (typeof getRandomValues !== 'function') {
     throw new InvalidArgumentError('no crypto.getRandomValues on this platform: pass options.random64');
   }
-  const buffer = new BigUint64Array(1);
+  // Drawn 64 at a time: a `getRandomValues` call costs microseconds whatever its size (argument
+  // checks, a copy into a new view), and a store draws one writer id per write.
+  const pool = new BigUint64Array(64);
+  let next = pool.length;
   return () => {
-    getRandomValues.call(crypto, buffer);
-    return buffer[0] as bigint;
+    if (next === pool.length) {
+      getRandomValues.call(crypto, pool);
+      next = 0;
+    }
+    return pool[next++] as bigint;
   };
 }

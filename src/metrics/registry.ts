@@ -60,6 +60,13 @@ function labelText(names: readonly string[], values: readonly string[], extra?: 
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
+/** How many own enumerable properties `labels` has (`Object.keys(labels).length`, without the array). */
+function countKeys(labels: Labels): number {
+  let count = 0;
+  for (const name in labels) if (Object.hasOwn(labels, name)) count++;
+  return count;
+}
+
 /** What every metric shows of itself. */
 export interface MetricInfo {
   /** The metric's name, e.g. `caspaxos_proposer_rounds_total`. */
@@ -120,18 +127,22 @@ abstract class Metric<S> {
 
   /** The series for `labels` (made on first use): exactly the metric's label names, no other. */
   protected series(labels: Labels | undefined): S {
-    const values = this.labelNames.map((name) => {
+    // Runs on every update (a proposer updates several per acceptor message): the series' id is
+    // built without arrays, and the label values are copied only for a new series.
+    const names = this.labelNames;
+    let id = '';
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string;
       const value = labels?.[name];
       if (typeof value !== 'string') throw new InvalidArgumentError(`${this.name} needs the label ${JSON.stringify(name)}`);
-      return value;
-    });
-    if (labels !== undefined && Object.keys(labels).length !== this.labelNames.length) {
-      throw new InvalidArgumentError(`${this.name} takes the labels ${JSON.stringify(this.labelNames)}, got ${JSON.stringify(Object.keys(labels))}`);
+      id = i === 0 ? value : `${id}\u0000${value}`;
     }
-    const id = values.join('\u0000');
+    if (labels !== undefined && countKeys(labels) !== names.length) {
+      throw new InvalidArgumentError(`${this.name} takes the labels ${JSON.stringify(names)}, got ${JSON.stringify(Object.keys(labels))}`);
+    }
     let found = this.#series.get(id);
     if (found === undefined) {
-      found = { values, state: this.fresh() };
+      found = { values: names.map((name) => (labels as Labels)[name] as string), state: this.fresh() };
       this.#series.set(id, found);
     }
     return found.state;

@@ -3,6 +3,8 @@
  * use to reach every proposer of the cluster, over both `fetch`es it is given in practice: Node's
  * built-in one (the default) and `nodeFetch()` (what `caspaxos node` passes).
  */
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, KeyValueStore, MemoryAcceptor, MemoryProposer, UnavailableError } from '../../src/index.js';
 import { HttpAcceptor } from '../../src/http/acceptor-client.js';
@@ -65,6 +67,30 @@ describe.each([
     await server?.close();
     server = undefined;
     await expect(new RemoteProposer(url, { secret: SECRET, clusterId: 'c1', fetch }).identityRead('k')).rejects.toBeInstanceOf(UnavailableError);
+  });
+
+  it('a node that does not answer within timeoutMs, or answers an error page, is a proposer not reached; the caller\'s abort rejects with its reason', async () => {
+    // Holds every request unanswered, except /v1/proposer/full-identity-read: a proxy's 502 page.
+    const silent = createHttpServer((req, res) => {
+      if (req.url === '/v1/proposer/full-identity-read') res.writeHead(502, { 'content-type': 'text/html' }).end('<h1>Bad Gateway</h1>');
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const started = performance.now();
+      await expect(new RemoteProposer(url, { timeoutMs: 80, fetch }).identityRead('k')).rejects.toSatisfy((e) => e instanceof UnavailableError && /timeout/i.test(e.message));
+      expect(performance.now() - started).toBeGreaterThanOrEqual(75);
+      await expect(new RemoteProposer(url, { fetch }).fullIdentityRead('k')).rejects.toSatisfy((e) => e instanceof UnavailableError && /HTTP 502/.test(e.message));
+      const controller = new AbortController();
+      const reason = new Error('the caller gave up');
+      const call = new RemoteProposer(url, { fetch }).fastForwardIncrement('k', { counter: 1, id: 'x' }, { signal: controller.signal });
+      setTimeout(() => controller.abort(reason), 20);
+      await expect(call).rejects.toBe(reason);
+      await expect(new RemoteProposer(url, { fetch }).identityRead('k', { signal: controller.signal })).rejects.toBe(reason);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 

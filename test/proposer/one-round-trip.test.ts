@@ -150,8 +150,8 @@ describe('one round trip (paper §2.2.1)', () => {
 
   // "Any membership change clears the cache" (OneRoundTripCache) also for an attempt that runs across
   // the change: it commits after `addAccepter` installed the new configuration, and must not cache
-  // a promise gathered from the old accept set (a proposer caches only if its configuration and age
-  // did not change during the round).
+  // a promise gathered from the old accept set (a proposer caches only if its configuration did not
+  // change, and its key was not collected, during the round).
   test('a round committing during a configuration change leaves no cache entry behind', async () => {
     const { proposer, acceptors, events } = cluster();
     for (const a of acceptors) a.addRule({ method: 'accept', when: 'reply', action: 'hold', times: 1 });
@@ -165,6 +165,25 @@ describe('one round trip (paper §2.2.1)', () => {
     events.length = 0;
     await proposer.propose('k', write('b'));
     expect(ofType(events, 'skip-prepare')).toHaveLength(0);
+  });
+
+  // A garbage collection of another key during the round raises the proposer's age but clears
+  // nothing of this key's: the round caches its promise (before, any age change during a round
+  // left the key uncached, and a cluster that deletes prepared again on nearly every write).
+  test('a round committing while another key is collected still caches its promise; the collected key prepares again', async () => {
+    const { proposer, acceptors, events } = cluster();
+    await proposer.propose('other', write('a'));
+    for (const a of acceptors) a.addRule({ method: 'accept', when: 'reply', action: 'hold', times: 1 });
+    const inFlight = proposer.propose('k', write('a'));
+    await held(acceptors);
+    await proposer.fastForwardIncrement('other', { counter: 7, id: 'p9' });
+    await unblock(acceptors);
+    await inFlight;
+    events.length = 0;
+    await proposer.propose('k', write('b'));
+    await proposer.propose('other', write('b'));
+    expect(ofType(events, 'skip-prepare').map((e) => e.key)).toEqual(['k']);
+    expect(ofType(events, 'prepare-sent').map((e) => e.key)).toEqual(['other', 'other', 'other']);
   });
 
   test('two round trips: a caller changing the state it got back changes nothing in the register', async () => {
