@@ -385,8 +385,9 @@ export class Attempt {
    * A promise only when a full accept quorum acknowledged the state AND promised the next ballot
    * (gryadka's cache, laxer, lost acknowledged writes); for a doubted key, the doubt and the
    * ballot just committed (its next prepare judges whether a promise would have held). `current`
-   * says that nothing which clears the cache (a membership change, a garbage collection's
-   * fast-forward, which raises the age) happened during the round; otherwise nothing is cached.
+   * says that nothing which clears the key's entry (a membership change, a garbage collection's
+   * fast-forward of this key) happened during the round; otherwise nothing is cached. A collection
+   * of another key raises the proposer's age but leaves this key's promise standing.
    * The entry holds `state` itself, which the callers get too and may change: the cache keeps its
    * own copy.
    */
