@@ -110,18 +110,32 @@ export class ConflictError extends CASPaxosError {
  * restarted under a new id. Not retryable. Thrown by {@link MemoryProposer.propose}.
  */
 export class AgeError extends CASPaxosError {
+  /**
+   * True when the proposer's age had already reached the required one when the rejection came
+   * back: a garbage collection raised it while the request was in flight (the request carried the
+   * age the attempt started with). A race, not a stale proposer: retryable, a retry carries the
+   * new age. False (the default) for a proposer left out of a garbage collection.
+   */
+  readonly raced: boolean;
+
   constructor(
     /** The proposer's age carried by the request. */
     readonly incoming: Age,
     /** The minimum age the acceptor requires of that proposer. */
     readonly existing: Age,
+    /** The proposer's age when the rejection came back, when known (see `raced`). */
+    current?: Age,
   ) {
+    const raced = current !== undefined && current.id === existing.id && current.counter >= existing.counter;
     super(
       'ERR_AGE',
       `age conflict: proposer age ${formatAge(incoming)} is younger than the required ${formatAge(existing)}; ` +
-        'this proposer was left out of a garbage collection: restart it under a new id',
-      false,
+        (raced
+          ? `a garbage collection raised this proposer's age to ${formatAge(current)} while the request was in flight: a retry carries the new age`
+          : 'this proposer was left out of a garbage collection: restart it under a new id'),
+      raced,
     );
+    this.raced = raced;
   }
 }
 

@@ -101,6 +101,16 @@ describe('error classes', () => {
     expect(e.message).toContain('4:p');
   });
 
+  test('AgeError tells a proposer that raced a collection from one left out of it', () => {
+    const stale = new AgeError({ counter: 1, id: 'p' }, { counter: 4, id: 'p' }, { counter: 3, id: 'p' });
+    expect([stale.raced, stale.retryable]).toEqual([false, false]);
+    expect(stale.message).toContain('restart it under a new id');
+    const raced = new AgeError({ counter: 3, id: 'p' }, { counter: 4, id: 'p' }, { counter: 4, id: 'p' });
+    expect([raced.raced, raced.retryable, raced.code]).toEqual([true, true, 'ERR_AGE']);
+    expect(raced.message).toContain('while the request was in flight');
+    expect(raced.message).not.toContain('restart');
+  });
+
   test('PrepareFailedError and AcceptFailedError keep key, ballot and attempts', () => {
     const p = new PrepareFailedError('key', b2, 7);
     expect([p.key, p.ballot, p.attempts]).toEqual(['key', b2, 7]);

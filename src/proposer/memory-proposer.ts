@@ -701,7 +701,7 @@ export class MemoryProposer implements Proposer {
         base = request.keptFormOf(prepare.state);
         this.#afterPhase('prepare', preparers.length, prepare, key, log);
         const verdict = attempt.afterPrepare(prepare, this.#age, this.#collections);
-        if (verdict.kind === 'lost') return rejectionCause(prepare, age);
+        if (verdict.kind === 'lost') return rejectionCause(prepare, age, this.age);
         if (verdict.kind === 'behind') {
           // Rule G1 (`Attempt.afterPrepare`): no accept under this ballot; the next one is above.
           this.#fastForward(key, verdict.highest);
@@ -734,7 +734,7 @@ export class MemoryProposer implements Proposer {
       // a proposal preempted by a competitor's prepare looks like.
       if (accept.rejectedSoFar && accept.received < accepters.length) yield this.#awaitStragglers(accept, accepters.length, signal);
       this.#afterPhase('accept', accepters.length, accept, key, log);
-      if (attempt.afterAccept(accept, age.counter) !== 'committed') return rejectionCause(accept, age);
+      if (attempt.afterAccept(accept, age.counter) !== 'committed') return rejectionCause(accept, age, this.age);
       // Cached unless something that clears the key's entry happened during the round: a
       // membership change, or a garbage collection of this key (its fast-forward forgets the key's
       // entry, `#forwardAndAge`). A collection of another key raises the age too, but leaves this
@@ -968,10 +968,11 @@ type Cause = () => unknown;
 /** The cause of an attempt that won its prepare and sent no accept by rule G1 (`Attempt.afterPrepare`). */
 const BEHIND: Cause = () => new Error('the ballot counter was not above the accepted ballot of the current state (rule G1)');
 
-function rejectionCause(round: Round, age: Age): Cause {
+function rejectionCause(round: Round, age: Age, current: Age): Cause {
   const { ballot, highestConflict, lastConflict, requiredAge, lastFailure } = round;
   if (lastConflict !== undefined) return () => new ConflictError(ballot, highestConflict, lastConflict.kind);
-  if (requiredAge !== undefined) return () => new AgeError(age, requiredAge);
+  // `current`: a collection may have raised the age since the attempt began (then it is a race).
+  if (requiredAge !== undefined) return () => new AgeError(age, requiredAge, current);
   return () => lastFailure;
 }
 
