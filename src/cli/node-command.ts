@@ -34,6 +34,14 @@ import { RedisConnections, isRedisUrl } from './redis-acceptors.js';
 import { EXIT, Refusal } from './refusal.js';
 import { guardProcess } from './process-guard.js';
 
+
+/**
+ * Deletes' collections share one age raise per this many milliseconds (`gc.ageRaiseWindowMs`):
+ * each raise makes the acceptors turn down this node's messages still in flight, whatever their
+ * key, and one per collection cost a tenth of all writes a retry under a 5 % delete load (the
+ * soak). A collection takes several round trips already; 20 ms more runs in the background.
+ */
+const AGE_RAISE_WINDOW_MS = 20;
 export const NODE_USAGE = `Usage: caspaxos node --data <dir> [--acceptors <url,url,...>] [flags]
 
 Runs a proposer and serves:
@@ -259,7 +267,7 @@ export async function runNode(args: readonly string[]): Promise<Running | undefi
     const kv = new KeyValueStore<unknown>({
       proposer,
       logger,
-      gc: { proposers, acceptors: gcAcceptors, logger, tracer, ...(sweepIntervalMs > 0 ? { sweepIntervalMs } : {}) },
+      gc: { proposers, acceptors: gcAcceptors, logger, tracer, ageRaiseWindowMs: AGE_RAISE_WINDOW_MS, ...(sweepIntervalMs > 0 ? { sweepIntervalMs } : {}) },
     });
     cleanups.push(() => kv.close());
     // Learn the limits of members that were down when the state was written, in the background.

@@ -30,7 +30,7 @@ import { BallotsExhaustedError, InvalidArgumentError, NotEqualError, NotTombston
 import type { Addresser, FastForwarder, Peeker, RejectRemover } from '../roles.js';
 import { assertKey } from '../internal/validate.js';
 import type { OrchestrationOptions } from './options.js';
-import { assertNonEmpty, pick, retryableUnlessFinal, runStep } from './steps.js';
+import { assertNonEmpty, pick, retryableUnlessFinal, runStep, settleAll } from './steps.js';
 
 /**
  * Removes `key` from `acceptors`, which must be every acceptor of the cluster, after fencing off
@@ -40,11 +40,36 @@ import { assertNonEmpty, pick, retryableUnlessFinal, runStep } from './steps.js'
  * must use a new id (its age starts again at 0); acceptors also keep the highest removed promise
  * as a floor for absent keys, so such a proposer cannot write below the tombstone either.
  */
-export async function garbageCollect(
+export function garbageCollect(
   key: string,
   proposers: readonly FastForwarder[],
   acceptors: readonly (RejectRemover & Addresser)[],
   opts: OrchestrationOptions = {},
+): Promise<void> {
+  return collectKey(key, proposers, acceptors, opts, raiseAgesAtEach(acceptors));
+}
+
+/** Step c as the paper has it: one `rejectByAge` per acceptor, for this collection alone. */
+export function raiseAgesAtEach(acceptors: readonly RejectRemover[]): RaiseAges {
+  return async (ages, callOptions) => {
+    await settleAll(acceptors.map((acceptor) => acceptor.rejectByAge(ages, callOptions)));
+  };
+}
+
+/**
+ * Step c, as `collectKey` runs it: make every acceptor reject the proposers' ages below `ages`,
+ * resolving once every acceptor has (at least) those minimums. `garbageCollect` sends them itself;
+ * the key-value store's collector may send one raise for several collections (`AgeRaises`).
+ */
+export type RaiseAges = (ages: readonly Age[], callOptions: { readonly signal?: AbortSignal }) => Promise<void>;
+
+/** `garbageCollect` with step c done by `raiseAges` (see `RaiseAges`). @internal */
+export async function collectKey(
+  key: string,
+  proposers: readonly FastForwarder[],
+  acceptors: readonly (RejectRemover & Addresser)[],
+  opts: OrchestrationOptions,
+  raiseAges: RaiseAges,
 ): Promise<void> {
   assertKey(key);
   assertNonEmpty(proposers, 'proposers');
@@ -72,9 +97,7 @@ export async function garbageCollect(
     settleAll(proposers.map((proposer) => proposer.fastForwardIncrement(key, tombstone.ballot, callOptions))),
   retryableUnlessFinal);
 
-  await runStep(op, 'reject-by-age', starting(2), opts, () =>
-    settleAll(acceptors.map((acceptor) => acceptor.rejectByAge(ages, callOptions))),
-  retryableUnlessFinal);
+  await runStep(op, 'reject-by-age', starting(2), opts, () => raiseAges(ages, callOptions), retryableUnlessFinal);
 
   await runStep(op, 'remove', starting(3), opts, async () => {
     const replies = await settleAll(acceptors.map((acceptor) => acceptor.removeIfEqual(key, tombstone, callOptions)));
@@ -104,12 +127,4 @@ export async function garbageCollect(
     });
   });
   opts.onProgress?.({ step: steps[3], unit: 'steps', done: steps.length, total: steps.length });
-}
-
-/** Like `Promise.all`, but waits for every promise before rejecting with the first failure. */
-async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
-  const results = await Promise.allSettled(promises);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

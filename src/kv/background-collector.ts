@@ -17,7 +17,8 @@
  * Time goes through the injected `sleep` and randomness through `random`, so tests and the
  * simulator run collections on virtual time.
  */
-import { garbageCollect } from '../cluster/garbage-collect.js';
+import { AgeRaises } from '../cluster/age-raises.js';
+import { type RaiseAges, collectKey, raiseAgesAtEach } from '../cluster/garbage-collect.js';
 import { InvalidArgumentError, NotTombstoneError, StepFailedError, isRetryable } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
 import { type Random, type RetryPolicy, type Sleep, retryDelay, timerSleep } from '../retry.js';
@@ -82,6 +83,16 @@ export interface GarbageCollectionOptions {
   readonly random?: Random | undefined;
   /** Waits between attempts and between sweeps. @default timerSleep (setTimeout) */
   readonly sleep?: Sleep | undefined;
+  /**
+   * When set, the collections that reach step c (age raises) within this many milliseconds of
+   * the first send one `rejectByAge` per acceptor together, with the highest age per proposer;
+   * each collection goes on once that one is acknowledged (safe: see `cluster/age-raises.ts`).
+   * Every raise rejects the proposers' messages in flight from before it, whatever their key, so
+   * under many deletes one raise per window, rather than one per collection, spares writes to
+   * other keys a lost accept and a retry. Each collection waits up to this long more.
+   * @default undefined (each collection raises the ages itself, as `garbageCollect` does)
+   */
+  readonly ageRaiseWindowMs?: number | undefined;
 }
 
 /**
@@ -125,6 +136,8 @@ export class BackgroundCollector {
   readonly #logger: Logger | undefined;
   readonly #debug: DebugGate;
   readonly #closed: AbortSignal;
+  /** Step c for every collection of a window, when `ageRaiseWindowMs` is set. */
+  readonly #raiseAges: RaiseAges;
   readonly #tasks = new Map<string, Task>();
   #stats = { scheduled: 0, runs: 0, collected: 0, alive: 0, failed: 0, abandoned: 0 };
 
@@ -139,6 +152,12 @@ export class BackgroundCollector {
     this.#logger = options.logger ?? logger;
     this.#debug = new DebugGate(this.#logger);
     this.#closed = closed;
+    const { acceptors, ageRaiseWindowMs } = options;
+    if (ageRaiseWindowMs === undefined) this.#raiseAges = raiseAgesAtEach(acceptors);
+    else {
+      const raises = new AgeRaises(acceptors, ageRaiseWindowMs, this.#sleep);
+      this.#raiseAges = (ages, callOptions) => raises.raise(ages, callOptions);
+    }
   }
 
   /** Keys whose collection is running or waiting for a retry. */
@@ -209,12 +228,13 @@ export class BackgroundCollector {
       if (signal.aborted) return 'abandoned';
       this.#stats.runs++;
       try {
-        await garbageCollect(key, proposers, acceptors, {
+        const opts = {
           signal,
           random: this.#random,
           ...(this.#logger === undefined ? {} : { logger: this.#logger }),
           ...(tracer === undefined ? {} : { tracer }),
-        });
+        };
+        await collectKey(key, proposers, acceptors, opts, this.#raiseAges);
         this.#debug.get()?.debug({ key, attempt }, 'kv: tombstone collected');
         return 'collected';
       } catch (error) {

@@ -105,6 +105,32 @@ describe('background collection', () => {
     expect(inner.every((a) => a.inspect('k')?.state !== null)).toBe(true);
   });
 
+  test('with ageRaiseWindowMs, the collections of a window share one age raise per acceptor, and every tombstone goes', async () => {
+    const raisesPerAcceptor = async (ageRaiseWindowMs: number | undefined): Promise<number[]> => {
+      const { inner, acceptors, proposers } = cluster();
+      const counts = acceptors.map(() => 0);
+      acceptors.forEach((a, i) => {
+        const rejectByAge = a.rejectByAge.bind(a);
+        a.rejectByAge = (ages, opts) => {
+          counts[i]!++;
+          return rejectByAge(ages, opts);
+        };
+      });
+      const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors, ageRaiseWindowMs } });
+      const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+      for (const key of keys) await s.set(key, 1);
+      await Promise.all(keys.map((key) => s.delete(key)));
+      await s.idle();
+      for (const key of keys) expect(gone(inner, key), key).toBe(true);
+      expect(s.collectionStats).toMatchObject({ scheduled: 10, collected: 10, failed: 0 });
+      return counts;
+    };
+    // The ten collections run side by side and reach step c within the window.
+    expect(await raisesPerAcceptor(5)).toEqual([1, 1, 1]);
+    // Without it (the default) each sends its own.
+    expect(await raisesPerAcceptor(undefined)).toEqual([10, 10, 10]);
+  });
+
   test('update returning undefined schedules a collection like delete', async () => {
     const { inner, acceptors, proposers } = cluster();
     const s = new KeyValueStore<number>({ proposer: proposers[0]!, gc: { proposers, acceptors } });
