@@ -34,7 +34,6 @@ import { RedisConnections, isRedisUrl } from './redis-acceptors.js';
 import { EXIT, Refusal } from './refusal.js';
 import { guardProcess } from './process-guard.js';
 
-
 /**
  * Deletes' collections share one age raise per this many milliseconds (`gc.ageRaiseWindowMs`):
  * each raise makes the acceptors turn down this node's messages still in flight, whatever their
@@ -42,6 +41,7 @@ import { guardProcess } from './process-guard.js';
  * soak). A collection takes several round trips already; 20 ms more runs in the background.
  */
 const AGE_RAISE_WINDOW_MS = 20;
+
 export const NODE_USAGE = `Usage: caspaxos node --data <dir> [--acceptors <url,url,...>] [flags]
 
 Runs a proposer and serves:
