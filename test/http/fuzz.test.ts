@@ -13,7 +13,7 @@ import { HttpAcceptor } from '../../src/http/acceptor-client.js';
 import { openFrameStream } from '../../src/http/frame-stream.js';
 import { PATHS } from '../../src/http/wire.js';
 import { InvalidArgumentError } from '../../src/index.js';
-import { HookedAcceptor } from './hooked-acceptor.js';
+import { HookedAcceptor, type Method } from './hooked-acceptor.js';
 import { type Hosted, host } from './support.js';
 
 const SECRET = 'fuzz';
@@ -194,12 +194,17 @@ describe('fuzzing a live server', () => {
   afterAll(() => h.server.terminate());
 
   it('answers random requests with 2xx or 4xx, and 4xx changes nothing', async () => {
-    await fc.assert(fuzzProperty(h, acceptor), { numRuns: 400 });
+    // 400 random requests, and up to 4 x 400 more until requests that decode reached every method
+    // (a removal that decodes is the rarest: 400 alone missed it about once in a hundred runs).
+    const methods: Method[] = ['prepare', 'accept', 'rejectByAge', 'removeIfEqual', 'listKeys', 'watch'];
+    for (let round = 0; round === 0 || (round < 5 && !methods.every((m) => acceptor.calls.includes(m))); round++) {
+      await fc.assert(fuzzProperty(h, acceptor), { numRuns: 400 });
+    }
     // Still serving, and the fuzz reached the acceptor with requests that decoded (the generator
     // is not all noise).
     // (A conflict is an answer too: a removal the fuzz made raises the acceptor-wide floor past any ballot.)
     expect(['promised', 'conflict']).toContain((await new HttpAcceptor(h.url, { secret: SECRET }).prepare('after', { counter: 5, id: 'z' }, { counter: 1, id: 'z' })).type);
-    expect(new Set(acceptor.calls)).toEqual(new Set(['prepare', 'accept', 'rejectByAge', 'removeIfEqual', 'listKeys', 'watch']));
+    expect(new Set(acceptor.calls)).toEqual(new Set(methods));
   });
 
   it('batches: a malformed one gets 4xx and changes nothing, a valid one answers every item', async () => {
