@@ -33,8 +33,10 @@
 //   --acceptor-node-flags "FLAGS"  Node.js flags for the `caspaxos acceptor` processes, space-separated
 //                        (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them under the load)
 //   --heap-snapshots DIR write heap snapshots of both nodes into DIR at the seconds --snapshot-at
-//                        lists (default 120 and the last window); node --heapsnapshot-signal
-//   --snapshot-at S,S    (see --heap-snapshots)
+//                        lists (node --heapsnapshot-signal), and report what grew in each node's
+//                        heap between its first and last (`heap_growth`, bench/heap-diff.mjs)
+//   --snapshot-at S,S    window ends (multiples of --window); default 120 and the end of the
+//                        window before the last
 //   --cpu-prof DIR       run every caspaxos process with node --cpu-prof, writing its profile into
 //                        DIR/<process> when it exits (node n1, acceptor a1, ...): where their CPU goes
 //   --smoke              30 s per backend, 16 clients, and exit 1 unless 0 errors and 0 lost writes
@@ -44,7 +46,7 @@
 // machine every process shares the cores: compare the ratios within one run.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer as createNetServer } from 'node:net';
@@ -53,6 +55,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros, cpuOf, cpuTimes } from './deploy-support.mjs';
+import { heapDiff, heapSummary } from './heap-diff.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 
@@ -105,6 +108,12 @@ function parseOptions(argv) {
   if (options.rate !== undefined && !(options.rate > 0)) throw new Error('--rate must be a number > 0');
   for (const backend of options.only) if (!['caspaxos', 'etcd'].includes(backend)) throw new Error(`--only: unknown backend ${backend}`);
   options.snapshotAt ??= [Math.min(120, options.duration), options.duration - options.window].filter((s, i, all) => s > 0 && all.indexOf(s) === i);
+  // Snapshots are taken as windows close: a second that is not a window's end would never come.
+  for (const at of options.snapshotAt) {
+    if (!Number.isSafeInteger(at) || at < options.window || at > options.duration || at % options.window !== 0) {
+      throw new Error(`--snapshot-at: ${at} is not the end of a window (a multiple of --window ${options.window} up to --duration ${options.duration})`);
+    }
+  }
   return options;
 }
 
@@ -372,12 +381,34 @@ async function startCaspaxos(options, dir) {
     return pages.map((r) => (r?.status === 200 ? { commits: total(r.body, 'caspaxos_store_write_duration_seconds_count'), records: total(r.body, 'caspaxos_store_commit_records_sum') } : undefined));
   };
 
+  /**
+   * Per process, from its /metrics: the JavaScript heap in use and reserved, and memory outside it,
+   * in MB; what its RSS is made of. Undefined where the scrape failed.
+   */
+  const heap = async () => {
+    const agent = new Agent({ keepAlive: false });
+    const processes = [...acceptors, ...nodes];
+    const pages = await Promise.all([...acceptorUrls, ...nodeUrls].map((url) => httpJson(agent, url, 'GET', '/metrics', auth, undefined).catch(() => undefined)));
+    agent.destroy();
+    const mb = (page, name) => {
+      const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(String(page));
+      return match === null ? undefined : round(Number(match[1]) / 1048576, 1);
+    };
+    return Object.fromEntries(
+      pages.map((r, i) => [
+        processes[i].name,
+        r?.status === 200 ? { used: mb(r.body, 'nodejs_heap_size_used_bytes'), total: mb(r.body, 'nodejs_heap_size_total_bytes'), external: mb(r.body, 'nodejs_external_memory_bytes') } : undefined,
+      ]),
+    );
+  };
+
   return {
     name: 'caspaxos',
     processes: [...acceptors, ...nodes],
     client,
     health,
     storeWrites,
+    heap,
     /** SIGUSR2 to both nodes: each writes a heap snapshot into its directory. */
     snapshot: () => {
       if (snapshots === undefined) return false;
@@ -509,6 +540,20 @@ async function soak(backend, options) {
   const windows = [];
   let current = { latencies: [], errors: {}, anomalies: 0 };
   const all = { latencies: [], errors: {}, anomalies: 0, ops: 0 };
+  // RSS once a second, averaged per window: a single reading lands anywhere in the cycle of the
+  // garbage collector and the allocator (a node's readings swing 106-114 MB at a steady load), so
+  // the window's mean is what tells a level from a rise.
+  const rssSamples = () => Object.fromEntries([...backend.processes.map((p) => [p.name, p.pid]), ['client', process.pid]].map(([name, pid]) => [name, { pid, sum: 0, count: 0 }]));
+  let rssWindow = rssSamples();
+  // Every reading, [seconds since the start, MB] per process, for the trend (see memoryGrowth).
+  const rssReadings = Object.fromEntries(Object.keys(rssWindow).map((name) => [name, []]));
+  const rssTimer = setInterval(() => {
+    const at = (performance.now() - started) / 1000;
+    for (const [name, s] of Object.entries(rssWindow)) {
+      const mb = processStats(s.pid).rssMb;
+      if (mb !== undefined) (s.sum += mb), s.count++, rssReadings[name].push([at, mb]);
+    }
+  }, 1000);
   // CPU of every process of the deployment and of this one (its clients), before and after.
   const cpuPids = [...backend.processes.map((p) => p.pid), process.pid];
   const cpuBefore = cpuOf(cpuPids);
@@ -612,6 +657,9 @@ async function soak(backend, options) {
     const latencies = closed.latencies.sort((a, b) => a - b);
     const processes = Object.fromEntries(backend.processes.map((p) => [p.name, p.stats()]));
     processes.client = processStats(process.pid);
+    const means = rssWindow;
+    rssWindow = rssSamples();
+    for (const [name, s] of Object.entries(means)) if (processes[name] !== undefined && s.count > 0) processes[name].rssMeanMb = round(s.sum / s.count, 1);
     const window = {
       at_s: Math.round(at),
       ops_per_s: Math.round(latencies.length / options.window),
@@ -623,10 +671,12 @@ async function soak(backend, options) {
     };
     const health = await backend.health();
     if (health.length > 0) window.collections = health.map((h) => h?.collections);
+    const heap = await backend.heap?.();
+    if (heap !== undefined) window.heap_mb = heap;
     windows.push(window);
     const errorCount = Object.values(window.errors).reduce((s, x) => s + x, 0);
     const procs = Object.entries(processes)
-      .map(([name, s]) => `${name} ${s.rssMb ?? '?'}MB/${s.fds ?? '?'}fd`)
+      .map(([name, s]) => `${name} ${s.rssMb ?? '?'}MB${s.rssMeanMb === undefined ? '' : ` (mean ${s.rssMeanMb}${window.heap_mb?.[name] === undefined ? '' : `, heap ${window.heap_mb[name].used}/${window.heap_mb[name].total}`})`}/${s.fds ?? '?'}fd`)
       .join(', ');
     log(`${backend.name} t=${window.at_s}s ${window.ops_per_s} ops/s p50 ${window.p50_ms} ms p99 ${window.p99_ms} ms errors ${errorCount}${errorCount > 0 ? ` ${JSON.stringify(window.errors)}` : ''} | ${procs}`);
   };
@@ -644,6 +694,7 @@ async function soak(backend, options) {
   await Promise.all(clients.map(loop));
   stopping = true;
   await sampler;
+  clearInterval(rssTimer);
 
   // Read every key back: the last acknowledged value, or one an unacknowledged write may have left.
   let lost = 0;
@@ -715,26 +766,83 @@ async function soak(backend, options) {
     lost_writes: lost,
     ambiguous_keys: ambiguous,
     unreadable_keys: unreadable,
-    memory: memoryGrowth(windows, backend.processes.map((p) => p.name)),
+    memory: memoryGrowth(windows, backend.processes.map((p) => p.name), rssReadings),
     windows,
   };
+}
+
+/** The rise of the least-squares line through `readings` ([s, MB]) from `from` s to `to` s, in % of its value at `from`. */
+function trendGrowth(readings, from, to) {
+  const points = readings.filter(([at]) => at >= from - 1);
+  if (points.length < 10 || to <= from) return undefined;
+  const n = points.length;
+  const meanT = points.reduce((sum, [t]) => sum + t, 0) / n;
+  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  const slope = points.reduce((sum, [t, y]) => sum + (t - meanT) * (y - meanY), 0) / points.reduce((sum, [t]) => sum + (t - meanT) ** 2, 0);
+  const atFrom = meanY + slope * (from - meanT);
+  return round((100 * slope * (to - from)) / atFrom, 1);
 }
 
 function percentile(sorted, p) {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
-/** Per process: RSS at the window closest to minute 2 and at the last window, and the growth between. */
-function memoryGrowth(windows, names) {
+/**
+ * Per process: RSS at the window closest to minute 2 and at the last window, and the growth
+ * between, three ways: the readings at the windows' ends (`*_mb`, `growth_pct`); the windows'
+ * means of one reading a second (`*_mean_mb`, `mean_growth_pct`); and the least-squares line
+ * through every reading from minute 2 on (`trend_growth_pct`: its rise over that span, as a share
+ * of its value at minute 2). At full load a node's RSS swings by 20-30 % with the garbage
+ * collector's cycle, so two readings, or two windows, compare two points of that cycle; the line
+ * through a few hundred readings tells a level from a rise.
+ */
+function memoryGrowth(windows, names, readings) {
   if (windows.length === 0) return {};
   const at2 = windows.reduce((best, w) => (Math.abs(w.at_s - 120) < Math.abs(best.at_s - 120) ? w : best));
   const last = windows[windows.length - 1];
+  const growth = (from, to) => (from === undefined || to === undefined ? undefined : round((100 * (to - from)) / from, 1));
   return Object.fromEntries(
     names.map((name) => {
       const from = at2.processes[name]?.rssMb;
       const to = last.processes[name]?.rssMb;
+      const fromMean = at2.processes[name]?.rssMeanMb;
+      const toMean = last.processes[name]?.rssMeanMb;
       const max = Math.max(...windows.map((w) => w.processes[name]?.rssMb ?? 0));
-      return [name, { from_s: at2.at_s, from_mb: from, to_s: last.at_s, to_mb: to, max_mb: max, growth_pct: from === undefined || to === undefined ? undefined : round((100 * (to - from)) / from, 1) }];
+      return [
+        name,
+        {
+          from_s: at2.at_s,
+          from_mb: from,
+          to_s: last.at_s,
+          to_mb: to,
+          max_mb: max,
+          growth_pct: growth(from, to),
+          from_mean_mb: fromMean,
+          to_mean_mb: toMean,
+          mean_growth_pct: growth(fromMean, toMean),
+          trend_growth_pct: trendGrowth(readings[name] ?? [], at2.at_s, last.at_s),
+        },
+      ];
+    }),
+  );
+}
+
+/**
+ * Per node: what grew in its heap between its first and last snapshot of this run (files in
+ * DIR/<node> written since `since`, older ones being another run's), the largest changes first.
+ */
+function heapGrowth(dir, since) {
+  return Object.fromEntries(
+    ['n1', 'n2'].map((node) => {
+      const files = readdirSync(join(dir, node))
+        .filter((f) => f.endsWith('.heapsnapshot'))
+        .map((f) => ({ path: join(dir, node, f), at: statSync(join(dir, node, f)).mtimeMs }))
+        .filter((f) => f.at >= since)
+        .sort((a, b) => a.at - b.at);
+      if (files.length < 2) return [node, { snapshots: files.length }];
+      const diff = heapDiff(heapSummary(files[0].path), heapSummary(files[files.length - 1].path), 8);
+      log(`caspaxos: ${node} heap ${diff.heap_mb[0]} -> ${diff.heap_mb[1]} MB; most changed: ${diff.top.slice(0, 4).map((r) => `${r.kind} ${r.count[0]} -> ${r.count[1]} (${r.delta_bytes >= 0 ? '+' : ''}${r.delta_bytes} B)`).join(', ')}`);
+      return [node, { snapshots: files.length, ...diff }];
     }),
   );
 }
@@ -754,6 +862,7 @@ for (const name of options.only) {
     }
   }
   const dir = mkdtempSync(join(tmpdir(), `soak-${name}-`));
+  const startedAt = Date.now();
   log(`${name}: starting (data in ${dir})`);
   const backend = name === 'caspaxos' ? await startCaspaxos(options, dir) : await startEtcd(options, dir);
   try {
@@ -768,6 +877,7 @@ for (const name of options.only) {
     await backend.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+  if (name === 'caspaxos' && options.heapSnapshots !== undefined) results[name].heap_growth = heapGrowth(options.heapSnapshots, startedAt);
 }
 
 const table = Object.entries(results).map(([name, r]) => ({
@@ -781,7 +891,7 @@ const table = Object.entries(results).map(([name, r]) => ({
   ambiguous: r.ambiguous_keys,
   anomalies: r.anomalies,
   rss: Object.entries(r.memory)
-    .map(([p, m]) => `${p} ${m.from_mb}->${m.to_mb}MB (${m.growth_pct}%)`)
+    .map(([p, m]) => `${p} ${m.from_mb}->${m.to_mb}MB (${m.growth_pct}%; means ${m.from_mean_mb}->${m.to_mean_mb}MB, ${m.mean_growth_pct}%; trend ${m.trend_growth_pct}%)`)
     .join('; '),
 }));
 console.table(table);
@@ -795,7 +905,7 @@ const ratios =
   c !== undefined && e !== undefined
     ? { ops_per_s: round(c.ops_per_s / e.ops_per_s, 3), p50: round(c.p50_ms / e.p50_ms, 3), p99: round(c.p99_ms / e.p99_ms, 3), cpu_per_op: round(c.cpu_us_per_op / e.cpu_us_per_op, 3) }
     : undefined;
-const summary = Object.fromEntries(Object.entries(results).map(([name, { windows, ...rest }]) => [name, { ...rest, windows: windows.map(({ processes, ...w }) => ({ ...w, rss_mb: Object.fromEntries(Object.entries(processes).map(([p, s]) => [p, s.rssMb])), fds: Object.fromEntries(Object.entries(processes).map(([p, s]) => [p, s.fds])) })) }]));
+const summary = Object.fromEntries(Object.entries(results).map(([name, { windows, ...rest }]) => [name, { ...rest, windows: windows.map(({ processes, ...w }) => ({ ...w, rss_mb: Object.fromEntries(Object.entries(processes).map(([p, s]) => [p, s.rssMb])), rss_mean_mb: Object.fromEntries(Object.entries(processes).map(([p, s]) => [p, s.rssMeanMb])), fds: Object.fromEntries(Object.entries(processes).map(([p, s]) => [p, s.fds])) })) }]));
 console.log(
   JSON.stringify({
     clients: options.clients,

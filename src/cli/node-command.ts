@@ -326,9 +326,14 @@ const CERTIFICATE_CODES = /^(ERR_TLS_CERT_ALTNAME_INVALID|SELF_SIGNED_CERT_IN_CH
 
 /** The certificate error code in `error`'s cause chain, if a certificate failed to verify. */
 function certificateProblem(error: unknown): string | undefined {
+  return codeInCauses(error, CERTIFICATE_CODES);
+}
+
+/** The first error code in `error`'s cause chain (5 deep at most) that `pattern` matches. */
+function codeInCauses(error: unknown, pattern: RegExp): string | undefined {
   for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && CERTIFICATE_CODES.test(code)) return code;
+    if (typeof code === 'string' && pattern.test(code)) return code;
   }
   return undefined;
 }
@@ -359,7 +364,14 @@ async function checkPeers(peers: readonly string[], state: MembershipState, opts
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       reply = (await response.json()) as typeof reply;
     } catch (error) {
-      opts.logger.warn({ peer, err: (error as Error).message }, 'peer did not answer; its membership was not compared');
+      // Refused: nothing listens there, the usual case while a cluster's nodes start one by one.
+      // The peer compares its membership with this node's when it starts (with --peers naming
+      // this one), so this is not worth a warning; a peer that is up and does not answer is.
+      if (codeInCauses(error, /^ECONNREFUSED$/) !== undefined) {
+        opts.logger.info({ peer }, 'peer is not running (connection refused); its membership was not compared: it compares when it starts');
+      } else {
+        opts.logger.warn({ peer, err: (error as Error).message }, 'peer did not answer; its membership was not compared');
+      }
       continue;
     }
     const same = (theirs: unknown, ours: readonly string[]): boolean => Array.isArray(theirs) && sameMembers(theirs as string[], ours);

@@ -16,4 +16,9 @@ export function processMetrics(registry: MetricsRegistry, role: 'acceptor' | 'no
     set((user + system) / 1e6);
   });
   registry.gauge('process_resident_memory_bytes', 'Resident memory size, in bytes.', [], (set) => set(process.memoryUsage.rss()));
+  // The JavaScript heap and memory outside it (buffers), as Node's Prometheus clients name them:
+  // what resident memory is made of, so that a rise can be told from the garbage collector's cycle.
+  registry.gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js, in bytes.', [], (set) => set(process.memoryUsage().heapTotal));
+  registry.gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js, in bytes.', [], (set) => set(process.memoryUsage().heapUsed));
+  registry.gauge('nodejs_external_memory_bytes', 'Node.js external memory size, in bytes.', [], (set) => set(process.memoryUsage().external));
 }

@@ -4,8 +4,12 @@
  * (put, get, cas, increment, delete), the operator API (acceptors, grow, shrink, gc), one acceptor
  * killed with SIGKILL while clients keep reading and writing, and restarted from its data.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AcceptorProcess, type NodeProcess, startAcceptorProcess, startNodeProcess } from '../support/cli-process.js';
+import { type AcceptorProcess, type NodeProcess, runCli, startAcceptorProcess, startNodeProcess, TEST_CLUSTER } from '../support/cli-process.js';
 
 const SECRET = 'walkthrough-secret';
 const env = { CASPAXOS_SECRET: SECRET };
@@ -95,6 +99,34 @@ describe('caspaxos acceptor + caspaxos node, as the README runs them', () => {
     expect((await call(n1, 'PATCH', '/v1/kv/k', {})).status).toBe(405);
     expect((await call(n1, 'GET', '/v1/nowhere')).status).toBe(404);
   });
+
+  it('notes a peer that is not running yet, and warns of one that is up but does not answer', async () => {
+    // Nothing listens on `closed`; `silent` accepts connections and never answers.
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const held: Socket[] = [];
+    const silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const dir = mkdtempSync(join(tmpdir(), 'caspaxos-node-'));
+    try {
+      const urls = acceptors.map((a) => a.url).join(',');
+      const peers = [`http://127.0.0.1:${closed}`, `http://127.0.0.1:${(silent.address() as AddressInfo).port}`];
+      const run = await runCli(['node', '--data', dir, '--port', '0', '--cluster-id', TEST_CLUSTER, '--acceptors', urls, '--peers', peers.join(','), '--timeout-ms', '500'], env);
+      expect(run.listening, run.stderr).toBe(true);
+      const lines = run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; peer?: string });
+      const about = (peer: string) => lines.filter((l) => l.peer === peer);
+      expect(about(peers[0] as string).map((l) => [l.level, l.msg])).toEqual([[30, expect.stringMatching(/^peer is not running \(connection refused\)/)]]);
+      expect(about(peers[1] as string).map((l) => [l.level, l.msg])).toEqual([[40, 'peer did not answer; its membership was not compared']]);
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('keeps reading and writing while an acceptor is killed, and after it restarts', async () => {
     const [victim] = acceptors as [AcceptorProcess];

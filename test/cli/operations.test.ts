@@ -129,6 +129,14 @@ describe.skipIf(!HAS_OPENSSL)('a cluster over TLS, with metrics (openssl makes t
     expect(sample(after, 'caspaxos_proposer_phase_duration_seconds_count', { phase: 'accept' })).toBeGreaterThan(0);
     expect(sample(after, 'caspaxos_build_info', { version: JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version, role: 'node' })).toBe(1);
     expect(after.types.get('caspaxos_node_http_request_duration_seconds')).toBe('histogram');
+    // What resident memory is made of: a heap in use within the heap reserved, within the RSS.
+    const rss = sample(after, 'process_resident_memory_bytes') ?? 0;
+    const heapTotal = sample(after, 'nodejs_heap_size_total_bytes') ?? 0;
+    const heapUsed = sample(after, 'nodejs_heap_size_used_bytes') ?? 0;
+    expect(heapUsed).toBeGreaterThan(1e6);
+    expect(heapUsed).toBeLessThanOrEqual(heapTotal);
+    expect(heapTotal).toBeLessThan(rss);
+    expect(sample(after, 'nodejs_external_memory_bytes')).toBeGreaterThan(0);
 
     // Every acceptor holds the keys written so far (k0-k2, m0-m3; the key-value store's read of
     // the previous release's epoch key wrote nothing): the store's count, read at the scrape. The
