@@ -107,9 +107,10 @@ function parseOptions(argv) {
   }
   if (options.rate !== undefined && !(options.rate > 0)) throw new Error('--rate must be a number > 0');
   for (const backend of options.only) if (!['caspaxos', 'etcd'].includes(backend)) throw new Error(`--only: unknown backend ${backend}`);
-  options.snapshotAt ??= [Math.min(120, options.duration), options.duration - options.window].filter((s, i, all) => s > 0 && all.indexOf(s) === i);
+  const windowEnd = (s) => Math.floor(s / options.window) * options.window;
+  options.snapshotAt ??= [windowEnd(Math.min(120, options.duration)), windowEnd(options.duration) - options.window].filter((s, i, all) => s > 0 && all.indexOf(s) === i);
   // Snapshots are taken as windows close: a second that is not a window's end would never come.
-  for (const at of options.snapshotAt) {
+  for (const at of options.heapSnapshots === undefined ? [] : options.snapshotAt) {
     if (!Number.isSafeInteger(at) || at < options.window || at > options.duration || at % options.window !== 0) {
       throw new Error(`--snapshot-at: ${at} is not the end of a window (a multiple of --window ${options.window} up to --duration ${options.duration})`);
     }
@@ -540,10 +541,10 @@ async function soak(backend, options) {
   const windows = [];
   let current = { latencies: [], errors: {}, anomalies: 0 };
   const all = { latencies: [], errors: {}, anomalies: 0, ops: 0 };
-  // RSS once a second, averaged per window: a single reading lands anywhere in the cycle of the
-  // garbage collector and the allocator (a node's readings swing 106-114 MB at a steady load), so
-  // the window's mean is what tells a level from a rise.
-  const rssSamples = () => Object.fromEntries([...backend.processes.map((p) => [p.name, p.pid]), ['client', process.pid]].map(([name, pid]) => [name, { pid, sum: 0, count: 0 }]));
+  // RSS once a second, summed up per window by the median: a single reading lands anywhere in the
+  // cycle of the garbage collector (which grows and shrinks the heap it reserves by 10-20 MB), so
+  // the window's median is what tells a level from a rise; a median, as one spike would move a mean.
+  const rssSamples = () => Object.fromEntries([...backend.processes.map((p) => [p.name, p.pid]), ['client', process.pid]].map(([name, pid]) => [name, { pid, readings: [] }]));
   let rssWindow = rssSamples();
   // Every reading, [seconds since the start, MB] per process, for the trend (see memoryGrowth).
   const rssReadings = Object.fromEntries(Object.keys(rssWindow).map((name) => [name, []]));
@@ -551,7 +552,7 @@ async function soak(backend, options) {
     const at = (performance.now() - started) / 1000;
     for (const [name, s] of Object.entries(rssWindow)) {
       const mb = processStats(s.pid).rssMb;
-      if (mb !== undefined) (s.sum += mb), s.count++, rssReadings[name].push([at, mb]);
+      if (mb !== undefined) s.readings.push(mb), rssReadings[name].push([at, mb]);
     }
   }, 1000);
   // CPU of every process of the deployment and of this one (its clients), before and after.
@@ -657,9 +658,9 @@ async function soak(backend, options) {
     const latencies = closed.latencies.sort((a, b) => a - b);
     const processes = Object.fromEntries(backend.processes.map((p) => [p.name, p.stats()]));
     processes.client = processStats(process.pid);
-    const means = rssWindow;
+    const readings = rssWindow;
     rssWindow = rssSamples();
-    for (const [name, s] of Object.entries(means)) if (processes[name] !== undefined && s.count > 0) processes[name].rssMeanMb = round(s.sum / s.count, 1);
+    for (const [name, s] of Object.entries(readings)) if (processes[name] !== undefined && s.readings.length > 0) processes[name].rssMedianMb = median(s.readings);
     const window = {
       at_s: Math.round(at),
       ops_per_s: Math.round(latencies.length / options.window),
@@ -676,7 +677,7 @@ async function soak(backend, options) {
     windows.push(window);
     const errorCount = Object.values(window.errors).reduce((s, x) => s + x, 0);
     const procs = Object.entries(processes)
-      .map(([name, s]) => `${name} ${s.rssMb ?? '?'}MB${s.rssMeanMb === undefined ? '' : ` (mean ${s.rssMeanMb}${window.heap_mb?.[name] === undefined ? '' : `, heap ${window.heap_mb[name].used}/${window.heap_mb[name].total}`})`}/${s.fds ?? '?'}fd`)
+      .map(([name, s]) => `${name} ${s.rssMb ?? '?'}MB${s.rssMedianMb === undefined ? '' : ` (median ${s.rssMedianMb}${window.heap_mb?.[name] === undefined ? '' : `, heap ${window.heap_mb[name].used}/${window.heap_mb[name].total}`})`}/${s.fds ?? '?'}fd`)
       .join(', ');
     log(`${backend.name} t=${window.at_s}s ${window.ops_per_s} ops/s p50 ${window.p50_ms} ms p99 ${window.p99_ms} ms errors ${errorCount}${errorCount > 0 ? ` ${JSON.stringify(window.errors)}` : ''} | ${procs}`);
   };
@@ -771,15 +772,31 @@ async function soak(backend, options) {
   };
 }
 
-/** The rise of the least-squares line through `readings` ([s, MB]) from `from` s to `to` s, in % of its value at `from`. */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * The rise of the Theil-Sen line through `readings` ([s, MB]) from `from` s to `to` s, in % of its
+ * value at `from`. Theil-Sen (the median of the slopes between pairs of readings, and the median
+ * intercept) rather than least squares: the garbage collector's spikes, up to a quarter of the
+ * readings, barely move it, while they tilt a least-squares line at either end of the span.
+ */
 function trendGrowth(readings, from, to) {
   const points = readings.filter(([at]) => at >= from - 1);
   if (points.length < 10 || to <= from) return undefined;
-  const n = points.length;
-  const meanT = points.reduce((sum, [t]) => sum + t, 0) / n;
-  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
-  const slope = points.reduce((sum, [t, y]) => sum + (t - meanT) * (y - meanY), 0) / points.reduce((sum, [t]) => sum + (t - meanT) ** 2, 0);
-  const atFrom = meanY + slope * (from - meanT);
+  // At most ~200,000 pairs: every pair up to 640 readings, a fixed stride of them beyond.
+  const step = Math.max(1, Math.ceil((points.length * points.length) / 2 / 200_000));
+  const slopes = [];
+  for (let i = 0; i < points.length; i++) {
+    for (let j = i + 1; j < points.length; j += step) {
+      if (points[j][0] > points[i][0]) slopes.push((points[j][1] - points[i][1]) / (points[j][0] - points[i][0]));
+    }
+  }
+  const slope = median(slopes);
+  const atFrom = median(points.map(([t, y]) => y - slope * (t - from)));
   return round((100 * slope * (to - from)) / atFrom, 1);
 }
 
@@ -790,11 +807,11 @@ function percentile(sorted, p) {
 /**
  * Per process: RSS at the window closest to minute 2 and at the last window, and the growth
  * between, three ways: the readings at the windows' ends (`*_mb`, `growth_pct`); the windows'
- * means of one reading a second (`*_mean_mb`, `mean_growth_pct`); and the least-squares line
+ * medians of one reading a second (`*_median_mb`, `median_growth_pct`); and the Theil-Sen line
  * through every reading from minute 2 on (`trend_growth_pct`: its rise over that span, as a share
- * of its value at minute 2). At full load a node's RSS swings by 20-30 % with the garbage
- * collector's cycle, so two readings, or two windows, compare two points of that cycle; the line
- * through a few hundred readings tells a level from a rise.
+ * of its value at minute 2). A node's RSS swings by 10-20 % with the garbage collector's cycle
+ * (more when the load varies), so two readings compare two points of that cycle; the line through
+ * a few hundred readings tells a level from a rise.
  */
 function memoryGrowth(windows, names, readings) {
   if (windows.length === 0) return {};
@@ -805,8 +822,8 @@ function memoryGrowth(windows, names, readings) {
     names.map((name) => {
       const from = at2.processes[name]?.rssMb;
       const to = last.processes[name]?.rssMb;
-      const fromMean = at2.processes[name]?.rssMeanMb;
-      const toMean = last.processes[name]?.rssMeanMb;
+      const fromMedian = at2.processes[name]?.rssMedianMb;
+      const toMedian = last.processes[name]?.rssMedianMb;
       const max = Math.max(...windows.map((w) => w.processes[name]?.rssMb ?? 0));
       return [
         name,
@@ -817,9 +834,9 @@ function memoryGrowth(windows, names, readings) {
           to_mb: to,
           max_mb: max,
           growth_pct: growth(from, to),
-          from_mean_mb: fromMean,
-          to_mean_mb: toMean,
-          mean_growth_pct: growth(fromMean, toMean),
+          from_median_mb: fromMedian,
+          to_median_mb: toMedian,
+          median_growth_pct: growth(fromMedian, toMedian),
           trend_growth_pct: trendGrowth(readings[name] ?? [], at2.at_s, last.at_s),
         },
       ];
@@ -891,7 +908,7 @@ const table = Object.entries(results).map(([name, r]) => ({
   ambiguous: r.ambiguous_keys,
   anomalies: r.anomalies,
   rss: Object.entries(r.memory)
-    .map(([p, m]) => `${p} ${m.from_mb}->${m.to_mb}MB (${m.growth_pct}%; means ${m.from_mean_mb}->${m.to_mean_mb}MB, ${m.mean_growth_pct}%; trend ${m.trend_growth_pct}%)`)
+    .map(([p, m]) => `${p} ${m.from_mb}->${m.to_mb}MB (${m.growth_pct}%; medians ${m.from_median_mb}->${m.to_median_mb}MB, ${m.median_growth_pct}%; trend ${m.trend_growth_pct}%)`)
     .join('; '),
 }));
 console.table(table);
@@ -905,7 +922,7 @@ const ratios =
   c !== undefined && e !== undefined
     ? { ops_per_s: round(c.ops_per_s / e.ops_per_s, 3), p50: round(c.p50_ms / e.p50_ms, 3), p99: round(c.p99_ms / e.p99_ms, 3), cpu_per_op: round(c.cpu_us_per_op / e.cpu_us_per_op, 3) }
     : undefined;
-const summary = Object.fromEntries(Object.entries(results).map(([name, { windows, ...rest }]) => [name, { ...rest, windows: windows.map(({ processes, ...w }) => ({ ...w, rss_mb: Object.fromEntries(Object.entries(processes).map(([p, s]) => [p, s.rssMb])), rss_mean_mb: Object.fromEntries(Object.entries(processes).map(([p, s]) => [p, s.rssMeanMb])), fds: Object.fromEntries(Object.entries(processes).map(([p, s]) => [p, s.fds])) })) }]));
+const summary = Object.fromEntries(Object.entries(results).map(([name, { windows, ...rest }]) => [name, { ...rest, windows: windows.map(({ processes, ...w }) => ({ ...w, rss_mb: Object.fromEntries(Object.entries(processes).map(([p, s]) => [p, s.rssMb])), rss_median_mb: Object.fromEntries(Object.entries(processes).map(([p, s]) => [p, s.rssMedianMb])), fds: Object.fromEntries(Object.entries(processes).map(([p, s]) => [p, s.fds])) })) }]));
 console.log(
   JSON.stringify({
     clients: options.clients,
