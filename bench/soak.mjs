@@ -660,7 +660,7 @@ async function soak(backend, options) {
     processes.client = processStats(process.pid);
     const readings = rssWindow;
     rssWindow = rssSamples();
-    for (const [name, s] of Object.entries(readings)) if (processes[name] !== undefined && s.readings.length > 0) processes[name].rssMedianMb = median(s.readings);
+    for (const [name, s] of Object.entries(readings)) if (processes[name] !== undefined && s.readings.length > 0) processes[name].rssMedianMb = round(median(s.readings), 1);
     const window = {
       at_s: Math.round(at),
       ops_per_s: Math.round(latencies.length / options.window),
