@@ -38,8 +38,17 @@ export class KeySlot<W = unknown> {
   /** Cached again since eviction last passed it (see `KeyTable.#evictOne`). */
   used = false;
   next: Ballot | undefined = undefined;
-  /** A fresh copy of `kept`, made when an attempt takes the entry. */
+  /**
+   * A copy of `kept`, made when an attempt takes the entry: `lent` when it still holds the bytes
+   * (see `OneRoundTripCache.take`), else a fresh one.
+   */
   state: State = null;
+  /**
+   * The copy of the key's state last handed to a change function: made by the cache (`take`) or
+   * by in-process preparers (`SharedPrepare.reusable`), and reused by them for the key's next
+   * change while it holds the bytes to hand out and no caller got it back as a result (`resolved`).
+   */
+  lent: Uint8Array | undefined = undefined;
   /** The state, as kept: immutable. */
   kept: CompactState = null;
   ancestry: readonly Ballot[] = NO_ANCESTRY;
@@ -47,6 +56,21 @@ export class KeySlot<W = unknown> {
   doubt = 0;
 
   constructor(readonly key: string) {}
+
+  /**
+   * The callers of a round on the key got `results`: a lent copy among them (a change that
+   * returned its input) belongs to its caller now, and is never lent again.
+   */
+  resolved(results: ReadonlyArray<State | undefined> | undefined): void {
+    const lent = this.lent;
+    if (lent === undefined || results === undefined) return;
+    for (let i = 0; i < results.length; i++) {
+      if (results[i] === lent) {
+        this.lent = undefined;
+        return;
+      }
+    }
+  }
 }
 
 export class KeyTable<W = unknown> {
