@@ -54,4 +54,30 @@ describe('KeyTable', () => {
     expect(table.live).toBe(0);
     expect(hot.live).toBe(false);
   });
+  test('a copy handed out is lent again only for a hot key (handed out again within 256 submissions), and dropped once it cools', () => {
+    const table = new KeyTable(1000);
+    const copy = Uint8Array.of(1, 2);
+    const slot = table.slot('k');
+    // First hand-out: the key was not handed out lately, so nothing is kept.
+    expect(table.reusable(slot)).toBeUndefined();
+    table.lend(slot, copy);
+    expect(slot.lent).toBeUndefined();
+    // Soon again: hot; the copy handed out now is kept, and offered next time.
+    table.slot('k');
+    expect(table.reusable(slot)).toBeUndefined();
+    table.lend(slot, copy);
+    expect(table.reusable(slot)).toBe(copy); // the same tick: still the same hand-out
+    table.slot('k');
+    expect(table.reusable(slot)).toBe(copy);
+    // A caller that got it back owns it.
+    slot.resolved([Uint8Array.of(1, 2), copy]);
+    expect(table.reusable(slot)).toBeUndefined();
+    table.lend(slot, copy);
+    // 257 submissions of other keys later the key is cold: its copy is dropped, none kept.
+    for (let i = 0; i < 257; i++) table.slot(`other-${i % 10}`);
+    table.slot('k');
+    expect(table.reusable(slot)).toBeUndefined();
+    table.lend(slot, copy);
+    expect(slot.lent).toBeUndefined();
+  });
 });
