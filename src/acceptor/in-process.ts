@@ -75,15 +75,8 @@ export class SharedPrepare {
   promisedFrom: KeyRecord<CompactState> | undefined = undefined;
   /** The record it stored. */
   promisedTo: KeyRecord<CompactState> | undefined = undefined;
-  /** Its reply, the state decoded: a copy, which only the proposer's round reads. */
+  /** Its reply, the state decoded: a fresh copy, which only the proposer's round reads. */
   promisedReply: Promised | undefined = undefined;
-  /**
-   * An array the proposer lends for the replies' state: used instead of a fresh copy when it
-   * holds exactly the record's bytes (checked then; see `fromCompactStateReusing`). The proposer
-   * hands it to its change functions only, and lends it again only while no caller got it back
-   * (`KeySlot.lent`).
-   */
-  reusable: Uint8Array | undefined = undefined;
 
   /**
    * The kept form of `state` when it is the state of the shared reply: a cheap source of a copy

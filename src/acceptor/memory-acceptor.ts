@@ -12,7 +12,7 @@ import { type Ballot, ZERO_BALLOT, isZeroBallot } from '../core/ballot.js';
 import type { AcceptReply, AcceptedState, PeekReply, PrepareReply, Promised, RemoveReply, State, Tombstone } from '../core/messages.js';
 import { checkAcceptRequest, checkAges, checkPrepareRequest, checkRemoveRequest } from './request-checks.js';
 import { AcceptorWatchers } from './watchers.js';
-import { type CompactState, fromCompactState, fromCompactStateReusing, toCompactState } from './compact-state.js';
+import { type CompactState, fromCompactState, toCompactState } from './compact-state.js';
 import { type SharedAccept, type SharedPrepare, type TrustedAcceptor, inProcess } from './in-process.js';
 import { InvalidArgumentError } from '../errors.js';
 import { DebugGate, type Logger } from '../logger.js';
@@ -266,10 +266,8 @@ class RecordTable implements TrustedAcceptor {
     if (!rules.promises(record, ballot)) return rules.conflictWith(record, this.absent.promise);
     const to: StoredRecord = { promise: ballot, accepted: record.accepted, state: record.state, ancestry: record.ancestry };
     this.records.set(key, to);
-    // The reply gets its own copy, or on the in-process path the array the proposer lends when it
-    // holds the same bytes (see `SharedPrepare.reusable`): no caller ever reaches the kept bytes.
-    const state = shared === undefined ? fromCompactState(record.state) : fromCompactStateReusing(record.state, shared.reusable);
-    const promised: Promised = { type: 'promised', accepted: record.accepted, state, ancestry: record.ancestry };
+    // The reply gets its own copy: the change function may mutate it.
+    const promised: Promised = { type: 'promised', accepted: record.accepted, state: fromCompactState(record.state), ancestry: record.ancestry };
     if (shared !== undefined) {
       shared.promisedFrom = record;
       shared.promisedTo = to;

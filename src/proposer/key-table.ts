@@ -15,10 +15,10 @@ import type { State } from '../core/messages.js';
 import type { CompactState } from '../acceptor/compact-state.js';
 
 /**
- * A key whose state is handed out again within this many submissions (`KeyTable.slot` calls) of
- * the last time is hot: its lent copy is kept and reused (`KeyTable.reusable`).
+ * Lent copies are kept while the table holds at most this many slots (`KeyTable.reusable`): few
+ * enough copies to stay in the CPU's caches.
  */
-const LEND_WINDOW = 256;
+const LEND_KEYS = 256;
 
 /** One key's slot. `W` is what waits in the queue (`Proposal`). */
 export class KeySlot<W = unknown> {
@@ -50,16 +50,11 @@ export class KeySlot<W = unknown> {
    */
   state: State = null;
   /**
-   * The copy of the key's state last handed to a change function: made by the cache (`take`) or
-   * by in-process preparers (`SharedPrepare.reusable`), and reused by them for the key's next
-   * change while it holds the bytes to hand out and no caller got it back as a result (`resolved`).
-   * Kept for hot keys only (`KeyTable.reusable`).
+   * The copy of the key's cached state last handed to a change function (`OneRoundTripCache.take`),
+   * reused for the key's next change while it holds the bytes to hand out and no caller got it back
+   * as a result (`resolved`). Kept while the proposer has few keys (`KeyTable.reusable`).
    */
   lent: Uint8Array | undefined = undefined;
-  /** `KeyTable`'s clock when the key's state was last handed out (see `KeyTable.reusable`). */
-  visited = -LEND_WINDOW - 1;
-  /** Whether that visit came soon after the one before (see `KeyTable.reusable`). */
-  hot = false;
   /** The state, as kept: immutable. */
   kept: CompactState = null;
   ancestry: readonly Ballot[] = NO_ANCESTRY;
@@ -87,8 +82,6 @@ export class KeySlot<W = unknown> {
 export class KeyTable<W = unknown> {
   readonly #slots = new Map<string, KeySlot<W>>();
   #live = 0;
-  /** Submissions so far (`slot` calls): the clock of `reusable`. */
-  #tick = 0;
 
   /** @param capacity the most slots kept for idle keys (and so the most cached keys). */
   constructor(readonly capacity: number) {}
@@ -105,7 +98,6 @@ export class KeyTable<W = unknown> {
 
   /** The slot of `key`, added (and an idle one evicted, at capacity) if it has none. */
   slot(key: string): KeySlot<W> {
-    this.#tick++;
     let slot = this.#slots.get(key);
     if (slot === undefined) {
       if (this.#slots.size >= this.capacity) this.#evictOne();
@@ -117,26 +109,20 @@ export class KeyTable<W = unknown> {
 
   /**
    * The copy to reuse for the next hand-out of the key's state (`KeySlot.lent`), if any; then
-   * `lend` the copy handed out. Only a hot key keeps one: a copy reused soon is likely still in
-   * the CPU's caches, where checking it (three objects and the kept bytes) costs less than a new
-   * one; a copy kept for a key that comes back after thousands of others would be read from
-   * memory, and would survive the young generation for nothing (measured: 10,000 keys round-robin,
-   * 3-5 % slower with every key keeping one). Hot: handed out within `LEND_WINDOW` submissions of
-   * the time before; every hand-out of one tick (one attempt's take and prepare) counts once.
+   * `lend` the copy handed out. Copies are kept only while the table holds at most `LEND_KEYS`
+   * slots: so few copies stay in the CPU's caches, where checking one (three objects and the kept
+   * bytes) costs less than a new one; a copy kept for each of thousands of keys would be read from
+   * memory, and survive the young generation for nothing (measured: 10,000 keys round-robin, 3-5 %
+   * slower with every key keeping one).
    */
   reusable(slot: KeySlot<W>): Uint8Array | undefined {
-    const tick = this.#tick;
-    if (slot.visited !== tick) {
-      slot.hot = tick - slot.visited <= LEND_WINDOW;
-      slot.visited = tick;
-      if (!slot.hot) slot.lent = undefined;
-    }
+    if (this.#slots.size > LEND_KEYS && slot.lent !== undefined) slot.lent = undefined;
     return slot.lent;
   }
 
-  /** `state` was handed to the key's change functions: lent again if the key is hot (`reusable`). */
+  /** `state` was handed to the key's change functions: lent again while the table is small (`reusable`). */
   lend(slot: KeySlot<W>, state: State): void {
-    slot.lent = slot.hot && state !== null ? state : undefined;
+    slot.lent = state !== null && this.#slots.size <= LEND_KEYS ? state : undefined;
   }
 
   /** Marks the slot's one-round-trip entry present or absent, keeping the count. */

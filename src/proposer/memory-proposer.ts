@@ -694,16 +694,11 @@ export class MemoryProposer implements Proposer {
         // the F+1 confirmations".
         const { preparers } = config;
         const prepare = new PrepareRound(ballot, preparers.length, majority(preparers.length));
-        // In-process preparers reply with the array the key's last change got when it holds the
-        // bytes (`SharedPrepare.reusable`), instead of a fresh copy.
-        const request = new PrepareRequest(key, age, ballot, signal, this.#keys.reusable(slot));
+        const request = new PrepareRequest(key, age, ballot, signal);
         // Decided in process: no step to yield (a resumption of the generator saved per phase).
         const sent = this.#send('prepare', preparers, prepare, request, signal);
         if (typeof sent !== 'string') yield sent;
         base = request.keptFormOf(prepare.state);
-        // A state an in-process preparer copied (or reused) for this phase is nobody else's: lend
-        // it again for the key's next change (`KeySlot.lent`), unless a caller gets it back.
-        if (base !== undefined) this.#keys.lend(slot, prepare.state);
         this.#afterPhase('prepare', preparers.length, prepare, key, log);
         const verdict = attempt.afterPrepare(prepare, this.#age, this.#collections);
         if (verdict.kind === 'lost') return rejectionCause(prepare, age, this.age);

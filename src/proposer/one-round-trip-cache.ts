@@ -62,12 +62,12 @@ export class OneRoundTripCache {
     if (slot === undefined || !slot.live) return undefined;
     this.#table.setLive(slot, false);
     // The copy goes to the change functions, which must neither modify nor keep it (`ChangeFunc`).
-    // Reused from the key's last hand-out (a hot key's, `KeyTable.reusable`) while its bytes are
-    // the kept ones, checked here, right before it is handed out: no change function ever sees
-    // other bytes than the kept state's, even after one broke its contract and wrote into its copy
-    // (that copy is then replaced). Only the bytes a caller gets back as its result are its own to
-    // change: `KeySlot.resolved` retires a lent copy that became one, so no two callers ever share
-    // a result through it.
+    // Reused from the key's last hand-out (while the proposer has few keys, `KeyTable.reusable`)
+    // while its bytes are the kept ones, checked here, right before it is handed out: no change
+    // function ever sees other bytes than the kept state's, even after one broke its contract and
+    // wrote into its copy (that copy is then replaced). Only the bytes a caller gets back as its
+    // result are its own to change: `KeySlot.resolved` retires a lent copy that became one, so no
+    // two callers ever share a result through it.
     const state = fromCompactStateReusing(slot.kept, this.#table.reusable(slot));
     this.#table.lend(slot, state);
     slot.state = state;

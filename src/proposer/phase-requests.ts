@@ -33,11 +33,9 @@ export class PrepareRequest extends SharedPrepare implements PhaseRequest<Prepar
     readonly age: Age,
     readonly ballot: Ballot,
     signal: AbortSignal | undefined,
-    reusable?: Uint8Array,
   ) {
     super();
     this.#options = signal === undefined ? undefined : { signal };
-    this.reusable = reusable;
   }
 
   send(acceptor: Acceptor): Promise<PrepareReply> {

@@ -204,10 +204,10 @@ describe('one round trip (paper §2.2.1)', () => {
     expect(dec((await new MemoryProposer('p2', acceptors, { sleep: noSleep }).identityRead('k')).state)).toBe('ab');
   });
 
-  // The copy of the key's state a change function gets is reused from the key's last change while
-  // it holds the bytes to hand out (the cache's `take`; in-process preparers, `SharedPrepare.reusable`):
-  // a change that writes into its input breaks its contract, and must still not make the next
-  // change see bytes nobody committed.
+  // With one round trip, the copy of the key's state a change function gets is reused from the
+  // key's last change while it holds the bytes to hand out (the cache's `take`); with two, the
+  // preparers' replies are fresh copies (the same checks guard both): a change that writes into its
+  // input breaks its contract, and must still not make the next change see bytes nobody committed.
   test.each([
     ['one round trip', {}, 3],
     ['two round trips', { oneRoundTrip: false }, 0],
