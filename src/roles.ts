@@ -58,6 +58,9 @@ export interface WatchOptions extends CallOptions {
 /**
  * A change function: given the current state (`null` if empty), returns the next state. It must
  * be free of side effects: a proposer may call it more than once (once per attempt), or never.
+ * It must not modify or keep `current`: in a batch it is the previous change's result, and on a
+ * hot key it may be the array the key's previous change got (`MemoryProposer` checks that array
+ * still holds the state before each hand-out, and never hands out one a caller got back).
  * `MemoryProposer` also passes a `ChangeContext` (the attempt's ballot and the change's step in
  * its round), from which a change can stamp what it writes with a number that strictly increases
  * along the key's history (the key-value store's versions); proposers of other libraries may not.

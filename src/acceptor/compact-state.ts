@@ -73,6 +73,19 @@ function bytesToString(b: Uint8Array): string {
   }
 }
 
+/**
+ * A `Uint8Array` (or null) with the bytes of a kept state: `reusable` itself when it holds exactly
+ * those bytes, else a fresh copy. For a caller that hands out a copy over and over (the
+ * one-round-trip cache, a copy per proposal): comparing costs a fraction of a new `Uint8Array`
+ * (three heap objects), and the comparison is what makes reuse safe: a holder that changed the
+ * bytes (a change function breaking its contract) gets its array back never again.
+ */
+export function fromCompactStateReusing(stored: CompactState, reusable: Uint8Array | undefined): State {
+  if (stored === null) return null;
+  if (reusable !== undefined && reusable.length === stored.length && holdsBytes(stored, reusable)) return reusable;
+  return fromCompactState(stored);
+}
+
 /** A fresh `Uint8Array` (or null) with the bytes of a kept state. */
 export function fromCompactState(stored: CompactState): State {
   if (stored === null) return null;

@@ -14,6 +14,12 @@ import { type Ballot, ZERO_BALLOT } from '../core/ballot.js';
 import type { State } from '../core/messages.js';
 import type { CompactState } from '../acceptor/compact-state.js';
 
+/**
+ * Lent copies are kept while the table holds at most this many slots (`KeyTable.reusable`): few
+ * enough copies to stay in the CPU's caches.
+ */
+const LEND_KEYS = 256;
+
 /** One key's slot. `W` is what waits in the queue (`Proposal`). */
 export class KeySlot<W = unknown> {
   /**
@@ -38,8 +44,17 @@ export class KeySlot<W = unknown> {
   /** Cached again since eviction last passed it (see `KeyTable.#evictOne`). */
   used = false;
   next: Ballot | undefined = undefined;
-  /** A fresh copy of `kept`, made when an attempt takes the entry. */
+  /**
+   * A copy of `kept`, made when an attempt takes the entry: `lent` when it still holds the bytes
+   * (see `OneRoundTripCache.take`), else a fresh one.
+   */
   state: State = null;
+  /**
+   * The copy of the key's cached state last handed to a change function (`OneRoundTripCache.take`),
+   * reused for the key's next change while it holds the bytes to hand out and no caller got it back
+   * as a result (`resolved`). Kept while the proposer has few keys (`KeyTable.reusable`).
+   */
+  lent: Uint8Array | undefined = undefined;
   /** The state, as kept: immutable. */
   kept: CompactState = null;
   ancestry: readonly Ballot[] = NO_ANCESTRY;
@@ -47,6 +62,21 @@ export class KeySlot<W = unknown> {
   doubt = 0;
 
   constructor(readonly key: string) {}
+
+  /**
+   * The callers of a round on the key got `results`: a lent copy among them (a change that
+   * returned its input) belongs to its caller now, and is never lent again.
+   */
+  resolved(results: ReadonlyArray<State | undefined> | undefined): void {
+    const lent = this.lent;
+    if (lent === undefined || results === undefined) return;
+    for (let i = 0; i < results.length; i++) {
+      if (results[i] === lent) {
+        this.lent = undefined;
+        return;
+      }
+    }
+  }
 }
 
 export class KeyTable<W = unknown> {
@@ -75,6 +105,24 @@ export class KeyTable<W = unknown> {
       this.#slots.set(key, slot);
     }
     return slot;
+  }
+
+  /**
+   * The copy to reuse for the next hand-out of the key's state (`KeySlot.lent`), if any; then
+   * `lend` the copy handed out. Copies are kept only while the table holds at most `LEND_KEYS`
+   * slots: so few copies stay in the CPU's caches, where checking one (three objects and the kept
+   * bytes) costs less than a new one; a copy kept for each of thousands of keys would be read from
+   * memory, and survive the young generation for nothing (measured: 10,000 keys round-robin, 3-5 %
+   * slower with every key keeping one).
+   */
+  reusable(slot: KeySlot<W>): Uint8Array | undefined {
+    if (this.#slots.size > LEND_KEYS && slot.lent !== undefined) slot.lent = undefined;
+    return slot.lent;
+  }
+
+  /** `state` was handed to the key's change functions: lent again while the table is small (`reusable`). */
+  lend(slot: KeySlot<W>, state: State): void {
+    slot.lent = state !== null && this.#slots.size <= LEND_KEYS ? state : undefined;
   }
 
   /** Marks the slot's one-round-trip entry present or absent, keeping the count. */

@@ -571,7 +571,7 @@ export class MemoryProposer implements Proposer {
       void this.#roundRest(key, batch, slot, attempt, signal, log, first);
       return;
     }
-    resolveBatch(batch, attempt);
+    resolveBatch(batch, attempt, slot);
     this.#ending.push(slot);
     this.#ending.push(batch.length);
     inNextMicrotask(this.#endNext);
@@ -607,7 +607,7 @@ export class MemoryProposer implements Proposer {
         // once, so proposals that arrive on the key meanwhile queue up and run as the next batch.
         const outcome = await (n === 1 ? first : runSteps(this.#attempt(attempt, batch, signal, log, slot)));
         if (outcome === 'committed') {
-          resolveBatch(batch, attempt);
+          resolveBatch(batch, attempt, slot);
           return;
         }
         if (outcome === 'nothing') return;
@@ -919,9 +919,14 @@ export class MemoryProposer implements Proposer {
 /** How an attempt ends (see `MemoryProposer.#attempt`). */
 type Outcome = 'committed' | 'nothing' | Cause;
 
-/** Resolves each caller of a committed batch with the state its own change produced. */
-function resolveBatch(batch: readonly Proposal[], attempt: Attempt): void {
+/**
+ * Resolves each caller of a committed batch with the state its own change produced. A result that
+ * is the copy of the key's state lent to the change functions is the caller's from now on
+ * (`KeySlot.resolved`).
+ */
+function resolveBatch(batch: readonly Proposal[], attempt: Attempt, slot: KeySlot<Proposal>): void {
   const { results, ballot } = attempt;
+  slot.resolved(results);
   for (let i = 0; i < batch.length; i++) {
     const state = results?.[i];
     if (state !== undefined) (batch[i] as Proposal).resolve({ state, ballot });

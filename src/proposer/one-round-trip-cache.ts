@@ -16,12 +16,12 @@
  * hold again. What to put, and when to skip a prepare, `core/attempt` decides; this is the store.
  */
 import type { CachedRound } from '../core/attempt.js';
-import { type CompactState, fromCompactState, toCompactState } from '../acceptor/compact-state.js';
+import { type CompactState, fromCompactStateReusing, toCompactState } from '../acceptor/compact-state.js';
 import { type KeySlot, KeyTable } from './key-table.js';
 
 /**
- * A taken entry: the key's slot itself, `state` a fresh copy of the state kept for the key (the
- * change function may mutate it), `kept` the kept form.
+ * A taken entry: the key's slot itself, `state` a copy of the state kept for the key, `kept` the
+ * kept form.
  */
 export interface TakenRound extends CachedRound {
   /** The state, as kept: immutable, the source of a cheap copy of the same bytes (see `put`). */
@@ -61,7 +61,16 @@ export class OneRoundTripCache {
     const slot = this.#slot(key);
     if (slot === undefined || !slot.live) return undefined;
     this.#table.setLive(slot, false);
-    slot.state = fromCompactState(slot.kept);
+    // The copy goes to the change functions, which must neither modify nor keep it (`ChangeFunc`).
+    // Reused from the key's last hand-out (while the proposer has few keys, `KeyTable.reusable`)
+    // while its bytes are the kept ones, checked here, right before it is handed out: no change
+    // function ever sees other bytes than the kept state's, even after one broke its contract and
+    // wrote into its copy (that copy is then replaced). Only the bytes a caller gets back as its
+    // result are its own to change: `KeySlot.resolved` retires a lent copy that became one, so no
+    // two callers ever share a result through it.
+    const state = fromCompactStateReusing(slot.kept, this.#table.reusable(slot));
+    this.#table.lend(slot, state);
+    slot.state = state;
     return slot;
   }
 

@@ -54,4 +54,24 @@ describe('KeyTable', () => {
     expect(table.live).toBe(0);
     expect(hot.live).toBe(false);
   });
+  test('a copy handed out is lent again while the table holds at most 256 slots, retired once a caller owns it', () => {
+    const table = new KeyTable(1000);
+    const copy = Uint8Array.of(1, 2);
+    const slot = table.slot('k');
+    expect(table.reusable(slot)).toBeUndefined();
+    table.lend(slot, copy);
+    expect(table.reusable(slot)).toBe(copy);
+    // A caller that got it back owns it.
+    slot.resolved([Uint8Array.of(1, 2), copy]);
+    expect(table.reusable(slot)).toBeUndefined();
+    table.lend(slot, copy);
+    table.lend(slot, null);
+    expect(table.reusable(slot)).toBeUndefined();
+    table.lend(slot, copy);
+    // Past 256 slots, no copy is kept: the one held is dropped, a new one is not kept.
+    for (let i = 0; i < 256; i++) table.slot(`other-${i}`);
+    expect(table.reusable(slot)).toBeUndefined();
+    table.lend(slot, copy);
+    expect(slot.lent).toBeUndefined();
+  });
 });

@@ -204,6 +204,53 @@ describe('one round trip (paper §2.2.1)', () => {
     expect(dec((await new MemoryProposer('p2', acceptors, { sleep: noSleep }).identityRead('k')).state)).toBe('ab');
   });
 
+  // With one round trip, the copy of the key's state a change function gets is reused from the
+  // key's last change while it holds the bytes to hand out (the cache's `take`); with two, the
+  // preparers' replies are fresh copies (the same checks guard both): a change that writes into its
+  // input breaks its contract, and must still not make the next change see bytes nobody committed.
+  test.each([
+    ['one round trip', {}, 3],
+    ['two round trips', { oneRoundTrip: false }, 0],
+  ])('%s: a change that writes into its input changes nothing the next change sees', async (_, options, skipped) => {
+    const proposer = new MemoryProposer('p1', ['a1', 'a2', 'a3'].map((a) => new MemoryAcceptor(a)), options);
+    await proposer.propose('k', write('ab'));
+    const inputs: Array<string | null> = [];
+    const rude = (current: Uint8Array | null): Uint8Array | null => {
+      inputs.push(dec(current));
+      const next = current === null ? null : current.slice(); // commits the same bytes again
+      current?.fill(0x58); // 'X'
+      return next;
+    };
+    await proposer.propose('k', rude);
+    await proposer.propose('k', rude);
+    const { state } = await proposer.propose('k', (current) => current);
+    expect(inputs).toEqual(['ab', 'ab']);
+    expect(dec(state)).toBe('ab');
+    expect(proposer.inspect().preparesSkipped).toBe(skipped);
+  });
+
+  // ... and a caller that gets that copy back (a change that returned its input) owns it: the next
+  // change gets another array, so no two callers ever share one result.
+  test.each([
+    ['one round trip', {}],
+    ['two round trips', { oneRoundTrip: false }],
+  ])('%s: a change that returns its input gives its caller an array no later change or caller gets', async (_, options) => {
+    const proposer = new MemoryProposer('p1', ['a1', 'a2', 'a3'].map((a) => new MemoryAcceptor(a)), options);
+    await proposer.propose('k', write('ab'));
+    const inputs: Array<Uint8Array | null> = [];
+    const identity = (current: Uint8Array | null): Uint8Array | null => {
+      inputs.push(current);
+      return current;
+    };
+    const first = await proposer.propose('k', identity);
+    const second = await proposer.propose('k', identity);
+    expect(first.state).not.toBe(second.state);
+    expect(inputs[0]).not.toBe(inputs[1]);
+    (first.state as Uint8Array).fill(0x58);
+    expect(dec(second.state)).toBe('ab');
+    expect(dec((await proposer.propose('k', identity)).state)).toBe('ab');
+  });
+
   test('a new proposer object (a restart, under a new id) starts with nothing cached', async () => {
     const { proposer, acceptors } = cluster();
     await proposer.propose('k', appendOp('a'));
