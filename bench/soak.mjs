@@ -392,13 +392,22 @@ async function startCaspaxos(options, dir) {
     const pages = await Promise.all([...acceptorUrls, ...nodeUrls].map((url) => httpJson(agent, url, 'GET', '/metrics', auth, undefined).catch(() => undefined)));
     agent.destroy();
     const mb = (page, name) => {
-      const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(String(page));
+      const match = new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(String(page));
       return match === null ? undefined : round(Number(match[1]) / 1048576, 1);
     };
     return Object.fromEntries(
       pages.map((r, i) => [
         processes[i].name,
-        r?.status === 200 ? { used: mb(r.body, 'nodejs_heap_size_used_bytes'), total: mb(r.body, 'nodejs_heap_size_total_bytes'), external: mb(r.body, 'nodejs_external_memory_bytes') } : undefined,
+        r?.status === 200
+          ? {
+              used: mb(r.body, 'nodejs_heap_size_used_bytes'),
+              total: mb(r.body, 'nodejs_heap_size_total_bytes'),
+              external: mb(r.body, 'nodejs_external_memory_bytes'),
+              // The young generation, reserved (it grows with the allocation rate), and the old one.
+              new_total: mb(r.body, 'nodejs_heap_space_size_total_bytes{space="new"}'),
+              old_total: mb(r.body, 'nodejs_heap_space_size_total_bytes{space="old"}'),
+            }
+          : undefined,
       ]),
     );
   };

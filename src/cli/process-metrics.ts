@@ -3,6 +3,7 @@
  * (`process_*`, as the Go and Java clients' process collectors), so existing dashboards and alerts
  * apply; and `caspaxos_build_info`.
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import { buildInfo } from '../metrics/server-metrics.js';
 import { packageVersion } from './version.js';
@@ -21,4 +22,12 @@ export function processMetrics(registry: MetricsRegistry, role: 'acceptor' | 'no
   registry.gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js, in bytes.', [], (set) => set(process.memoryUsage().heapTotal));
   registry.gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js, in bytes.', [], (set) => set(process.memoryUsage().heapUsed));
   registry.gauge('nodejs_external_memory_bytes', 'Node.js external memory size, in bytes.', [], (set) => set(process.memoryUsage().external));
+  // Per space of the heap: the young generation (`new_space`) grows with the allocation rate, the
+  // old one (`old_space`) with what survives; a level from a leak is told apart here.
+  registry.gauge('nodejs_heap_space_size_total_bytes', 'Process heap space size total from Node.js, in bytes.', ['space'], (set) => {
+    for (const space of getHeapSpaceStatistics()) set(space.space_size, { space: space.space_name.replace(/_space$/, '') });
+  });
+  registry.gauge('nodejs_heap_space_size_used_bytes', 'Process heap space size used from Node.js, in bytes.', ['space'], (set) => {
+    for (const space of getHeapSpaceStatistics()) set(space.space_used_size, { space: space.space_name.replace(/_space$/, '') });
+  });
 }

@@ -137,6 +137,12 @@ describe.skipIf(!HAS_OPENSSL)('a cluster over TLS, with metrics (openssl makes t
     expect(heapUsed).toBeLessThanOrEqual(heapTotal);
     expect(heapTotal).toBeLessThan(rss);
     expect(sample(after, 'nodejs_external_memory_bytes')).toBeGreaterThan(0);
+    // The spaces add up to the heap (V8 reports them from the same figures).
+    const spaces = [...reply.text.matchAll(/^nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\d+)$/gm)];
+    expect(spaces.map((m) => m[1])).toEqual(expect.arrayContaining(['new', 'old', 'code']));
+    const spacesTotal = spaces.reduce((sum, m) => sum + Number(m[2]), 0);
+    expect(Math.abs(spacesTotal - heapTotal)).toBeLessThan(0.2 * heapTotal);
+    expect(sample(after, 'nodejs_heap_space_size_used_bytes', { space: 'old' })).toBeGreaterThan(0);
 
     // Every acceptor holds the keys written so far (k0-k2, m0-m3; the key-value store's read of
     // the previous release's epoch key wrote nothing): the store's count, read at the scrape. The
