@@ -403,7 +403,8 @@ async function startCaspaxos(options, dir) {
               used: mb(r.body, 'nodejs_heap_size_used_bytes'),
               total: mb(r.body, 'nodejs_heap_size_total_bytes'),
               external: mb(r.body, 'nodejs_external_memory_bytes'),
-              // The young generation, reserved (it grows with the allocation rate), and the old one.
+              // The young generation, reserved (it grows with the allocation rate up to its cap),
+              // and the old one (it swings with the full collections' cycle).
               new_total: mb(r.body, 'nodejs_heap_space_size_total_bytes{space="new"}'),
               old_total: mb(r.body, 'nodejs_heap_space_size_total_bytes{space="old"}'),
             }

@@ -22,8 +22,9 @@ export function processMetrics(registry: MetricsRegistry, role: 'acceptor' | 'no
   registry.gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js, in bytes.', [], (set) => set(process.memoryUsage().heapTotal));
   registry.gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js, in bytes.', [], (set) => set(process.memoryUsage().heapUsed));
   registry.gauge('nodejs_external_memory_bytes', 'Node.js external memory size, in bytes.', [], (set) => set(process.memoryUsage().external));
-  // Per space of the heap: the young generation (`new_space`) grows with the allocation rate, the
-  // old one (`old_space`) with what survives; a level from a leak is told apart here.
+  // Per space of the heap: the young generation (`new_space`) grows with the allocation rate up to
+  // its cap, the old one (`old_space`) with what survives a scavenge until a full collection frees
+  // it; a collector's cycle is told from a leak here.
   registry.gauge('nodejs_heap_space_size_total_bytes', 'Process heap space size total from Node.js, in bytes.', ['space'], (set) => {
     for (const space of getHeapSpaceStatistics()) set(space.space_size, { space: space.space_name.replace(/_space$/, '') });
   });
