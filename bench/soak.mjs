@@ -186,11 +186,19 @@ class Child {
 
 function processStats(pid) {
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const rss = /VmRSS:\s+(\d+) kB/.exec(status);
-    return { rssMb: rss === null ? undefined : Math.round(Number(rss[1]) / 102.4) / 10, fds: readdirSync(`/proc/${pid}/fd`).length };
+    return { rssMb: rssOf(pid), fds: readdirSync(`/proc/${pid}/fd`).length };
   } catch {
     return { rssMb: undefined, fds: undefined };
+  }
+}
+
+/** RSS in MB from /proc (Linux); `undefined` where unavailable. */
+function rssOf(pid) {
+  try {
+    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return rss === null ? undefined : Math.round(Number(rss[1]) / 102.4) / 10;
+  } catch {
+    return undefined;
   }
 }
 
@@ -551,18 +559,17 @@ async function soak(backend, options) {
   const windows = [];
   let current = { latencies: [], errors: {}, anomalies: 0 };
   const all = { latencies: [], errors: {}, anomalies: 0, ops: 0 };
-  // RSS once a second, summed up per window by the median: a single reading lands anywhere in the
-  // cycle of the garbage collector (which grows and shrinks the heap it reserves by 10-20 MB), so
-  // the window's median is what tells a level from a rise; a median, as one spike would move a mean.
-  const rssSamples = () => Object.fromEntries([...backend.processes.map((p) => [p.name, p.pid]), ['client', process.pid]].map(([name, pid]) => [name, { pid, readings: [] }]));
-  let rssWindow = rssSamples();
-  // Every reading, [seconds since the start, MB] per process, for the trend (see memoryGrowth).
-  const rssReadings = Object.fromEntries(Object.keys(rssWindow).map((name) => [name, []]));
+  // RSS once a second, [seconds since the start, MB] per process: each window is summed up by the
+  // median of its readings, as a single reading lands anywhere in the cycle of the garbage
+  // collector (which grows and shrinks the heap it reserves by 10-40 MB) and one spike would move
+  // a mean; all of them make the trend (see memoryGrowth).
+  const rssPids = Object.fromEntries([...backend.processes.map((p) => [p.name, p.pid]), ['client', process.pid]]);
+  const rssReadings = Object.fromEntries(Object.keys(rssPids).map((name) => [name, []]));
   const rssTimer = setInterval(() => {
     const at = (performance.now() - started) / 1000;
-    for (const [name, s] of Object.entries(rssWindow)) {
-      const mb = processStats(s.pid).rssMb;
-      if (mb !== undefined) s.readings.push(mb), rssReadings[name].push([at, mb]);
+    for (const [name, pid] of Object.entries(rssPids)) {
+      const mb = rssOf(pid);
+      if (mb !== undefined) rssReadings[name].push([at, mb]);
     }
   }, 1000);
   // CPU of every process of the deployment and of this one (its clients), before and after.
@@ -668,9 +675,10 @@ async function soak(backend, options) {
     const latencies = closed.latencies.sort((a, b) => a - b);
     const processes = Object.fromEntries(backend.processes.map((p) => [p.name, p.stats()]));
     processes.client = processStats(process.pid);
-    const readings = rssWindow;
-    rssWindow = rssSamples();
-    for (const [name, s] of Object.entries(readings)) if (processes[name] !== undefined && s.readings.length > 0) processes[name].rssMedianMb = round(median(s.readings), 1);
+    for (const [name, readings] of Object.entries(rssReadings)) {
+      const inWindow = readings.filter(([t]) => t > at - options.window && t <= at).map(([, mb]) => mb);
+      if (processes[name] !== undefined && inWindow.length > 0) processes[name].rssMedianMb = round(median(inWindow), 1);
+    }
     const window = {
       at_s: Math.round(at),
       ops_per_s: Math.round(latencies.length / options.window),

@@ -3,7 +3,7 @@
  * (`process_*`, as the Go and Java clients' process collectors), so existing dashboards and alerts
  * apply; and `caspaxos_build_info`.
  */
-import { getHeapSpaceStatistics } from 'node:v8';
+import { type HeapSpaceInfo, getHeapSpaceStatistics } from 'node:v8';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import { buildInfo } from '../metrics/server-metrics.js';
 import { packageVersion } from './version.js';
@@ -26,9 +26,14 @@ export function processMetrics(registry: MetricsRegistry, role: 'acceptor' | 'no
   // its cap, the old one (`old_space`) with what survives a scavenge until a full collection frees
   // it; a collector's cycle is told from a leak here.
   registry.gauge('nodejs_heap_space_size_total_bytes', 'Process heap space size total from Node.js, in bytes.', ['space'], (set) => {
-    for (const space of getHeapSpaceStatistics()) set(space.space_size, { space: space.space_name.replace(/_space$/, '') });
+    for (const space of getHeapSpaceStatistics()) set(space.space_size, spaceLabel(space));
   });
   registry.gauge('nodejs_heap_space_size_used_bytes', 'Process heap space size used from Node.js, in bytes.', ['space'], (set) => {
-    for (const space of getHeapSpaceStatistics()) set(space.space_used_size, { space: space.space_name.replace(/_space$/, '') });
+    for (const space of getHeapSpaceStatistics()) set(space.space_used_size, spaceLabel(space));
   });
+}
+
+/** V8's `new_space` as `space="new"`, as prom-client labels it. */
+function spaceLabel(space: HeapSpaceInfo): { space: string } {
+  return { space: space.space_name.replace(/_space$/, '') };
 }
